@@ -12,10 +12,12 @@ internal sealed class BagOfWordsStudent : IStudent
 {
     private readonly Embedding _embedding;
     private readonly int _buckets;
+    private readonly double _dropout;
 
-    public BagOfWordsStudent(int buckets = 257, int dimension = 8, long seed = 1)
+    public BagOfWordsStudent(int buckets = 257, int dimension = 8, long seed = 1, double dropout = 0)
     {
         _buckets = buckets;
+        _dropout = dropout;
         using (var generator = new Generator((ulong)seed))
         {
             _embedding = nn.Embedding(buckets, dimension);
@@ -42,7 +44,10 @@ internal sealed class BagOfWordsStudent : IStudent
             long[] ids = text.Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(Bucket).DefaultIfEmpty(0).ToArray();
             rows.Add(_embedding.forward(tensor(ids)).mean([0]));
         }
-        return stack(rows).MoveToOuterDisposeScope();
+        Tensor embeddings = stack(rows);
+        if (_dropout > 0)
+            embeddings = nn.functional.dropout(embeddings, _dropout, IsTraining);
+        return embeddings.MoveToOuterDisposeScope();
     }
 
     public Tensor Score(Tensor queryEmbeddings, Tensor documentEmbeddings)

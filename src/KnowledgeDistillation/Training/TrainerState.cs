@@ -1,0 +1,40 @@
+namespace KnowledgeDistillation.Training;
+
+/// <summary>What a checkpoint records besides tensors: the position in the run and the settings it must resume with.</summary>
+internal sealed record TrainerState
+{
+    public required int Step { get; init; }
+
+    public required int TotalSteps { get; init; }
+
+    public required int Seed { get; init; }
+
+    public required int BatchSize { get; init; }
+
+    public required int NegativesPerQuery { get; init; }
+
+    public required int GradientAccumulationSteps { get; init; }
+
+    public required int ExampleCount { get; init; }
+
+    public double LastLoss { get; init; } = double.NaN;
+
+    public double? BestValue { get; init; }
+
+    public int? BestStep { get; init; }
+
+    public int EvaluationsWithoutImprovement { get; init; }
+
+    public bool EarlyStopped { get; init; }
+
+    /// <summary>The settings that must match for a checkpoint to be resumed; differences are listed in the error.</summary>
+    public IEnumerable<string> Differences(TrainerState other)
+    {
+        if (TotalSteps != other.TotalSteps) yield return $"total steps {TotalSteps} vs {other.TotalSteps}";
+        if (Seed != other.Seed) yield return $"seed {Seed} vs {other.Seed}";
+        if (BatchSize != other.BatchSize) yield return $"batch size {BatchSize} vs {other.BatchSize}";
+        if (NegativesPerQuery != other.NegativesPerQuery) yield return $"negatives per query {NegativesPerQuery} vs {other.NegativesPerQuery}";
+        if (GradientAccumulationSteps != other.GradientAccumulationSteps) yield return $"gradient accumulation {GradientAccumulationSteps} vs {other.GradientAccumulationSteps}";
+        if (ExampleCount != other.ExampleCount) yield return $"example count {ExampleCount} vs {other.ExampleCount}";
+    }
+}
