@@ -155,29 +155,36 @@ internal static partial class BertTokenizerFiles
 
     private static JsonDocument Parse(string path)
     {
+        JsonDocument document;
         try
         {
-            return JsonDocument.Parse(File.ReadAllBytes(path));
+            document = JsonDocument.Parse(File.ReadAllBytes(path));
         }
         catch (JsonException e)
         {
             throw new TokenizerFileException(path, e.LineNumber is { } line ? (int)line + 1 : null, $"The file is not valid JSON: {e.Message}", e);
         }
+
+        if (document.RootElement.ValueKind != JsonValueKind.Object)
+        {
+            document.Dispose();
+            throw new TokenizerFileException(path, null, "The file must contain a JSON object.");
+        }
+
+        return document;
     }
 
-    private static bool TryGet(JsonElement? root, string key, string path, out JsonElement value)
+    private static bool TryGet(JsonElement? root, string key, out JsonElement value)
     {
         value = default;
         if (root is not { } element)
             return false;
-        if (element.ValueKind != JsonValueKind.Object)
-            throw new TokenizerFileException(path, null, "The file must contain a JSON object.");
         return element.TryGetProperty(key, out value) && value.ValueKind != JsonValueKind.Null;
     }
 
     private static bool? ReadBoolean(JsonElement? root, string key, string path)
     {
-        if (!TryGet(root, key, path, out JsonElement value))
+        if (!TryGet(root, key, out JsonElement value))
             return null;
         return value.ValueKind switch
         {
@@ -189,7 +196,7 @@ internal static partial class BertTokenizerFiles
 
     private static int? ReadPositiveInt(JsonElement? root, string key, string path)
     {
-        if (!TryGet(root, key, path, out JsonElement value))
+        if (!TryGet(root, key, out JsonElement value))
             return null;
         if (value.ValueKind != JsonValueKind.Number || !value.TryGetInt32(out int number) || number <= 0)
             throw new TokenizerFileException(path, null, $"\"{key}\" must be a positive integer, not {value.GetRawText()}.");
@@ -198,7 +205,7 @@ internal static partial class BertTokenizerFiles
 
     private static int? ReadModelMaxLength(JsonElement? root, string path, ILogger logger)
     {
-        if (!TryGet(root, "model_max_length", path, out JsonElement value))
+        if (!TryGet(root, "model_max_length", out JsonElement value))
             return null;
         if (value.ValueKind != JsonValueKind.Number || !value.TryGetDouble(out double number) || number < 2 || number != Math.Floor(number))
             throw new TokenizerFileException(path, null, $"\"model_max_length\" must be an integer of at least 2, not {value.GetRawText()}.");
@@ -214,7 +221,7 @@ internal static partial class BertTokenizerFiles
 
     private static string? ReadSpecialToken(JsonElement? root, string key, string path)
     {
-        if (!TryGet(root, key, path, out JsonElement value))
+        if (!TryGet(root, key, out JsonElement value))
             return null;
         // Either "[CLS]" or, in newer files, an AddedToken object {"content": "[CLS]", ...}.
         string? token = value.ValueKind switch
