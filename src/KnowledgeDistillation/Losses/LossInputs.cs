@@ -1,3 +1,4 @@
+using System.Globalization;
 using static TorchSharp.torch;
 
 namespace KnowledgeDistillation.Losses;
@@ -45,7 +46,7 @@ internal static class LossInputs
         long[] at = bad.nonzero()[0].data<long>().ToArray();
         double value = teacherScores[at[0], at[1]].to_type(ScalarType.Float64).item<double>();
         throw new ArgumentException(
-            $"The {loss} loss got a teacher score of {value} for example {at[0]} of the batch, candidate {at[1]}; teacher scores must be finite.",
+            $"The {loss} loss got a teacher score of {value.ToString(CultureInfo.InvariantCulture)} for example {at[0]} of the batch, candidate {at[1]}; teacher scores must be finite.",
             parameter);
     }
 
