@@ -34,12 +34,22 @@ internal sealed class HashedBagOfWordsStudent : IStudent
     public Tensor Forward(IReadOnlyList<string> texts, TextKind kind)
     {
         using var scope = NewDisposeScope();
-        var rows = texts.Select(text =>
+        // One padded [n, L] id matrix and a mask, so a batch is one embedding lookup rather than one per text.
+        long[][] ids = texts.Select(t => t.Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(Bucket).DefaultIfEmpty(0).ToArray()).ToArray();
+        int length = ids.Max(row => row.Length);
+        var flat = new long[ids.Length * length];
+        var mask = new float[ids.Length * length];
+        for (int i = 0; i < ids.Length; i++)
         {
-            long[] ids = text.Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(Bucket).DefaultIfEmpty(0).ToArray();
-            return _words.forward(tensor(ids)).mean([0]);
-        }).ToList();
-        return stack(rows).MoveToOuterDisposeScope();
+            for (int j = 0; j < ids[i].Length; j++)
+            {
+                flat[i * length + j] = ids[i][j];
+                mask[i * length + j] = 1;
+            }
+        }
+        Tensor weights = tensor(mask, [ids.Length, length, 1]);
+        Tensor vectors = _words.forward(tensor(flat, [ids.Length, length])) * weights;
+        return (vectors.sum(1) / weights.sum(1)).MoveToOuterDisposeScope();
     }
 
     public Tensor Score(Tensor queryEmbeddings, Tensor documentEmbeddings)
