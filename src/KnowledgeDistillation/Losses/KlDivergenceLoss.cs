@@ -1,0 +1,100 @@
+using static TorchSharp.torch;
+
+namespace KnowledgeDistillation.Losses;
+
+/// <summary>
+/// Listwise KL divergence: the student's softmax over a query's candidates learns the teacher's (sentence-transformers
+/// <c>DistillKLDivLoss</c>, Tevatron, ColBERTv2).
+/// </summary>
+/// <remarks>
+/// <para>
+/// Per query, <c>p_t = softmax(t / T_t)</c> and <c>log p_s = log_softmax(s / T_s)</c> over its own C candidates; the loss
+/// is <c>KL(p_t ‖ p_s) = Σ p_t (log p_t − log p_s)</c>, summed over the candidates and averaged over the B queries
+/// (PyTorch's <c>batchmean</c>), times T_s² when <see cref="KlDivergenceLossOptions.ScaleByTemperatureSquared"/> is set.
+/// It is zero when the student's scores equal the teacher's at equal temperatures, and adding a constant to one query's
+/// scores changes nothing.
+/// </para>
+/// <para>
+/// With <see cref="KlDivergenceLossOptions.InBatchNegatives"/>, the student's softmax runs over all B·C columns of
+/// <see cref="StudentOutput.InBatchScores"/> (query b's own candidates are columns b·C..b·C + C − 1), and the teacher
+/// puts zero mass on the other queries' candidates.
+/// </para>
+/// <para>
+/// Computed with log-softmax on both sides, so logits of ±1e4 neither overflow nor produce <c>0 · log 0</c>. (TorchSharp's
+/// <c>functional.kl_div</c> is not used: its <c>log_target</c> defaults to <see langword="true"/> and it has no
+/// <c>batchmean</c> reduction.) Stateless and thread-safe.
+/// </para>
+/// </remarks>
+public sealed class KlDivergenceLoss : IDistillationLoss
+{
+    private readonly double _studentTemperature;
+    private readonly double _teacherTemperature;
+    private readonly bool _scaleBySquare;
+    private readonly bool _inBatch;
+    private readonly TeacherScoreTransform _transform;
+
+    /// <summary>Creates the loss.</summary>
+    /// <param name="options">The options; <see langword="null"/> for the defaults.</param>
+    /// <exception cref="ArgumentOutOfRangeException">A temperature is not a positive finite number.</exception>
+    public KlDivergenceLoss(KlDivergenceLossOptions? options = null)
+    {
+        options ??= new KlDivergenceLossOptions();
+        _studentTemperature = RequireTemperature(options.StudentTemperature, nameof(options.StudentTemperature));
+        _teacherTemperature = RequireTemperature(options.TeacherTemperature, nameof(options.TeacherTemperature));
+        _scaleBySquare = options.ScaleByTemperatureSquared;
+        _inBatch = options.InBatchNegatives;
+        _transform = options.TeacherTransform ?? throw new ArgumentException("TeacherTransform must not be null.", nameof(options));
+    }
+
+    /// <inheritdoc />
+    public string Name => _inBatch ? "kl-inbatch" : "kl";
+
+    /// <inheritdoc />
+    /// <exception cref="ArgumentException">
+    /// Teacher scores are missing, have another shape than the student's, or are not finite; or in-batch negatives are
+    /// on and <see cref="StudentOutput.InBatchScores"/> is missing.
+    /// </exception>
+    public Tensor Compute(StudentOutput student, TeacherOutput teacher)
+    {
+        ArgumentNullException.ThrowIfNull(student);
+        using var scope = NewDisposeScope();
+        Tensor t = LossInputs.TeacherScores(Name, student, teacher, _transform);
+        Tensor logTeacher = (t / _teacherTemperature).log_softmax(1);
+        Tensor teacherProbabilities = logTeacher.exp();
+
+        Tensor logStudent;
+        if (_inBatch)
+        {
+            Tensor all = student.InBatchScores ?? throw new ArgumentException(
+                "KL with in-batch negatives needs StudentOutput.InBatchScores [B, B·C]; the student output has none (use StudentExtensions.Forward, or turn InBatchNegatives off).",
+                nameof(student));
+            // Columns outside a query's own block have teacher probability 0 and contribute 0 · (...) = 0, so only the
+            // own block of the in-batch log-softmax is needed.
+            logStudent = (all / _studentTemperature).log_softmax(1).gather(1, OwnColumns(student.BatchSize, student.CandidatesPerQuery, all.device));
+        }
+        else
+        {
+            logStudent = (student.Scores / _studentTemperature).log_softmax(1);
+        }
+
+        Tensor loss = (teacherProbabilities * (logTeacher - logStudent)).sum(1).mean();
+        if (_scaleBySquare)
+            loss = loss * (_studentTemperature * _studentTemperature);
+        return loss.MoveToOuterDisposeScope();
+    }
+
+    // [B, C] indices of each query's own candidates in the [B, B·C] in-batch matrix: row b holds b·C .. b·C + C − 1.
+    internal static Tensor OwnColumns(long b, long c, Device device)
+    {
+        using Tensor rows = arange(b, dtype: ScalarType.Int64, device: device).unsqueeze(1);
+        using Tensor columns = arange(c, dtype: ScalarType.Int64, device: device).unsqueeze(0);
+        return rows * c + columns;
+    }
+
+    private static double RequireTemperature(double value, string name)
+    {
+        if (!double.IsFinite(value) || value <= 0)
+            throw new ArgumentOutOfRangeException(name, value, $"{name} must be a positive finite number.");
+        return value;
+    }
+}
