@@ -32,7 +32,7 @@ internal static class CheckpointStore
             .FirstOrDefault();
     }
 
-    public static string Save(string directory, IStudent student, OptimizerHelper optimizer, TrainerState state, int keep)
+    public static string Save(string directory, IReadOnlyList<(string Name, Parameter Parameter)> parameters, OptimizerHelper optimizer, TrainerState state, int keep)
     {
         Directory.CreateDirectory(directory);
         string final = Path.Combine(directory, Prefix + state.Step.ToString("D8", CultureInfo.InvariantCulture));
@@ -42,7 +42,6 @@ internal static class CheckpointStore
         {
             using (var writer = new BinaryWriter(File.Create(Path.Combine(temp, StudentFile))))
             {
-                var parameters = student.NamedParameters().ToList();
                 writer.Write(parameters.Count);
                 foreach ((string name, Parameter parameter) in parameters)
                 {
@@ -94,15 +93,15 @@ internal static class CheckpointStore
         }
     }
 
-    public static void Restore(string checkpoint, IStudent student, OptimizerHelper optimizer)
+    public static void Restore(string checkpoint, IReadOnlyList<(string Name, Parameter Parameter)> trainable, OptimizerHelper optimizer)
     {
-        var parameters = student.NamedParameters().ToDictionary(p => p.Name, p => p.Parameter, StringComparer.Ordinal);
+        var parameters = trainable.ToDictionary(p => p.Name, p => p.Parameter, StringComparer.Ordinal);
         string studentPath = Path.Combine(checkpoint, StudentFile);
         using (var reader = new BinaryReader(File.OpenRead(studentPath)))
         {
             int count = reader.ReadInt32();
             if (count != parameters.Count)
-                throw new InvalidDataException($"{studentPath} holds {count} parameters but the student has {parameters.Count}.");
+                throw new InvalidDataException($"{studentPath} holds {count} parameters but the student (with its loss) has {parameters.Count}.");
             for (int i = 0; i < count; i++)
             {
                 string name = reader.ReadString();

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using KnowledgeDistillation.Losses;
 using KnowledgeDistillation.Runtime;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -63,7 +64,11 @@ public sealed class DistillationTrainer : ITrainer
         int warmup = o.WarmupSteps ?? (int)Math.Ceiling(o.WarmupRatio * totalSteps);
         var schedule = new LinearSchedule(o.LearningRate, warmup, totalSteps);
 
-        (List<Parameter> decay, List<Parameter> noDecay) = ParameterGroups.Split(student.NamedParameters());
+        // A loss may own parameters (e.g. a projection between embedding sizes); they train with the student.
+        List<(string Name, Parameter Parameter)> trainable = student.NamedParameters().ToList();
+        if (loss is ITrainableLoss trainableLoss)
+            trainable.AddRange(trainableLoss.NamedParameters().Select(p => ("loss." + p.Name, p.Parameter)));
+        (List<Parameter> decay, List<Parameter> noDecay) = ParameterGroups.Split(trainable);
         if (decay.Count + noDecay.Count == 0)
             throw new ArgumentException("The student has no trainable parameters.", nameof(student));
         var groups = new List<AdamW.ParamGroup>();
@@ -95,7 +100,7 @@ public sealed class DistillationTrainer : ITrainer
                     $"The checkpoint {latest} was written by a run with other settings ({string.Join("; ", differences)}); " +
                     "resume with the same settings or use another checkpoint directory.");
             }
-            CheckpointStore.Restore(latest, student, optimizer);
+            CheckpointStore.Restore(latest, trainable, optimizer);
             state = saved;
             TrainerLog.Resuming(_logger, latest, state.Step, totalSteps);
         }
@@ -111,7 +116,7 @@ public sealed class DistillationTrainer : ITrainer
             {
                 if (cancellationToken.IsCancellationRequested)
                 {
-                    SaveCheckpoint(student, optimizer, state);
+                    SaveCheckpoint(trainable, optimizer, state);
                     TrainerLog.Cancelled(_logger, state.Step);
                     return new TrainingResult(state.Step, state.LastLoss, Cancelled: true, clock.Elapsed);
                 }
@@ -125,6 +130,7 @@ public sealed class DistillationTrainer : ITrainer
                 long firstMicro = (long)state.Step * o.GradientAccumulationSteps;
                 int microCount = (int)Math.Min(o.GradientAccumulationSteps, totalMicro - firstMicro);
                 double stepLoss = 0;
+                var components = new Dictionary<string, double>(StringComparer.Ordinal);
                 for (int m = 0; m < microCount; m++)
                 {
                     long micro = firstMicro + m;
@@ -132,7 +138,19 @@ public sealed class DistillationTrainer : ITrainer
                     DistillationBatch batch = DistillationBatch.FromExamples(rows, o.NegativesPerQuery, new Random(Mix(o.Seed, micro)));
                     using var scope = NewDisposeScope();
                     StudentOutput output = student.Forward(batch);
-                    Tensor value = loss.Compute(output, TeacherOutput.FromBatch(batch, output.Scores.device));
+                    TeacherOutput targets = TeacherOutput.FromBatch(batch, output.Scores.device);
+                    Tensor value;
+                    if (loss is ICompositeLoss composite)
+                    {
+                        LossBreakdown breakdown = composite.ComputeWithComponents(output, targets);
+                        value = breakdown.Total;
+                        foreach ((string name, double component) in breakdown.Components)
+                            components[name] = components.GetValueOrDefault(name) + component / microCount;
+                    }
+                    else
+                    {
+                        value = loss.Compute(output, targets);
+                    }
                     double lossValue = value.item<float>();
                     if (!double.IsFinite(lossValue))
                         throw new InvalidOperationException($"The loss '{loss.Name}' is {lossValue} at step {state.Step + 1} (micro-batch {micro}); lower the learning rate or check the teacher scores.");
@@ -150,13 +168,13 @@ public sealed class DistillationTrainer : ITrainer
                 int stepsThisRun = state.Step - startStep;
                 TimeSpan? eta = stepsThisRun > 0 ? TimeSpan.FromSeconds(seconds / stepsThisRun * (totalSteps - state.Step)) : null;
                 progress?.Report(new TrainingProgress(state.Step, totalSteps, (int)(firstMicro / microPerEpoch), stepLoss,
-                    new Dictionary<string, double>(), rate, examplesThisRun / seconds, eta));
+                    components, rate, examplesThisRun / seconds, eta));
 
                 if (o.Evaluator is not null && (state.Step % o.EvaluateEverySteps == 0 || state.Step == totalSteps))
                     state = await EvaluateAsync(student, state, cancellationToken).ConfigureAwait(false);
 
                 if (state.Step % o.CheckpointEverySteps == 0 || state.Step == totalSteps || state.EarlyStopped)
-                    SaveCheckpoint(student, optimizer, state);
+                    SaveCheckpoint(trainable, optimizer, state);
             }
         }
         finally
@@ -169,11 +187,11 @@ public sealed class DistillationTrainer : ITrainer
         return new TrainingResult(state.Step, state.LastLoss, Cancelled: false, clock.Elapsed);
     }
 
-    private void SaveCheckpoint(IStudent student, OptimizerHelper optimizer, TrainerState state)
+    private void SaveCheckpoint(IReadOnlyList<(string Name, Parameter Parameter)> trainable, OptimizerHelper optimizer, TrainerState state)
     {
         if (_options.CheckpointDirectory is not { } directory || state.Step == 0)
             return;
-        string path = CheckpointStore.Save(directory, student, optimizer, state, _options.KeepLastCheckpoints);
+        string path = CheckpointStore.Save(directory, trainable, optimizer, state, _options.KeepLastCheckpoints);
         TrainerLog.CheckpointWritten(_logger, path);
     }
 

@@ -1,3 +1,4 @@
+using KnowledgeDistillation.Losses;
 using KnowledgeDistillation.Tests.Abstractions;
 using KnowledgeDistillation.Training;
 using static KnowledgeDistillation.Tests.Training.TrainerTestData;
@@ -43,6 +44,21 @@ public class DistillationTrainerTests
         progress.Reports.Take(5).Average(r => r.Loss).Should().BeGreaterThan(progress.Reports.TakeLast(5).Average(r => r.Loss));
         progress.Reports.Select(r => r.Epoch).Distinct().Should().Equal(Enumerable.Range(0, 10));
         student.IsTraining.Should().BeFalse("the trainer restores the mode it found");
+    }
+
+    [Fact]
+    public async Task A_weighted_loss_reports_its_components_in_progress()
+    {
+        using var student = Student();
+        var progress = new ListProgress();
+        var loss = new WeightedLoss([(new MarginMseLoss(), 1.0), (new ContrastiveLoss(), 0.1)]);
+
+        await new DistillationTrainer(Options()).TrainAsync(student, loss, Examples(), progress);
+
+        progress.Reports.Should().OnlyContain(r => r.Components.Count == 2);
+        TrainingProgress last = progress.Reports[^1];
+        last.Components.Keys.Should().BeEquivalentTo(loss.ComponentNames);
+        last.Loss.Should().BeApproximately(last.Components["margin-mse"] + 0.1 * last.Components["contrastive"], 1e-4);
     }
 
     [Fact]
