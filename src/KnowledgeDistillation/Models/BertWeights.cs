@@ -131,11 +131,11 @@ internal static partial class BertWeights
             switch (module)
             {
                 case Linear linear:
-                    nn.init.normal_(linear.weight!, 0, config.InitializerRange, generator);
+                    Normal(linear.weight!, config.InitializerRange, generator);
                     linear.bias?.zero_();
                     break;
                 case Embedding embedding:
-                    nn.init.normal_(embedding.weight!, 0, config.InitializerRange, generator);
+                    Normal(embedding.weight!, config.InitializerRange, generator);
                     if (name.EndsWith("word_embeddings", StringComparison.Ordinal))
                         embedding.weight![config.PadTokenId].zero_();
                     break;
@@ -145,6 +145,14 @@ internal static partial class BertWeights
                     break;
             }
         }
+    }
+
+    // Drawn with randn from our own generator: nn.init.normal_ in TorchSharp 0.107 does not honour its generator
+    // argument (two models from one seed differed), which would make seeded initialisation irreproducible.
+    private static void Normal(Tensor weight, double std, Generator generator)
+    {
+        using Tensor draw = randn(weight.shape, dtype: weight.dtype, generator: generator);
+        weight.copy_(draw.mul_(std));
     }
 
     // TF-converted checkpoints name LayerNorm parameters gamma/beta.
