@@ -23,7 +23,6 @@ public sealed class BertForSequenceClassification : nn.Module
     private BertForSequenceClassification(BertConfig config)
         : base(nameof(BertForSequenceClassification))
     {
-        TorchRuntime.EnsureAvailable();
         bert = new BertModel(config, addPoolingLayer: true);
         dropout = nn.Dropout(config.ClassifierDropout ?? config.HiddenDropoutProb);
         classifier = nn.Linear(config.HiddenSize, config.NumLabels);
@@ -54,6 +53,7 @@ public sealed class BertForSequenceClassification : nn.Module
         ArgumentNullException.ThrowIfNull(directory);
         options ??= new BertLoadOptions();
         options.Validate();
+        TorchRuntime.EnsureAvailable(); // before the first module constructor, which is a native call
         BertConfig config = BertModel.LoadConfig(directory);
         using CheckpointFolder checkpoint = CheckpointFolder.Open(directory);
         var model = new BertForSequenceClassification(config);
@@ -77,6 +77,8 @@ public sealed class BertForSequenceClassification : nn.Module
     /// <returns>The model, float32 on the CPU, in evaluation mode.</returns>
     public static BertForSequenceClassification Create(BertConfig config, long seed = 0)
     {
+        ArgumentNullException.ThrowIfNull(config);
+        TorchRuntime.EnsureAvailable();
         var model = new BertForSequenceClassification(config);
         BertWeights.Initialize(model, config, seed);
         model.eval();

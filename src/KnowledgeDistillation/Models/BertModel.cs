@@ -33,7 +33,6 @@ public sealed class BertModel : nn.Module
     {
         ArgumentNullException.ThrowIfNull(config);
         config.Validate();
-        TorchRuntime.EnsureAvailable();
         Config = config;
         embeddings = new BertEmbeddings(config);
         encoder = new BertEncoder(config);
@@ -77,6 +76,7 @@ public sealed class BertModel : nn.Module
         ArgumentNullException.ThrowIfNull(directory);
         options ??= new BertLoadOptions();
         options.Validate();
+        TorchRuntime.EnsureAvailable(); // before the first module constructor, which is a native call
         BertConfig config = LoadConfig(directory);
         using CheckpointFolder checkpoint = CheckpointFolder.Open(directory);
         var model = new BertModel(config, BertWeights.HasPooler(checkpoint));
@@ -101,6 +101,8 @@ public sealed class BertModel : nn.Module
     /// <exception cref="ArgumentException">The configuration is invalid.</exception>
     public static BertModel Create(BertConfig config, bool addPoolingLayer = true, long seed = 0)
     {
+        ArgumentNullException.ThrowIfNull(config);
+        TorchRuntime.EnsureAvailable();
         var model = new BertModel(config, addPoolingLayer);
         BertWeights.Initialize(model, config, seed);
         model.eval();

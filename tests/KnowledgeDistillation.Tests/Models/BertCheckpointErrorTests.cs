@@ -111,6 +111,28 @@ public sealed class BertCheckpointErrorTests : IDisposable
     }
 
     [Fact]
+    public async Task Pretraining_heads_are_ignored_like_transformers_does_for_a_bert_base_uncased_style_checkpoint()
+    {
+        // bert-base-uncased stores bert.* plus cls.predictions.* and cls.seq_relationship.*.
+        string dir = Copy("encoder-relu");
+        string path = Path.Combine(dir, "model.safetensors");
+        var tensors = new List<(string, Tensor)>();
+        using (CheckpointFolder source = CheckpointFolder.Open(dir))
+        {
+            foreach (CheckpointTensorInfo info in source.Tensors)
+                tensors.Add(("bert." + info.Name, source.Read(info.Name)));
+        }
+        tensors.Add(("cls.predictions.bias", zeros(2164)));
+        tensors.Add(("cls.seq_relationship.weight", zeros(2, 16)));
+        await SafeTensorsWriter.WriteAsync(path, tensors, ScalarType.Float32, CancellationToken.None);
+        foreach ((_, Tensor t) in tensors)
+            t.Dispose();
+
+        using BertModel model = BertModel.FromPretrained(dir);
+        BertParityTests.CheckSingles(model, BertFixture.Expected("encoder-relu").GetProperty("texts")).Should().BeLessThanOrEqualTo(BertFixture.Tolerance);
+    }
+
+    [Fact]
     public void A_folder_without_weights_lists_the_files_it_looked_for()
     {
         string dir = Copy("encoder-relu");
