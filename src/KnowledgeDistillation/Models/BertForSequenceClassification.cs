@@ -1,0 +1,133 @@
+using KnowledgeDistillation.Models.Checkpoints;
+using KnowledgeDistillation.Runtime;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace KnowledgeDistillation.Models;
+
+/// <summary>
+/// Hugging Face's <c>BertForSequenceClassification</c>: a <see cref="BertModel"/> with pooler (<c>bert.*</c>), dropout and
+/// a linear <c>classifier</c> on the pooled output. This is the architecture of cross-encoder rerankers such as
+/// <c>cross-encoder/ms-marco-MiniLM-L6-v2</c>, whose single logit is the relevance score.
+/// </summary>
+/// <remarks>Starts in evaluation mode. Thread safety as for <see cref="BertModel"/>.</remarks>
+public sealed class BertForSequenceClassification : nn.Module
+{
+#pragma warning disable IDE1006, SA1300 // Hugging Face state-dict names.
+    private readonly BertModel bert;
+    private readonly Dropout dropout;
+    private readonly Linear classifier;
+#pragma warning restore IDE1006, SA1300
+
+    private BertForSequenceClassification(BertConfig config)
+        : base(nameof(BertForSequenceClassification))
+    {
+        bert = new BertModel(config, addPoolingLayer: true);
+        dropout = nn.Dropout(config.ClassifierDropout ?? config.HiddenDropoutProb);
+        classifier = nn.Linear(config.HiddenSize, config.NumLabels);
+        RegisterComponents();
+    }
+
+    /// <summary>The configuration the model was built from.</summary>
+    public BertConfig Config => bert.Config;
+
+    /// <summary>The encoder (<c>bert.*</c>).</summary>
+    public BertModel Bert => bert;
+
+    /// <summary>Outputs of the classifier (<c>num_labels</c>); 1 for a cross-encoder that outputs a relevance logit.</summary>
+    public int NumLabels => Config.NumLabels;
+
+    /// <summary>Loads a Hugging Face <c>BertForSequenceClassification</c> checkpoint from a local folder.</summary>
+    /// <param name="directory">A folder with <c>config.json</c> and the weights.</param>
+    /// <param name="options">dtype, device and logging; defaults when <see langword="null"/>.</param>
+    /// <returns>The model, in evaluation mode.</returns>
+    /// <exception cref="DirectoryNotFoundException">The folder does not exist.</exception>
+    /// <exception cref="FileNotFoundException"><c>config.json</c> is missing.</exception>
+    /// <exception cref="CheckpointException">
+    /// As for <see cref="BertModel.FromPretrained"/>; in particular a checkpoint without <c>classifier.*</c> or pooler
+    /// weights is not a sequence classifier.
+    /// </exception>
+    public static BertForSequenceClassification FromPretrained(string directory, BertLoadOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(directory);
+        options ??= new BertLoadOptions();
+        options.Validate();
+        TorchRuntime.EnsureAvailable(); // before the first module constructor, which is a native call
+        BertConfig config = BertModel.LoadConfig(directory);
+        using CheckpointFolder checkpoint = CheckpointFolder.Open(directory);
+        var model = new BertForSequenceClassification(config);
+        try
+        {
+            BertWeights.Load(model, BertWeights.EncoderPrefix, checkpoint, options, nameof(BertForSequenceClassification));
+            model.bert.Prepare(options);
+            model.Prepare(options);
+            return model;
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Builds a classifier with Hugging Face's random initialisation (the head has <see cref="BertConfig.NumLabels"/> outputs).</summary>
+    /// <param name="config">The configuration.</param>
+    /// <param name="seed">Seeds the initialisation; the global RNG is untouched.</param>
+    /// <returns>The model, float32 on the CPU, in evaluation mode.</returns>
+    public static BertForSequenceClassification Create(BertConfig config, long seed = 0)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        TorchRuntime.EnsureAvailable();
+        var model = new BertForSequenceClassification(config);
+        BertWeights.Initialize(model, config, seed);
+        model.eval();
+        return model;
+    }
+
+    /// <summary>Scores a batch.</summary>
+    /// <param name="inputIds">Token ids, <c>[B, T]</c>, int64 (for a pair: <c>[CLS] query [SEP] document [SEP]</c>).</param>
+    /// <param name="attentionMask">1 for real tokens, 0 for padding; <see langword="null"/> means no padding.</param>
+    /// <param name="tokenTypeIds">Segment ids (0 for the query, 1 for the document); <see langword="null"/> means zeros.</param>
+    /// <returns>Logits, <c>[B, NumLabels]</c>, joining the current dispose scope.</returns>
+    /// <exception cref="ArgumentException">As for <see cref="BertModel.Forward"/>.</exception>
+    public Tensor Forward(Tensor inputIds, Tensor? attentionMask = null, Tensor? tokenTypeIds = null)
+    {
+        using var scope = NewDisposeScope();
+        BertModelOutput output = bert.Forward(inputIds, attentionMask, tokenTypeIds);
+        Tensor pooled = dropout.forward(output.PoolerOutput!);
+        return classifier.forward(pooled).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Writes the weights as safetensors with Hugging Face's names (<c>bert.*</c>, <c>classifier.*</c>).</summary>
+    /// <param name="path">The file to write (atomically).</param>
+    /// <param name="dtype">Float32 (default), Float16 or BFloat16.</param>
+    /// <param name="cancellationToken">Cancels the write; no partial file is left.</param>
+    /// <returns>A task that completes when the file is in place.</returns>
+    public Task SaveWeightsAsync(string path, ScalarType dtype = ScalarType.Float32, CancellationToken cancellationToken = default)
+        => BertWeights.SaveAsync(this, path, dtype, cancellationToken);
+
+    /// <summary>Writes <c>config.json</c> and <c>model.safetensors</c> to a folder that <see cref="FromPretrained"/> and <c>transformers</c> load.</summary>
+    /// <param name="directory">The folder; created when missing.</param>
+    /// <param name="dtype">Float32 (default), Float16 or BFloat16.</param>
+    /// <param name="cancellationToken">Cancels the save.</param>
+    /// <returns>A task that completes when both files are in place.</returns>
+    public async Task SavePretrainedAsync(string directory, ScalarType dtype = ScalarType.Float32, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(directory);
+        string torchDtype = BertWeights.TorchDTypeName(dtype);
+        Directory.CreateDirectory(directory);
+        await SaveWeightsAsync(Path.Combine(directory, CheckpointFolder.SafeTensorsName), dtype, cancellationToken).ConfigureAwait(false);
+        await (Config with { Architectures = [nameof(BertForSequenceClassification)] })
+            .SaveAsync(Path.Combine(directory, "config.json"), torchDtype, cancellationToken).ConfigureAwait(false);
+    }
+
+    private void Prepare(BertLoadOptions options)
+    {
+        if (options.DType != ScalarType.Float32)
+            this.to(options.DType);
+        if (options.Device is { } device)
+            this.to(device);
+        eval();
+    }
+}

@@ -1,0 +1,220 @@
+using KnowledgeDistillation.Models.Checkpoints;
+using KnowledgeDistillation.Runtime;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace KnowledgeDistillation.Models;
+
+/// <summary>
+/// A BERT encoder (Hugging Face <c>BertModel</c>) in TorchSharp: embeddings, <c>encoder.layer.N</c> and an optional
+/// pooler, with Hugging Face's state-dict names, so that checkpoints load by name and give the same numbers as
+/// <c>transformers</c> on the same input ids.
+/// </summary>
+/// <remarks>
+/// <para>
+/// Load a local Hugging Face folder with <see cref="FromPretrained"/> (<c>config.json</c> plus <c>model.safetensors</c>,
+/// sharded safetensors or <c>pytorch_model.bin</c>), or build a randomly initialised model with <see cref="Create"/>.
+/// Models start in evaluation mode (<c>train(false)</c>); dropout is active only after <c>train()</c>.
+/// </para>
+/// <para>
+/// Not thread-safe while training. In evaluation mode, <see cref="Forward"/> may run on several threads at once.
+/// </para>
+/// </remarks>
+public sealed class BertModel : nn.Module
+{
+#pragma warning disable IDE1006, SA1300 // Hugging Face state-dict names.
+    private readonly BertEmbeddings embeddings;
+    private readonly BertEncoder encoder;
+    private readonly BertPooler? pooler;
+#pragma warning restore IDE1006, SA1300
+
+    internal BertModel(BertConfig config, bool addPoolingLayer)
+        : base(nameof(BertModel))
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        config.Validate();
+        Config = config;
+        embeddings = new BertEmbeddings(config);
+        encoder = new BertEncoder(config);
+        pooler = addPoolingLayer ? new BertPooler(config) : null;
+        RegisterComponents();
+    }
+
+    /// <summary>The configuration the model was built from.</summary>
+    public BertConfig Config { get; }
+
+    /// <summary>Whether the model has a pooler (<c>pooler.dense</c>) and so returns <see cref="BertModelOutput.PoolerOutput"/>.</summary>
+    public bool HasPooler => pooler is not null;
+
+    /// <summary>The model width H.</summary>
+    public int HiddenSize => Config.HiddenSize;
+
+    /// <summary>
+    /// Rows of the word-embedding matrix: token ids must be below it. A tokenizer whose vocabulary is larger would produce
+    /// ids the model cannot embed (a smaller one is fine: some checkpoints pad the matrix).
+    /// </summary>
+    public int VocabularySize => (int)embeddings.WordEmbeddingWeight.shape[0];
+
+    /// <summary>The longest input the model accepts, in tokens (<c>max_position_embeddings</c>).</summary>
+    public int MaxSequenceLength => Config.MaxPositionEmbeddings;
+
+    /// <summary>The dtype of the weights (float32 unless converted).</summary>
+    public ScalarType DType => embeddings.WordEmbeddingWeight.dtype;
+
+    /// <summary>Loads a Hugging Face <c>BertModel</c> from a local folder.</summary>
+    /// <param name="directory">A folder with <c>config.json</c> and the weights.</param>
+    /// <param name="options">dtype, device, head handling and logging; defaults when <see langword="null"/>.</param>
+    /// <returns>The model, in evaluation mode. The pooler is present when the checkpoint has one.</returns>
+    /// <exception cref="DirectoryNotFoundException">The folder does not exist.</exception>
+    /// <exception cref="FileNotFoundException"><c>config.json</c> is missing.</exception>
+    /// <exception cref="CheckpointException">
+    /// A file is malformed or truncated, a <c>.bin</c> names a forbidden pickle global, or tensors are missing, unexpected
+    /// or of the wrong shape (all listed in one message).
+    /// </exception>
+    public static BertModel FromPretrained(string directory, BertLoadOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(directory);
+        options ??= new BertLoadOptions();
+        options.Validate();
+        TorchRuntime.EnsureAvailable(); // before the first module constructor, which is a native call
+        BertConfig config = LoadConfig(directory);
+        using CheckpointFolder checkpoint = CheckpointFolder.Open(directory);
+        var model = new BertModel(config, BertWeights.HasPooler(checkpoint));
+        try
+        {
+            BertWeights.Load(model, "", checkpoint, options, nameof(BertModel));
+            model.Prepare(options);
+            return model;
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Builds a model with Hugging Face's random initialisation, for training from scratch.</summary>
+    /// <param name="config">The configuration.</param>
+    /// <param name="addPoolingLayer">Whether to add the pooler (Hugging Face's default is <see langword="true"/>).</param>
+    /// <param name="seed">Seeds the initialisation: the same seed gives the same weights; the global RNG is untouched.</param>
+    /// <returns>The model, float32 on the CPU, in evaluation mode.</returns>
+    /// <exception cref="ArgumentException">The configuration is invalid.</exception>
+    public static BertModel Create(BertConfig config, bool addPoolingLayer = true, long seed = 0)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        TorchRuntime.EnsureAvailable();
+        var model = new BertModel(config, addPoolingLayer);
+        BertWeights.Initialize(model, config, seed);
+        model.eval();
+        return model;
+    }
+
+    /// <summary>Runs the encoder.</summary>
+    /// <param name="inputIds">Token ids, <c>[B, T]</c>, int64, 1 ≤ T ≤ <see cref="MaxSequenceLength"/>, on the model's device.</param>
+    /// <param name="attentionMask">1 for real tokens and 0 for padding, <c>[B, T]</c>; <see langword="null"/> means no padding.</param>
+    /// <param name="tokenTypeIds">Segment ids, <c>[B, T]</c>; <see langword="null"/> means all zeros.</param>
+    /// <returns>The last hidden state and, when the model has a pooler, the pooled output; both join the current dispose scope.</returns>
+    /// <exception cref="ArgumentException">
+    /// The batch is empty, shapes disagree, the sequence is longer than <see cref="MaxSequenceLength"/> (truncation is the
+    /// tokenizer's job), or an id is outside the vocabulary or token-type range.
+    /// </exception>
+    public BertModelOutput Forward(Tensor inputIds, Tensor? attentionMask = null, Tensor? tokenTypeIds = null)
+    {
+        CheckInputs(inputIds, attentionMask, tokenTypeIds);
+        using var scope = NewDisposeScope();
+        Tensor types = tokenTypeIds ?? zeros_like(inputIds);
+        Tensor hidden = embeddings.forward(inputIds, types);
+        Tensor? mask = attentionMask is null ? null : ExtendedMask(attentionMask, hidden.dtype);
+        Tensor last = encoder.forward(hidden, mask);
+        Tensor? pooled = pooler?.forward(last);
+        return new BertModelOutput(last.MoveToOuterDisposeScope(), pooled?.MoveToOuterDisposeScope());
+    }
+
+    /// <summary>Writes the weights as <c>model.safetensors</c>-style safetensors, names without a prefix (as Hugging Face's <c>BertModel</c> saves).</summary>
+    /// <param name="path">The file to write (atomically).</param>
+    /// <param name="dtype">Float32 (default), Float16 or BFloat16.</param>
+    /// <param name="cancellationToken">Cancels the write; no partial file is left.</param>
+    /// <returns>A task that completes when the file is in place.</returns>
+    public Task SaveWeightsAsync(string path, ScalarType dtype = ScalarType.Float32, CancellationToken cancellationToken = default)
+        => BertWeights.SaveAsync(this, path, dtype, cancellationToken);
+
+    /// <summary>Writes <c>config.json</c> and <c>model.safetensors</c> to a folder that <see cref="FromPretrained"/> and <c>transformers</c> load.</summary>
+    /// <param name="directory">The folder; created when missing.</param>
+    /// <param name="dtype">Float32 (default), Float16 or BFloat16.</param>
+    /// <param name="cancellationToken">Cancels the save.</param>
+    /// <returns>A task that completes when both files are in place.</returns>
+    public async Task SavePretrainedAsync(string directory, ScalarType dtype = ScalarType.Float32, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(directory);
+        string torchDtype = BertWeights.TorchDTypeName(dtype);
+        Directory.CreateDirectory(directory);
+        await SaveWeightsAsync(Path.Combine(directory, CheckpointFolder.SafeTensorsName), dtype, cancellationToken).ConfigureAwait(false);
+        await (Config with { Architectures = [nameof(BertModel)] })
+            .SaveAsync(Path.Combine(directory, "config.json"), torchDtype, cancellationToken).ConfigureAwait(false);
+    }
+
+    internal static BertConfig LoadConfig(string directory)
+    {
+        if (!Directory.Exists(directory))
+            throw new DirectoryNotFoundException($"The model folder {directory} does not exist.");
+        return BertConfig.Load(Path.Combine(directory, "config.json"));
+    }
+
+    internal void Prepare(BertLoadOptions options)
+    {
+        if (options.DType != ScalarType.Float32)
+            this.to(options.DType);
+        if (options.Device is { } device)
+            this.to(device);
+        eval();
+    }
+
+    // HF's get_extended_attention_mask: (1 - mask) * finfo(dtype).min, broadcast over heads and query positions.
+    private static Tensor ExtendedMask(Tensor attentionMask, ScalarType dtype)
+    {
+        double min = finfo(dtype).min;
+        using Tensor keep = attentionMask.to(dtype);
+        using Tensor masked = 1.0 - keep;
+        return (masked * min).view(attentionMask.shape[0], 1, 1, attentionMask.shape[1]);
+    }
+
+    private void CheckInputs(Tensor inputIds, Tensor? attentionMask, Tensor? tokenTypeIds)
+    {
+        ArgumentNullException.ThrowIfNull(inputIds);
+        if (inputIds.dim() != 2)
+            throw new ArgumentException($"input_ids must have shape [B, T]; got {CheckpointTensorInfo.FormatShape(inputIds.shape)}.", nameof(inputIds));
+        if (inputIds.dtype != ScalarType.Int64)
+            throw new ArgumentException($"input_ids must be int64; got {inputIds.dtype}.", nameof(inputIds));
+        long b = inputIds.shape[0], t = inputIds.shape[1];
+        if (b == 0)
+            throw new ArgumentException("The batch is empty: input_ids has no rows.", nameof(inputIds));
+        if (t == 0)
+            throw new ArgumentException("input_ids has no tokens; a BERT input has at least [CLS].", nameof(inputIds));
+        if (t > Config.MaxPositionEmbeddings)
+        {
+            throw new ArgumentException(
+                $"The input has {t} tokens but the model accepts at most {Config.MaxPositionEmbeddings} (max_position_embeddings); truncate it when tokenizing.",
+                nameof(inputIds));
+        }
+        CheckRange(inputIds, VocabularySize, "input_ids", "the vocabulary size");
+        foreach ((Tensor? other, string name) in new[] { (attentionMask, nameof(attentionMask)), (tokenTypeIds, nameof(tokenTypeIds)) })
+        {
+            if (other is not null && !other.shape.SequenceEqual(inputIds.shape))
+                throw new ArgumentException($"{name} has shape {CheckpointTensorInfo.FormatShape(other.shape)} but input_ids has {CheckpointTensorInfo.FormatShape(inputIds.shape)}.", name);
+        }
+        if (tokenTypeIds is not null)
+        {
+            if (tokenTypeIds.dtype != ScalarType.Int64)
+                throw new ArgumentException($"token_type_ids must be int64; got {tokenTypeIds.dtype}.", nameof(tokenTypeIds));
+            CheckRange(tokenTypeIds, Config.TypeVocabSize, "token_type_ids", "type_vocab_size");
+        }
+    }
+
+    private static void CheckRange(Tensor ids, long limit, string name, string what)
+    {
+        using Tensor lo = ids.min(), hi = ids.max();
+        long min = lo.item<long>(), max = hi.item<long>();
+        if (min < 0 || max >= limit)
+            throw new ArgumentException($"{name} contains {(min < 0 ? min : max)}, outside [0, {limit}) ({what}).", name);
+    }
+}

@@ -1,0 +1,228 @@
+using System.Text;
+using KnowledgeDistillation.Models.Checkpoints;
+using Microsoft.Extensions.Logging;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace KnowledgeDistillation.Models;
+
+/// <summary>
+/// Maps checkpoint tensor names onto a model's state-dict names, checks them all, then copies the data in; and writes a
+/// model's weights back out. Shared by <see cref="BertModel"/> and <see cref="BertForSequenceClassification"/>.
+/// </summary>
+internal static partial class BertWeights
+{
+    internal const string EncoderPrefix = "bert.";
+
+    private static readonly string[] s_pretrainingHeads = ["cls.predictions.", "cls.seq_relationship."];
+    private static readonly string[] s_encoderParts = ["embeddings.", "encoder.", "pooler."];
+
+    /// <summary>Whether the checkpoint has pooler weights, with or without the <c>bert.</c> prefix.</summary>
+    public static bool HasPooler(CheckpointFolder checkpoint)
+        => checkpoint.Contains("pooler.dense.weight") || checkpoint.Contains(EncoderPrefix + "pooler.dense.weight");
+
+    /// <summary>
+    /// Loads every parameter of <paramref name="model"/> from <paramref name="checkpoint"/>.
+    /// </summary>
+    /// <param name="model">The freshly built model (float32, CPU).</param>
+    /// <param name="encoderPrefix">Where the encoder sits in the model's names: "" for BertModel, "bert." for a task model.</param>
+    /// <param name="checkpoint">The weights.</param>
+    /// <param name="options">Loading options.</param>
+    /// <param name="modelName">The model class, for messages.</param>
+    /// <exception cref="CheckpointException">Missing, unexpected, duplicated or wrongly shaped tensors, all listed.</exception>
+    public static void Load(nn.Module model, string encoderPrefix, CheckpointFolder checkpoint, BertLoadOptions options, string modelName)
+    {
+        Dictionary<string, Tensor> expected = model.state_dict();
+        bool prefixed = checkpoint.Tensors.Any(t => t.Name.StartsWith(EncoderPrefix, StringComparison.Ordinal));
+
+        var sources = new Dictionary<string, CheckpointTensorInfo>(StringComparer.Ordinal);
+        var unexpected = new List<CheckpointTensorInfo>();
+        var duplicated = new List<string>();
+        var ignored = new List<string>();
+        var wrongShape = new List<string>();
+        int legacyNames = 0;
+
+        foreach (CheckpointTensorInfo info in checkpoint.Tensors.OrderBy(t => t.Name, StringComparer.Ordinal))
+        {
+            string name = RenameLegacy(info.Name);
+            if (name != info.Name)
+                legacyNames++;
+            // The position_ids buffer is derived data: positions are always 0..T-1.
+            if (name.EndsWith("embeddings.position_ids", StringComparison.Ordinal))
+                continue;
+
+            string target = Target(name, prefixed, encoderPrefix);
+            if (expected.TryGetValue(target, out Tensor? parameter))
+            {
+                if (!sources.TryAdd(target, info))
+                {
+                    duplicated.Add($"{target} (from both {sources[target].Name} and {info.Name})");
+                    continue;
+                }
+                if (!parameter.shape.SequenceEqual(info.Shape))
+                    wrongShape.Add(ShapeProblem(target, info, parameter));
+                else if (!IsFloating(info.DType))
+                    wrongShape.Add($"{info.Name}: stored as {info.DType}, but {target} is a floating-point weight");
+                continue;
+            }
+
+            string unprefixed = prefixed && name.StartsWith(EncoderPrefix, StringComparison.Ordinal) ? name[EncoderPrefix.Length..] : name;
+            bool encoderKey = s_encoderParts.Any(p => unprefixed.StartsWith(p, StringComparison.Ordinal));
+            if (!encoderKey && s_pretrainingHeads.Any(p => name.StartsWith(p, StringComparison.Ordinal)))
+                ignored.Add(info.Name);
+            else if (!encoderKey && options.IgnoreTaskHeads && encoderPrefix.Length == 0)
+                ignored.Add(info.Name);
+            else
+                unexpected.Add(info);
+        }
+
+        var missing = expected.Keys.Where(k => !sources.ContainsKey(k)).OrderBy(k => k, StringComparer.Ordinal).ToList();
+        if (missing.Count + unexpected.Count + duplicated.Count + wrongShape.Count > 0)
+            throw new CheckpointException(checkpoint.Directory, Describe(modelName, checkpoint, expected, missing, unexpected, duplicated, wrongShape, encoderPrefix, options));
+
+        using (no_grad())
+        {
+            foreach ((string target, CheckpointTensorInfo info) in sources)
+            {
+                using Tensor data = checkpoint.Read(info.Name);
+                expected[target].copy_(data); // copy_ converts F16/BF16 to the parameter's dtype.
+            }
+        }
+
+        if (options.Logger.IsEnabled(LogLevel.Information))
+            LogLoaded(options.Logger, modelName, sources.Count, checkpoint.Description, checkpoint.Directory);
+        if (legacyNames > 0)
+            LogLegacy(options.Logger, legacyNames);
+        if (ignored.Count > 0 && options.Logger.IsEnabled(LogLevel.Information))
+        {
+            string names = string.Join(", ", ignored);
+            LogIgnored(options.Logger, ignored.Count, names);
+        }
+    }
+
+    /// <summary>Writes a model's parameters as safetensors (names as in its state dict).</summary>
+    public static Task SaveAsync(nn.Module model, string path, ScalarType dtype, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        List<(string, Tensor)> tensors = model.state_dict().Select(kv => (kv.Key, kv.Value)).ToList();
+        return SafeTensorsWriter.WriteAsync(path, tensors, dtype, cancellationToken);
+    }
+
+    /// <summary>The <c>torch_dtype</c> string of config.json for a dtype.</summary>
+    public static string TorchDTypeName(ScalarType dtype) => dtype switch
+    {
+        ScalarType.Float32 => "float32",
+        ScalarType.Float16 => "float16",
+        ScalarType.BFloat16 => "bfloat16",
+        _ => throw new ArgumentException($"Weights can be saved as Float32, Float16 or BFloat16, not {dtype}.", nameof(dtype)),
+    };
+
+    /// <summary>
+    /// Hugging Face's initialisation (<c>BertPreTrainedModel._init_weights</c>): Linear and Embedding weights
+    /// N(0, initializer_range), zero biases, the padding row of the word embeddings zero, LayerNorm weight 1 and bias 0.
+    /// Deterministic for a given seed; the global torch RNG is not touched.
+    /// </summary>
+    public static void Initialize(nn.Module model, BertConfig config, long seed)
+    {
+        using var generator = new Generator(unchecked((ulong)seed));
+        using var noGrad = no_grad();
+        foreach ((string name, nn.Module module) in model.named_modules())
+        {
+            switch (module)
+            {
+                case Linear linear:
+                    Normal(linear.weight!, config.InitializerRange, generator);
+                    linear.bias?.zero_();
+                    break;
+                case Embedding embedding:
+                    Normal(embedding.weight!, config.InitializerRange, generator);
+                    if (name.EndsWith("word_embeddings", StringComparison.Ordinal))
+                        embedding.weight![config.PadTokenId].zero_();
+                    break;
+                case LayerNorm norm:
+                    norm.weight!.fill_(1.0);
+                    norm.bias!.zero_();
+                    break;
+            }
+        }
+    }
+
+    // Drawn with randn from our own generator: nn.init.normal_ in TorchSharp 0.107 does not honour its generator
+    // argument (two models from one seed differed), which would make seeded initialisation irreproducible.
+    private static void Normal(Tensor weight, double std, Generator generator)
+    {
+        using Tensor draw = randn(weight.shape, dtype: weight.dtype, generator: generator);
+        weight.copy_(draw.mul_(std));
+    }
+
+    // TF-converted checkpoints name LayerNorm parameters gamma/beta.
+    internal static string RenameLegacy(string name)
+    {
+        if (name.EndsWith(".gamma", StringComparison.Ordinal))
+            return name[..^".gamma".Length] + ".weight";
+        if (name.EndsWith(".beta", StringComparison.Ordinal))
+            return name[..^".beta".Length] + ".bias";
+        return name;
+    }
+
+    private static string Target(string name, bool prefixed, string encoderPrefix)
+    {
+        if (prefixed)
+        {
+            // bert.X is the encoder; anything else (classifier.*, cls.*) keeps its name.
+            return name.StartsWith(EncoderPrefix, StringComparison.Ordinal) ? encoderPrefix + name[EncoderPrefix.Length..] : name;
+        }
+        // An unprefixed checkpoint is a bare encoder: its keys go under the model's encoder prefix.
+        return encoderPrefix.Length > 0 && s_encoderParts.Any(p => name.StartsWith(p, StringComparison.Ordinal)) ? encoderPrefix + name : name;
+    }
+
+    private static bool IsFloating(ScalarType t) => t is ScalarType.Float32 or ScalarType.Float16 or ScalarType.BFloat16 or ScalarType.Float64;
+
+    private static string ShapeProblem(string target, CheckpointTensorInfo info, Tensor parameter)
+    {
+        string problem = $"{info.Name}: checkpoint {info.ShapeText}, model {CheckpointTensorInfo.FormatShape(parameter.shape)}";
+        if (target.EndsWith("word_embeddings.weight", StringComparison.Ordinal))
+            problem += $" (config.json vocab_size is {parameter.shape[0]} but the checkpoint has {info.Shape.FirstOrDefault()} word embeddings)";
+        return problem;
+    }
+
+    private static string Describe(
+        string modelName,
+        CheckpointFolder checkpoint,
+        Dictionary<string, Tensor> expected,
+        List<string> missing,
+        List<CheckpointTensorInfo> unexpected,
+        List<string> duplicated,
+        List<string> wrongShape,
+        string encoderPrefix,
+        BertLoadOptions options)
+    {
+        var m = new StringBuilder($"the weights in {checkpoint.Description} do not fit {modelName} as config.json describes it.");
+        if (missing.Count > 0)
+        {
+            m.Append("\n  missing (").Append(missing.Count).Append("): ")
+                .AppendJoin(", ", missing.Select(k => $"{k} {CheckpointTensorInfo.FormatShape(expected[k].shape)}"));
+        }
+        if (unexpected.Count > 0)
+            m.Append("\n  unexpected (").Append(unexpected.Count).Append("): ").AppendJoin(", ", unexpected.Select(u => $"{u.Name} {u.ShapeText}"));
+        if (wrongShape.Count > 0)
+            m.Append("\n  wrong shape or type (").Append(wrongShape.Count).Append("): ").AppendJoin("; ", wrongShape);
+        if (duplicated.Count > 0)
+            m.Append("\n  given twice (").Append(duplicated.Count).Append("): ").AppendJoin("; ", duplicated);
+
+        if (encoderPrefix.Length == 0 && !options.IgnoreTaskHeads && unexpected.Any(u => !s_encoderParts.Any(p => RenameLegacy(u.Name).Replace(EncoderPrefix, "", StringComparison.Ordinal).StartsWith(p, StringComparison.Ordinal))))
+            m.Append("\n  The checkpoint has a task head; set BertLoadOptions.IgnoreTaskHeads to load only its encoder.");
+        if (missing.Any(k => k.StartsWith("classifier.", StringComparison.Ordinal)))
+            m.Append("\n  The checkpoint has no classifier.weight/classifier.bias, so it is not a sequence classifier.");
+        return m.ToString();
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Loaded {Model}: {Count} tensors from {Files} in {Directory}")]
+    private static partial void LogLoaded(ILogger logger, string model, int count, string files, string directory);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Renamed {Count} legacy LayerNorm gamma/beta tensors to weight/bias")]
+    private static partial void LogLegacy(ILogger logger, int count);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Ignored {Count} checkpoint tensors outside the model: {Names}")]
+    private static partial void LogIgnored(ILogger logger, int count, string names);
+}
