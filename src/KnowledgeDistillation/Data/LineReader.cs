@@ -52,12 +52,16 @@ internal static class LineReader
                 }
                 catch (MalformedLineException e)
                 {
+                    // .NET's GZipStream may end quietly at a cut, so a broken last line is the only sign of truncation.
+                    string reason = gzip && reader.Peek() < 0
+                        ? e.Message + "; it is the last line of a gzip file, which may be truncated"
+                        : e.Message;
                     if (!options.SkipMalformedLines)
-                        throw new DataFormatException(path, lineNumber, e.Message, e.InnerException);
+                        throw new DataFormatException(path, lineNumber, reason, e.InnerException);
                     skipped++;
                     statistics.SkippedLines++;
                     if (skipped <= options.MaxLoggedLines)
-                        DataLog.SkippedLine(options.Logger, path, lineNumber, e.Message);
+                        DataLog.SkippedLine(options.Logger, path, lineNumber, reason);
                     continue;
                 }
                 if (!isRecord)
