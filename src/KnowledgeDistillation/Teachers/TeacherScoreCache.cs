@@ -163,8 +163,14 @@ public sealed class TeacherScoreCache : IAsyncDisposable, IDisposable
         }
 
         var keys = new PairKey[pairs.Count];
-        for (int i = 0; i < keys.Length; i++)
-            keys[i] = PairKey.Of(pairs[i]);
+        // Hashing dominates the cost of a request that is all cache hits; spread large requests over the cores.
+        if (keys.Length >= 16_384)
+            Parallel.For(0, keys.Length, new ParallelOptions { CancellationToken = cancellationToken }, i => keys[i] = PairKey.Of(pairs[i]));
+        else
+        {
+            for (int i = 0; i < keys.Length; i++)
+                keys[i] = PairKey.Of(pairs[i]);
+        }
 
         await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
