@@ -36,6 +36,8 @@ internal static class LineReader
             using var reader = new StreamReader(stream, DataFile.StrictUtf8, detectEncodingFromByteOrderMarks: true, BufferSize);
             while (true)
             {
+                // ReadLineAsync answers from its buffer without looking at the token, so check it per line.
+                cancellationToken.ThrowIfCancellationRequested();
                 string? line = await ReadLineAsync(reader, path, lineNumber + 1, gzip, cancellationToken).ConfigureAwait(false);
                 if (line is null)
                     break;

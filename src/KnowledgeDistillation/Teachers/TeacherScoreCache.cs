@@ -40,6 +40,7 @@ public sealed class TeacherScoreCache : IAsyncDisposable, IDisposable
     private readonly SemaphoreSlim _gate = new(1, 1);
     private long _length;
     private bool _faulted;
+    private bool _disposed;
 
     private TeacherScoreCache(string path, string identity, FileStream file, Dictionary<PairKey, float> scores, uint seed, long length, long discarded, TeacherScoreCacheOptions options)
     {
@@ -296,8 +297,6 @@ public sealed class TeacherScoreCache : IAsyncDisposable, IDisposable
         lock (_scores)
             return new Dictionary<PairKey, float>(_scores);
     }
-
-    private bool _disposed;
 
     /// <summary>Closes the file.</summary>
     public void Dispose()

@@ -210,6 +210,29 @@ public class FlagEmbeddingJsonlTests
     }
 
     [Fact]
+    public async Task Reading_stops_when_cancelled_and_statistics_add_up_over_reads()
+    {
+        string path = Fixtures.FlagEmbeddingFile("msmarco_10q_pos1_neg25_teacher_scores.jsonl");
+        var statistics = new DataReadStatistics();
+        using var cts = new CancellationTokenSource();
+        int seen = 0;
+        Func<Task> read = async () =>
+        {
+            await foreach (DistillationExample _ in FlagEmbeddingJsonl.ReadAsync(path, statistics: statistics, cancellationToken: cts.Token))
+            {
+                if (++seen == 3)
+                    await cts.CancelAsync();
+            }
+        };
+        await read.Should().ThrowAsync<OperationCanceledException>();
+        seen.Should().Be(3);
+
+        await Fixtures.ToListAsync(FlagEmbeddingJsonl.ReadAsync(path, statistics: statistics));
+        statistics.RecordsRead.Should().Be(13);
+        statistics.FilePath.Should().Be(path);
+    }
+
+    [Fact]
     public void A_missing_file_is_reported_when_the_read_is_requested()
     {
         FluentActions.Invoking(() => FlagEmbeddingJsonl.ReadAsync("/nonexistent/train.jsonl"))
