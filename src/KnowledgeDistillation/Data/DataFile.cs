@@ -1,0 +1,101 @@
+using System.IO.Compression;
+using System.Text;
+
+namespace KnowledgeDistillation.Data;
+
+/// <summary>Opening data files for reading (gzip sniffed from the magic bytes) and writing them atomically.</summary>
+internal static class DataFile
+{
+    // Invalid UTF-8 is an error, not a silent U+FFFD; no BOM is written.
+    internal static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+
+    private const int BufferSize = 1 << 16;
+
+    /// <summary>Opens a file for reading, decompressing it when it starts with the gzip magic bytes 1F 8B.</summary>
+    internal static Stream OpenRead(string path, out bool gzip)
+    {
+        var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, BufferSize, FileOptions.Asynchronous | FileOptions.SequentialScan);
+        try
+        {
+            Span<byte> magic = stackalloc byte[2];
+            int n = file.ReadAtLeast(magic, 2, throwOnEndOfStream: false);
+            file.Position = 0;
+            gzip = n == 2 && magic[0] == 0x1F && magic[1] == 0x8B;
+            return gzip ? new GZipStream(file, CompressionMode.Decompress, leaveOpen: false) : file;
+        }
+        catch
+        {
+            file.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Writes a file atomically: to a temporary file in the same folder, flushed to disk, then renamed over the target,
+    /// so readers see the old file or the whole new one. A path ending in <c>.gz</c> is gzip-compressed.
+    /// </summary>
+    internal static async Task WriteAtomicAsync(string path, Func<Stream, CancellationToken, Task> write, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        string full = Path.GetFullPath(path);
+        string directory = Path.GetDirectoryName(full)!;
+        Directory.CreateDirectory(directory);
+        string temp = Path.Combine(directory, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
+        try
+        {
+            var file = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, BufferSize, FileOptions.Asynchronous);
+            await using (file.ConfigureAwait(false))
+            {
+                if (full.EndsWith(".gz", StringComparison.OrdinalIgnoreCase))
+                {
+                    var gzip = new GZipStream(file, CompressionLevel.Optimal, leaveOpen: true);
+                    await using (gzip.ConfigureAwait(false))
+                        await write(gzip, cancellationToken).ConfigureAwait(false);
+                }
+                else
+                {
+                    await write(file, cancellationToken).ConfigureAwait(false);
+                }
+                await file.FlushAsync(cancellationToken).ConfigureAwait(false);
+                file.Flush(flushToDisk: true);
+            }
+            File.Move(temp, full, overwrite: true);
+        }
+        catch
+        {
+            TryDelete(temp);
+            throw;
+        }
+    }
+
+    /// <summary>Writes a text file atomically, line by line (UTF-8 without BOM, <c>\n</c> line ends).</summary>
+    internal static Task WriteLinesAsync<T>(string path, IAsyncEnumerable<T> items, Action<TextWriter, T> writeLine, CancellationToken cancellationToken)
+        => WriteAtomicAsync(path, async (stream, ct) =>
+        {
+            var writer = new StreamWriter(stream, StrictUtf8, BufferSize, leaveOpen: true) { NewLine = "\n" };
+            await using (writer.ConfigureAwait(false))
+            {
+                await foreach (T item in items.WithCancellation(ct).ConfigureAwait(false))
+                {
+                    ct.ThrowIfCancellationRequested();
+                    writeLine(writer, item);
+                    writer.Write('\n');
+                }
+                await writer.FlushAsync(ct).ConfigureAwait(false);
+            }
+        }, cancellationToken);
+
+    internal static void TryDelete(string path)
+    {
+        try
+        {
+            File.Delete(path);
+        }
+        catch (IOException)
+        {
+        }
+        catch (UnauthorizedAccessException)
+        {
+        }
+    }
+}

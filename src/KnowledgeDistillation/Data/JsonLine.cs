@@ -1,0 +1,112 @@
+using System.Text.Json;
+
+namespace KnowledgeDistillation.Data;
+
+/// <summary>Field access on one JSON line, turning every problem into a <see cref="MalformedLineException"/>.</summary>
+internal static class JsonLine
+{
+    private static readonly JsonDocumentOptions s_options = new() { AllowTrailingCommas = false, CommentHandling = JsonCommentHandling.Disallow, MaxDepth = 64 };
+
+    internal static JsonDocument Parse(string line)
+    {
+        JsonDocument document;
+        try
+        {
+            document = JsonDocument.Parse(line, s_options);
+        }
+        catch (JsonException e)
+        {
+            throw new MalformedLineException($"is not valid JSON ({e.Message})", e);
+        }
+        if (document.RootElement.ValueKind != JsonValueKind.Object)
+        {
+            JsonValueKind kind = document.RootElement.ValueKind;
+            document.Dispose();
+            throw new MalformedLineException($"is a JSON {Kind(kind)}, not an object");
+        }
+        return document;
+    }
+
+    internal static string RequireString(JsonElement obj, string name)
+    {
+        if (!obj.TryGetProperty(name, out JsonElement value) || value.ValueKind == JsonValueKind.Null)
+            throw new MalformedLineException($"field \"{name}\" is missing");
+        if (value.ValueKind != JsonValueKind.String)
+            throw new MalformedLineException($"field \"{name}\" is a {Kind(value.ValueKind)}, not a string");
+        return value.GetString()!;
+    }
+
+    /// <summary>An id: a string, or a number taken as written (some BEIR-style files write numeric ids).</summary>
+    internal static string RequireId(JsonElement obj, string name)
+    {
+        if (!obj.TryGetProperty(name, out JsonElement value) || value.ValueKind == JsonValueKind.Null)
+            throw new MalformedLineException($"field \"{name}\" is missing");
+        string id = value.ValueKind switch
+        {
+            JsonValueKind.String => value.GetString()!,
+            JsonValueKind.Number => value.GetRawText(),
+            _ => throw new MalformedLineException($"field \"{name}\" is a {Kind(value.ValueKind)}, not a string"),
+        };
+        if (id.Length == 0)
+            throw new MalformedLineException($"field \"{name}\" is empty");
+        return id;
+    }
+
+    internal static string OptionalString(JsonElement obj, string name)
+    {
+        if (!obj.TryGetProperty(name, out JsonElement value) || value.ValueKind == JsonValueKind.Null)
+            return "";
+        if (value.ValueKind != JsonValueKind.String)
+            throw new MalformedLineException($"field \"{name}\" is a {Kind(value.ValueKind)}, not a string");
+        return value.GetString()!;
+    }
+
+    internal static string[] RequireStringArray(JsonElement obj, string name)
+    {
+        if (!obj.TryGetProperty(name, out JsonElement value) || value.ValueKind == JsonValueKind.Null)
+            throw new MalformedLineException($"field \"{name}\" is missing");
+        if (value.ValueKind != JsonValueKind.Array)
+            throw new MalformedLineException($"field \"{name}\" is a {Kind(value.ValueKind)}, not an array of strings");
+        var result = new string[value.GetArrayLength()];
+        int i = 0;
+        foreach (JsonElement item in value.EnumerateArray())
+        {
+            if (item.ValueKind != JsonValueKind.String)
+                throw new MalformedLineException($"\"{name}\"[{i}] is a {Kind(item.ValueKind)}, not a string");
+            result[i++] = item.GetString()!;
+        }
+        return result;
+    }
+
+    /// <summary>An optional array of finite numbers; <see langword="null"/> when absent or JSON null.</summary>
+    internal static float[]? OptionalScores(JsonElement obj, string name)
+    {
+        if (!obj.TryGetProperty(name, out JsonElement value) || value.ValueKind == JsonValueKind.Null)
+            return null;
+        if (value.ValueKind != JsonValueKind.Array)
+            throw new MalformedLineException($"field \"{name}\" is a {Kind(value.ValueKind)}, not an array of numbers");
+        var result = new float[value.GetArrayLength()];
+        int i = 0;
+        foreach (JsonElement item in value.EnumerateArray())
+        {
+            if (item.ValueKind != JsonValueKind.Number)
+                throw new MalformedLineException($"\"{name}\"[{i}] is a {Kind(item.ValueKind)}, not a number");
+            float score = (float)item.GetDouble();
+            if (!float.IsFinite(score))
+                throw new MalformedLineException($"\"{name}\"[{i}] = {item.GetRawText()} does not fit a finite float");
+            result[i++] = score;
+        }
+        return result;
+    }
+
+    private static string Kind(JsonValueKind kind) => kind switch
+    {
+        JsonValueKind.Object => "object",
+        JsonValueKind.Array => "array",
+        JsonValueKind.String => "string",
+        JsonValueKind.Number => "number",
+        JsonValueKind.True or JsonValueKind.False => "boolean",
+        JsonValueKind.Null => "null",
+        _ => kind.ToString(),
+    };
+}

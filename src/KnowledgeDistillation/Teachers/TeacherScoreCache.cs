@@ -1,0 +1,437 @@
+using System.Diagnostics;
+using System.Text;
+using KnowledgeDistillation.Data;
+using Microsoft.Extensions.Logging;
+
+namespace KnowledgeDistillation.Teachers;
+
+/// <summary>
+/// A persistent, append-only store of one teacher's scores of (query, document) pairs, that survives being killed at
+/// any moment: a long scoring run restarts where it stopped and never scores a finished pair twice.
+/// </summary>
+/// <remarks>
+/// <para>
+/// <b>One file per teacher.</b> The file's header records the teacher's <see cref="ITeacher.Identity"/>; opening it
+/// for another identity throws <see cref="TeacherScoreCacheException"/> rather than mixing two scoring functions. Pairs
+/// are keyed by a 128-bit hash (SHA-256, truncated) of their texts, so ids are not needed and a text that changes gets
+/// a new score.
+/// </para>
+/// <para>
+/// <b>Crash safety.</b> Records are fixed-size (24 bytes) with a CRC-32C each and are only appended. Scoring runs in
+/// batches of <see cref="TeacherScoreCacheOptions.BatchSize"/>; each finished batch is appended and flushed to disk
+/// (<see cref="FileStream.Flush(bool)"/> with <c>true</c>) before the next one starts. After a crash, opening the file
+/// drops a torn tail — a partial record, or anything from the first record whose checksum fails — so no torn record is
+/// ever read, and whatever was stored is never scored again. The header is written once, atomically.
+/// </para>
+/// <para>
+/// <b>Reading back</b> loads the whole file into memory in large blocks (millions of scores per second; 16 bytes of key
+/// and 4 of score per pair plus dictionary overhead). The file is held open exclusively: one cache object, in one
+/// process, per file. Members are thread-safe; concurrent <see cref="ScoreAsync"/> calls run one after another.
+/// </para>
+/// </remarks>
+public sealed class TeacherScoreCache : IAsyncDisposable, IDisposable
+{
+    private const int BlockRecords = 43_690; // ~1 MiB reads
+
+    private readonly FileStream _file;
+    private readonly Dictionary<PairKey, float> _scores;
+    private readonly uint _seed;
+    private readonly TeacherScoreCacheOptions _options;
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    private long _length;
+    private bool _faulted;
+    private bool _disposed;
+
+    private TeacherScoreCache(string path, string identity, FileStream file, Dictionary<PairKey, float> scores, uint seed, long length, long discarded, TeacherScoreCacheOptions options)
+    {
+        CachePath = path;
+        TeacherIdentity = identity;
+        _file = file;
+        _scores = scores;
+        _seed = seed;
+        _length = length;
+        DiscardedTailBytes = discarded;
+        _options = options;
+    }
+
+    /// <summary>The cache file.</summary>
+    public string CachePath { get; }
+
+    /// <summary>The identity of the teacher whose scores the file holds.</summary>
+    public string TeacherIdentity { get; }
+
+    /// <summary>How many bytes of torn or damaged tail were cut off when the file was opened (0 after a clean run).</summary>
+    public long DiscardedTailBytes { get; }
+
+    /// <summary>The number of pairs with a stored score.</summary>
+    public int Count
+    {
+        get
+        {
+            lock (_scores)
+                return _scores.Count;
+        }
+    }
+
+    /// <summary>
+    /// Opens a cache file, creating it for <paramref name="teacherIdentity"/> when it does not exist, and loads its scores.
+    /// </summary>
+    /// <param name="path">The cache file; its folder is created when missing.</param>
+    /// <param name="teacherIdentity">The <see cref="ITeacher.Identity"/> of the teacher whose scores it holds.</param>
+    /// <param name="options">Batch size and logging; <see cref="TeacherScoreCacheOptions.Default"/> when <see langword="null"/>.</param>
+    /// <param name="cancellationToken">Cancels the load.</param>
+    /// <returns>The open cache; dispose it to release the file.</returns>
+    /// <exception cref="TeacherScoreCacheException">
+    /// The file is not a teacher score cache, its header is damaged, it holds another teacher's scores, or it is open
+    /// elsewhere.
+    /// </exception>
+    public static async Task<TeacherScoreCache> OpenAsync(
+        string path, string teacherIdentity, TeacherScoreCacheOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        ArgumentNullException.ThrowIfNull(teacherIdentity);
+        options ??= TeacherScoreCacheOptions.Default;
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.BatchSize, 1, nameof(options));
+        string full = Path.GetFullPath(path);
+        byte[] expectedHeader = ScoreCacheFormat.EncodeHeader(teacherIdentity);
+        CreateIfMissing(full, expectedHeader);
+
+        FileStream file;
+        try
+        {
+            file = new FileStream(full, FileMode.Open, FileAccess.ReadWrite, FileShare.None, bufferSize: 0, FileOptions.None);
+        }
+        catch (IOException e) when (File.Exists(full))
+        {
+            throw new TeacherScoreCacheException(full, $"The teacher score cache {full} cannot be opened; another process or cache object may have it open (a cache file has one writer at a time).", e);
+        }
+
+        try
+        {
+            uint seed = ReadHeader(file, full, teacherIdentity);
+            long headerSize = file.Position;
+            var (scores, goodEnd) = await LoadRecordsAsync(file, headerSize, seed, cancellationToken).ConfigureAwait(false);
+            long discarded = file.Length - goodEnd;
+            if (discarded > 0)
+            {
+                file.SetLength(goodEnd);
+                file.Flush(flushToDisk: true);
+                TeacherLog.DroppedTail(options.Logger, full, discarded, scores.Count);
+            }
+            TeacherLog.Opened(options.Logger, full, scores.Count, teacherIdentity);
+            return new TeacherScoreCache(full, teacherIdentity, file, scores, seed, goodEnd, discarded, options);
+        }
+        catch
+        {
+            await file.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    /// <summary>Looks a pair's score up.</summary>
+    /// <param name="pair">The pair.</param>
+    /// <param name="score">The stored score, when there is one.</param>
+    /// <returns>Whether the pair has a stored score.</returns>
+    public bool TryGetScore(QueryDocumentPair pair, out float score)
+    {
+        PairKey key = PairKey.Of(pair);
+        lock (_scores)
+            return _scores.TryGetValue(key, out score);
+    }
+
+    /// <summary>
+    /// Returns the scores of <paramref name="pairs"/>, asking <paramref name="teacher"/> only for the pairs not stored yet
+    /// (each distinct pair once), in batches that are stored as soon as they finish.
+    /// </summary>
+    /// <param name="teacher">The teacher; its <see cref="ITeacher.Identity"/> must be <see cref="TeacherIdentity"/>.</param>
+    /// <param name="pairs">The pairs; duplicates are scored once.</param>
+    /// <param name="progress">Receives progress after every stored batch; optional.</param>
+    /// <param name="cancellationToken">Stops between batches (and is passed to the teacher); what was stored stays.</param>
+    /// <returns>One score per pair, in the order of <paramref name="pairs"/>.</returns>
+    /// <exception cref="ArgumentException">The teacher's identity is not the cache's.</exception>
+    /// <exception cref="InvalidOperationException">The teacher returned the wrong number of scores or a non-finite score (nothing of that batch is stored).</exception>
+    /// <exception cref="OperationCanceledException">Cancelled; the batches finished before it are stored.</exception>
+    public async Task<float[]> ScoreAsync(
+        ITeacher teacher, IReadOnlyList<QueryDocumentPair> pairs, IProgress<TeacherScoringProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(teacher);
+        ArgumentNullException.ThrowIfNull(pairs);
+        if (!string.Equals(teacher.Identity, TeacherIdentity, StringComparison.Ordinal))
+        {
+            throw new ArgumentException(
+                $"The teacher '{teacher.Identity}' is not the one whose scores {CachePath} holds ('{TeacherIdentity}'); use one cache file per teacher identity.",
+                nameof(teacher));
+        }
+
+        var keys = new PairKey[pairs.Count];
+        // Hashing dominates the cost of a request that is all cache hits; spread large requests over the cores.
+        if (keys.Length >= 16_384)
+            Parallel.For(0, keys.Length, new ParallelOptions { CancellationToken = cancellationToken }, i => keys[i] = PairKey.Of(pairs[i]));
+        else
+        {
+            for (int i = 0; i < keys.Length; i++)
+                keys[i] = PairKey.Of(pairs[i]);
+        }
+
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            if (_faulted)
+                throw new InvalidOperationException($"A write to the teacher score cache {CachePath} failed earlier and could not be undone; reopen the cache.");
+
+            var distinct = new HashSet<PairKey>(keys.Length);
+            var missing = new List<int>();
+            lock (_scores)
+            {
+                for (int i = 0; i < keys.Length; i++)
+                {
+                    if (distinct.Add(keys[i]) && !_scores.ContainsKey(keys[i]))
+                        missing.Add(i);
+                }
+            }
+            long total = distinct.Count, done = total - missing.Count;
+            if (missing.Count > 0)
+                TeacherLog.Scoring(_options.Logger, CachePath, done, total, missing.Count, TeacherIdentity);
+
+            var clock = Stopwatch.StartNew();
+            int batchSize = _options.BatchSize;
+            var record = new byte[batchSize * ScoreCacheFormat.RecordSize];
+            for (int start = 0; start < missing.Count; start += batchSize)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                int n = Math.Min(batchSize, missing.Count - start);
+                var batch = new QueryDocumentPair[n];
+                for (int j = 0; j < n; j++)
+                    batch[j] = pairs[missing[start + j]];
+
+                float[] scores = await teacher.ScoreAsync(batch, cancellationToken).ConfigureAwait(false)
+                    ?? throw new InvalidOperationException($"Teacher '{TeacherIdentity}' returned null for a batch of {n} pair(s).");
+                if (scores.Length != n)
+                    throw new InvalidOperationException($"Teacher '{TeacherIdentity}' returned {scores.Length} score(s) for {n} pair(s).");
+                for (int j = 0; j < n; j++)
+                {
+                    if (!float.IsFinite(scores[j]))
+                        throw new InvalidOperationException($"Teacher '{TeacherIdentity}' returned {scores[j]} for pair {missing[start + j]} (query \"{Shorten(batch[j].Query)}\"); scores must be finite.");
+                    ScoreCacheFormat.EncodeRecord(record.AsSpan(j * ScoreCacheFormat.RecordSize), keys[missing[start + j]], scores[j], _seed);
+                }
+
+                await AppendAsync(record.AsMemory(0, n * ScoreCacheFormat.RecordSize)).ConfigureAwait(false);
+                lock (_scores)
+                {
+                    for (int j = 0; j < n; j++)
+                        _scores[keys[missing[start + j]]] = scores[j];
+                }
+
+                done += n;
+                long scored = start + n;
+                double rate = scored / Math.Max(clock.Elapsed.TotalSeconds, 1e-9);
+                progress?.Report(new TeacherScoringProgress(done, total, scored, rate, TimeSpan.FromSeconds((missing.Count - scored) / rate)));
+            }
+
+            var result = new float[keys.Length];
+            lock (_scores)
+            {
+                for (int i = 0; i < keys.Length; i++)
+                    result[i] = _scores[keys[i]];
+            }
+            return result;
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>
+    /// Returns a copy of an example with the stored scores of its positives and negatives, as
+    /// <see cref="DistillationExample.PositiveScores"/> and <see cref="DistillationExample.NegativeScores"/>.
+    /// </summary>
+    /// <param name="example">The example; its own scores, if any, are replaced.</param>
+    /// <returns>The example with teacher scores.</returns>
+    /// <exception cref="KeyNotFoundException">A pair of the example has no stored score; the message names the example and the document.</exception>
+    public DistillationExample AttachScores(DistillationExample example)
+    {
+        ArgumentNullException.ThrowIfNull(example);
+        float[] Lookup(IReadOnlyList<string> documents, string kind)
+        {
+            var scores = new float[documents.Count];
+            for (int i = 0; i < scores.Length; i++)
+            {
+                if (!TryGetScore(new QueryDocumentPair(example.Query, documents[i]), out scores[i]))
+                {
+                    throw new KeyNotFoundException(
+                        $"Example {DistillationExample.Describe(example.Id, example.Query)}: {kind} {i} has no score in {CachePath}; score the pairs first (ScoreAsync).");
+                }
+            }
+            return scores;
+        }
+        return new DistillationExample(example.Query, example.Positives, example.Negatives, Lookup(example.Positives, "positive"), Lookup(example.Negatives, "negative"), example.Id);
+    }
+
+    /// <summary>
+    /// Writes examples as FlagEmbedding JSONL with <c>pos_scores</c>/<c>neg_scores</c> filled from the cache (see
+    /// <see cref="FlagEmbeddingJsonl.WriteAsync(string, IAsyncEnumerable{DistillationExample}, CancellationToken)"/>).
+    /// </summary>
+    /// <param name="path">The file; written atomically, gzip-compressed when it ends in <c>.gz</c>.</param>
+    /// <param name="examples">Queries with their positives and negatives (scores, if any, are replaced).</param>
+    /// <param name="cancellationToken">Cancels the export; the target is then left as it was.</param>
+    /// <returns>The number of examples written.</returns>
+    /// <exception cref="KeyNotFoundException">A pair has no stored score (nothing is written).</exception>
+    public Task<long> ExportFlagEmbeddingAsync(string path, IAsyncEnumerable<DistillationExample> examples, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(examples);
+        return FlagEmbeddingJsonl.WriteAsync(path, AsyncSequence.Select(examples, AttachScores, cancellationToken), cancellationToken);
+    }
+
+    /// <inheritdoc cref="ExportFlagEmbeddingAsync(string, IAsyncEnumerable{DistillationExample}, CancellationToken)"/>
+    public Task<long> ExportFlagEmbeddingAsync(string path, IEnumerable<DistillationExample> examples, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(examples);
+        return FlagEmbeddingJsonl.WriteAsync(path, examples.Select(AttachScores), cancellationToken);
+    }
+
+    /// <summary>A copy of every stored score (for tests and diagnostics).</summary>
+    internal Dictionary<PairKey, float> Snapshot()
+    {
+        lock (_scores)
+            return new Dictionary<PairKey, float>(_scores);
+    }
+
+    /// <summary>Closes the file.</summary>
+    public void Dispose()
+    {
+        if (_disposed)
+            return;
+        _disposed = true;
+        _file.Dispose();
+        _gate.Dispose();
+    }
+
+    /// <summary>Closes the file.</summary>
+    /// <returns>A task that completes when the file is closed.</returns>
+    public async ValueTask DisposeAsync()
+    {
+        if (_disposed)
+            return;
+        _disposed = true;
+        await _file.DisposeAsync().ConfigureAwait(false);
+        _gate.Dispose();
+    }
+
+    private async Task AppendAsync(ReadOnlyMemory<byte> records)
+    {
+        try
+        {
+            _file.Position = _length;
+            await _file.WriteAsync(records).ConfigureAwait(false);
+            _file.Flush(flushToDisk: true);
+            _length += records.Length;
+        }
+        catch
+        {
+            // Keep the file a whole number of records: undo a partial append, or refuse further writes.
+            try
+            {
+                _file.SetLength(_length);
+                _file.Flush(flushToDisk: true);
+            }
+            catch (IOException)
+            {
+                _faulted = true;
+            }
+            throw;
+        }
+    }
+
+    private static void CreateIfMissing(string path, byte[] header)
+    {
+        var info = new FileInfo(path);
+        if (info.Exists && info.Length > 0)
+            return;
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        // The header goes in whole or not at all: write a temporary file, then rename it into place.
+        string temp = Path.Combine(Path.GetDirectoryName(path)!, $".{Path.GetFileName(path)}.{Guid.NewGuid():N}.tmp");
+        try
+        {
+            using (var file = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
+            {
+                file.Write(header);
+                file.Flush(flushToDisk: true);
+            }
+            File.Move(temp, path, overwrite: info.Exists);
+        }
+        catch (IOException) when (File.Exists(path) && new FileInfo(path).Length > 0)
+        {
+            // Another process created it first; use theirs.
+        }
+        finally
+        {
+            DataFile.TryDelete(temp);
+        }
+    }
+
+    private static uint ReadHeader(FileStream file, string path, string identity)
+    {
+        Span<byte> fixedPart = stackalloc byte[ScoreCacheFormat.FixedHeaderSize];
+        if (file.ReadAtLeast(fixedPart, fixedPart.Length, throwOnEndOfStream: false) < fixedPart.Length || !fixedPart[..8].SequenceEqual(ScoreCacheFormat.Magic))
+            throw new TeacherScoreCacheException(path, $"{path} is not a teacher score cache (it does not start with the \"KDSCORES\" header). Choose another file name.");
+        int version = BitConverter.ToInt32(fixedPart[8..]);
+        int recordSize = BitConverter.ToInt32(fixedPart[12..]);
+        int idLength = BitConverter.ToInt32(fixedPart[16..]);
+        if (version != ScoreCacheFormat.Version || recordSize != ScoreCacheFormat.RecordSize)
+            throw new TeacherScoreCacheException(path, $"The teacher score cache {path} has format version {version} with {recordSize}-byte records; this library reads version {ScoreCacheFormat.Version} with {ScoreCacheFormat.RecordSize}-byte records.");
+        if (idLength < 0 || idLength > ScoreCacheFormat.MaxIdentityBytes)
+            throw new TeacherScoreCacheException(path, $"The header of the teacher score cache {path} is damaged (identity length {idLength}).");
+
+        var header = new byte[ScoreCacheFormat.FixedHeaderSize + idLength + 4];
+        fixedPart.CopyTo(header);
+        if (file.ReadAtLeast(header.AsSpan(ScoreCacheFormat.FixedHeaderSize), idLength + 4, throwOnEndOfStream: false) < idLength + 4)
+            throw new TeacherScoreCacheException(path, $"The header of the teacher score cache {path} is truncated.");
+        if (ScoreCacheFormat.Crc(header.AsSpan(0, header.Length - 4)) != ScoreCacheFormat.HeaderSeed(header))
+            throw new TeacherScoreCacheException(path, $"The header of the teacher score cache {path} is damaged (checksum mismatch).");
+
+        string stored = Encoding.UTF8.GetString(header, ScoreCacheFormat.FixedHeaderSize, idLength);
+        if (!string.Equals(stored, identity, StringComparison.Ordinal))
+        {
+            throw new TeacherScoreCacheException(path,
+                $"The teacher score cache {path} holds scores of teacher '{stored}', not '{identity}'. Scores of different teachers must not be mixed: use one cache file per teacher identity.");
+        }
+        return ScoreCacheFormat.HeaderSeed(header);
+    }
+
+    private static async Task<(Dictionary<PairKey, float> Scores, long GoodEnd)> LoadRecordsAsync(FileStream file, long start, uint seed, CancellationToken cancellationToken)
+    {
+        long length = file.Length;
+        long records = (length - start) / ScoreCacheFormat.RecordSize;
+        var scores = new Dictionary<PairKey, float>((int)Math.Min(records, int.MaxValue / 2));
+        var buffer = new byte[BlockRecords * ScoreCacheFormat.RecordSize];
+        long offset = start;
+        while (offset + ScoreCacheFormat.RecordSize <= length)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            int want = (int)Math.Min(buffer.Length, (length - offset) / ScoreCacheFormat.RecordSize * ScoreCacheFormat.RecordSize);
+            int got = 0;
+            while (got < want)
+            {
+                int n = await RandomAccess.ReadAsync(file.SafeFileHandle, buffer.AsMemory(got, want - got), offset + got, cancellationToken).ConfigureAwait(false);
+                if (n == 0)
+                    break;
+                got += n;
+            }
+            int whole = got / ScoreCacheFormat.RecordSize;
+            for (int r = 0; r < whole; r++)
+            {
+                if (!ScoreCacheFormat.TryDecodeRecord(buffer.AsSpan(r * ScoreCacheFormat.RecordSize, ScoreCacheFormat.RecordSize), seed, out PairKey key, out float score))
+                    return (scores, offset + (long)r * ScoreCacheFormat.RecordSize);
+                scores[key] = score;
+            }
+            offset += (long)whole * ScoreCacheFormat.RecordSize;
+            if (got < want)
+                break;
+        }
+        return (scores, offset);
+    }
+
+    private static string Shorten(string text) => text.Length <= 60 ? text : string.Concat(text.AsSpan(0, 57), "...");
+}

@@ -1,0 +1,20 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace KnowledgeDistillation.Teachers;
+
+/// <summary>Options of a <see cref="TeacherScoreCache"/>.</summary>
+public sealed class TeacherScoreCacheOptions
+{
+    /// <summary>The defaults.</summary>
+    public static TeacherScoreCacheOptions Default { get; } = new();
+
+    /// <summary>
+    /// How many missing pairs are sent to the teacher at once. Each finished batch is appended and flushed to disk, so
+    /// a crash loses at most the batch in flight, and cancellation takes effect between batches. Default 64.
+    /// </summary>
+    public int BatchSize { get; init; } = 64;
+
+    /// <summary>Where recovery from a torn tail and scoring summaries are logged. Default <see cref="NullLogger.Instance"/>.</summary>
+    public ILogger Logger { get; init; } = NullLogger.Instance;
+}
