@@ -9,8 +9,11 @@ public sealed class ExactSearchOptions
     /// </summary>
     public int CorpusChunkSize { get; init; } = 32_768;
 
-    /// <summary>Queries scored together. Default: 256.</summary>
-    public int QueryBatchSize { get; init; } = 256;
+    /// <summary>
+    /// Queries scored together; larger batches amortise reading the corpus but hold more scores (512 × 32,768 floats is
+    /// 64 MB). Default: 512.
+    /// </summary>
+    public int QueryBatchSize { get; init; } = 512;
 
     internal void Validate()
     {
