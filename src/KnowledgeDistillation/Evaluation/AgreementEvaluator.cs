@@ -25,27 +25,22 @@ public sealed class AgreementEvaluator
     /// <summary>Creates an evaluator.</summary>
     /// <param name="corpus">The documents the candidates refer to.</param>
     /// <param name="queries">The held-out queries; those without candidates are skipped.</param>
-    /// <param name="candidates">Query id → its candidates (the first <paramref name="depth"/> in trec_eval order are used).</param>
-    /// <param name="depth">Candidates per query. Default: 100.</param>
-    /// <param name="teacherBatchSize">Pairs per teacher call. Default: 64.</param>
-    /// <param name="encodeBatchSize">Texts per student encode call. Default: 1,024.</param>
-    /// <exception cref="ArgumentException">A candidate is not in the corpus, an id repeats, or a size is not positive.</exception>
+    /// <param name="candidates">Query id → its candidates (for example a first-stage run on held-out queries).</param>
+    /// <param name="options">Depth and batch sizes; <see langword="null"/> for the defaults.</param>
+    /// <exception cref="ArgumentException">A candidate is not in the corpus, an id repeats, or the options are invalid.</exception>
     public AgreementEvaluator(
         IReadOnlyList<CorpusDocument> corpus,
         IReadOnlyList<QueryRecord> queries,
         IReadOnlyDictionary<string, IReadOnlyList<ScoredDocument>> candidates,
-        int depth = 100,
-        int teacherBatchSize = 64,
-        int encodeBatchSize = 1024)
+        AgreementEvaluatorOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(corpus);
         ArgumentNullException.ThrowIfNull(queries);
         ArgumentNullException.ThrowIfNull(candidates);
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(depth);
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(teacherBatchSize);
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(encodeBatchSize);
-        _teacherBatchSize = teacherBatchSize;
-        _encodeBatchSize = encodeBatchSize;
+        options ??= new AgreementEvaluatorOptions();
+        options.Validate();
+        _teacherBatchSize = options.TeacherBatchSize;
+        _encodeBatchSize = options.EncodeBatchSize;
 
         var documents = new Dictionary<string, string>(corpus.Count, StringComparer.Ordinal);
         foreach (CorpusDocument d in corpus)
@@ -64,7 +59,7 @@ public sealed class AgreementEvaluator
                 throw new ArgumentException($"Query id '{q.Id}' appears twice.", nameof(queries));
             if (!candidates.TryGetValue(q.Id, out IReadOnlyList<ScoredDocument>? list) || list is null || list.Count == 0)
                 continue;
-            ScoredDocument[] top = RankingMetrics.TrecOrder(q.Id, list).Take(depth).ToArray();
+            ScoredDocument[] top = RankingMetrics.TrecOrder(q.Id, list).Take(options.Depth).ToArray();
             var rowTexts = new string[top.Length];
             var rowIndex = new int[top.Length];
             for (int i = 0; i < top.Length; i++)

@@ -17,7 +17,8 @@ namespace KnowledgeDistillation.Evaluation;
 /// MRR, recall and MAP count grades ≥ <see cref="MetricOptions.RelevanceLevel"/> as relevant.</item>
 /// <item>Queries in the run without judgments are ignored. Judged queries without results are ignored too (trec_eval's
 /// default), or count as zero with <see cref="MissingQueryPolicy.CountAsZero"/> (trec_eval <c>-c</c>). A judged query
-/// without any relevant document scores 0 on every metric and is averaged in.</item>
+/// without any relevant document scores 0 on every metric and is averaged in. A query present with an empty list
+/// retrieved nothing: it is evaluated, at zero (a TREC run file cannot express it).</item>
 /// <item>Metrics at a cutoff k beyond the number of retrieved documents treat the missing ranks as non-relevant.</item>
 /// </list>
 /// </remarks>

@@ -66,7 +66,7 @@ public class AgreementTests
         };
         var teacher = new RemoteTeacher(TimeSpan.Zero);
         using var student = new BagOfWordsStudent(dimension: 16);
-        var evaluator = new AgreementEvaluator(corpus, queries, candidates, depth: 6, teacherBatchSize: 5);
+        var evaluator = new AgreementEvaluator(corpus, queries, candidates, new AgreementEvaluatorOptions { Depth = 6, TeacherBatchSize = 5 });
 
         AgreementResult first = await evaluator.EvaluateAsync(student, teacher);
         AgreementResult second = await evaluator.EvaluateAsync(student, teacher);
