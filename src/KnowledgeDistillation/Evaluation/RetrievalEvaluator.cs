@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using KnowledgeDistillation.Data;
 using KnowledgeDistillation.Retrieval;
+using KnowledgeDistillation.Training;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -11,11 +12,12 @@ namespace KnowledgeDistillation.Evaluation;
 /// query's top documents by exact search with the student's similarity, and computes trec_eval's metrics.
 /// </summary>
 /// <remarks>
-/// Build it once and call <see cref="EvaluateAsync"/> as often as needed (a trainer every K steps): each call
+/// Build it once and call <see cref="EvaluateAsync(IStudent, IProgress{EvaluationProgress}?, CancellationToken)"/> as often as needed (a trainer every K steps, through
+/// <see cref="IStudentEvaluator"/>): each call
 /// re-encodes the corpus, since the student changes. Only queries with judgments are encoded; the others could not be
 /// scored. The student is put in inference mode while encoding and restored afterwards.
 /// </remarks>
-public sealed partial class RetrievalEvaluator
+public sealed partial class RetrievalEvaluator : IStudentEvaluator
 {
     private readonly IReadOnlyList<CorpusDocument> _corpus;
     private readonly QueryRecord[] _queries;
@@ -51,6 +53,10 @@ public sealed partial class RetrievalEvaluator
         if (missing > 0)
             LogMissingQueries(_logger, missing, _options.Metrics.MissingQueries);
     }
+
+    /// <inheritdoc />
+    async Task<IReadOnlyDictionary<string, double>> IStudentEvaluator.EvaluateAsync(IStudent student, CancellationToken cancellationToken)
+        => (await EvaluateAsync(student, progress: null, cancellationToken).ConfigureAwait(false)).Means;
 
     /// <summary>The number of queries that will be searched (those with judgments).</summary>
     public int QueryCount => _queries.Length;

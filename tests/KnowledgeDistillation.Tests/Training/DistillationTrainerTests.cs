@@ -208,6 +208,35 @@ public class DistillationTrainerTests
     }
 
     [Fact]
+    public async Task The_retrieval_evaluator_plugs_into_the_trainer()
+    {
+        List<DistillationExample> examples = Examples();
+        var corpus = examples.SelectMany(e => e.Positives.Take(1).Concat(e.Negatives)).Distinct()
+            .Select((text, i) => new KnowledgeDistillation.Data.CorpusDocument($"d{i}", "", text)).ToList();
+        var queries = examples.Select(e => new KnowledgeDistillation.Data.QueryRecord(e.Id!, e.Query)).ToList();
+        var judgments = new KnowledgeDistillation.Data.RelevanceJudgments();
+        foreach (DistillationExample e in examples)
+            judgments.Add(e.Id!, corpus.Single(d => d.Text == e.Positives[0]).Id, 1);
+        var options = Options();
+        options.Evaluator = new KnowledgeDistillation.Evaluation.RetrievalEvaluator(corpus, queries, judgments);
+        options.EvaluateEverySteps = 6;
+        options.BestStudentDirectory = TempDirectory();
+        using var student = Student();
+        try
+        {
+            TrainingResult result = await new DistillationTrainer(options).TrainAsync(student, new PairwiseHingeLoss(), examples);
+
+            result.Steps.Should().Be(12);
+            File.Exists(Path.Combine(options.BestStudentDirectory, "embedding.txt")).Should().BeTrue("an nDCG@10 was measured and the best student saved");
+        }
+        finally
+        {
+            if (Directory.Exists(options.BestStudentDirectory))
+                Directory.Delete(options.BestStudentDirectory, recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task An_evaluator_without_the_best_metric_is_a_clear_error()
     {
         var options = Options();
