@@ -10,9 +10,18 @@ namespace KnowledgeDistillation.Tokenization;
 /// <see cref="Scratch"/>.
 /// </summary>
 /// <remarks>
+/// <para>
 /// HF applies each stage to the whole string. Doing them per code point is equivalent because every stage maps one
 /// code point to a sequence independently of its neighbours, with one exception: NFD's canonical reordering of
 /// combining marks, which is why marks are held back in <see cref="Scratch.MarkCodePoints"/> until the next starter.
+/// </para>
+/// <para>
+/// With a <see cref="TokenOffsets"/> output, every UTF-16 unit of the current word also remembers the input range it
+/// came from: everything one input code point turns into (İ → "i" + U+0307, é → "e", a surrogate pair) shares that code
+/// point's range, and a dropped accent widens the range of the character before it, so that a token's offsets cover
+/// its accents. A piece's offsets are the smallest range covering its units; an [UNK] word covers the whole word. The walk
+/// is generic over the mode (a struct), so the JIT compiles the untracked path without any of this.
+/// </para>
 /// </remarks>
 internal sealed class BertTextEncoder
 {
@@ -53,7 +62,7 @@ internal sealed class BertTextEncoder
         s.MarkCount = 0;
         try
         {
-            EncodeCore(text, ids, s);
+            EncodeCore<NoOffsets>(text, ids, s);
         }
         finally
         {
@@ -63,7 +72,31 @@ internal sealed class BertTextEncoder
         }
     }
 
-    private void EncodeCore(ReadOnlySpan<char> text, IntBuffer ids, Scratch s)
+    /// <summary>
+    /// Appends the ids of <paramref name="text"/> to <paramref name="output"/>'s ids, with each token's range in the
+    /// caller's text (<paramref name="text"/> starts at <paramref name="sourceOffset"/> there) and the word boundaries.
+    /// </summary>
+    internal void Encode(ReadOnlySpan<char> text, TokenOffsets output, int sourceOffset)
+    {
+        Scratch s = t_scratch ??= new Scratch();
+        s.WordLength = 0;
+        s.WordCodePoints = 0;
+        s.MarkCount = 0;
+        s.BeginTracking(output);
+        try
+        {
+            EncodeTracked(text, output.Ids, s, sourceOffset);
+        }
+        finally
+        {
+            s.Output = null;
+            if (s.Word.Length > Scratch.MaxRetainedLength || s.MarkCodePoints.Length > Scratch.MaxRetainedLength)
+                t_scratch = null;
+        }
+    }
+
+    private void EncodeCore<TMode>(ReadOnlySpan<char> text, IntBuffer ids, Scratch s)
+        where TMode : struct
     {
         byte[] asciiClasses = AsciiClasses;
         int i = 0;
@@ -77,20 +110,20 @@ internal sealed class BertTextEncoder
                 {
                     case AsciiWord:
                         if (s.MarkCount != 0)
-                            FlushMarks(s, ids);
-                        AppendChar(s, _lowerCase && c is >= 'A' and <= 'Z' ? (char)(c | 0x20) : c);
+                            FlushMarks<TMode>(s, ids);
+                        AppendChar<TMode>(s, _lowerCase && c is >= 'A' and <= 'Z' ? (char)(c | 0x20) : c);
                         break;
                     case AsciiSpace:
                         if (s.MarkCount != 0)
-                            FlushMarks(s, ids);
-                        EndWord(s, ids);
+                            FlushMarks<TMode>(s, ids);
+                        EndWord<TMode>(s, ids);
                         break;
                     case AsciiPunctuation:
                         if (s.MarkCount != 0)
-                            FlushMarks(s, ids);
-                        EndWord(s, ids);
-                        AppendChar(s, c);
-                        EndWord(s, ids);
+                            FlushMarks<TMode>(s, ids);
+                        EndWord<TMode>(s, ids);
+                        AppendChar<TMode>(s, c);
+                        EndWord<TMode>(s, ids);
                         break;
                     default: // AsciiDrop: controls vanish without splitting the word
                         break;
@@ -114,16 +147,80 @@ internal sealed class BertTextEncoder
                 codePoint = c;
             }
 
-            ProcessCodePoint(codePoint, s, ids);
+            ProcessCodePoint<TMode>(codePoint, s, ids);
         }
 
         if (s.MarkCount != 0)
-            FlushMarks(s, ids);
-        EndWord(s, ids);
+            FlushMarks<TMode>(s, ids);
+        EndWord<TMode>(s, ids);
+    }
+
+    // The same walk as EncodeCore, telling the scratch which input range each code point came from.
+    private void EncodeTracked(ReadOnlySpan<char> text, IntBuffer ids, Scratch s, int sourceOffset)
+    {
+        int i = 0;
+        while (i < text.Length)
+        {
+            int start = i;
+            char c = text[i];
+            int codePoint;
+            if (char.IsHighSurrogate(c) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1]))
+            {
+                codePoint = char.ConvertToUtf32(c, text[i + 1]);
+                i += 2;
+            }
+            else
+            {
+                i++;
+                if (char.IsSurrogate(c))
+                    continue;
+                codePoint = c;
+            }
+
+            s.SourceStart = sourceOffset + start;
+            s.SourceEnd = sourceOffset + i;
+            if (codePoint < 0x80)
+                ProcessAscii<WithOffsets>((char)codePoint, s, ids);
+            else
+                ProcessCodePoint<WithOffsets>(codePoint, s, ids);
+        }
+
+        if (s.MarkCount != 0)
+            FlushMarks<WithOffsets>(s, ids);
+        EndWord<WithOffsets>(s, ids);
+    }
+
+    // EncodeCore's ASCII switch, for the tracked walk.
+    private void ProcessAscii<TMode>(char c, Scratch s, IntBuffer ids)
+        where TMode : struct
+    {
+        switch (AsciiClasses[c])
+        {
+            case AsciiWord:
+                if (s.MarkCount != 0)
+                    FlushMarks<TMode>(s, ids);
+                AppendChar<TMode>(s, _lowerCase && c is >= 'A' and <= 'Z' ? (char)(c | 0x20) : c);
+                break;
+            case AsciiSpace:
+                if (s.MarkCount != 0)
+                    FlushMarks<TMode>(s, ids);
+                EndWord<TMode>(s, ids);
+                break;
+            case AsciiPunctuation:
+                if (s.MarkCount != 0)
+                    FlushMarks<TMode>(s, ids);
+                EndWord<TMode>(s, ids);
+                AppendChar<TMode>(s, c);
+                EndWord<TMode>(s, ids);
+                break;
+            default: // AsciiDrop: controls vanish without splitting the word
+                break;
+        }
     }
 
     // Clean (drop U+FFFD and Cc/Cf/Co; White_Space → separator), isolate CJK ideographs, then normalize.
-    private void ProcessCodePoint(int codePoint, Scratch s, IntBuffer ids)
+    private void ProcessCodePoint<TMode>(int codePoint, Scratch s, IntBuffer ids)
+        where TMode : struct
     {
         if (codePoint == 0xFFFD)
             return;
@@ -133,8 +230,8 @@ internal sealed class BertTextEncoder
         if (IsWhiteSpace(codePoint))
         {
             if (s.MarkCount != 0)
-                FlushMarks(s, ids);
-            EndWord(s, ids);
+                FlushMarks<TMode>(s, ids);
+            EndWord<TMode>(s, ids);
             return;
         }
 
@@ -142,23 +239,24 @@ internal sealed class BertTextEncoder
         {
             // HF puts a space on each side; a space is a starter, so pending marks are released first.
             if (s.MarkCount != 0)
-                FlushMarks(s, ids);
-            EndWord(s, ids);
-            Normalize(codePoint, s, ids);
+                FlushMarks<TMode>(s, ids);
+            EndWord<TMode>(s, ids);
+            Normalize<TMode>(codePoint, s, ids);
             if (s.MarkCount != 0)
-                FlushMarks(s, ids);
-            EndWord(s, ids);
+                FlushMarks<TMode>(s, ids);
+            EndWord<TMode>(s, ids);
             return;
         }
 
-        Normalize(codePoint, s, ids);
+        Normalize<TMode>(codePoint, s, ids);
     }
 
-    private void Normalize(int codePoint, Scratch s, IntBuffer ids)
+    private void Normalize<TMode>(int codePoint, Scratch s, IntBuffer ids)
+        where TMode : struct
     {
         if (!_stripAccents)
         {
-            Lowercase(codePoint, s, ids);
+            Lowercase<TMode>(codePoint, s, ids);
             return;
         }
 
@@ -171,166 +269,244 @@ internal sealed class BertTextEncoder
             if (combiningClass == 0)
             {
                 if (s.MarkCount != 0)
-                    FlushMarks(s, ids);
-                StripMark(part, s, ids);
+                    FlushMarks<TMode>(s, ids);
+                StripMark<TMode>(part, s, ids);
             }
             else
             {
-                s.AddMark(part, combiningClass);
+                s.AddMark(part, combiningClass, s.SourceStart, s.SourceEnd);
             }
         }
     }
 
     // NFD's canonical ordering: a stable sort of each run of combining marks by combining class.
-    private void FlushMarks(Scratch s, IntBuffer ids)
+    private void FlushMarks<TMode>(Scratch s, IntBuffer ids)
+        where TMode : struct
     {
         int count = s.MarkCount;
         int[] marks = s.MarkCodePoints;
         int[] classes = s.MarkClasses;
+        long[] sources = s.MarkSources;
         if (count <= 32)
-            InsertionSort(marks, classes, count);
+            InsertionSort(marks, classes, sources, count);
         else
-            StableSortLongRun(marks, classes, count); // "Zalgo" text: keep it O(n log n)
+            StableSortLongRun(marks, classes, sources, count); // "Zalgo" text: keep it O(n log n)
 
         s.MarkCount = 0;
+        if (typeof(TMode) != typeof(WithOffsets))
+        {
+            for (int k = 0; k < count; k++)
+                StripMark<TMode>(marks[k], s, ids);
+            return;
+        }
+
+        // Each mark carries the input range it came from; the code point being read resumes afterwards.
+        (int currentStart, int currentEnd) = (s.SourceStart, s.SourceEnd);
         for (int k = 0; k < count; k++)
-            StripMark(marks[k], s, ids);
+        {
+            s.SourceStart = (int)(sources[k] >> 32);
+            s.SourceEnd = (int)sources[k];
+            StripMark<TMode>(marks[k], s, ids);
+        }
+
+        (s.SourceStart, s.SourceEnd) = (currentStart, currentEnd);
     }
 
-    private static void InsertionSort(int[] marks, int[] classes, int count)
+    private static void InsertionSort(int[] marks, int[] classes, long[] sources, int count)
     {
         for (int k = 1; k < count; k++)
         {
             int mark = marks[k];
             int markClass = classes[k];
+            long source = sources[k];
             int j = k - 1;
             while (j >= 0 && classes[j] > markClass)
             {
                 marks[j + 1] = marks[j];
                 classes[j + 1] = classes[j];
+                sources[j + 1] = sources[j];
                 j--;
             }
 
             marks[j + 1] = mark;
             classes[j + 1] = markClass;
+            sources[j + 1] = source;
         }
     }
 
-    private static void StableSortLongRun(int[] marks, int[] classes, int count)
+    private static void StableSortLongRun(int[] marks, int[] classes, long[] sources, int count)
     {
         // Key = (class, original position): unique keys make the unstable Array.Sort stable.
         var keys = new long[count];
         for (int k = 0; k < count; k++)
             keys[k] = ((long)classes[k] << 32) | (uint)k;
         int[] original = marks.AsSpan(0, count).ToArray();
+        long[] originalSources = sources.AsSpan(0, count).ToArray();
         Array.Sort(keys);
         for (int k = 0; k < count; k++)
         {
-            marks[k] = original[(int)(keys[k] & 0xFFFFFFFF)];
+            int from = (int)(keys[k] & 0xFFFFFFFF);
+            marks[k] = original[from];
+            sources[k] = originalSources[from];
             classes[k] = (int)(keys[k] >> 32);
         }
     }
 
-    private void StripMark(int codePoint, Scratch s, IntBuffer ids)
+    private void StripMark<TMode>(int codePoint, Scratch s, IntBuffer ids)
+        where TMode : struct
     {
         if (CharUnicodeInfo.GetUnicodeCategory(codePoint) != UnicodeCategory.NonSpacingMark)
-            Lowercase(codePoint, s, ids);
+            Lowercase<TMode>(codePoint, s, ids);
+        else if (typeof(TMode) == typeof(WithOffsets) && s.WordCodePoints != 0)
+            s.CoverDroppedMark(_maxCharsPerWord); // the accent belongs to the word's last character
     }
 
     // Full lowercase one code point at a time, as Rust's char::to_lowercase: no final-sigma rule. Full and simple
     // mappings differ only for U+0130, which .NET's invariant mapping also leaves unchanged.
-    private void Lowercase(int codePoint, Scratch s, IntBuffer ids)
+    private void Lowercase<TMode>(int codePoint, Scratch s, IntBuffer ids)
+        where TMode : struct
     {
         if (_lowerCase)
         {
             if (codePoint == 0x130)
             {
-                PreTokenize('i', s, ids);
-                PreTokenize(0x307, s, ids);
+                PreTokenize<TMode>('i', s, ids);
+                PreTokenize<TMode>(0x307, s, ids);
                 return;
             }
 
             codePoint = Rune.ToLowerInvariant(new Rune(codePoint)).Value;
         }
 
-        PreTokenize(codePoint, s, ids);
+        PreTokenize<TMode>(codePoint, s, ids);
     }
 
     // BertPreTokenizer on the normalized text: whitespace ends a word, punctuation is a word of its own.
-    private void PreTokenize(int codePoint, Scratch s, IntBuffer ids)
+    private void PreTokenize<TMode>(int codePoint, Scratch s, IntBuffer ids)
+        where TMode : struct
     {
         if (codePoint < 0x80)
         {
             switch (AsciiClasses[codePoint])
             {
                 case AsciiSpace:
-                    EndWord(s, ids);
+                    EndWord<TMode>(s, ids);
                     return;
                 case AsciiPunctuation:
-                    EndWord(s, ids);
-                    AppendChar(s, (char)codePoint);
-                    EndWord(s, ids);
+                    EndWord<TMode>(s, ids);
+                    AppendChar<TMode>(s, (char)codePoint);
+                    EndWord<TMode>(s, ids);
                     return;
                 default:
-                    AppendChar(s, (char)codePoint);
+                    AppendChar<TMode>(s, (char)codePoint);
                     return;
             }
         }
 
         if (IsWhiteSpace(codePoint))
         {
-            EndWord(s, ids);
+            EndWord<TMode>(s, ids);
             return;
         }
 
         if (IsPunctuation(CharUnicodeInfo.GetUnicodeCategory(codePoint)))
         {
-            EndWord(s, ids);
-            AppendCodePoint(s, codePoint);
-            EndWord(s, ids);
+            EndWord<TMode>(s, ids);
+            AppendCodePoint<TMode>(s, codePoint);
+            EndWord<TMode>(s, ids);
             return;
         }
 
-        AppendCodePoint(s, codePoint);
+        AppendCodePoint<TMode>(s, codePoint);
     }
 
-    private void AppendChar(Scratch s, char c)
+    private void AppendChar<TMode>(Scratch s, char c)
+        where TMode : struct
     {
+        if (typeof(TMode) == typeof(WithOffsets))
+            s.NoteSource();
         // Past the limit the word is one [UNK] whatever follows: count its code points but store nothing more.
         if (s.WordCodePoints++ > _maxCharsPerWord)
             return;
         if (s.WordLength == s.Word.Length)
-            Array.Resize(ref s.Word, s.Word.Length * 2);
+            s.GrowWord();
+        if (typeof(TMode) == typeof(WithOffsets))
+            s.RecordUnitSource(s.WordLength);
         s.Word[s.WordLength++] = c;
     }
 
-    private void AppendCodePoint(Scratch s, int codePoint)
+    private void AppendCodePoint<TMode>(Scratch s, int codePoint)
+        where TMode : struct
     {
         if (codePoint < 0x10000)
         {
-            AppendChar(s, (char)codePoint);
+            AppendChar<TMode>(s, (char)codePoint);
             return;
         }
 
+        if (typeof(TMode) == typeof(WithOffsets))
+            s.NoteSource();
         if (s.WordCodePoints++ > _maxCharsPerWord)
             return;
         if (s.WordLength + 2 > s.Word.Length)
-            Array.Resize(ref s.Word, s.Word.Length * 2);
+            s.GrowWord();
+        if (typeof(TMode) == typeof(WithOffsets))
+        {
+            s.RecordUnitSource(s.WordLength);
+            s.RecordUnitSource(s.WordLength + 1);
+        }
+
         int offset = codePoint - 0x10000;
         s.Word[s.WordLength++] = (char)(0xD800 + (offset >> 10));
         s.Word[s.WordLength++] = (char)(0xDC00 + (offset & 0x3FF));
     }
 
-    private void EndWord(Scratch s, IntBuffer ids)
+    private void EndWord<TMode>(Scratch s, IntBuffer ids)
+        where TMode : struct
     {
         if (s.WordCodePoints == 0)
             return;
+        int first = typeof(TMode) == typeof(WithOffsets) ? ids.Count : 0;
         if (s.WordCodePoints > _maxCharsPerWord)
             ids.Add(_unknownId);
         else
             _vocabulary.AppendWordPieces(s.Word.AsSpan(0, s.WordLength), _unknownId, ids);
+        if (typeof(TMode) == typeof(WithOffsets))
+            RecordWordOffsets(s, ids, first);
         s.WordLength = 0;
         s.WordCodePoints = 0;
+    }
+
+    // Each piece is a run of the word's units ("##" pieces without their prefix), so its length in the word is known
+    // from the vocabulary; an [UNK] stands for the whole word.
+    private void RecordWordOffsets(Scratch s, IntBuffer ids, int first)
+    {
+        TokenOffsets output = s.Output!;
+        ReadOnlySpan<int> wordIds = ids.AsSpan()[first..];
+        if (wordIds.Length == 1 && wordIds[0] == _unknownId)
+        {
+            output.AddOffset(s.WordSourceStart, s.WordSourceEnd);
+        }
+        else
+        {
+            int unit = 0;
+            for (int t = 0; t < wordIds.Length; t++)
+            {
+                int length = _vocabulary[wordIds[t]].Length - (t == 0 ? 0 : WordPieceVocabulary.ContinuationPrefix.Length);
+                int start = int.MaxValue;
+                int end = 0;
+                for (int u = unit; u < unit + length; u++)
+                {
+                    start = Math.Min(start, s.UnitStarts[u]);
+                    end = Math.Max(end, s.UnitEnds[u]);
+                }
+
+                output.AddOffset(start, end);
+                unit += length;
+            }
+        }
+
+        output.EndWord();
     }
 
     /// <summary>Rust's <c>char::is_whitespace</c> (the White_Space property) for non-control code points.</summary>
@@ -376,7 +552,16 @@ internal sealed class BertTextEncoder
         return classes;
     }
 
-    /// <summary>Per-thread working memory: the current word and the combining marks waiting for canonical ordering.</summary>
+    /// <summary>The untracked mode: the generic walk's offset code is compiled out.</summary>
+    private readonly struct NoOffsets;
+
+    /// <summary>The tracked mode: every unit of the word remembers its input range.</summary>
+    private readonly struct WithOffsets;
+
+    /// <summary>
+    /// Per-thread working memory: the current word and the combining marks waiting for canonical ordering, and, when
+    /// offsets are tracked, the input range of the code point being read and of each unit of the word.
+    /// </summary>
     private sealed class Scratch
     {
         internal const int MaxRetainedLength = 4096;
@@ -386,18 +571,76 @@ internal sealed class BertTextEncoder
         internal int WordCodePoints;
         internal int[] MarkCodePoints = new int[8];
         internal int[] MarkClasses = new int[8];
+        internal long[] MarkSources = new long[8]; // (start << 32) | end of each mark's input code point
         internal int MarkCount;
 
-        internal void AddMark(int codePoint, int combiningClass)
+        internal TokenOffsets? Output;
+        internal int SourceStart;
+        internal int SourceEnd;
+        internal int WordSourceStart; // the whole word's range, kept past the word length limit
+        internal int WordSourceEnd;
+        internal int[] UnitStarts = [];
+        internal int[] UnitEnds = [];
+
+        internal void BeginTracking(TokenOffsets output)
+        {
+            Output = output;
+            if (UnitStarts.Length < Word.Length)
+            {
+                UnitStarts = new int[Word.Length];
+                UnitEnds = new int[Word.Length];
+            }
+        }
+
+        internal void GrowWord()
+        {
+            Array.Resize(ref Word, Word.Length * 2);
+            if (Output is not null)
+            {
+                Array.Resize(ref UnitStarts, Word.Length);
+                Array.Resize(ref UnitEnds, Word.Length);
+            }
+        }
+
+        internal void NoteSource()
+        {
+            if (WordCodePoints == 0)
+            {
+                WordSourceStart = SourceStart;
+                WordSourceEnd = SourceEnd;
+            }
+            else
+            {
+                WordSourceStart = Math.Min(WordSourceStart, SourceStart);
+                WordSourceEnd = Math.Max(WordSourceEnd, SourceEnd);
+            }
+        }
+
+        internal void RecordUnitSource(int unit)
+        {
+            UnitStarts[unit] = SourceStart;
+            UnitEnds[unit] = SourceEnd;
+        }
+
+        internal void CoverDroppedMark(int maxCharsPerWord)
+        {
+            WordSourceEnd = Math.Max(WordSourceEnd, SourceEnd);
+            if (WordCodePoints <= maxCharsPerWord && WordLength > 0)
+                UnitEnds[WordLength - 1] = Math.Max(UnitEnds[WordLength - 1], SourceEnd);
+        }
+
+        internal void AddMark(int codePoint, int combiningClass, int sourceStart, int sourceEnd)
         {
             if (MarkCount == MarkCodePoints.Length)
             {
                 Array.Resize(ref MarkCodePoints, MarkCount * 2);
                 Array.Resize(ref MarkClasses, MarkCount * 2);
+                Array.Resize(ref MarkSources, MarkCount * 2);
             }
 
             MarkCodePoints[MarkCount] = codePoint;
             MarkClasses[MarkCount] = combiningClass;
+            MarkSources[MarkCount] = ((long)sourceStart << 32) | (uint)sourceEnd;
             MarkCount++;
         }
     }

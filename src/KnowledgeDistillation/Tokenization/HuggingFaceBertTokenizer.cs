@@ -1,15 +1,35 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.ML.Tokenizers;
 
 namespace KnowledgeDistillation.Tokenization;
 
 /// <summary>
 /// BERT WordPiece tokenization that gives exactly the ids of Hugging Face's <c>BertTokenizerFast</c> (what
 /// <c>AutoTokenizer</c> and sentence-transformers load), for any text: the same cleaning, CJK splitting, accent
-/// stripping, lowercasing, punctuation splitting, WordPiece, special tokens and <c>longest_first</c> truncation.
-/// Immutable and thread-safe.
+/// stripping, lowercasing, punctuation splitting, WordPiece, special tokens and <c>longest_first</c> truncation. It is a
+/// Microsoft.ML.Tokenizers <see cref="Tokenizer"/>, so it plugs into any code that takes one. Immutable and thread-safe.
 /// </summary>
 /// <remarks>
+/// <para>
+/// <b>Two surfaces.</b> <see cref="Tokenize"/>, <see cref="Encode(string, int?)"/> and the <c>EncodeBatch</c> overloads
+/// are this library's model-input API (special tokens, truncation, padding, token types). The
+/// <see cref="Tokenizer"/> members (<c>EncodeToIds</c>, <c>EncodeToTokens</c>, <c>CountTokens</c>,
+/// <c>GetIndexByTokenCount</c>, <c>GetIndexByTokenCountFromEnd</c>, <c>Decode</c>) follow ML.NET's
+/// <c>BertTokenizer</c>: through a variable of type <see cref="Tokenizer"/> they work on the text's tokens alone, without
+/// [CLS]/[SEP]; on this type, <see cref="EncodeToIds(string, bool, bool)"/> adds [CLS] and [SEP] as ML.NET's
+/// <c>BertTokenizer.EncodeToIds</c> does, and the overloads with an <c>addSpecialTokens</c> argument choose. Both
+/// surfaces give the same ids: <c>EncodeToIds(text, addSpecialTokens: false)</c> equals <see cref="Tokenize"/>.
+/// </para>
+/// <para>
+/// <b>Normalization is built in.</b> HF's BERT normalizer and pre-tokenizer are part of this tokenizer's single pass
+/// over the text, so <see cref="Normalizer"/> and <see cref="PreTokenizer"/> are <see langword="null"/>, and, as for
+/// any ML.NET tokenizer without them, the <c>considerNormalization</c> and <c>considerPreTokenization</c> arguments
+/// change nothing: the ids are always HF's. Offsets (<see cref="EncodedToken.Offset"/>), <c>charsConsumed</c> and the
+/// indices of <c>GetIndexByTokenCount</c> therefore refer to the original input text, and the normalized text reported
+/// is always <see langword="null"/>. A token's offset covers the input characters it came from, including accents that
+/// were stripped; a "##" piece covers only its own characters; an [UNK] covers its whole word.
+/// </para>
 /// <para>
 /// Literal special-token strings in user text ("[SEP]", "[MASK]", ...) are tokenized as ordinary text by default, so
 /// no input can forge a separator or a mask; this is HF with <c>split_special_tokens=True</c> (see
@@ -22,12 +42,13 @@ namespace KnowledgeDistillation.Tokenization;
 /// character for the 100-character word limit, as in HF); a lone UTF-16 surrogate, which HF cannot receive, is dropped.
 /// </para>
 /// <para>
-/// Microsoft.ML.Tokenizers' <c>BertTokenizer</c> (2.0.1) is not used: it splits on different characters (1535 of
-/// the 6292 SciFact texts got other ids, lowercase and mark removal on), its WordPiece limits words by UTF-16 units
-/// rather than code points, and it was about three times slower than this pipeline.
+/// Microsoft.ML.Tokenizers' own <c>BertTokenizer</c> (2.0.1) does not reproduce HF's ids: it splits on different
+/// characters (1535 of the 6292 SciFact texts got other ids, lowercase and mark removal on), its WordPiece limits words
+/// by UTF-16 units rather than code points, and it was about three times slower than this pipeline. This class keeps
+/// its own algorithm and only takes ML.NET's <see cref="Tokenizer"/> shape.
 /// </para>
 /// </remarks>
-public sealed class HuggingFaceBertTokenizer
+public sealed partial class HuggingFaceBertTokenizer : Tokenizer
 {
     /// <summary>Batches at least this large are tokenized in parallel.</summary>
     internal const int DefaultParallelThreshold = 64;
@@ -41,6 +62,7 @@ public sealed class HuggingFaceBertTokenizer
     private readonly WordPieceVocabulary _vocabulary;
     private readonly BertTextEncoder _encoder;
     private readonly (string Token, int Id)[] _specialTokens;
+    private readonly HashSet<int> _specialIds;
 
     private HuggingFaceBertTokenizer(WordPieceVocabulary vocabulary, HuggingFaceBertTokenizerOptions options, string? source)
     {
@@ -56,6 +78,7 @@ public sealed class HuggingFaceBertTokenizer
             .Distinct()
             .OrderByDescending(t => t.Item1.Length) // longest first, so the longest match wins at a position
             .ToArray();
+        _specialIds = _specialTokens.Select(t => t.Id).ToHashSet();
         _encoder = new BertTextEncoder(vocabulary, options.LowerCase, options.ResolvedStripAccents, options.TokenizeChineseChars,
             options.MaxInputCharsPerWord, UnknownTokenId);
     }
@@ -326,7 +349,7 @@ public sealed class HuggingFaceBertTokenizer
         return ids;
     }
 
-    private void EncodeText(string text, IntBuffer ids)
+    private void EncodeText(ReadOnlySpan<char> text, IntBuffer ids)
     {
         if (Options.SplitSpecialTokens)
         {
@@ -338,20 +361,7 @@ public sealed class HuggingFaceBertTokenizer
         ReadOnlySpan<char> rest = text;
         while (!rest.IsEmpty)
         {
-            int at = -1;
-            int matchLength = 0;
-            int matchId = 0;
-            foreach ((string token, int id) in _specialTokens)
-            {
-                int index = rest.IndexOf(token, StringComparison.Ordinal);
-                if (index >= 0 && (at < 0 || index < at))
-                {
-                    at = index;
-                    matchLength = token.Length;
-                    matchId = id;
-                }
-            }
-
+            (int at, int matchLength, int matchId) = FindSpecialToken(rest);
             if (at < 0)
             {
                 _encoder.Encode(rest, ids);
@@ -362,6 +372,52 @@ public sealed class HuggingFaceBertTokenizer
             ids.Add(matchId);
             rest = rest[(at + matchLength)..];
         }
+    }
+
+    // EncodeText with offsets into text and word boundaries; a special token kept whole is a word of its own.
+    private void EncodeText(ReadOnlySpan<char> text, TokenOffsets output)
+    {
+        if (Options.SplitSpecialTokens)
+        {
+            _encoder.Encode(text, output, 0);
+            return;
+        }
+
+        int consumed = 0;
+        while (consumed < text.Length)
+        {
+            ReadOnlySpan<char> rest = text[consumed..];
+            (int at, int length, int id) = FindSpecialToken(rest);
+            if (at < 0)
+            {
+                _encoder.Encode(rest, output, consumed);
+                return;
+            }
+
+            _encoder.Encode(rest[..at], output, consumed);
+            output.AddWord(id, consumed + at, consumed + at + length);
+            consumed += at + length;
+        }
+    }
+
+    // The earliest special token in the text (the longest one at that position); at = -1 when there is none.
+    private (int At, int Length, int Id) FindSpecialToken(ReadOnlySpan<char> text)
+    {
+        int at = -1;
+        int matchLength = 0;
+        int matchId = 0;
+        foreach ((string token, int id) in _specialTokens)
+        {
+            int index = text.IndexOf(token, StringComparison.Ordinal);
+            if (index >= 0 && (at < 0 || index < at))
+            {
+                at = index;
+                matchLength = token.Length;
+                matchId = id;
+            }
+        }
+
+        return (at, matchLength, matchId);
     }
 
     private int ResolveMaxLength(int? maxLength, bool pair)
