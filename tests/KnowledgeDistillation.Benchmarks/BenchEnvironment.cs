@@ -35,12 +35,18 @@ internal static class BenchEnvironment
 
     public static string ResultsDirectory => Path.Combine(Artifacts, "results");
 
-    /// <summary>Applies the thread count to libtorch (intra-op) and pins inter-op to one thread, as the peers do.</summary>
-    public static void ConfigureTorch()
+    private static readonly Lazy<bool> TorchConfigured = new(() =>
     {
         TorchSharp.torch.set_num_threads(Threads);
         TorchSharp.torch.set_num_interop_threads(1);
-    }
+        return true;
+    });
+
+    /// <summary>
+    /// Applies the thread count to libtorch (intra-op) and pins inter-op to one thread, as the peers do; once per
+    /// process (libtorch aborts when inter-op threads are set after parallel work has started).
+    /// </summary>
+    public static void ConfigureTorch() => _ = TorchConfigured.Value;
 
     private static string FindRepositoryRoot()
     {

@@ -87,7 +87,7 @@ internal static class Checks
         switch (what)
         {
             case "teacher-fp32" or "teacher-bf16" or "onnxruntime":
-                var t = new TeacherBenchmarks { Shape = shape, Length = length, Batch = 32 };
+                var t = new TeacherBenchmarks { Case = new TeacherCase(shape, length, 32) };
                 if (what == "onnxruntime")
                 {
                     t.SetupOnnx();
@@ -104,7 +104,7 @@ internal static class Checks
                 cleanup = t.Cleanup;
                 break;
             case "encode":
-                var s = new StudentBenchmarks { Shape = shape, Length = length };
+                var s = new StudentBenchmarks { Case = new EncodeCase(shape, length) };
                 s.SetupFp32();
                 run = () => s.EncodeFp32();
                 cleanup = s.Cleanup;

@@ -11,13 +11,14 @@ public class StudentBenchmarks
     private BiEncoderStudent? _student;
     private string[] _texts = [];
 
-    public static IEnumerable<string> ShapeNames => PeerInputs.Shapes.Select(s => s.Name);
+    public static IEnumerable<EncodeCase> Cases => PeerInputs.EncodeCases;
 
-    [ParamsSource(nameof(ShapeNames))]
-    public string Shape { get; set; } = "minilm";
+    [ParamsSource(nameof(Cases))]
+    public EncodeCase Case { get; set; } = new("minilm", 128);
 
-    [Params(128, 256)]
-    public int Length { get; set; }
+    private string Shape => Case.Shape;
+
+    private int Length => Case.Length;
 
     [GlobalSetup(Target = nameof(EncodeFp32))]
     public void SetupFp32() => Setup(ScalarType.Float32);
@@ -44,6 +45,6 @@ public class StudentBenchmarks
         _texts = Workloads.EncodeDocuments();
         _student = BiEncoderStudent.FromPretrained(
             BenchEnvironment.ModelDirectory(Shape, "encoder"),
-            new BiEncoderStudentOptions { MaxSequenceLength = Length, EncodeBatchSize = 32, DType = dtype });
+            new BiEncoderStudentOptions { MaxSequenceLength = Length, EncodeBatchSize = Workloads.EncodeBatchSize, DType = dtype });
     }
 }

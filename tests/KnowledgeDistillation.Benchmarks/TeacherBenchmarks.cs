@@ -19,16 +19,16 @@ public class TeacherBenchmarks
     private OrtValue[] _ortInputs = [];
     private QueryDocumentPair[] _pairs = [];
 
-    public static IEnumerable<string> ShapeNames => PeerInputs.Shapes.Select(s => s.Name);
+    public static IEnumerable<TeacherCase> Cases => PeerInputs.TeacherCases;
 
-    [ParamsSource(nameof(ShapeNames))]
-    public string Shape { get; set; } = "minilm";
+    [ParamsSource(nameof(Cases))]
+    public TeacherCase Case { get; set; } = new("minilm", 128, 32);
 
-    [Params(128, 256)]
-    public int Length { get; set; }
+    private string Shape => Case.Shape;
 
-    [Params(32, 64)]
-    public int Batch { get; set; }
+    private int Length => Case.Length;
+
+    private int Batch => Case.Batch;
 
     [GlobalSetup(Targets = [nameof(OursFp32)])]
     public void SetupFp32() => Setup(ScalarType.Float32);

@@ -24,7 +24,7 @@ public class TrainingBenchmarks
     [Params("minilm")]
     public string Shape { get; set; } = "minilm";
 
-    [Params(128, 256)]
+    [Params(128)]
     public int Length { get; set; }
 
     [GlobalSetup]

@@ -9,6 +9,9 @@ internal static class Workloads
     /// <summary>Texts per student-encoding invocation.</summary>
     public const int EncodeTexts = 64;
 
+    /// <summary>Texts per forward pass when encoding.</summary>
+    public const int EncodeBatchSize = 32;
+
     /// <summary>Queries per training step, and the candidates each (one positive, four negatives).</summary>
     public const int TrainBatch = 32;
 
