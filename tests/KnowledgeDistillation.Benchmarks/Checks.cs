@@ -72,7 +72,7 @@ internal static class Checks
         Directory.CreateDirectory(BenchEnvironment.ResultsDirectory);
         string path = Path.Combine(BenchEnvironment.ResultsDirectory, "drift.json");
         File.WriteAllText(path, JsonSerializer.Serialize(report, BenchEnvironment.IndentedJson));
-        Console.WriteLine(File.ReadAllText(path).Length > 4000 ? $"Wrote {path}" : File.ReadAllText(path));
+        Console.WriteLine($"Wrote {path}");
     }
 
     /// <summary>Runs one workload three times and writes its peak working set (VmHWM) to <c>results/peak-ours-&lt;name&gt;.json</c>.</summary>

@@ -44,10 +44,10 @@ public class TrainingBenchmarks
     /// <summary>The trainer's inner loop for one micro-batch, without the bookkeeping.</summary>
     internal static float Step(BiEncoderStudent student, AdamW optimizer, List<Parameter> parameters, DistillationBatch batch, IDistillationLoss loss)
     {
-        optimizer.zero_grad();
         float value;
         using (var scope = NewDisposeScope())
         {
+            optimizer.zero_grad(); // inside the scope: TorchSharp's zero_grad leaves one gradient wrapper per parameter
             StudentOutput output = student.Forward(batch);
             TeacherOutput targets = TeacherOutput.FromBatch(batch, output.Scores.device);
             Tensor l = loss.Compute(output, targets);
