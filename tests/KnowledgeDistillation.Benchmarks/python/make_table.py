@@ -143,7 +143,7 @@ def main():
     for name, w in workloads.items():
         if w["kind"] != "train":
             continue
-        o = rate(w["units"], med("TrainingBenchmarks", "TrainStep", f"Length={w['length']}, Shape={w['shape']}"))
+        o = rate(w["units"], med("TrainingBenchmarks", "TrainStep", f"Shape={w['shape']}&Length={w['length']}"))
         if o is None:
             o = rate(w["units"], next((v for (t, m, p), v in bdn.items() if t == "TrainingBenchmarks" and f"Length={w['length']}" in p), None))
         pt = rate(w["units"], torch_r.get(name, {}).get("median_s"))
@@ -161,7 +161,7 @@ def main():
               f"| 1 thread | {fmt(t['OursSingleThread'])} | {fmt(t['FastBertTokenizerSingleThread'])} | {rx(ratio(t['FastBertTokenizerSingleThread'], t['OursSingleThread']))} |",
               f"| {threads} threads | {fmt(t['OursParallel'])} | {fmt(t['FastBertTokenizerParallel'])} | {rx(ratio(t['FastBertTokenizerParallel'], t['OursParallel']))} |", ""]
     if "fastberttokenizer_documents_with_different_ids" in drift:
-        lines.append(f"FastBertTokenizer's ids differ from ours (which match Hugging Face's, see docs/tokenization tests) on "
+        lines.append(f"FastBertTokenizer's ids differ from ours (ours match Hugging Face's: the tokenizer parity tests) on "
                      f"{drift['fastberttokenizer_documents_with_different_ids']} of {drift['tokenization_documents']} documents.")
         lines.append("")
     goals.append(("tokenization within 2× of FastBertTokenizer (1 thread)", "tokenize", ratio(t["OursSingleThread"], t["FastBertTokenizerSingleThread"]), 0.5))
