@@ -125,7 +125,10 @@ public sealed class DistillationTrainer : ITrainer
                 double rate = schedule.RateAt(state.Step);
                 foreach (ParamGroup group in optimizer.ParamGroups)
                     group.LearningRate = rate;
-                optimizer.zero_grad();
+                // TorchSharp's zero_grad wraps each parameter's gradient in a new Tensor and leaves it undisposed:
+                // one leaked tensor per parameter per step unless a scope collects them.
+                using (NewDisposeScope())
+                    optimizer.zero_grad();
 
                 long firstMicro = (long)state.Step * o.GradientAccumulationSteps;
                 int microCount = (int)Math.Min(o.GradientAccumulationSteps, totalMicro - firstMicro);

@@ -1,0 +1,27 @@
+using BenchmarkDotNet.Running;
+using KnowledgeDistillation.Benchmarks;
+
+// Modes (run-comparison.sh runs them in this order):
+//   prepare             tokenize every workload, write the peers' inputs (artifacts/inputs)
+//   drift               bf16 vs fp32 and ONNX Runtime vs ours on the same scores; tokenizer id mismatches
+//   peak <what> ...     peak working set of one workload in this fresh process
+//   soak                live-tensor count and working set over 1,000 steps/calls
+//   anything else       BenchmarkDotNet (e.g. --filter '*Teacher*'), results in artifacts/results/bdn
+switch (args.FirstOrDefault())
+{
+    case "prepare":
+        PeerInputs.Write();
+        break;
+    case "drift":
+        Checks.Drift();
+        break;
+    case "peak":
+        Checks.Peak(args[1..]);
+        break;
+    case "soak":
+        Soak.Run();
+        break;
+    default:
+        BenchmarkSwitcher.FromAssembly(typeof(BenchConfig).Assembly).Run(args);
+        break;
+}

@@ -1,0 +1,101 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using KnowledgeDistillation.Losses;
+using KnowledgeDistillation.Models;
+using KnowledgeDistillation.Tokenization;
+using KnowledgeDistillation.Training;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace KnowledgeDistillation.Benchmarks;
+
+/// <summary>
+/// The <c>soak</c> mode: 1,000 trainer steps, 1,000 teacher scoring calls and 1,000 student encoding calls on small
+/// models (so that 1,000 of each take a minute), recording libtorch's live-tensor count on the calling thread
+/// (<see cref="DisposeScopeManager.Statistics"/>: tensors created and not yet disposed) and the working set at
+/// checkpoints. A leak of one tensor per step shows as +1,000; flat means every intermediate is disposed.
+/// </summary>
+internal static class Soak
+{
+    private static readonly int[] Checkpoints = [1, 10, 100, 250, 500, 750, 1000];
+
+    public static void Run()
+    {
+        BenchEnvironment.ConfigureTorch();
+        HuggingFaceBertTokenizer tokenizer = PeerInputs.Tokenizer;
+        var config = new BertConfig(tokenizer.VocabularySize, 64, 2, 2, 128, 512);
+        var results = new Dictionary<string, List<Sample>>(StringComparer.Ordinal);
+
+        // Teacher scoring through CrossEncoderTeacher.ScoreAsync.
+        QueryDocumentPair[] pairs = Workloads.TeacherPairs(16);
+        using (var teacher = new CrossEncoderTeacher(BertForSequenceClassification.Create(config with { NumLabels = 1 }, seed: 1), tokenizer,
+                   new CrossEncoderTeacherOptions { BatchSize = 8, MaxLength = 64 }))
+        {
+            results["teacher-score"] = Loop(i => teacher.ScoreAsync(pairs).GetAwaiter().GetResult());
+        }
+
+        // Student encoding through BiEncoderStudent.Encode.
+        string[] texts = Workloads.EncodeDocuments().Take(16).ToArray();
+        using (BiEncoderStudent student = BiEncoderStudent.Create(config, tokenizer, new BiEncoderStudentOptions { MaxSequenceLength = 64, EncodeBatchSize = 8 }, seed: 2))
+        {
+            results["student-encode"] = Loop(i => student.Encode(texts, TextKind.Document));
+        }
+
+        // Training through DistillationTrainer.TrainAsync (its progress callback runs on the training thread).
+        using (BiEncoderStudent student = BiEncoderStudent.Create(config, tokenizer, new BiEncoderStudentOptions { MaxSequenceLength = 48 }, seed: 3))
+        {
+            DistillationBatch batch = Workloads.TrainingBatch();
+            var examples = Enumerable.Range(0, batch.Size).Select(b => new DistillationExample(
+                batch.Queries[b],
+                [batch.Documents[b * batch.CandidatesPerQuery]],
+                batch.Documents.Skip(b * batch.CandidatesPerQuery + 1).Take(batch.CandidatesPerQuery - 1).ToArray(),
+                [batch.TeacherScores!.Value.Span[b * batch.CandidatesPerQuery]],
+                batch.TeacherScores!.Value.Slice(b * batch.CandidatesPerQuery + 1, batch.CandidatesPerQuery - 1).ToArray())).ToArray();
+            var samples = new List<Sample>();
+            var trainer = new DistillationTrainer(new DistillationTrainerOptions { BatchSize = 8, NegativesPerQuery = 4, MaxSteps = 1000 });
+            var progress = new SyncProgress(p =>
+            {
+                if (Checkpoints.Contains(p.Step))
+                    samples.Add(Sample.Take(p.Step));
+            });
+            trainer.TrainAsync(student, new MarginMseLoss(), examples, progress).GetAwaiter().GetResult();
+            results["train-step"] = samples;
+        }
+
+        Directory.CreateDirectory(BenchEnvironment.ResultsDirectory);
+        string path = Path.Combine(BenchEnvironment.ResultsDirectory, "soak.json");
+        File.WriteAllText(path, JsonSerializer.Serialize(results, BenchEnvironment.IndentedJson));
+        foreach ((string name, List<Sample> s) in results)
+        {
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{name}: live tensors {string.Join(" ", s.Select(x => $"{x.Step}:{x.LiveTensors}"))}; working set MB {string.Join(" ", s.Select(x => $"{x.WorkingSetMb:F0}"))}"));
+        }
+    }
+
+    private static List<Sample> Loop(Action<int> body)
+    {
+        var samples = new List<Sample>();
+        for (int i = 1; i <= 1000; i++)
+        {
+            body(i);
+            if (Checkpoints.Contains(i))
+                samples.Add(Sample.Take(i));
+        }
+        return samples;
+    }
+
+    internal sealed record Sample(int Step, long LiveTensors, double WorkingSetMb)
+    {
+        public static Sample Take(int step)
+        {
+            using var process = Process.GetCurrentProcess();
+            return new Sample(step, DisposeScopeManager.Statistics.ThreadTotalLiveCount, process.WorkingSet64 / 1048576.0);
+        }
+    }
+
+    private sealed class SyncProgress(Action<TrainingProgress> report) : IProgress<TrainingProgress>
+    {
+        public void Report(TrainingProgress value) => report(value);
+    }
+}
