@@ -108,6 +108,15 @@ public sealed record BertConfig
     /// <summary>Label names by id (<c>id2label</c>), or <see langword="null"/> when the file has none.</summary>
     public IReadOnlyDictionary<int, string>? Id2Label { get; init; }
 
+    /// <summary>
+    /// This library's from-scratch extension (<c>kd_exact_match_embedding</c>, default <see langword="false"/>): an
+    /// <c>embeddings.exact_match_embeddings</c> table of two rows added to every token's input embedding, row 1 when
+    /// the (non-special) token id also occurs in the other segment of a pair, else row 0. It helps a cross-encoder
+    /// trained from scratch learn lexical matching quickly. Hugging Face checkpoints never have it, and
+    /// <c>transformers</c> ignores the key and the weight, so a model that uses it does not score the same in Python.
+    /// </summary>
+    public bool ExactMatchEmbedding { get; init; }
+
     /// <summary>The model classes the checkpoint was saved from (<c>architectures</c>), for example <c>BertForSequenceClassification</c>.</summary>
     public IReadOnlyList<string> Architectures { get; init; } = [];
 
@@ -177,6 +186,7 @@ public sealed record BertConfig
             NumLabels = numLabels,
             Id2Label = id2label,
             Architectures = reader.OptionalStrings("architectures") ?? [],
+            ExactMatchEmbedding = reader.OptionalBool(ExactMatchKey) ?? false,
         };
         try
         {
@@ -230,6 +240,9 @@ public sealed record BertConfig
             o["id2label"] = id2label;
             o["label2id"] = label2id;
         }
+        // Written only when on, so Hugging Face folders keep exactly their keys.
+        if (ExactMatchEmbedding)
+            o[ExactMatchKey] = true;
         var root = new JsonObject();
         foreach (KeyValuePair<string, JsonNode?> kv in o)
             root[kv.Key] = kv.Value;
@@ -256,6 +269,8 @@ public sealed record BertConfig
         ArgumentOutOfRangeException.ThrowIfLessThan(numLabels, 1);
         return this with { NumLabels = numLabels, Id2Label = null };
     }
+
+    internal const string ExactMatchKey = "kd_exact_match_embedding";
 
     internal void Validate()
     {
@@ -308,6 +323,16 @@ public sealed record BertConfig
             if (node is JsonValue v && v.TryGetValue(out JsonElement e) && e.ValueKind == JsonValueKind.Number && e.TryGetInt32(out int i))
                 return i;
             throw WrongType(key, "an integer", node);
+        }
+
+        public bool? OptionalBool(string key)
+        {
+            JsonNode? node = Get(key);
+            if (node is null)
+                return null;
+            if (node is JsonValue v && v.TryGetValue(out JsonElement e) && e.ValueKind is JsonValueKind.True or JsonValueKind.False)
+                return e.GetBoolean();
+            throw WrongType(key, "true or false", node);
         }
 
         public double? OptionalDouble(string key)

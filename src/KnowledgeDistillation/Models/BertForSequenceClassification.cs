@@ -89,12 +89,13 @@ public sealed class BertForSequenceClassification : nn.Module
     /// <param name="inputIds">Token ids, <c>[B, T]</c>, int64 (for a pair: <c>[CLS] query [SEP] document [SEP]</c>).</param>
     /// <param name="attentionMask">1 for real tokens, 0 for padding; <see langword="null"/> means no padding.</param>
     /// <param name="tokenTypeIds">Segment ids (0 for the query, 1 for the document); <see langword="null"/> means zeros.</param>
+    /// <param name="exactMatchIds">Exact-match ids for a model with that extension (see <see cref="BertModel.Forward"/>); <see langword="null"/> otherwise.</param>
     /// <returns>Logits, <c>[B, NumLabels]</c>, joining the current dispose scope.</returns>
     /// <exception cref="ArgumentException">As for <see cref="BertModel.Forward"/>.</exception>
-    public Tensor Forward(Tensor inputIds, Tensor? attentionMask = null, Tensor? tokenTypeIds = null)
+    public Tensor Forward(Tensor inputIds, Tensor? attentionMask = null, Tensor? tokenTypeIds = null, Tensor? exactMatchIds = null)
     {
         using var scope = NewDisposeScope();
-        BertModelOutput output = bert.Forward(inputIds, attentionMask, tokenTypeIds);
+        BertModelOutput output = bert.Forward(inputIds, attentionMask, tokenTypeIds, exactMatchIds);
         Tensor pooled = dropout.forward(output.PoolerOutput!);
         return classifier.forward(pooled).MoveToOuterDisposeScope();
     }

@@ -58,6 +58,9 @@ public sealed class BertModel : nn.Module
     /// <summary>The longest input the model accepts, in tokens (<c>max_position_embeddings</c>).</summary>
     public int MaxSequenceLength => Config.MaxPositionEmbeddings;
 
+    /// <summary>Whether the model has the from-scratch exact-match extension (see <see cref="BertConfig.ExactMatchEmbedding"/>).</summary>
+    public bool HasExactMatchEmbedding => embeddings.HasExactMatchEmbedding;
+
     /// <summary>The dtype of the weights (float32 unless converted).</summary>
     public ScalarType DType => embeddings.WordEmbeddingWeight.dtype;
 
@@ -113,17 +116,25 @@ public sealed class BertModel : nn.Module
     /// <param name="inputIds">Token ids, <c>[B, T]</c>, int64, 1 ≤ T ≤ <see cref="MaxSequenceLength"/>, on the model's device.</param>
     /// <param name="attentionMask">1 for real tokens and 0 for padding, <c>[B, T]</c>; <see langword="null"/> means no padding.</param>
     /// <param name="tokenTypeIds">Segment ids, <c>[B, T]</c>; <see langword="null"/> means all zeros.</param>
+    /// <param name="exactMatchIds">
+    /// For a model with the exact-match extension (<see cref="BertConfig.ExactMatchEmbedding"/>): 1 where a token also
+    /// occurs in the other segment, else 0, <c>[B, T]</c> int64; <see langword="null"/> means all zeros. Must be
+    /// <see langword="null"/> for other models.
+    /// </param>
     /// <returns>The last hidden state and, when the model has a pooler, the pooled output; both join the current dispose scope.</returns>
     /// <exception cref="ArgumentException">
     /// The batch is empty, shapes disagree, the sequence is longer than <see cref="MaxSequenceLength"/> (truncation is the
-    /// tokenizer's job), or an id is outside the vocabulary or token-type range.
+    /// tokenizer's job), an id is outside the vocabulary or token-type range, or exact-match ids are given to a model
+    /// without the extension (or are not 0/1).
     /// </exception>
-    public BertModelOutput Forward(Tensor inputIds, Tensor? attentionMask = null, Tensor? tokenTypeIds = null)
+    public BertModelOutput Forward(Tensor inputIds, Tensor? attentionMask = null, Tensor? tokenTypeIds = null, Tensor? exactMatchIds = null)
     {
         CheckInputs(inputIds, attentionMask, tokenTypeIds);
+        if (exactMatchIds is not null)
+            CheckExactMatch(inputIds, exactMatchIds);
         using var scope = NewDisposeScope();
         Tensor types = tokenTypeIds ?? zeros_like(inputIds);
-        Tensor hidden = embeddings.forward(inputIds, types);
+        Tensor hidden = embeddings.Forward(inputIds, types, exactMatchIds);
         Tensor? mask = attentionMask is null ? null : ExtendedMask(attentionMask, hidden.dtype);
         Tensor last = encoder.forward(hidden, mask);
         Tensor? pooled = pooler?.forward(last);
@@ -208,6 +219,21 @@ public sealed class BertModel : nn.Module
                 throw new ArgumentException($"token_type_ids must be int64; got {tokenTypeIds.dtype}.", nameof(tokenTypeIds));
             CheckRange(tokenTypeIds, Config.TypeVocabSize, "token_type_ids", "type_vocab_size");
         }
+    }
+
+    private void CheckExactMatch(Tensor inputIds, Tensor exactMatchIds)
+    {
+        if (!embeddings.HasExactMatchEmbedding)
+        {
+            throw new ArgumentException(
+                $"exact-match ids were given but the model has no exact_match_embeddings (config.json has no \"{BertConfig.ExactMatchKey}\": true).",
+                nameof(exactMatchIds));
+        }
+        if (!exactMatchIds.shape.SequenceEqual(inputIds.shape))
+            throw new ArgumentException($"exactMatchIds has shape {CheckpointTensorInfo.FormatShape(exactMatchIds.shape)} but input_ids has {CheckpointTensorInfo.FormatShape(inputIds.shape)}.", nameof(exactMatchIds));
+        if (exactMatchIds.dtype != ScalarType.Int64)
+            throw new ArgumentException($"exactMatchIds must be int64; got {exactMatchIds.dtype}.", nameof(exactMatchIds));
+        CheckRange(exactMatchIds, 2, "exactMatchIds", "0 or 1");
     }
 
     private static void CheckRange(Tensor ids, long limit, string name, string what)

@@ -15,6 +15,18 @@ internal static class HiddenStatePooling
         return (sum / count).MoveToOuterDisposeScope();
     }
 
+    /// <summary>
+    /// Element-wise maximum over real tokens: padding is set to −1e9 first, as sentence-transformers' <c>Pooling</c>
+    /// does, so a row whose mask is all zero yields −1e9. <c>[B, T, H]</c>, <c>[B, T]</c> → <c>[B, H]</c>.
+    /// </summary>
+    public static Tensor Max(Tensor lastHiddenState, Tensor attentionMask)
+    {
+        using var scope = NewDisposeScope();
+        Tensor padding = attentionMask.eq(0).unsqueeze(-1);
+        Tensor filled = lastHiddenState.masked_fill(padding, -1e9);
+        return filled.max(1).values.MoveToOuterDisposeScope();
+    }
+
     /// <summary>The first token's state (<c>[CLS]</c>). <c>[B, T, H]</c> → <c>[B, H]</c>.</summary>
     public static Tensor Cls(Tensor lastHiddenState) => lastHiddenState.select(1, 0).clone();
 }

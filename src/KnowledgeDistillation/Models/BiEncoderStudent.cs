@@ -1,0 +1,337 @@
+using KnowledgeDistillation.Models.Checkpoints;
+using KnowledgeDistillation.Models.SentenceTransformers;
+using KnowledgeDistillation.Runtime;
+using KnowledgeDistillation.Tokenization;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace KnowledgeDistillation.Models;
+
+/// <summary>
+/// A BERT bi-encoder student, as sentence-transformers builds it: one shared <see cref="BertModel"/> for queries and
+/// documents, pooling (mean by default, CLS or max), optional L2 normalisation, and cosine or dot-product similarity.
+/// Loads and saves the sentence-transformers folder layout, so a student distilled here loads in Python with
+/// <c>SentenceTransformer(path)</c>.
+/// </summary>
+/// <remarks>
+/// <para>
+/// Texts get their prefix (<see cref="QueryPrefix"/> or <see cref="DocumentPrefix"/>, like sentence-transformers'
+/// <c>encode_query</c> / <c>encode_document</c> prompts), are lowercased when <see cref="LowerCaseText"/> is set, and
+/// are truncated to <see cref="MaxSequenceLength"/> tokens.
+/// </para>
+/// <para>
+/// <see cref="Forward"/> pads each batch to its longest text and records a graph when gradients are enabled;
+/// <see cref="Encode"/> runs without a graph in batches of texts of similar length, and may be called from several
+/// threads at once when <see cref="IsTraining"/> is <see langword="false"/>. Training is single-threaded.
+/// </para>
+/// <para>The pooler (<c>pooler.dense</c>), which the embeddings do not use, is saved with the model but not trained.</para>
+/// </remarks>
+public sealed class BiEncoderStudent : IStudent
+{
+    private readonly BertModel _encoder;
+    private readonly Device? _device;
+    private readonly int _queryPromptTokens;
+    private readonly int _documentPromptTokens;
+
+    /// <summary>Creates a student around an encoder and its tokenizer; the student takes ownership of the encoder.</summary>
+    /// <param name="encoder">The encoder; moved to <see cref="BiEncoderStudentOptions.Device"/> and converted to <see cref="BiEncoderStudentOptions.DType"/>.</param>
+    /// <param name="tokenizer">Its tokenizer.</param>
+    /// <param name="options">Settings; unset ones take the documented defaults.</param>
+    /// <exception cref="ArgumentException">
+    /// The tokenizer's vocabulary is larger than the encoder's embedding matrix, or the maximum sequence length exceeds
+    /// the encoder's positions; the message gives both numbers.
+    /// </exception>
+    public BiEncoderStudent(BertModel encoder, HuggingFaceBertTokenizer tokenizer, BiEncoderStudentOptions? options = null)
+        : this(encoder, tokenizer, options ?? new BiEncoderStudentOptions(), new SentenceTransformerFolder { TransformerDirectory = "" })
+    {
+    }
+
+    private BiEncoderStudent(BertModel encoder, HuggingFaceBertTokenizer tokenizer, BiEncoderStudentOptions options, SentenceTransformerFolder folder)
+    {
+        ArgumentNullException.ThrowIfNull(encoder);
+        ArgumentNullException.ThrowIfNull(tokenizer);
+        options.Validate();
+        if (tokenizer.VocabularySize > encoder.VocabularySize)
+        {
+            throw new ArgumentException(
+                $"The tokenizer has {tokenizer.VocabularySize} tokens but the model's word-embedding matrix has {encoder.VocabularySize} rows (vocab_size); ids at or above {encoder.VocabularySize} could not be embedded. Use the tokenizer that belongs to the model.",
+                nameof(tokenizer));
+        }
+        int positions = encoder.MaxSequenceLength;
+        int maxLength = options.MaxSequenceLength ?? folder.MaxSeqLength ?? Math.Min(tokenizer.Options.ModelMaxLength, positions);
+        if (maxLength > positions)
+            throw new ArgumentException($"The maximum sequence length {maxLength} exceeds the model's {positions} positions (max_position_embeddings).", nameof(options));
+        if (maxLength < 2)
+            throw new ArgumentException($"The maximum sequence length {maxLength} cannot hold [CLS] and [SEP].", nameof(options));
+        if (folder.WordEmbeddingDimension is { } d && d != encoder.HiddenSize)
+            throw new ArgumentException($"The pooling config says word_embedding_dimension {d} but the model's hidden_size is {encoder.HiddenSize}.", nameof(encoder));
+
+        _encoder = encoder;
+        Tokenizer = tokenizer;
+        DType = options.DType;
+        _device = options.Device;
+        EncodeBatchSize = options.EncodeBatchSize;
+        QueryPrefix = options.QueryPrefix ?? folder.QueryPrompt ?? "";
+        DocumentPrefix = options.DocumentPrefix ?? folder.DocumentPrompt ?? "";
+        Pooling = options.Pooling ?? folder.Pooling ?? PoolingMode.Mean;
+        IncludePrefixInPooling = options.IncludePrefixInPooling ?? folder.IncludePrompt ?? true;
+        Normalize = options.Normalize ?? (folder.IsSentenceTransformer ? folder.Normalize : false);
+        Similarity = options.Similarity ?? folder.Similarity ?? EmbeddingSimilarity.Cosine;
+        LowerCaseText = options.LowerCaseText ?? folder.DoLowerCase ?? false;
+        MaxSequenceLength = maxLength;
+        _queryPromptTokens = PromptTokens(QueryPrefix);
+        _documentPromptTokens = PromptTokens(DocumentPrefix);
+        encoder.Prepare(new BertLoadOptions { DType = options.DType, Device = options.Device });
+    }
+
+    /// <summary>The encoder (Hugging Face <c>BertModel</c> names, no prefix).</summary>
+    public BertModel Encoder => _encoder;
+
+    /// <summary>The tokenizer texts are encoded with.</summary>
+    public HuggingFaceBertTokenizer Tokenizer { get; }
+
+    /// <inheritdoc />
+    public int EmbeddingDimension => _encoder.HiddenSize;
+
+    /// <summary>The text put before every query ("" for none).</summary>
+    public string QueryPrefix { get; }
+
+    /// <summary>The text put before every document ("" for none).</summary>
+    public string DocumentPrefix { get; }
+
+    /// <summary>How token states become one embedding.</summary>
+    public PoolingMode Pooling { get; }
+
+    /// <summary>Whether the [CLS] token and the prefix count in mean and max pooling (sentence-transformers' <c>include_prompt</c>).</summary>
+    public bool IncludePrefixInPooling { get; }
+
+    /// <summary>Whether embeddings are L2-normalised.</summary>
+    public bool Normalize { get; }
+
+    /// <summary>The similarity <see cref="Score"/> computes.</summary>
+    public EmbeddingSimilarity Similarity { get; }
+
+    /// <summary>The most tokens per text, special tokens included.</summary>
+    public int MaxSequenceLength { get; }
+
+    /// <summary>Whether texts are lowercased before tokenizing.</summary>
+    public bool LowerCaseText { get; }
+
+    /// <summary>Texts per forward pass in <see cref="Encode"/>.</summary>
+    public int EncodeBatchSize { get; }
+
+    /// <summary>The dtype of the weights.</summary>
+    public ScalarType DType { get; }
+
+    /// <inheritdoc />
+    /// <exception cref="InvalidOperationException">Set to <see langword="true"/> on a bfloat16 student (train in float32).</exception>
+    public bool IsTraining
+    {
+        get => _encoder.training;
+        set
+        {
+            if (value && DType != ScalarType.Float32)
+                throw new InvalidOperationException($"This student's weights are {DType}, which is for inference; train a float32 student.");
+            _encoder.train(value);
+        }
+    }
+
+    /// <summary>Builds a student with Hugging Face's random initialisation, for training from scratch.</summary>
+    /// <param name="config">The encoder configuration; its <c>vocab_size</c> must cover the tokenizer's vocabulary.</param>
+    /// <param name="tokenizer">The tokenizer.</param>
+    /// <param name="options">Settings; defaults when <see langword="null"/>.</param>
+    /// <param name="seed">Seeds the initialisation; the same seed gives the same weights.</param>
+    /// <returns>The student, in evaluation mode.</returns>
+    /// <exception cref="ArgumentException">As for the constructor, or the configuration is invalid.</exception>
+    public static BiEncoderStudent Create(BertConfig config, HuggingFaceBertTokenizer tokenizer, BiEncoderStudentOptions? options = null, long seed = 0)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        ArgumentNullException.ThrowIfNull(tokenizer);
+        BertModel encoder = BertModel.Create(config, addPoolingLayer: true, seed);
+        try
+        {
+            return new BiEncoderStudent(encoder, tokenizer, options);
+        }
+        catch
+        {
+            encoder.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Loads a sentence-transformers folder (<c>modules.json</c> with Transformer, Pooling and optional Normalize
+    /// modules; the transformer in the root or in the subfolder <c>modules.json</c> names) or a plain Hugging Face
+    /// <c>BertModel</c> folder, whose pooling and similarity then come from <paramref name="options"/> or the defaults.
+    /// </summary>
+    /// <param name="directory">The folder, for example a local copy of <c>sentence-transformers/all-MiniLM-L6-v2</c>, <c>BAAI/bge-small-en-v1.5</c> or <c>bert-base-uncased</c>.</param>
+    /// <param name="options">Overrides of the folder's settings; <see langword="null"/> keeps them all.</param>
+    /// <returns>The student, in evaluation mode.</returns>
+    /// <exception cref="DirectoryNotFoundException">The folder does not exist.</exception>
+    /// <exception cref="FileNotFoundException"><c>config.json</c> or <c>vocab.txt</c> is missing.</exception>
+    /// <exception cref="CheckpointException">
+    /// A file is malformed, the modules are not Transformer → Pooling (→ Normalize), the pooling mode is unsupported,
+    /// the weights do not fit, or the tokenizer's vocabulary is larger than the embedding matrix (both sizes named).
+    /// </exception>
+    public static BiEncoderStudent FromPretrained(string directory, BiEncoderStudentOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(directory);
+        options ??= new BiEncoderStudentOptions();
+        options.Validate();
+        SentenceTransformerFolder folder = SentenceTransformerLayout.Read(directory);
+        HuggingFaceBertTokenizer tokenizer = HuggingFaceBertTokenizer.FromFolder(folder.TransformerDirectory, options.Logger);
+        BertModel encoder = BertModel.FromPretrained(folder.TransformerDirectory, new BertLoadOptions { DType = options.DType, Device = options.Device, Logger = options.Logger });
+        try
+        {
+            return new BiEncoderStudent(encoder, tokenizer, options, folder);
+        }
+        catch (ArgumentException ex)
+        {
+            encoder.Dispose();
+            throw new CheckpointException(folder.TransformerDirectory, ex.Message, ex);
+        }
+        catch
+        {
+            encoder.Dispose();
+            throw;
+        }
+    }
+
+    /// <inheritdoc />
+    /// <returns>Float32 embeddings <c>[texts.Count, EmbeddingDimension]</c> on the student's device, owned by the caller.</returns>
+    /// <exception cref="ArgumentException">The list is empty or holds a <see langword="null"/> text.</exception>
+    public Tensor Forward(IReadOnlyList<string> texts, TextKind kind)
+    {
+        ArgumentNullException.ThrowIfNull(texts);
+        if (texts.Count == 0)
+            throw new ArgumentException("Forward needs at least one text.", nameof(texts));
+        string[] prepared = Prepare(texts, kind);
+        BertBatchEncoding batch = Tokenizer.EncodeBatch(prepared, MaxSequenceLength);
+        return Embed(batch, kind);
+    }
+
+    /// <inheritdoc />
+    /// <exception cref="ArgumentException">The tensors are not <c>[B, d]</c> and <c>[M, d]</c> with the same d.</exception>
+    public Tensor Score(Tensor queryEmbeddings, Tensor documentEmbeddings)
+    {
+        ArgumentNullException.ThrowIfNull(queryEmbeddings);
+        ArgumentNullException.ThrowIfNull(documentEmbeddings);
+        if (queryEmbeddings.dim() != 2 || documentEmbeddings.dim() != 2 || queryEmbeddings.shape[1] != documentEmbeddings.shape[1])
+        {
+            throw new ArgumentException(
+                $"Score needs query embeddings [B, d] and document embeddings [M, d]; got {CheckpointTensorInfo.FormatShape(queryEmbeddings.shape)} and {CheckpointTensorInfo.FormatShape(documentEmbeddings.shape)}.",
+                nameof(documentEmbeddings));
+        }
+        using var scope = NewDisposeScope();
+        Tensor q = queryEmbeddings, d = documentEmbeddings;
+        if (Similarity == EmbeddingSimilarity.Cosine)
+        {
+            q = nn.functional.normalize(q, p: 2, dim: 1);
+            d = nn.functional.normalize(d, p: 2, dim: 1);
+        }
+        return q.matmul(d.t()).MoveToOuterDisposeScope();
+    }
+
+    /// <inheritdoc />
+    /// <exception cref="InvalidOperationException">The student is in training mode (dropout would make embeddings random).</exception>
+    public float[][] Encode(IReadOnlyList<string> texts, TextKind kind, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(texts);
+        if (texts.Count == 0)
+            return [];
+        if (IsTraining)
+            throw new InvalidOperationException("Encode runs in inference mode; set IsTraining = false first.");
+        string[] prepared = Prepare(texts, kind);
+        BertEncoding[] encodings = EncodingBatches.EncodeAll(prepared.Length, i => Tokenizer.Encode(prepared[i], MaxSequenceLength));
+        int[] order = EncodingBatches.Order(encodings, sortByLength: true);
+        var result = new float[texts.Count][];
+        int dimension = EmbeddingDimension;
+        for (int start = 0; start < order.Length; start += EncodeBatchSize)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            int count = Math.Min(EncodeBatchSize, order.Length - start);
+            BertBatchEncoding batch = EncodingBatches.Pad(encodings, order, start, count, Tokenizer.PadTokenId);
+            using var noGrad = no_grad();
+            using var scope = NewDisposeScope();
+            float[] flat = Embed(batch, kind).cpu().data<float>().ToArray();
+            for (int r = 0; r < count; r++)
+                result[order[start + r]] = flat.AsSpan(r * dimension, dimension).ToArray();
+        }
+        return result;
+    }
+
+    /// <inheritdoc />
+    /// <remarks>Names are Hugging Face's <c>BertModel</c> state-dict keys (<c>embeddings.word_embeddings.weight</c>, ...); the unused pooler is left out.</remarks>
+    public IEnumerable<(string Name, Parameter Parameter)> NamedParameters()
+        => _encoder.named_parameters().Where(p => !p.name.StartsWith("pooler.", StringComparison.Ordinal)).Select(p => (p.name, p.parameter));
+
+    /// <summary>
+    /// Saves the student in the sentence-transformers layout, as <c>SentenceTransformer.save</c> writes it for a BERT
+    /// model: <c>config.json</c>, <c>model.safetensors</c> (float32, <c>BertModel</c> names), <c>vocab.txt</c>,
+    /// <c>tokenizer_config.json</c>, <c>special_tokens_map.json</c>, <c>modules.json</c>, <c>sentence_bert_config.json</c>,
+    /// <c>config_sentence_transformers.json</c> (prompts, similarity), <c>1_Pooling/config.json</c> and, when
+    /// normalising, <c>2_Normalize/</c>. The folder is written aside and moved into place; an existing folder is
+    /// replaced only once the new one is complete.
+    /// </summary>
+    /// <param name="directory">The folder to write.</param>
+    /// <param name="cancellationToken">Cancels the save; the old folder, if any, stays.</param>
+    /// <returns>A task that completes when the folder is in place.</returns>
+    public Task SaveAsync(string directory, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(directory);
+        return AtomicDirectory.WriteAsync(directory, async (temp, ct) =>
+        {
+            await _encoder.SavePretrainedAsync(temp, ScalarType.Float32, ct).ConfigureAwait(false);
+            await Tokenizer.SaveAsync(temp, ct).ConfigureAwait(false);
+            await SentenceTransformerLayout.WriteAsync(temp, this, ct).ConfigureAwait(false);
+        }, cancellationToken);
+    }
+
+    /// <summary>Disposes the encoder.</summary>
+    public void Dispose() => _encoder.Dispose();
+
+    // Tokens of [CLS] + prefix, which sentence-transformers masks out of pooling when include_prompt is false.
+    private int PromptTokens(string prefix)
+        => prefix.Length == 0 ? 0 : Tokenizer.Encode(LowerCaseText ? prefix.ToLowerInvariant() : prefix, MaxSequenceLength).Length - 1;
+
+    private string[] Prepare(IReadOnlyList<string> texts, TextKind kind)
+    {
+        string prefix = kind == TextKind.Query ? QueryPrefix : DocumentPrefix;
+        var prepared = new string[texts.Count];
+        for (int i = 0; i < prepared.Length; i++)
+        {
+            string text = texts[i] ?? throw new ArgumentException($"Text {i} is null.", nameof(texts));
+            text = prefix + text;
+            prepared[i] = LowerCaseText ? text.ToLowerInvariant() : text;
+        }
+        return prepared;
+    }
+
+    private Tensor Embed(BertBatchEncoding batch, TextKind kind)
+    {
+        TorchRuntime.EnsureAvailable();
+        using var scope = NewDisposeScope();
+        (Tensor ids, Tensor mask, Tensor types) = batch.ToTensors(_device);
+        Tensor states = _encoder.Forward(ids, mask, types).LastHiddenState;
+        int promptTokens = kind == TextKind.Query ? _queryPromptTokens : _documentPromptTokens;
+        Tensor poolMask = mask;
+        if (!IncludePrefixInPooling && promptTokens > 0)
+        {
+            Tensor keep = arange(mask.shape[1], dtype: ScalarType.Int64, device: mask.device).ge(promptTokens).to(ScalarType.Int64);
+            poolMask = mask * keep.unsqueeze(0);
+        }
+        Tensor pooled = Pooling switch
+        {
+            PoolingMode.Mean => HiddenStatePooling.Mean(states, poolMask),
+            PoolingMode.Cls => HiddenStatePooling.Cls(states),
+            PoolingMode.Max => HiddenStatePooling.Max(states, poolMask),
+            _ => throw new InvalidOperationException($"Unknown pooling {Pooling}."),
+        };
+        if (Normalize)
+            pooled = nn.functional.normalize(pooled, p: 2, dim: 1);
+        if (pooled.dtype != ScalarType.Float32)
+            pooled = pooled.to(ScalarType.Float32);
+        return pooled.MoveToOuterDisposeScope();
+    }
+}

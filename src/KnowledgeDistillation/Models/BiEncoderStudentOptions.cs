@@ -1,0 +1,84 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using static TorchSharp.torch;
+
+namespace KnowledgeDistillation.Models;
+
+/// <summary>
+/// Settings of a <see cref="BiEncoderStudent"/>. The nullable settings are overrides: <see langword="null"/> takes the
+/// value the model folder records (sentence-transformers layout) and, when it records none, the documented default.
+/// </summary>
+public sealed class BiEncoderStudentOptions
+{
+    /// <summary>
+    /// Text put before every query, for example E5's <c>"query: "</c>. Default <see langword="null"/>: the folder's
+    /// <c>prompts["query"]</c> (else its <c>default_prompt_name</c> prompt), else none.
+    /// </summary>
+    public string? QueryPrefix { get; init; }
+
+    /// <summary>
+    /// Text put before every document, for example E5's <c>"passage: "</c>. Default <see langword="null"/>: the folder's
+    /// <c>prompts["document"]</c>, <c>["passage"]</c> or <c>["corpus"]</c> (the order of sentence-transformers'
+    /// <c>encode_document</c>), else its <c>default_prompt_name</c> prompt, else none.
+    /// </summary>
+    public string? DocumentPrefix { get; init; }
+
+    /// <summary>Pooling. Default <see langword="null"/>: the folder's <c>1_Pooling/config.json</c>, else <see cref="PoolingMode.Mean"/>.</summary>
+    public PoolingMode? Pooling { get; init; }
+
+    /// <summary>
+    /// Whether the prefix's tokens count in mean and max pooling (<c>include_prompt</c>; when false, the [CLS] token and
+    /// the prefix are left out, as sentence-transformers does). Default <see langword="null"/>: the folder's setting, else
+    /// <see langword="true"/>.
+    /// </summary>
+    public bool? IncludePrefixInPooling { get; init; }
+
+    /// <summary>L2-normalise embeddings. Default <see langword="null"/>: whether the folder has a <c>Normalize</c> module, else <see langword="false"/>.</summary>
+    public bool? Normalize { get; init; }
+
+    /// <summary>Similarity of <see cref="BiEncoderStudent.Score"/>. Default <see langword="null"/>: the folder's <c>similarity_fn_name</c>, else <see cref="EmbeddingSimilarity.Cosine"/>.</summary>
+    public EmbeddingSimilarity? Similarity { get; init; }
+
+    /// <summary>
+    /// The most tokens per text, special tokens included; longer texts are truncated. Default <see langword="null"/>: the
+    /// folder's <c>max_seq_length</c>, else the smaller of the tokenizer's <c>model_max_length</c> and the model's
+    /// <c>max_position_embeddings</c>.
+    /// </summary>
+    public int? MaxSequenceLength { get; init; }
+
+    /// <summary>
+    /// Lowercase texts before tokenizing (sentence-transformers' <c>do_lower_case</c>, separate from the tokenizer's own
+    /// setting). Default <see langword="null"/>: the folder's <c>sentence_bert_config.json</c>, else <see langword="false"/>.
+    /// </summary>
+    public bool? LowerCaseText { get; init; }
+
+    /// <summary>Texts per forward pass in <see cref="BiEncoderStudent.Encode"/>. Default 32 (sentence-transformers' default).</summary>
+    public int EncodeBatchSize { get; init; } = 32;
+
+    /// <summary>Where the model runs; <see langword="null"/> (default) is the CPU.</summary>
+    public Device? Device { get; init; }
+
+    /// <summary>
+    /// The dtype of the weights: <see cref="ScalarType.Float32"/> (default; needed for training) or
+    /// <see cref="ScalarType.BFloat16"/> (inference only). Embeddings are always returned as float32.
+    /// </summary>
+    public ScalarType DType { get; init; } = ScalarType.Float32;
+
+    /// <summary>Receives loading notes; default <see cref="NullLogger.Instance"/>.</summary>
+    public ILogger Logger { get; init; } = NullLogger.Instance;
+
+    internal void Validate()
+    {
+        if (EncodeBatchSize < 1)
+            throw new ArgumentOutOfRangeException(nameof(EncodeBatchSize), EncodeBatchSize, "The encode batch size must be at least 1.");
+        if (MaxSequenceLength is < 2)
+            throw new ArgumentOutOfRangeException(nameof(MaxSequenceLength), MaxSequenceLength, "The maximum sequence length must hold [CLS] and [SEP] (2).");
+        if (DType is not (ScalarType.Float32 or ScalarType.BFloat16))
+            throw new ArgumentException($"BiEncoderStudentOptions.DType must be Float32 or BFloat16, not {DType}.", nameof(DType));
+        if (Pooling is { } p && !Enum.IsDefined(p))
+            throw new ArgumentException($"Unknown pooling mode {p}.", nameof(Pooling));
+        if (Similarity is { } s && !Enum.IsDefined(s))
+            throw new ArgumentException($"Unknown similarity {s}.", nameof(Similarity));
+        ArgumentNullException.ThrowIfNull(Logger, nameof(Logger));
+    }
+}

@@ -1,0 +1,274 @@
+using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Security.Cryptography;
+using System.Text;
+using KnowledgeDistillation.Models.Checkpoints;
+using KnowledgeDistillation.Runtime;
+using KnowledgeDistillation.Tokenization;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace KnowledgeDistillation.Models;
+
+/// <summary>
+/// A cross-encoder reranker as a teacher: a <see cref="BertForSequenceClassification"/> (for example
+/// <c>cross-encoder/ms-marco-MiniLM-L6-v2</c>) scoring <c>[CLS] query [SEP] document [SEP]</c>.
+/// </summary>
+/// <remarks>
+/// <para>
+/// Scores are the selected logit (<see cref="CrossEncoderTeacherOptions.LabelIndex"/>, column 0 for one-label
+/// models), raw by default or passed through a sigmoid (<see cref="CrossEncoderTeacherOptions.Activation"/>; Python's
+/// <c>CrossEncoder</c> applies the sigmoid by default when <c>num_labels</c> is 1). Pairs are tokenized with the
+/// model's tokenizer, truncated <c>longest_first</c> to <see cref="MaxLength"/>, sorted by length, scored in batches
+/// without recording a graph, and returned in the caller's order.
+/// </para>
+/// <para>
+/// Thread safety: <see cref="ScoreAsync"/> may be called from several threads at once. Tokenization runs
+/// concurrently; forward passes are serialised with a <see cref="SemaphoreSlim"/>, because concurrent forwards on one
+/// CPU model compete for the same cores (libtorch already parallelises each one) and would only multiply memory.
+/// </para>
+/// <para>
+/// The teacher owns the model and the tokenizer's use: <see cref="Dispose"/> disposes the model. To train the model
+/// (for example a cross-encoder from scratch), use <see cref="Model"/> and put it back in evaluation mode
+/// (<c>Model.eval()</c>) before scoring; scoring a model in training mode is an error, since dropout would make the
+/// scores random.
+/// </para>
+/// </remarks>
+public sealed class CrossEncoderTeacher : ITeacher, IDisposable
+{
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    private readonly Lazy<string> _identity;
+    private readonly HashSet<long> _specialIds;
+    private readonly int _labelIndex;
+    private bool _disposed;
+
+    /// <summary>Creates a teacher from a loaded or freshly trained model and its tokenizer; the teacher takes ownership of the model.</summary>
+    /// <param name="model">The sequence classifier; moved to <see cref="CrossEncoderTeacherOptions.Device"/> and converted to <see cref="CrossEncoderTeacherOptions.DType"/>.</param>
+    /// <param name="tokenizer">Its tokenizer.</param>
+    /// <param name="options">Scoring options; defaults when <see langword="null"/>.</param>
+    /// <exception cref="ArgumentException">
+    /// The tokenizer's vocabulary is larger than the model's embedding matrix, the maximum length exceeds the model's
+    /// positions, or the label index is missing (several labels) or out of range; the message gives the numbers.
+    /// </exception>
+    public CrossEncoderTeacher(BertForSequenceClassification model, HuggingFaceBertTokenizer tokenizer, CrossEncoderTeacherOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(tokenizer);
+        options ??= new CrossEncoderTeacherOptions();
+        options.Validate();
+        if (tokenizer.VocabularySize > model.Bert.VocabularySize)
+        {
+            throw new ArgumentException(
+                $"The tokenizer has {tokenizer.VocabularySize} tokens but the model's word-embedding matrix has {model.Bert.VocabularySize} rows (vocab_size); ids at or above {model.Bert.VocabularySize} could not be embedded. Use the tokenizer that belongs to the model.",
+                nameof(tokenizer));
+        }
+        int positions = model.Bert.MaxSequenceLength;
+        if (options.MaxLength is { } requested && requested > positions)
+            throw new ArgumentException($"MaxLength {requested} exceeds the model's {positions} positions (max_position_embeddings).", nameof(options));
+        _labelIndex = ResolveLabelIndex(model.NumLabels, options.LabelIndex);
+
+        Model = model;
+        Tokenizer = tokenizer;
+        Options = options;
+        MaxLength = options.MaxLength ?? Math.Min(tokenizer.Options.ModelMaxLength, positions);
+        _specialIds = ExactMatchIds.SpecialIds(tokenizer);
+        if (model.Bert.DType != options.DType)
+            model.to(options.DType);
+        if (options.Device is { } device)
+            model.to(device);
+        model.eval();
+        _identity = new Lazy<string>(ComputeIdentity);
+    }
+
+    /// <summary>The sequence classifier (<c>bert.*</c> and <c>classifier.*</c>), for training or inspection.</summary>
+    public BertForSequenceClassification Model { get; }
+
+    /// <summary>The tokenizer pairs are encoded with.</summary>
+    public HuggingFaceBertTokenizer Tokenizer { get; }
+
+    /// <summary>The options the teacher was created with.</summary>
+    public CrossEncoderTeacherOptions Options { get; }
+
+    /// <summary>The most tokens per pair, after resolving <see cref="CrossEncoderTeacherOptions.MaxLength"/>'s default.</summary>
+    public int MaxLength { get; }
+
+    /// <summary>
+    /// <c>cross-encoder/bert:sha256:</c> followed by the SHA-256 of everything that decides a score: the parameters' names,
+    /// shapes and values, the model configuration, the tokenizer's vocabulary and settings, and the options that change
+    /// scores (maximum length, activation, dtype, label index). Computed once, at first use: create a new teacher after
+    /// changing the weights.
+    /// </summary>
+    public string Identity => _identity.Value;
+
+    /// <summary>Loads a Hugging Face sequence-classification folder (<c>config.json</c>, weights, <c>vocab.txt</c>, <c>tokenizer_config.json</c>).</summary>
+    /// <param name="directory">The folder, for example a local copy of <c>cross-encoder/ms-marco-MiniLM-L6-v2</c>.</param>
+    /// <param name="options">Scoring options; defaults when <see langword="null"/>.</param>
+    /// <returns>The teacher.</returns>
+    /// <exception cref="DirectoryNotFoundException">The folder does not exist.</exception>
+    /// <exception cref="FileNotFoundException"><c>config.json</c> or <c>vocab.txt</c> is missing.</exception>
+    /// <exception cref="CheckpointException">The model files are malformed or do not fit a sequence classifier.</exception>
+    /// <exception cref="TokenizerFileException">A tokenizer file is malformed.</exception>
+    /// <exception cref="ArgumentException">As for the constructor.</exception>
+    public static CrossEncoderTeacher FromPretrained(string directory, CrossEncoderTeacherOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(directory);
+        options ??= new CrossEncoderTeacherOptions();
+        options.Validate();
+        HuggingFaceBertTokenizer tokenizer = HuggingFaceBertTokenizer.FromFolder(directory, options.Logger);
+        BertForSequenceClassification model = BertForSequenceClassification.FromPretrained(
+            directory, new BertLoadOptions { DType = options.DType, Device = options.Device, Logger = options.Logger });
+        try
+        {
+            return new CrossEncoderTeacher(model, tokenizer, options);
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
+
+    /// <inheritdoc />
+    /// <exception cref="InvalidOperationException">The model is in training mode, or a score is not finite (the message names the pair).</exception>
+    public async Task<float[]> ScoreAsync(IReadOnlyList<QueryDocumentPair> pairs, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(pairs);
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (pairs.Count == 0)
+            return [];
+        if (Model.training)
+            throw new InvalidOperationException("The teacher's model is in training mode (dropout on); call Model.eval() before scoring.");
+
+        BertEncoding[] encodings = EncodingBatches.EncodeAll(pairs.Count, i => Tokenizer.Encode(pairs[i].Query ?? string.Empty, pairs[i].Document ?? string.Empty, MaxLength));
+        int[] order = EncodingBatches.Order(encodings, Options.SortByLength);
+        var scores = new float[pairs.Count];
+        for (int start = 0; start < order.Length; start += Options.BatchSize)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            int count = Math.Min(Options.BatchSize, order.Length - start);
+            BertBatchEncoding batch = EncodingBatches.Pad(encodings, order, start, count, Tokenizer.PadTokenId);
+            long[]? exactMatch = Model.Bert.HasExactMatchEmbedding ? ExactMatchIds.Compute(batch, _specialIds) : null;
+
+            float[] batchScores;
+            await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                ObjectDisposedException.ThrowIf(_disposed, this);
+                batchScores = Forward(batch, exactMatch);
+            }
+            finally
+            {
+                _gate.Release();
+            }
+
+            for (int r = 0; r < count; r++)
+            {
+                int index = order[start + r];
+                if (!float.IsFinite(batchScores[r]))
+                    throw new InvalidOperationException($"The teacher's score of pair {index} is {batchScores[r]}; check the model weights and dtype ({Options.DType}).");
+                scores[index] = batchScores[r];
+            }
+        }
+        return scores;
+    }
+
+    /// <summary>
+    /// Saves the model and tokenizer as a Hugging Face sequence-classification folder (<c>config.json</c> with
+    /// <c>architectures: ["BertForSequenceClassification"]</c>, float32 <c>model.safetensors</c> with <c>bert.</c> and
+    /// <c>classifier.</c> names, <c>vocab.txt</c>, <c>tokenizer_config.json</c>, <c>special_tokens_map.json</c>) that
+    /// <see cref="FromPretrained"/>, <c>transformers</c> and sentence-transformers' <c>CrossEncoder</c> load. The folder
+    /// is written aside and moved into place; an existing folder is replaced only once the new one is complete.
+    /// </summary>
+    /// <param name="directory">The folder to write.</param>
+    /// <param name="cancellationToken">Cancels the save; the old folder, if any, stays.</param>
+    /// <returns>A task that completes when the folder is in place.</returns>
+    public Task SaveAsync(string directory, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(directory);
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        return AtomicDirectory.WriteAsync(directory, async (temp, ct) =>
+        {
+            await Model.SavePretrainedAsync(temp, ScalarType.Float32, ct).ConfigureAwait(false);
+            await Tokenizer.SaveAsync(temp, ct).ConfigureAwait(false);
+        }, cancellationToken);
+    }
+
+    /// <summary>Disposes the model. Calls in progress finish their current batch first.</summary>
+    public void Dispose()
+    {
+        if (_disposed)
+            return;
+        _gate.Wait();
+        try
+        {
+            _disposed = true;
+            Model.Dispose();
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    private float[] Forward(BertBatchEncoding batch, long[]? exactMatch)
+    {
+        using var noGrad = no_grad();
+        using var scope = NewDisposeScope();
+        (Tensor ids, Tensor mask, Tensor types) = batch.ToTensors(Options.Device);
+        Tensor? exact = exactMatch is null ? null : tensor(exactMatch, [batch.BatchSize, batch.SequenceLength], ScalarType.Int64, Options.Device);
+        Tensor logits = Model.Forward(ids, mask, types, exact);
+        Tensor score = logits.select(1, _labelIndex).to(ScalarType.Float32);
+        if (Options.Activation == CrossEncoderActivation.Sigmoid)
+            score = score.sigmoid();
+        return score.cpu().data<float>().ToArray();
+    }
+
+    private static int ResolveLabelIndex(int numLabels, int? labelIndex)
+    {
+        if (labelIndex is null)
+        {
+            if (numLabels == 1)
+                return 0;
+            throw new ArgumentException(
+                $"The model has {numLabels} labels (num_labels); set CrossEncoderTeacherOptions.LabelIndex to the logit that scores relevance.", nameof(labelIndex));
+        }
+        if (labelIndex >= numLabels)
+            throw new ArgumentException($"LabelIndex {labelIndex} is out of range: the model has {numLabels} label(s).", nameof(labelIndex));
+        return labelIndex.Value;
+    }
+
+    private string ComputeIdentity()
+    {
+        TorchRuntime.EnsureAvailable();
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        void Text(string s)
+        {
+            byte[] bytes = Encoding.UTF8.GetBytes(s);
+            hash.AppendData(BitConverter.GetBytes(bytes.Length));
+            hash.AppendData(bytes);
+        }
+
+        Text("options");
+        Text(string.Create(CultureInfo.InvariantCulture, $"max_length={MaxLength};activation={Options.Activation};dtype={Options.DType};label={_labelIndex}"));
+        Text(Model.Config.ToJson());
+        HuggingFaceBertTokenizerOptions t = Tokenizer.Options;
+        Text(string.Create(CultureInfo.InvariantCulture,
+            $"lower={t.LowerCase};strip={t.StripAccents};cjk={t.TokenizeChineseChars};split={t.SplitSpecialTokens};chars={t.MaxInputCharsPerWord};{t.UnknownToken};{t.ClsToken};{t.SepToken};{t.PadToken};{t.MaskToken}"));
+        foreach (string token in Tokenizer.ConvertIdsToTokens(Enumerable.Range(0, Tokenizer.VocabularySize)))
+            Text(token);
+
+        using (no_grad())
+        {
+            foreach ((string name, Tensor parameter) in Model.state_dict().OrderBy(kv => kv.Key, StringComparer.Ordinal))
+            {
+                using var scope = NewDisposeScope();
+                Text(name);
+                Text(string.Join(",", parameter.shape));
+                // Float32 holds BF16 values exactly, so the bytes are the weights whatever the model's dtype.
+                float[] values = parameter.detach().to(ScalarType.Float32).cpu().contiguous().data<float>().ToArray();
+                hash.AppendData(MemoryMarshal.AsBytes(values.AsSpan()));
+            }
+        }
+        return "cross-encoder/bert:sha256:" + Convert.ToHexString(hash.GetHashAndReset()).ToLowerInvariant();
+    }
+}

@@ -1,0 +1,279 @@
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using KnowledgeDistillation.Models.Checkpoints;
+
+namespace KnowledgeDistillation.Models.SentenceTransformers;
+
+/// <summary>
+/// Reads and writes the sentence-transformers folder layout for a BERT model: <c>modules.json</c> (Transformer,
+/// Pooling, optional Normalize), <c>sentence_bert_config.json</c>, <c>config_sentence_transformers.json</c>,
+/// <c>1_Pooling/config.json</c> and an empty <c>2_Normalize/</c>, as <c>SentenceTransformer.save</c> writes them.
+/// </summary>
+internal static class SentenceTransformerLayout
+{
+    public const string ModulesFile = "modules.json";
+    public const string SentenceBertConfigFile = "sentence_bert_config.json";
+    public const string SentenceTransformersConfigFile = "config_sentence_transformers.json";
+    public const string PoolingFolder = "1_Pooling";
+    public const string NormalizeFolder = "2_Normalize";
+
+    private const string TransformerType = "sentence_transformers.models.Transformer";
+    private const string PoolingType = "sentence_transformers.models.Pooling";
+    private const string NormalizeType = "sentence_transformers.models.Normalize";
+
+    // The layout this writer follows first appeared with similarity_fn_name in sentence-transformers 3.0; recording
+    // that version (not a newer one) keeps older Python installs from warning that the model is from the future.
+    private const string LayoutVersion = "3.0.0";
+
+    private static readonly string[] s_unsupportedPoolingKeys =
+        ["pooling_mode_mean_sqrt_len_tokens", "pooling_mode_weightedmean_tokens", "pooling_mode_lasttoken"];
+
+    /// <summary>Reads a folder: the sentence-transformers layout when it has <c>modules.json</c>, else a plain Hugging Face folder.</summary>
+    /// <exception cref="DirectoryNotFoundException">The folder does not exist.</exception>
+    /// <exception cref="CheckpointException">A layout file is malformed or describes modules this library cannot run.</exception>
+    public static SentenceTransformerFolder Read(string directory)
+    {
+        if (!Directory.Exists(directory))
+            throw new DirectoryNotFoundException($"The model folder {directory} does not exist.");
+        string modulesPath = Path.Combine(directory, ModulesFile);
+        if (!File.Exists(modulesPath))
+            return new SentenceTransformerFolder { TransformerDirectory = directory };
+
+        JsonArray modules = ParseFile(modulesPath) as JsonArray
+            ?? throw new CheckpointException(modulesPath, "modules.json must be a JSON array of modules.");
+        string? transformer = null, pooling = null;
+        bool normalize = false;
+        for (int i = 0; i < modules.Count; i++)
+        {
+            JsonObject module = modules[i] as JsonObject ?? throw new CheckpointException(modulesPath, $"module {i} is not a JSON object.");
+            string type = GetString(module, "type", modulesPath) ?? throw new CheckpointException(modulesPath, $"module {i} has no \"type\".");
+            string path = GetString(module, "path", modulesPath) ?? "";
+            string kind = type[(type.LastIndexOf('.') + 1)..];
+            switch (kind)
+            {
+                case "Transformer" when i == 0:
+                    transformer = path;
+                    break;
+                case "Pooling" when transformer is not null && pooling is null:
+                    pooling = path;
+                    break;
+                case "Normalize" when pooling is not null && !normalize:
+                    normalize = true;
+                    break;
+                default:
+                    throw new CheckpointException(modulesPath,
+                        $"module {i} (\"{type}\", path \"{path}\") is not supported here: a BERT student is a Transformer, then a Pooling, then optionally a Normalize module.");
+            }
+        }
+        if (transformer is null || pooling is null)
+            throw new CheckpointException(modulesPath, "a sentence-transformers BERT model needs a Transformer module followed by a Pooling module.");
+
+        string transformerDirectory = Resolve(directory, transformer, modulesPath);
+        var folder = new SentenceTransformerFolder { TransformerDirectory = transformerDirectory, IsSentenceTransformer = true, Normalize = normalize };
+        folder = ReadSentenceBertConfig(folder, Path.Combine(transformerDirectory, SentenceBertConfigFile));
+        folder = ReadPooling(folder, Path.Combine(Resolve(directory, pooling, modulesPath), "config.json"));
+        return ReadModelConfig(folder, Path.Combine(directory, SentenceTransformersConfigFile));
+    }
+
+    /// <summary>Writes the layout files (not config.json, the weights or the tokenizer) into <paramref name="directory"/>.</summary>
+    public static async Task WriteAsync(string directory, BiEncoderStudent student, CancellationToken cancellationToken)
+    {
+        var modules = new JsonArray(
+            Module(0, "", TransformerType),
+            Module(1, PoolingFolder, PoolingType));
+        if (student.Normalize)
+            modules.Add(Module(2, NormalizeFolder, NormalizeType));
+        await WriteJsonAsync(Path.Combine(directory, ModulesFile), modules, cancellationToken).ConfigureAwait(false);
+
+        await WriteJsonAsync(Path.Combine(directory, SentenceBertConfigFile), new JsonObject
+        {
+            ["max_seq_length"] = student.MaxSequenceLength,
+            ["do_lower_case"] = student.LowerCaseText,
+        }, cancellationToken).ConfigureAwait(false);
+
+        await WriteJsonAsync(Path.Combine(directory, SentenceTransformersConfigFile), new JsonObject
+        {
+            ["__version__"] = new JsonObject
+            {
+                ["sentence_transformers"] = LayoutVersion,
+                ["transformers"] = "4.41.0",
+                ["pytorch"] = "2.10.0",
+            },
+            ["model_type"] = "SentenceTransformer",
+            ["prompts"] = new JsonObject { ["query"] = student.QueryPrefix, ["document"] = student.DocumentPrefix },
+            ["default_prompt_name"] = null,
+            ["similarity_fn_name"] = student.Similarity == EmbeddingSimilarity.Dot ? "dot" : "cosine",
+        }, cancellationToken).ConfigureAwait(false);
+
+        string poolingDirectory = Path.Combine(directory, PoolingFolder);
+        Directory.CreateDirectory(poolingDirectory);
+        await WriteJsonAsync(Path.Combine(poolingDirectory, "config.json"), new JsonObject
+        {
+            ["word_embedding_dimension"] = student.EmbeddingDimension,
+            ["pooling_mode_cls_token"] = student.Pooling == PoolingMode.Cls,
+            ["pooling_mode_mean_tokens"] = student.Pooling == PoolingMode.Mean,
+            ["pooling_mode_max_tokens"] = student.Pooling == PoolingMode.Max,
+            ["pooling_mode_mean_sqrt_len_tokens"] = false,
+            ["pooling_mode_weightedmean_tokens"] = false,
+            ["pooling_mode_lasttoken"] = false,
+            ["include_prompt"] = student.IncludePrefixInPooling,
+        }, cancellationToken).ConfigureAwait(false);
+
+        // Normalize has no settings; sentence-transformers still creates its (empty) folder.
+        if (student.Normalize)
+            Directory.CreateDirectory(Path.Combine(directory, NormalizeFolder));
+    }
+
+    private static JsonObject Module(int index, string path, string type) => new()
+    {
+        ["idx"] = index,
+        ["name"] = index.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ["path"] = path,
+        ["type"] = type,
+    };
+
+    private static SentenceTransformerFolder ReadSentenceBertConfig(SentenceTransformerFolder folder, string path)
+    {
+        if (!File.Exists(path))
+            return folder;
+        JsonObject root = ParseObject(path);
+        return folder with { MaxSeqLength = GetInt(root, "max_seq_length", path), DoLowerCase = GetBool(root, "do_lower_case", path) };
+    }
+
+    private static SentenceTransformerFolder ReadPooling(SentenceTransformerFolder folder, string path)
+    {
+        if (!File.Exists(path))
+            throw new CheckpointException(path, "the Pooling module's config.json is missing.");
+        JsonObject root = ParseObject(path);
+        var modes = new List<PoolingMode>();
+        if (root["pooling_mode"] is { } modeNode)
+        {
+            // Newer sentence-transformers write "pooling_mode": "mean" (or a list) instead of the boolean flags.
+            IEnumerable<JsonNode?> names = modeNode is JsonArray array ? array : [modeNode];
+            foreach (JsonNode? name in names)
+            {
+                string? text = name is JsonValue v && v.TryGetValue(out string? s) ? s : null;
+                modes.Add(text switch
+                {
+                    "mean" => PoolingMode.Mean,
+                    "cls" => PoolingMode.Cls,
+                    "max" => PoolingMode.Max,
+                    _ => throw new CheckpointException(path, $"pooling_mode {name?.ToJsonString()} is not supported; use \"mean\", \"cls\" or \"max\"."),
+                });
+            }
+        }
+        else
+        {
+            if (GetBool(root, "pooling_mode_cls_token", path) == true)
+                modes.Add(PoolingMode.Cls);
+            if (GetBool(root, "pooling_mode_mean_tokens", path) == true)
+                modes.Add(PoolingMode.Mean);
+            if (GetBool(root, "pooling_mode_max_tokens", path) == true)
+                modes.Add(PoolingMode.Max);
+            foreach (string key in s_unsupportedPoolingKeys)
+            {
+                if (GetBool(root, key, path) == true)
+                    throw new CheckpointException(path, $"{key} is not supported; a BERT student pools with mean, cls or max.");
+            }
+        }
+        if (modes.Count != 1)
+        {
+            throw new CheckpointException(path, modes.Count == 0
+                ? "no pooling mode is set; set one of pooling_mode_mean_tokens, pooling_mode_cls_token, pooling_mode_max_tokens."
+                : $"{modes.Count} pooling modes are set ({string.Join(", ", modes)}); concatenated poolings are not supported.");
+        }
+        return folder with
+        {
+            Pooling = modes[0],
+            IncludePrompt = GetBool(root, "include_prompt", path),
+            WordEmbeddingDimension = GetInt(root, "word_embedding_dimension", path) ?? GetInt(root, "embedding_dimension", path),
+        };
+    }
+
+    private static SentenceTransformerFolder ReadModelConfig(SentenceTransformerFolder folder, string path)
+    {
+        if (!File.Exists(path))
+            return folder;
+        JsonObject root = ParseObject(path);
+        var prompts = new Dictionary<string, string>(StringComparer.Ordinal);
+        if (root["prompts"] is { } promptsNode)
+        {
+            if (promptsNode is not JsonObject promptObject)
+                throw new CheckpointException(path, $"\"prompts\" must be an object of prompt names to texts; got {promptsNode.ToJsonString()}.");
+            foreach ((string name, JsonNode? value) in promptObject)
+            {
+                prompts[name] = value is JsonValue v && v.TryGetValue(out string? s)
+                    ? s
+                    : throw new CheckpointException(path, $"prompt \"{name}\" must be a string; got {value?.ToJsonString() ?? "null"}.");
+            }
+        }
+        string? similarity = GetString(root, "similarity_fn_name", path);
+        return folder with
+        {
+            Prompts = prompts,
+            DefaultPromptName = GetString(root, "default_prompt_name", path),
+            Similarity = similarity switch
+            {
+                null => null,
+                "cosine" => EmbeddingSimilarity.Cosine,
+                "dot" or "dot_product" => EmbeddingSimilarity.Dot,
+                _ => throw new CheckpointException(path, $"similarity_fn_name \"{similarity}\" is not supported; use \"cosine\" or \"dot\"."),
+            },
+        };
+    }
+
+    private static string Resolve(string root, string relative, string source)
+    {
+        string full = Path.GetFullPath(Path.Combine(root, relative));
+        string rootFull = Path.TrimEndingDirectorySeparator(Path.GetFullPath(root));
+        if (full != rootFull && !full.StartsWith(rootFull + Path.DirectorySeparatorChar, StringComparison.Ordinal))
+            throw new CheckpointException(source, $"module path \"{relative}\" leaves the model folder.");
+        if (!Directory.Exists(full))
+            throw new CheckpointException(source, $"module path \"{relative}\" does not exist in {root}.");
+        return full;
+    }
+
+    private static JsonNode? ParseFile(string path)
+    {
+        try
+        {
+            return JsonNode.Parse(File.ReadAllText(path));
+        }
+        catch (JsonException ex)
+        {
+            throw new CheckpointException(path, $"not valid JSON (line {(ex.LineNumber ?? 0) + 1}, byte {(ex.BytePositionInLine ?? 0) + 1}): {ex.Message}", ex);
+        }
+    }
+
+    private static JsonObject ParseObject(string path)
+        => ParseFile(path) as JsonObject ?? throw new CheckpointException(path, "the file must hold a JSON object.");
+
+    private static string? GetString(JsonObject o, string key, string path) => o[key] switch
+    {
+        null => null,
+        JsonValue v when v.TryGetValue(out string? s) => s,
+        { } other => throw new CheckpointException(path, $"\"{key}\" must be a string; got {other.ToJsonString()}."),
+    };
+
+    private static bool? GetBool(JsonObject o, string key, string path) => o[key] switch
+    {
+        null => null,
+        JsonValue v when v.TryGetValue(out bool b) => b,
+        { } other => throw new CheckpointException(path, $"\"{key}\" must be true or false; got {other.ToJsonString()}."),
+    };
+
+    private static int? GetInt(JsonObject o, string key, string path) => o[key] switch
+    {
+        null => null,
+        JsonValue v when v.TryGetValue(out int i) => i,
+        JsonValue v when v.TryGetValue(out JsonElement e) && e.ValueKind == JsonValueKind.Number && e.TryGetInt32(out int j) => j,
+        { } other => throw new CheckpointException(path, $"\"{key}\" must be an integer; got {other.ToJsonString()}."),
+    };
+
+    private static Task WriteJsonAsync(string path, JsonNode node, CancellationToken cancellationToken)
+    {
+        byte[] bytes = Encoding.UTF8.GetBytes(node.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
+        return AtomicFile.WriteAsync(path, async (stream, ct) => await stream.WriteAsync(bytes, ct).ConfigureAwait(false), cancellationToken);
+    }
+}
