@@ -25,6 +25,8 @@ namespace KnowledgeDistillation.Training;
 /// A run on a fixed seed and thread count is deterministic on CPU.
 /// </para>
 /// <para>
+/// A model built with the exact-match extension (<see cref="BertConfig.ExactMatchEmbedding"/>) gets its exact-match
+/// ids computed from each pair, as <see cref="CrossEncoderTeacher"/> does when scoring.
 /// Scores are the raw logits of output <see cref="CrossEncoderTrainerOptions.LabelIndex"/>, which is what a
 /// cross-encoder teacher returns by default. The model is left in evaluation mode. A trainer instance trains one model at
 /// a time.
@@ -35,6 +37,7 @@ public sealed class CrossEncoderTrainer
     private readonly HuggingFaceBertTokenizer _tokenizer;
     private readonly CrossEncoderTrainerOptions _options;
     private readonly ILogger _logger;
+    private HashSet<long>? _specialIds;
 
     /// <summary>Creates a trainer.</summary>
     /// <param name="tokenizer">Tokenizes the (query, document) pairs; the model's vocabulary.</param>
@@ -181,7 +184,13 @@ public sealed class CrossEncoderTrainer
     {
         BertBatchEncoding encoding = _tokenizer.EncodeBatch(queries, documents, _options.MaxLength);
         (Tensor ids, Tensor mask, Tensor types) = encoding.ToTensors(device);
-        Tensor logits = model.Forward(ids, mask, types);
+        Tensor? exact = null;
+        if (model.Bert.HasExactMatchEmbedding)
+        {
+            _specialIds ??= ExactMatchIds.SpecialIds(_tokenizer);
+            exact = tensor(ExactMatchIds.Compute(encoding, _specialIds), [encoding.BatchSize, encoding.SequenceLength], device: device);
+        }
+        Tensor logits = model.Forward(ids, mask, types, exact);
         return logits.select(1, _options.LabelIndex);
     }
 

@@ -13,12 +13,13 @@ public class CrossEncoderTrainerTests
     private static HuggingFaceBertTokenizer Tokenizer()
         => HuggingFaceBertTokenizer.FromVocabulary(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "about", "facts", "notes", .. s_topics]);
 
-    private static BertForSequenceClassification Model(double dropout = 0.0)
+    private static BertForSequenceClassification Model(double dropout = 0.0, bool exactMatch = false)
     {
         var config = new BertConfig(vocabSize: 5 + 3 + s_topics.Length, hiddenSize: 32, numHiddenLayers: 1, numAttentionHeads: 2, intermediateSize: 64, maxPositionEmbeddings: 32)
         {
             HiddenDropoutProb = dropout,
             AttentionProbsDropoutProb = dropout,
+            ExactMatchEmbedding = exactMatch,
         };
         return BertForSequenceClassification.Create(config.WithNumLabels(1), seed: 5);
     }
@@ -85,6 +86,26 @@ public class CrossEncoderTrainerTests
         before.Should().BeLessThan(0.5);
         Accuracy(model, tokenizer, examples).Should().BeGreaterThanOrEqualTo(0.9);
         model.training.Should().BeFalse("the trainer leaves the model in evaluation mode");
+    }
+
+    [Fact]
+    public async Task With_the_exact_match_input_a_from_scratch_model_learns_to_match_the_query_topic()
+    {
+        // Every document is "<topic> facts": only whether the topic matches the query's separates positive from negatives.
+        var examples = s_topics.Select((t, i) => new DistillationExample(
+            $"about {t}", [$"{t} facts"], Enumerable.Range(1, 3).Select(k => $"{s_topics[(i + k * 5) % s_topics.Length]} facts").ToArray(), id: $"q{i}")).ToList();
+        var tokenizer = Tokenizer();
+        using var model = Model(dropout: 0.1, exactMatch: true);
+        var options = Options();
+        options.Epochs = 15;
+        var progress = new ListProgress();
+
+        await new CrossEncoderTrainer(tokenizer, options).TrainAsync(model, examples, progress);
+
+        progress.Reports.TakeLast(5).Average(r => r.Loss).Should().BeLessThan(0.2);
+        var teacher = new CrossEncoderTeacher(model, tokenizer);
+        float[] scores = await teacher.ScoreAsync(examples.SelectMany(e => new[] { e.Positives[0] }.Concat(e.Negatives).Select(d => new QueryDocumentPair(e.Query, d))).ToArray());
+        scores.Chunk(4).Should().OnlyContain(g => g.Skip(1).All(n => g[0] > n), "the teacher scores what the trainer trained");
     }
 
     [Fact]
