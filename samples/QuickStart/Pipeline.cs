@@ -81,7 +81,10 @@ public static class Pipeline
         // 3. Teacher scores for the training candidates, through the cache.
         ui.Begin("Step 3/6  Teacher scores for the training candidates (cached)");
         await using CachingTeacher teacher = await CachingTeacher.OpenAsync(crossEncoder, Path.Combine(o.OutputDirectory, "teacher-scores.cache"), cancellationToken: cancellationToken).ConfigureAwait(false);
-        QueryDocumentPair[] pairs = examples.SelectMany(e => e.Positives.Concat(e.Negatives).Select(d => new QueryDocumentPair(e.Query, d))).Distinct().ToArray();
+        // The students sample their negatives from the first ScoredNegatives of each example (BM25 rank order randomised
+        // by the miner), so only those need teacher scores.
+        List<DistillationExample> studentExamples = examples.Select(e => new DistillationExample(e.Query, e.Positives, e.Negatives.Take(o.ScoredNegatives).ToArray(), id: e.Id)).ToList();
+        QueryDocumentPair[] pairs = studentExamples.SelectMany(e => e.Positives.Concat(e.Negatives).Select(d => new QueryDocumentPair(e.Query, d))).Distinct().ToArray();
         int reused = pairs.Count(p => teacher.Cache.TryGetScore(p, out _));
         const int chunk = 512;
         for (int start = 0; start < pairs.Length; start += chunk)
@@ -89,13 +92,19 @@ public static class Pipeline
             await teacher.ScoreAsync(pairs[start..Math.Min(pairs.Length, start + chunk)], cancellationToken).ConfigureAwait(false);
             ui.Bar(Math.Min(pairs.Length, start + chunk), pairs.Length, "pairs scored");
         }
-        List<DistillationExample> scored = examples.Select(teacher.Cache.AttachScores).ToList();
+        List<DistillationExample> scored = studentExamples.Select(teacher.Cache.AttachScores).ToList();
         ui.End($"{pairs.Length:N0} pairs: {reused:N0} reused from the cache, {pairs.Length - reused:N0} scored now");
         Done("teacher scores");
 
         // 4 and 5. Students: the same architecture, data, steps and seed; only the loss differs.
         var curves = new Dictionary<string, List<(int, double)>>();
-        var devEvaluator = new RetrievalEvaluator(data.Corpus, data.DevQueries, data.DevJudgments, new RetrievalEvaluatorOptions { TopK = 100 });
+        // Dev curves search a reduced corpus (the dev queries' BM25 top 20 and their relevant documents), so that a
+        // curve point costs seconds rather than a full corpus encoding; the test numbers below use the whole corpus.
+        var devDocuments = index.Search(data.DevQueries.Select(q => q.Text).ToArray(), 20, s_bm25, cancellationToken: cancellationToken)
+            .SelectMany(r => r.Select(d => d.DocumentId))
+            .Concat(data.DevQueries.SelectMany(q => data.DevJudgments.RelevantDocuments(q.Id)))
+            .Distinct().Where(data.ById.ContainsKey).Select(id => data.ById[id]).ToList();
+        var devEvaluator = new RetrievalEvaluator(devDocuments, data.DevQueries, data.DevJudgments, new RetrievalEvaluatorOptions { TopK = 100 });
         ui.Begin($"Step 4/6  Student distilled from the teacher's scores ({o.Recipe})");
         using BiEncoderStudent distilled = NewStudent(o, tokenizer);
         await TrainStudentAsync(o, distilled, DistillationLoss(o.Recipe), scored, devEvaluator, Distilled, ui, losses, curves, cancellationToken).ConfigureAwait(false);
@@ -217,10 +226,11 @@ public static class Pipeline
         losses["teacher"] = curve;
         TrainingResult result = await trainer.TrainAsync(model, examples, ui.Training(curve), cancellationToken).ConfigureAwait(false);
         cancellationToken.ThrowIfCancellationRequested();
-        var teacher = new CrossEncoderTeacher(model, tokenizer, scoring);
-        await teacher.SaveAsync(saved, cancellationToken).ConfigureAwait(false);
+        using (var trained = new CrossEncoderTeacher(model, tokenizer, scoring))
+            await trained.SaveAsync(saved, cancellationToken).ConfigureAwait(false);
         ui.Info(string.Create(CultureInfo.InvariantCulture, $"{result.Steps} steps, final loss {result.FinalLoss:F3}, saved to teacher/"));
-        return teacher;
+        // Score with the saved copy, exactly what a later run loads, so its cached scores carry the same identity.
+        return CrossEncoderTeacher.FromPretrained(saved, scoring);
     }
 
     private static BiEncoderStudent NewStudent(QuickStartOptions o, HuggingFaceBertTokenizer tokenizer)
