@@ -6,6 +6,7 @@ using static TorchSharp.torch;
 
 namespace KnowledgeDistillation.Tests.Training;
 
+[Collection(KnowledgeDistillation.Tests.Models.GlobalTorchRng.Name)]
 public class CrossEncoderTrainerTests
 {
     private static readonly string[] s_topics = ["cats", "dogs", "fish", "birds", "trees", "rivers", "stars", "clouds", "rocks", "roads", "ships", "bells"];

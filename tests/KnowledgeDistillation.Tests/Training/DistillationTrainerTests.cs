@@ -6,6 +6,8 @@ using static TorchSharp.torch;
 
 namespace KnowledgeDistillation.Tests.Training;
 
+// Seeds libtorch's process-wide RNG and expects an exact random stream: run alone (see Models/GlobalTorchRng.cs).
+[Collection(KnowledgeDistillation.Tests.Models.GlobalTorchRng.Name)]
 public class DistillationTrainerTests
 {
     private static DistillationTrainerOptions Options(string? checkpoints = null) => new()

@@ -9,6 +9,7 @@ namespace KnowledgeDistillation.Tests.Training;
 /// The QuickStart's pipeline end to end on a slice of SciFact with a handful of steps: proves the wiring (data, BM25,
 /// teacher training, cached scoring, both students, evaluation and the report folder), not the numbers.
 /// </summary>
+[Collection(KnowledgeDistillation.Tests.Models.GlobalTorchRng.Name)]
 public sealed class QuickStartPipelineTests : IDisposable
 {
     private readonly string _output = Path.Combine(Path.GetTempPath(), $"kd-quickstart-{Guid.NewGuid():N}");

@@ -150,7 +150,7 @@ internal static class SentenceTransformerLayout
         if (root["pooling_mode"] is { } modeNode)
         {
             // Newer sentence-transformers write "pooling_mode": "mean" (or a list) instead of the boolean flags.
-            IEnumerable<JsonNode?> names = modeNode is JsonArray array ? array : [modeNode];
+            JsonNode?[] names = modeNode is JsonArray array ? array.ToArray() : new[] { modeNode };
             foreach (JsonNode? name in names)
             {
                 string? text = name is JsonValue v && v.TryGetValue(out string? s) ? s : null;
