@@ -197,8 +197,9 @@ public static class Pipeline
         var scoring = new CrossEncoderTeacherOptions { BatchSize = 64, MaxLength = o.TeacherMaxLength };
         if (o.TeacherDirectory is { } given)
         {
+            // A real checkpoint keeps its own maximum length (tokenizer_config.json / max_position_embeddings).
             ui.Info($"using the cross-encoder in {given}");
-            return CrossEncoderTeacher.FromPretrained(given, scoring);
+            return CrossEncoderTeacher.FromPretrained(given, new CrossEncoderTeacherOptions { BatchSize = 64 });
         }
         string saved = Path.Combine(o.OutputDirectory, "teacher");
         if (File.Exists(Path.Combine(saved, "config.json")))
