@@ -5,7 +5,7 @@ using QuickStart;
 
 const string Usage = """
     Usage: dotnet run --project samples/QuickStart -c Release -- [options]
-      --full            train longer for better numbers (about an hour on two cores)
+      --full            train longer for better numbers (not measured yet; roughly ten times the default budget)
       --seed N          seed of every initialisation, sample and shuffle (default 42)
       --output DIR      report folder (default samples/QuickStart/runs/<timestamp>); reusing a folder reuses its
                         trained teacher and cached teacher scores
