@@ -1,27 +1,92 @@
-// QuickStart: distil a cross-encoder teacher into a bi-encoder student on SciFact (samples/data/scifact).
-// This first version checks that TorchSharp runs and prints the plan; the end-to-end pipeline fills in each step.
-using KnowledgeDistillation;
-using static TorchSharp.torch;
+// QuickStart: distil a cross-encoder teacher into a bi-encoder student on SciFact (samples/data/scifact) and compare it
+// with BM25, the teacher, and the same student trained on hard labels only. See docs/getting-started.md.
+using System.Globalization;
+using QuickStart;
 
-string data = Path.Combine(AppContext.BaseDirectory, "data", "scifact");
-Console.WriteLine("KnowledgeDistillation QuickStart (SciFact)");
-Console.WriteLine($"  dataset: {data} ({(Directory.Exists(data) ? "found" : "missing")})");
+const string Usage = """
+    Usage: dotnet run --project samples/QuickStart -c Release -- [options]
+      --full            train longer for better numbers (not measured yet; roughly ten times the default budget)
+      --seed N          seed of every initialisation, sample and shuffle (default 42)
+      --output DIR      report folder (default samples/QuickStart/runs/<timestamp>); reusing a folder reuses its
+                        trained teacher and cached teacher scores
+      --teacher DIR     a Hugging Face cross-encoder folder to use instead of training a teacher
+      --student DIR     a sentence-transformers or Hugging Face BERT folder to start the students from
+      --recipe NAME     margin-mse+contrastive (default), kl+contrastive or margin-mse
+    """;
 
-using (NewDisposeScope())
+int seed = 42;
+bool full = false;
+string? output = null, teacher = null, student = null, recipe = null;
+for (int i = 0; i < args.Length; i++)
 {
-    Tensor probe = ones(2, 2).matmul(ones(2, 2));
-    Console.WriteLine($"  TorchSharp: libtorch loaded, 2x2 ones product sums to {probe.sum().item<float>()}");
+    string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value.\n{Usage}");
+    switch (args[i])
+    {
+        case "--full": full = true; break;
+        case "--seed": seed = int.Parse(Next(), CultureInfo.InvariantCulture); break;
+        case "--output": output = Next(); break;
+        case "--teacher": teacher = Next(); break;
+        case "--student": student = Next(); break;
+        case "--recipe": recipe = Next(); break;
+        case "-h" or "--help": Console.WriteLine(Usage); return 0;
+        default: Console.Error.WriteLine($"Unknown argument '{args[i]}'.\n{Usage}"); return 2;
+    }
 }
 
-string[] steps =
-[
-    "BM25 baseline on the test split",
-    "teacher: a cross-encoder trained on the train split with BM25 negatives",
-    "teacher scores for the training candidates, through the resumable cache",
-    "student distilled with Margin-MSE (plus in-batch negatives)",
-    "baseline student trained on hard labels only, same data, steps and seed",
-    "evaluation of all four on the test split (nDCG@10, MRR@10, Recall@100, queries/s)",
-];
-for (int i = 0; i < steps.Length; i++)
-    Console.WriteLine($"  step {i + 1}: {steps[i]} (coming with the end-to-end pipeline)");
-Console.WriteLine($"  example type ready: {typeof(DistillationExample).FullName}");
+string baseDir = AppContext.BaseDirectory;
+output ??= Path.Combine(ProjectDirectory() ?? Directory.GetCurrentDirectory(), "runs", DateTime.Now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture));
+var options = new QuickStartOptions
+{
+    DataDirectory = Path.Combine(baseDir, "data", "scifact"),
+    VocabularyDirectory = Path.Combine(baseDir, "data", "bert-base-uncased"),
+    OutputDirectory = Path.GetFullPath(output),
+    Seed = seed,
+    TeacherDirectory = teacher,
+    StudentDirectory = student,
+    Recipe = recipe ?? "margin-mse+contrastive",
+};
+if (full)
+    options = QuickStartOptions.Full(options);
+Pipeline.DistillationLoss(options.Recipe); // reject an unknown recipe before any work
+
+// Ctrl+C cancels cleanly at the next step or batch boundary; a second Ctrl+C ends the process at once.
+using var cts = new CancellationTokenSource();
+Console.CancelKeyPress += (_, e) =>
+{
+    if (cts.IsCancellationRequested)
+        return;
+    e.Cancel = true;
+    Console.WriteLine();
+    Console.WriteLine("Cancelling at the next step boundary (press Ctrl+C again to stop at once)...");
+    cts.Cancel();
+};
+
+Console.WriteLine($"KnowledgeDistillation QuickStart on SciFact — seed {seed}{(full ? ", --full" : "")}, {Environment.ProcessorCount} cores, load {ReportWriter.LoadAverage() ?? "n/a"}");
+Console.WriteLine($"Report folder: {options.OutputDirectory}");
+var ui = new ConsoleProgress(Console.Out, interactive: !Console.IsOutputRedirected);
+try
+{
+    QuickStartReport report = await Pipeline.RunAsync(options, ui, cts.Token);
+    Console.WriteLine();
+    Console.WriteLine(ReportWriter.Table(report));
+    Console.Write(ReportWriter.Summary(report));
+    Console.WriteLine($"Report: {Path.Combine(report.OutputDirectory, "report.md")}");
+    return 0;
+}
+catch (OperationCanceledException) when (cts.IsCancellationRequested)
+{
+    Console.WriteLine();
+    Console.WriteLine($"Cancelled after {ConsoleProgress.Format(ui.Elapsed)}. What was finished is in {options.OutputDirectory} " +
+        "(run again with --output on that folder to reuse its teacher and cached scores).");
+    return 130;
+}
+
+static string? ProjectDirectory()
+{
+    for (DirectoryInfo? d = new(AppContext.BaseDirectory); d is not null; d = d.Parent)
+    {
+        if (File.Exists(Path.Combine(d.FullName, "QuickStart.csproj")))
+            return d.FullName;
+    }
+    return null;
+}

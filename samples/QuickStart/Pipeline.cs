@@ -1,0 +1,319 @@
+using System.Diagnostics;
+using System.Globalization;
+using KnowledgeDistillation;
+using KnowledgeDistillation.Data;
+using KnowledgeDistillation.Evaluation;
+using KnowledgeDistillation.Lucene;
+using KnowledgeDistillation.Losses;
+using KnowledgeDistillation.Models;
+using KnowledgeDistillation.Retrieval;
+using KnowledgeDistillation.Teachers;
+using KnowledgeDistillation.Tokenization;
+using KnowledgeDistillation.Training;
+
+namespace QuickStart;
+
+/// <summary>
+/// The QuickStart end to end: BM25 baseline, a cross-encoder teacher, its scores through the cache, a distilled student
+/// and a hard-label student on the same data, steps and seed, and their evaluation on SciFact's test split.
+/// </summary>
+public static class Pipeline
+{
+    public const string Bm25 = "BM25";
+    public const string Teacher = "teacher (cross-encoder, reranks BM25)";
+    public const string Fusion = "teacher + BM25 fusion";
+    public const string Distilled = "student, distilled";
+    public const string HardLabel = "student, hard labels";
+
+    private static readonly Bm25SearchOptions s_bm25 = new() { K1 = 0.9f, B = 0.4f };
+
+    public static async Task<QuickStartReport> RunAsync(QuickStartOptions o, ConsoleProgress ui, CancellationToken cancellationToken)
+    {
+        Directory.CreateDirectory(o.OutputDirectory);
+        var times = new List<(string, TimeSpan)>();
+        var clock = Stopwatch.StartNew();
+        void Done(string step)
+        {
+            times.Add((step, clock.Elapsed));
+            clock.Restart();
+        }
+
+        // 0. Data.
+        ui.Begin("Reading SciFact");
+        SciFactData data = await SciFactData.LoadAsync(o, cancellationToken).ConfigureAwait(false);
+        HuggingFaceBertTokenizer tokenizer = HuggingFaceBertTokenizer.FromVocabularyFile(Path.Combine(o.VocabularyDirectory, "vocab.txt"));
+        ui.End($"{data.Corpus.Count} documents; {data.TrainQueries.Count} train + {data.DevQueries.Count} dev queries; {data.TestQueries.Count} test queries, {data.CleanTestQueries.Count} of them clean");
+        Done("read data");
+
+        // 1. BM25 baseline.
+        ui.Begin("Step 1/6  BM25 baseline (k1 0.9, b 0.4)");
+        using Bm25Index index = Bm25Index.BuildInMemory(data.Corpus, cancellationToken: cancellationToken);
+        string[] testTexts = data.TestQueries.Select(q => q.Text).ToArray();
+        string[] testIds = data.TestQueries.Select(q => q.Id).ToArray();
+        var searchClock = Stopwatch.StartNew();
+        IReadOnlyList<IReadOnlyList<ScoredDocument>> bm25Results = index.Search(testTexts, 100, s_bm25, cancellationToken: cancellationToken);
+        double bm25Qps = testTexts.Length / Math.Max(searchClock.Elapsed.TotalSeconds, 1e-9);
+        var bm25Run = testIds.Zip(bm25Results).ToDictionary(p => p.First, p => p.Second, StringComparer.Ordinal);
+        MetricResults bm25Metrics = RankingMetrics.Evaluate(bm25Run, data.TestJudgments);
+        await TrecRunFile.WriteAsync(Path.Combine(o.OutputDirectory, "run.bm25.trec"), bm25Run, "bm25", cancellationToken).ConfigureAwait(false);
+        ui.End($"nDCG@10 {bm25Metrics[MetricNames.Ndcg10]:F4} on {bm25Metrics.QueryCount} queries");
+        Done("BM25 baseline");
+
+        // Training data: train queries and title pseudo-queries, each with BM25 negatives.
+        ui.Begin("Mining BM25 negatives for the train queries and title pseudo-queries");
+        var miner = new HardNegativeMiner(new Bm25Retriever(index, s_bm25), data.Corpus, teacher: null,
+            new HardNegativeMinerOptions { MinRank = 1, MaxRank = 50, NegativesPerQuery = 7, MinNegativesPerQuery = 7, Seed = o.Seed });
+        var examples = new List<DistillationExample>(await miner.MineAsync(data.TrainQueries, data.TrainJudgments, cancellationToken: cancellationToken).ConfigureAwait(false));
+        int realQueries = examples.Count;
+        examples.AddRange(await miner.MineAsync(PseudoQueries(data, o), judgments: null, cancellationToken: cancellationToken).ConfigureAwait(false));
+        ui.End($"{examples.Count} examples ({realQueries} train queries + {examples.Count - realQueries} title pseudo-queries), 7 negatives each");
+        Done("mining");
+
+        // 2. Teacher.
+        ui.Begin("Step 2/6  Teacher: cross-encoder trained on the train split with BM25 negatives");
+        var losses = new Dictionary<string, List<(int, double)>>();
+        CrossEncoderTeacher crossEncoder = await TeacherAsync(o, tokenizer, examples, ui, losses, cancellationToken).ConfigureAwait(false);
+        using var disposeTeacher = crossEncoder;
+        long teacherParameters = crossEncoder.Model.parameters().Sum(p => p.numel());
+        ui.End($"{teacherParameters:N0} parameters");
+        Done("teacher");
+
+        // 3. Teacher scores for the training candidates, through the cache.
+        ui.Begin("Step 3/6  Teacher scores for the training candidates (cached)");
+        await using CachingTeacher teacher = await CachingTeacher.OpenAsync(crossEncoder, Path.Combine(o.OutputDirectory, "teacher-scores.cache"), cancellationToken: cancellationToken).ConfigureAwait(false);
+        // The students sample their negatives from the first ScoredNegatives of each example (BM25 rank order randomised
+        // by the miner), so only those need teacher scores.
+        List<DistillationExample> studentExamples = examples.Select(e => new DistillationExample(e.Query, e.Positives, e.Negatives.Take(o.ScoredNegatives).ToArray(), id: e.Id)).ToList();
+        QueryDocumentPair[] pairs = studentExamples.SelectMany(e => e.Positives.Concat(e.Negatives).Select(d => new QueryDocumentPair(e.Query, d))).Distinct().ToArray();
+        int reused = pairs.Count(p => teacher.Cache.TryGetScore(p, out _));
+        const int chunk = 512;
+        for (int start = 0; start < pairs.Length; start += chunk)
+        {
+            await teacher.ScoreAsync(pairs[start..Math.Min(pairs.Length, start + chunk)], cancellationToken).ConfigureAwait(false);
+            ui.Bar(Math.Min(pairs.Length, start + chunk), pairs.Length, "pairs scored");
+        }
+        List<DistillationExample> scored = studentExamples.Select(teacher.Cache.AttachScores).ToList();
+        ui.End($"{pairs.Length:N0} pairs: {reused:N0} reused from the cache, {pairs.Length - reused:N0} scored now");
+        Done("teacher scores");
+
+        // 4 and 5. Students: the same architecture, data, steps and seed; only the loss differs.
+        var curves = new Dictionary<string, List<(int, double)>>();
+        // Dev curves search a reduced corpus (the dev queries' BM25 top 20 and their relevant documents), so that a
+        // curve point costs seconds rather than a full corpus encoding; the test numbers below use the whole corpus.
+        var devDocuments = index.Search(data.DevQueries.Select(q => q.Text).ToArray(), 20, s_bm25, cancellationToken: cancellationToken)
+            .SelectMany(r => r.Select(d => d.DocumentId))
+            .Concat(data.DevQueries.SelectMany(q => data.DevJudgments.RelevantDocuments(q.Id)))
+            .Distinct().Where(data.ById.ContainsKey).Select(id => data.ById[id]).ToList();
+        var devEvaluator = new RetrievalEvaluator(devDocuments, data.DevQueries, data.DevJudgments, new RetrievalEvaluatorOptions { TopK = 100 });
+        ui.Begin($"Step 4/6  Student distilled from the teacher's scores ({o.Recipe})");
+        using BiEncoderStudent distilled = NewStudent(o, tokenizer);
+        await TrainStudentAsync(o, distilled, DistillationLoss(o.Recipe), scored, devEvaluator, Distilled, ui, losses, curves, cancellationToken).ConfigureAwait(false);
+        await distilled.SaveAsync(Path.Combine(o.OutputDirectory, "student-distilled"), cancellationToken).ConfigureAwait(false);
+        ui.End($"dev nDCG@10 {curves[Distilled][^1].Item2:F4}; saved in the sentence-transformers layout to student-distilled/");
+        Done("distilled student");
+
+        ui.Begin("Step 5/6  Baseline student on hard labels only (contrastive, same data, steps and seed)");
+        using BiEncoderStudent hard = NewStudent(o, tokenizer);
+        await TrainStudentAsync(o, hard, new ContrastiveLoss(), scored, devEvaluator, HardLabel, ui, losses, curves, cancellationToken).ConfigureAwait(false);
+        ui.End($"dev nDCG@10 {curves[HardLabel][^1].Item2:F4}");
+        Done("hard-label student");
+
+        // 6. Evaluation on the test split.
+        ui.Begin("Step 6/6  Evaluation on the test split");
+        var rows = new List<SystemRow> { new(Bm25, MetricSet.From(bm25Metrics), MetricSet.From(bm25Metrics, data.CleanTestQueries), bm25Qps, null) };
+        var candidates = bm25Run.ToDictionary(p => p.Key, p => (IReadOnlyList<ScoredDocument>)p.Value.Take(o.RerankDepth).ToArray(), StringComparer.Ordinal);
+        var reranker = new RerankingEvaluator(data.Corpus, data.TestQueries, data.TestJudgments, candidates,
+            new RerankingEvaluatorOptions { Depth = o.RerankDepth, RunFilePath = Path.Combine(o.OutputDirectory, "run.teacher.trec"), RunTag = "teacher" });
+        EvaluationResult teacherResult = await reranker.EvaluateAsync(teacher, Progress(ui, "teacher"), cancellationToken).ConfigureAwait(false);
+        rows.Add(new SystemRow(Teacher, MetricSet.From(teacherResult.Metrics), MetricSet.From(teacherResult.Metrics, data.CleanTestQueries), teacherResult.QueriesPerSecond, teacherParameters));
+
+        Dictionary<string, IReadOnlyList<ScoredDocument>> fused = Fuse(teacherResult.Run, candidates, o.FusionWeight);
+        MetricResults fusedMetrics = RankingMetrics.Evaluate(fused, data.TestJudgments);
+        await TrecRunFile.WriteAsync(Path.Combine(o.OutputDirectory, "run.teacher-bm25-fusion.trec"), fused, "teacher-bm25-fusion", cancellationToken).ConfigureAwait(false);
+        rows.Add(new SystemRow(Fusion, MetricSet.From(fusedMetrics), MetricSet.From(fusedMetrics, data.CleanTestQueries), teacherResult.QueriesPerSecond, teacherParameters));
+
+        var results = new Dictionary<string, EvaluationResult>();
+        foreach ((string name, BiEncoderStudent student, string file) in new[] { (Distilled, distilled, "run.student-distilled.trec"), (HardLabel, hard, "run.student-hard-labels.trec") })
+        {
+            var evaluator = new RetrievalEvaluator(data.Corpus, data.TestQueries, data.TestJudgments,
+                new RetrievalEvaluatorOptions { TopK = 100, RunFilePath = Path.Combine(o.OutputDirectory, file), RunTag = file[4..^5] });
+            EvaluationResult r = await evaluator.EvaluateAsync(student, Progress(ui, name), cancellationToken).ConfigureAwait(false);
+            results[name] = r;
+            rows.Add(new SystemRow(name, MetricSet.From(r.Metrics), MetricSet.From(r.Metrics, data.CleanTestQueries), r.QueriesPerSecond, student.NamedParameters().Sum(p => p.Parameter.numel())));
+        }
+
+        IReadOnlyDictionary<string, double> distilledNdcg = results[Distilled].Metrics.ValuesOf(MetricNames.Ndcg10);
+        IReadOnlyDictionary<string, double> hardNdcg = results[HardLabel].Metrics.ValuesOf(MetricNames.Ndcg10);
+        SignificanceResult all = PairedSignificanceTest.Bootstrap(distilledNdcg, hardNdcg, seed: o.Seed);
+        SignificanceResult clean = PairedSignificanceTest.Bootstrap(Only(distilledNdcg, data.CleanTestQueries), Only(hardNdcg, data.CleanTestQueries), seed: o.Seed);
+
+        var agreement = new AgreementEvaluator(data.Corpus, data.TestQueries, candidates, new AgreementEvaluatorOptions { Depth = o.RerankDepth });
+        AgreementResult distilledAgreement = await agreement.EvaluateAsync(distilled, teacher, cancellationToken: cancellationToken).ConfigureAwait(false);
+        AgreementResult hardAgreement = await agreement.EvaluateAsync(hard, teacher, cancellationToken: cancellationToken).ConfigureAwait(false);
+        ui.End("done");
+        Done("evaluation");
+
+        var report = new QuickStartReport
+        {
+            OutputDirectory = o.OutputDirectory,
+            Seed = o.Seed,
+            Rows = rows,
+            DistilledVsHardAll = all,
+            DistilledVsHardClean = clean,
+            DistilledAgreement = distilledAgreement,
+            HardAgreement = hardAgreement,
+            TeacherScoresRequested = pairs.Length,
+            TeacherScoresReused = reused,
+            TrainingExamples = examples.Count,
+            Recipe = o.Recipe,
+            StepTimes = times,
+            Total = TimeSpan.FromTicks(times.Sum(t => t.Item2.Ticks)),
+            Losses = losses,
+            DevCurves = curves,
+        };
+        await ReportWriter.WriteAsync(report, o, cancellationToken).ConfigureAwait(false);
+        return report;
+    }
+
+    /// <summary>The distillation losses the QuickStart compares (see docs/results.md for what each reached).</summary>
+    public static IDistillationLoss DistillationLoss(string recipe) => recipe switch
+    {
+        // Margin-MSE alone never pushes unrelated documents away; the contrastive term with in-batch negatives does.
+        "margin-mse+contrastive" => new WeightedLoss(
+            (new MarginMseLoss(new MarginMseLossOptions { TeacherTransform = TeacherScoreTransform.ZScore }), 1.0),
+            (new ContrastiveLoss(), 1.0)),
+        "margin-mse" => new MarginMseLoss(new MarginMseLossOptions { TeacherTransform = TeacherScoreTransform.ZScore }),
+        // Listwise KL over the own candidates plus the other queries' documents (zero teacher mass) and a contrastive term.
+        "kl+contrastive" => new WeightedLoss(
+            (new KlDivergenceLoss(new KlDivergenceLossOptions { StudentTemperature = 0.05, InBatchNegatives = true, ScaleByTemperatureSquared = false }), 1.0),
+            (new ContrastiveLoss(), 1.0)),
+        _ => throw new ArgumentException($"Unknown recipe '{recipe}'; use margin-mse+contrastive, kl+contrastive or margin-mse.", nameof(recipe)),
+    };
+
+    private static async Task<CrossEncoderTeacher> TeacherAsync(
+        QuickStartOptions o, HuggingFaceBertTokenizer tokenizer, List<DistillationExample> examples, ConsoleProgress ui,
+        Dictionary<string, List<(int, double)>> losses, CancellationToken cancellationToken)
+    {
+        var scoring = new CrossEncoderTeacherOptions { BatchSize = 64, MaxLength = o.TeacherMaxLength };
+        if (o.TeacherDirectory is { } given)
+        {
+            // A real checkpoint keeps its own maximum length (tokenizer_config.json / max_position_embeddings).
+            ui.Info($"using the cross-encoder in {given}");
+            return CrossEncoderTeacher.FromPretrained(given, new CrossEncoderTeacherOptions { BatchSize = 64 });
+        }
+        string saved = Path.Combine(o.OutputDirectory, "teacher");
+        if (File.Exists(Path.Combine(saved, "config.json")))
+        {
+            ui.Info($"reusing the teacher a previous run trained in {saved}");
+            return CrossEncoderTeacher.FromPretrained(saved, scoring);
+        }
+
+        // Tiny from-scratch cross-encoder with the exact-match input (without it, it barely learns in minutes).
+        var config = new BertConfig(tokenizer.VocabularySize, hiddenSize: 128, numHiddenLayers: 2, numAttentionHeads: 2, intermediateSize: 512, maxPositionEmbeddings: 512)
+        {
+            ExactMatchEmbedding = true,
+        }.WithNumLabels(1);
+        BertForSequenceClassification model = BertForSequenceClassification.Create(config, seed: o.Seed);
+        var trainer = new CrossEncoderTrainer(tokenizer, new CrossEncoderTrainerOptions
+        {
+            LearningRate = 1e-3,
+            BatchSize = o.TeacherBatchSize,
+            NegativesPerQuery = 7,
+            MaxLength = o.TeacherMaxLength,
+            MaxSteps = o.TeacherSteps,
+            Seed = o.Seed,
+        });
+        var curve = new List<(int, double)>();
+        losses["teacher"] = curve;
+        TrainingResult result = await trainer.TrainAsync(model, examples, ui.Training(curve), cancellationToken).ConfigureAwait(false);
+        cancellationToken.ThrowIfCancellationRequested();
+        using (var trained = new CrossEncoderTeacher(model, tokenizer, scoring))
+            await trained.SaveAsync(saved, cancellationToken).ConfigureAwait(false);
+        ui.Info(string.Create(CultureInfo.InvariantCulture, $"{result.Steps} steps, final loss {result.FinalLoss:F3}, saved to teacher/"));
+        // Score with the saved copy, exactly what a later run loads, so its cached scores carry the same identity.
+        return CrossEncoderTeacher.FromPretrained(saved, scoring);
+    }
+
+    private static BiEncoderStudent NewStudent(QuickStartOptions o, HuggingFaceBertTokenizer tokenizer)
+    {
+        if (o.StudentDirectory is { } given)
+            return BiEncoderStudent.FromPretrained(given, new BiEncoderStudentOptions { MaxSequenceLength = o.StudentMaxLength, EncodeBatchSize = 64 });
+        var config = new BertConfig(tokenizer.VocabularySize, hiddenSize: 128, numHiddenLayers: 2, numAttentionHeads: 2, intermediateSize: 512, maxPositionEmbeddings: 512);
+        var options = new BiEncoderStudentOptions
+        {
+            MaxSequenceLength = o.StudentMaxLength,
+            EncodeBatchSize = 64,
+            Pooling = PoolingMode.Mean,
+            Similarity = EmbeddingSimilarity.Cosine,
+        };
+        return BiEncoderStudent.Create(config, tokenizer, options, seed: o.Seed);
+    }
+
+    private static async Task TrainStudentAsync(
+        QuickStartOptions o, BiEncoderStudent student, IDistillationLoss loss, IReadOnlyList<DistillationExample> examples, RetrievalEvaluator dev,
+        string name, ConsoleProgress ui, Dictionary<string, List<(int, double)>> losses, Dictionary<string, List<(int, double)>> curves,
+        CancellationToken cancellationToken)
+    {
+        var lossCurve = new List<(int, double)>();
+        losses[name] = lossCurve;
+        var evaluator = new CurveEvaluator(dev, () => lossCurve.Count == 0 ? 0 : lossCurve[^1].Item1);
+        // The untrained point, so the curve starts where the model started.
+        student.IsTraining = false;
+        await evaluator.EvaluateAsync(student, cancellationToken).ConfigureAwait(false);
+        var trainer = new DistillationTrainer(new DistillationTrainerOptions
+        {
+            LearningRate = o.StudentDirectory is null ? 1e-3 : 5e-5,
+            BatchSize = o.StudentBatchSize,
+            NegativesPerQuery = o.StudentNegatives,
+            MaxSteps = o.StudentSteps,
+            Seed = o.Seed,
+            Evaluator = evaluator,
+            EvaluateEverySteps = Math.Max(1, o.StudentSteps / Math.Max(1, o.CurvePoints)),
+        });
+        TrainingResult result = await trainer.TrainAsync(student, loss, examples, ui.Training(lossCurve), cancellationToken).ConfigureAwait(false);
+        if (result.Cancelled)
+            throw new OperationCanceledException(cancellationToken);
+        curves[name] = evaluator.Points;
+    }
+
+    /// <summary>Per query, z-normalise the teacher's and BM25's scores over the candidates and mix them.</summary>
+    internal static Dictionary<string, IReadOnlyList<ScoredDocument>> Fuse(
+        IReadOnlyDictionary<string, IReadOnlyList<ScoredDocument>> teacher, IReadOnlyDictionary<string, IReadOnlyList<ScoredDocument>> bm25, double bm25Weight)
+    {
+        var fused = new Dictionary<string, IReadOnlyList<ScoredDocument>>(StringComparer.Ordinal);
+        foreach ((string query, IReadOnlyList<ScoredDocument> t) in teacher)
+        {
+            Dictionary<string, double> zt = ZScores(t);
+            Dictionary<string, double> zb = ZScores(bm25[query]);
+            fused[query] = zt.Select(p => new ScoredDocument(p.Key, (float)((1 - bm25Weight) * p.Value + bm25Weight * zb.GetValueOrDefault(p.Key))))
+                .OrderByDescending(d => d.Score).ToArray();
+        }
+        return fused;
+    }
+
+    private static Dictionary<string, double> ZScores(IReadOnlyList<ScoredDocument> documents)
+    {
+        double mean = documents.Average(d => (double)d.Score);
+        double sd = Math.Sqrt(documents.Average(d => (d.Score - mean) * (d.Score - mean)));
+        return documents.ToDictionary(d => d.DocumentId, d => sd > 0 ? (d.Score - mean) / sd : 0.0, StringComparer.Ordinal);
+    }
+
+    private static Dictionary<string, double> Only(IReadOnlyDictionary<string, double> values, IReadOnlySet<string> ids)
+        => values.Where(p => ids.Contains(p.Key)).ToDictionary(p => p.Key, p => p.Value, StringComparer.Ordinal);
+
+    /// <summary>Title pseudo-queries: a document's title as the query, the document as its positive.</summary>
+    private static List<MiningQuery> PseudoQueries(SciFactData data, QuickStartOptions o)
+    {
+        CorpusDocument[] titled = data.Corpus.Where(d => d.Title.Split(' ', StringSplitOptions.RemoveEmptyEntries).Length >= 3).ToArray();
+        new Random(o.Seed).Shuffle(titled);
+        return titled.Take(o.PseudoQueries).Select(d => new MiningQuery("title:" + d.Id, d.Title, [d.Id])).ToList();
+    }
+
+    private static Reporter<EvaluationProgress> Progress(ConsoleProgress ui, string name)
+        => new Reporter<EvaluationProgress>(p => ui.Bar(p.Completed, p.Total, $"{name}: {p.Stage}"));
+
+    private sealed class Reporter<T>(Action<T> report) : IProgress<T>
+    {
+        public void Report(T value) => report(value);
+    }
+}

@@ -1,0 +1,91 @@
+namespace QuickStart;
+
+/// <summary>What the QuickStart trains and where it reads and writes. The defaults finish in minutes on two CPU cores.</summary>
+public sealed class QuickStartOptions
+{
+    /// <summary>The BEIR-format SciFact folder (corpus.jsonl, queries.jsonl, qrels/train.tsv, qrels/test.tsv).</summary>
+    public required string DataDirectory { get; init; }
+
+    /// <summary>A folder with the bert-base-uncased <c>vocab.txt</c> for models trained from scratch.</summary>
+    public required string VocabularyDirectory { get; init; }
+
+    /// <summary>The report folder: table, run files, the distilled student, curves, the teacher-score cache.</summary>
+    public required string OutputDirectory { get; init; }
+
+    /// <summary>Seed of every model initialisation, sampling and shuffling. Default 42.</summary>
+    public int Seed { get; init; } = 42;
+
+    /// <summary>A Hugging Face cross-encoder folder to use as the teacher instead of training one; <see langword="null"/> trains one.</summary>
+    public string? TeacherDirectory { get; init; }
+
+    /// <summary>A sentence-transformers or Hugging Face BERT folder to start both students from; <see langword="null"/> starts from scratch.</summary>
+    public string? StudentDirectory { get; init; }
+
+    /// <summary>Title pseudo-queries added to the training queries (at most one per document). Default 1,000.</summary>
+    public int PseudoQueries { get; init; } = 1000;
+
+    /// <summary>Train queries held out as a dev set for the training curves. Default 60.</summary>
+    public int DevQueries { get; init; } = 60;
+
+    /// <summary>Optimiser steps of the cross-encoder teacher. Default 150.</summary>
+    public int TeacherSteps { get; init; } = 150;
+
+    /// <summary>Queries per teacher step (each with 1 positive + 7 BM25 negatives). Default 8.</summary>
+    public int TeacherBatchSize { get; init; } = 8;
+
+    /// <summary>Longest (query, document) input of the teacher, in tokens. Default 128.</summary>
+    public int TeacherMaxLength { get; init; } = 128;
+
+    /// <summary>Optimiser steps of each student. Default 200.</summary>
+    public int StudentSteps { get; init; } = 200;
+
+    /// <summary>Queries per student step. Default 16.</summary>
+    public int StudentBatchSize { get; init; } = 16;
+
+    /// <summary>Hard negatives per query in a student batch (the other queries' documents are negatives too). Default 2.</summary>
+    public int StudentNegatives { get; init; } = 2;
+
+    /// <summary>Longest student input, in tokens. Default 128.</summary>
+    public int StudentMaxLength { get; init; } = 128;
+
+    /// <summary>Negatives per training example the students sample from (and the teacher scores). Default 4.</summary>
+    public int ScoredNegatives { get; init; } = 4;
+
+    /// <summary>Dev evaluations during each student's training, for the curves. Default 3.</summary>
+    public int CurvePoints { get; init; } = 3;
+
+    /// <summary>BM25 candidates the teacher reranks. Default 30.</summary>
+    public int RerankDepth { get; init; } = 30;
+
+    /// <summary>Weight of z-normalised BM25 in the teacher + BM25 fusion row (the calibration run's tuned value). Default 0.3.</summary>
+    public double FusionWeight { get; init; } = 0.3;
+
+    /// <summary>The distillation recipe: <c>margin-mse+contrastive</c> (default), <c>kl+contrastive</c> or <c>margin-mse</c>.</summary>
+    public string Recipe { get; init; } = "margin-mse+contrastive";
+
+    /// <summary>Use only the first documents, queries and test queries (for tests); <see langword="null"/> uses everything.</summary>
+    public (int Documents, int TrainQueries, int TestQueries)? Slice { get; init; }
+
+    /// <summary>Longer training for better numbers (<c>--full</c>).</summary>
+    public static QuickStartOptions Full(QuickStartOptions o) => new()
+    {
+        DataDirectory = o.DataDirectory,
+        VocabularyDirectory = o.VocabularyDirectory,
+        OutputDirectory = o.OutputDirectory,
+        Seed = o.Seed,
+        TeacherDirectory = o.TeacherDirectory,
+        StudentDirectory = o.StudentDirectory,
+        Recipe = o.Recipe,
+        PseudoQueries = int.MaxValue,
+        TeacherSteps = 1500,
+        TeacherBatchSize = 16,
+        TeacherMaxLength = 256,
+        StudentSteps = 2000,
+        StudentBatchSize = 32,
+        StudentNegatives = 3,
+        ScoredNegatives = 7,
+        StudentMaxLength = 256,
+        RerankDepth = 50,
+        CurvePoints = 8,
+    };
+}

@@ -1,0 +1,211 @@
+using KnowledgeDistillation.Models;
+using KnowledgeDistillation.Tokenization;
+using KnowledgeDistillation.Training;
+using static KnowledgeDistillation.Tests.Training.TrainerTestData;
+using static TorchSharp.torch;
+
+namespace KnowledgeDistillation.Tests.Training;
+
+[Collection(KnowledgeDistillation.Tests.Models.GlobalTorchRng.Name)]
+public class CrossEncoderTrainerTests
+{
+    private static readonly string[] s_topics = ["cats", "dogs", "fish", "birds", "trees", "rivers", "stars", "clouds", "rocks", "roads", "ships", "bells"];
+
+    private static HuggingFaceBertTokenizer Tokenizer()
+        => HuggingFaceBertTokenizer.FromVocabulary(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "about", "facts", "notes", .. s_topics]);
+
+    private static BertForSequenceClassification Model(double dropout = 0.0, bool exactMatch = false)
+    {
+        var config = new BertConfig(vocabSize: 5 + 3 + s_topics.Length, hiddenSize: 32, numHiddenLayers: 1, numAttentionHeads: 2, intermediateSize: 64, maxPositionEmbeddings: 32)
+        {
+            HiddenDropoutProb = dropout,
+            AttentionProbsDropoutProb = dropout,
+            ExactMatchEmbedding = exactMatch,
+        };
+        return BertForSequenceClassification.Create(config.WithNumLabels(1), seed: 5);
+    }
+
+    /// <summary>
+    /// Positives are "facts" about the query's topic, negatives "notes" on other topics: a cue a from-scratch model can learn
+    /// in a few steps (matching tokens across segments is what the exact-match input is for).
+    /// </summary>
+    private static List<DistillationExample> TopicExamples(int negatives = 3)
+        => s_topics.Select((t, i) => new DistillationExample(
+            $"about {t}",
+            [$"{t} facts"],
+            Enumerable.Range(1, negatives).Select(k => $"{s_topics[(i + k * 5) % s_topics.Length]} notes").ToArray(),
+            id: $"q{i}")).ToList();
+
+    private static float[] Scores(BertForSequenceClassification model, HuggingFaceBertTokenizer tokenizer, IReadOnlyList<string> queries, IReadOnlyList<string> documents)
+    {
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        (Tensor ids, Tensor mask, Tensor types) = tokenizer.EncodeBatch(queries, documents, 32).ToTensors();
+        return model.Forward(ids, mask, types).select(1, 0).data<float>().ToArray();
+    }
+
+    /// <summary>Fraction of examples whose positive outscores every one of its negatives.</summary>
+    private static double Accuracy(BertForSequenceClassification model, HuggingFaceBertTokenizer tokenizer, List<DistillationExample> examples)
+    {
+        int right = 0;
+        foreach (DistillationExample e in examples)
+        {
+            string[] documents = [e.Positives[0], .. e.Negatives];
+            float[] s = Scores(model, tokenizer, Enumerable.Repeat(e.Query, documents.Length).ToArray(), documents);
+            if (s.Skip(1).All(n => s[0] > n))
+                right++;
+        }
+        return (double)right / examples.Count;
+    }
+
+    private static CrossEncoderTrainerOptions Options() => new()
+    {
+        LearningRate = 3e-3,
+        BatchSize = 4,
+        NegativesPerQuery = 3,
+        Epochs = 40,
+        WarmupRatio = 0.1,
+        Seed = 7,
+    };
+
+    [Fact]
+    public async Task Training_drives_the_listwise_loss_down_and_ranks_the_positive_first()
+    {
+        var tokenizer = Tokenizer();
+        using var model = Model(dropout: 0.1);
+        var examples = TopicExamples();
+        double before = Accuracy(model, tokenizer, examples);
+        var progress = new ListProgress();
+
+        TrainingResult result = await new CrossEncoderTrainer(tokenizer, Options()).TrainAsync(model, examples, progress);
+
+        result.Steps.Should().Be(120, "12 examples in batches of 4 for 40 epochs");
+        result.Cancelled.Should().BeFalse();
+        progress.Reports.Select(r => r.Step).Should().Equal(Enumerable.Range(1, 120));
+        progress.Reports.Take(10).Average(r => r.Loss).Should().BeGreaterThan(1.0, "a random model starts near ln 4 = 1.39");
+        progress.Reports.TakeLast(10).Average(r => r.Loss).Should().BeLessThan(0.3);
+        before.Should().BeLessThan(0.5);
+        Accuracy(model, tokenizer, examples).Should().BeGreaterThanOrEqualTo(0.9);
+        model.training.Should().BeFalse("the trainer leaves the model in evaluation mode");
+    }
+
+    [Fact]
+    public async Task With_the_exact_match_input_a_from_scratch_model_learns_to_match_the_query_topic()
+    {
+        // Every document is "<topic> facts": only whether the topic matches the query's separates positive from negatives.
+        var examples = s_topics.Select((t, i) => new DistillationExample(
+            $"about {t}", [$"{t} facts"], Enumerable.Range(1, 3).Select(k => $"{s_topics[(i + k * 5) % s_topics.Length]} facts").ToArray(), id: $"q{i}")).ToList();
+        var tokenizer = Tokenizer();
+        using var model = Model(dropout: 0.1, exactMatch: true);
+        var options = Options();
+        options.Epochs = 15;
+        var progress = new ListProgress();
+
+        await new CrossEncoderTrainer(tokenizer, options).TrainAsync(model, examples, progress);
+
+        progress.Reports.TakeLast(5).Average(r => r.Loss).Should().BeLessThan(0.2);
+        var teacher = new CrossEncoderTeacher(model, tokenizer);
+        float[] scores = await teacher.ScoreAsync(examples.SelectMany(e => new[] { e.Positives[0] }.Concat(e.Negatives).Select(d => new QueryDocumentPair(e.Query, d))).ToArray());
+        scores.Chunk(4).Should().OnlyContain(g => g.Skip(1).All(n => g[0] > n), "the teacher scores what the trainer trained");
+    }
+
+    [Fact]
+    public async Task The_first_loss_is_the_listwise_cross_entropy_of_the_untrained_model()
+    {
+        var tokenizer = Tokenizer();
+        using var model = Model(dropout: 0.0);
+        var examples = TopicExamples();
+
+        // Reference computed independently, in double precision, from the model's own scores before training: the
+        // mean over groups of logsumexp(scores) − score(positive). Negatives are shuffled, which the softmax ignores.
+        double expected = examples.Average(e =>
+        {
+            string[] documents = [e.Positives[0], .. e.Negatives];
+            float[] s = Scores(model, tokenizer, Enumerable.Repeat(e.Query, documents.Length).ToArray(), documents);
+            double max = s.Max();
+            return max + Math.Log(s.Sum(v => Math.Exp(v - max))) - s[0];
+        });
+        var options = Options();
+        options.BatchSize = examples.Count;
+        options.MaxSteps = 1;
+        var progress = new ListProgress();
+
+        await new CrossEncoderTrainer(tokenizer, options).TrainAsync(model, examples, progress);
+
+        progress.Reports.Should().ContainSingle().Which.Loss.Should().BeApproximately(expected, 1e-5);
+    }
+
+    [Fact]
+    public async Task The_same_seed_gives_the_same_weights_and_another_seed_does_not()
+    {
+        var tokenizer = Tokenizer();
+        var examples = TopicExamples();
+        float[] Train(int seed)
+        {
+            using var model = Model(dropout: 0.1);
+            var options = Options();
+            options.Epochs = 3;
+            options.Seed = seed;
+            new CrossEncoderTrainer(tokenizer, options).TrainAsync(model, examples).GetAwaiter().GetResult();
+            return model.parameters().SelectMany(p => p.detach().data<float>().ToArray()).ToArray();
+        }
+
+        float[] a = Train(1), b = Train(1), c = Train(2);
+
+        a.Should().Equal(b);
+        a.Should().NotEqual(c);
+        await Task.CompletedTask;
+    }
+
+    [Fact]
+    public async Task Cancellation_stops_at_a_step_boundary_and_returns_a_cancelled_result()
+    {
+        var tokenizer = Tokenizer();
+        using var model = Model();
+        using var cts = new CancellationTokenSource();
+        var progress = new ListProgress { OnReport = r => { if (r.Step == 3) cts.Cancel(); } };
+
+        TrainingResult result = await new CrossEncoderTrainer(tokenizer, Options()).TrainAsync(model, TopicExamples(), progress, cts.Token);
+
+        result.Cancelled.Should().BeTrue();
+        result.Steps.Should().Be(3);
+        progress.Reports.Should().HaveCount(3);
+        model.training.Should().BeFalse();
+    }
+
+    [Fact]
+    public async Task An_example_with_too_few_negatives_is_named_before_any_step()
+    {
+        var tokenizer = Tokenizer();
+        using var model = Model();
+        var examples = TopicExamples();
+        examples[5] = new DistillationExample("about fish", ["fish facts"], ["dogs facts"], id: "short-one");
+        var progress = new ListProgress();
+
+        Func<Task> act = () => new CrossEncoderTrainer(tokenizer, Options()).TrainAsync(model, examples, progress);
+
+        (await act.Should().ThrowAsync<ArgumentException>()).WithMessage("*'short-one'*1 negative*needs 3*");
+        progress.Reports.Should().BeEmpty();
+    }
+
+    [Theory]
+    [InlineData("lr")]
+    [InlineData("negatives")]
+    [InlineData("label")]
+    public async Task Options_out_of_range_are_rejected_with_the_option_name(string which)
+    {
+        var options = Options();
+        string name;
+        switch (which)
+        {
+            case "lr": options.LearningRate = 0; name = "LearningRate"; break;
+            case "negatives": options.NegativesPerQuery = 0; name = "NegativesPerQuery"; break;
+            default: options.LabelIndex = 1; name = "LabelIndex"; break;
+        }
+        using var model = Model();
+
+        Func<Task> act = () => new CrossEncoderTrainer(Tokenizer(), options).TrainAsync(model, TopicExamples());
+
+        (await act.Should().ThrowAsync<ArgumentException>()).WithMessage($"*{name}*");
+    }
+}
