@@ -72,10 +72,11 @@ public static class Pipeline
         // 2. Teacher.
         ui.Begin("Step 2/6  Teacher: cross-encoder trained on the train split with BM25 negatives");
         var losses = new Dictionary<string, List<(int, double)>>();
-        CrossEncoderTeacher crossEncoder = await TeacherAsync(o, tokenizer, examples, ui, losses, cancellationToken).ConfigureAwait(false);
+        List<DistillationExample> teacherExamples = examples.Take(realQueries + Math.Min(o.TeacherPseudoQueries, examples.Count - realQueries)).ToList();
+        CrossEncoderTeacher crossEncoder = await TeacherAsync(o, tokenizer, teacherExamples, ui, losses, cancellationToken).ConfigureAwait(false);
         using var disposeTeacher = crossEncoder;
         long teacherParameters = crossEncoder.Model.parameters().Sum(p => p.numel());
-        ui.End($"{teacherParameters:N0} parameters");
+        ui.End($"{teacherParameters:N0} parameters, trained on {teacherExamples.Count:N0} examples");
         Done("teacher");
 
         // 3. Teacher scores for the training candidates, through the cache.
@@ -106,20 +107,20 @@ public static class Pipeline
             .Distinct().Where(data.ById.ContainsKey).Select(id => data.ById[id]).ToList();
         var devEvaluator = new RetrievalEvaluator(devDocuments, data.DevQueries, data.DevJudgments, new RetrievalEvaluatorOptions { TopK = 100 });
         ui.Begin($"Step 4/6  Student distilled from the teacher's scores ({o.Recipe})");
-        using BiEncoderStudent distilled = NewStudent(o, tokenizer);
-        await TrainStudentAsync(o, distilled, DistillationLoss(o.Recipe), scored, devEvaluator, Distilled, ui, losses, curves, cancellationToken).ConfigureAwait(false);
+        using BiEncoderStudent distilled = await TrainStudentAsync(o, tokenizer, DistillationLoss(o.Recipe), scored, devEvaluator, Distilled, ui, losses, curves, cancellationToken).ConfigureAwait(false);
         await distilled.SaveAsync(Path.Combine(o.OutputDirectory, "student-distilled"), cancellationToken).ConfigureAwait(false);
-        ui.End($"dev nDCG@10 {curves[Distilled][^1].Item2:F4}; saved in the sentence-transformers layout to student-distilled/");
+        ui.End($"dev nDCG@10 {BestPoint(curves[Distilled]).Ndcg:F4} (step {BestPoint(curves[Distilled]).Step}, kept); saved in the sentence-transformers layout to student-distilled/");
         Done("distilled student");
 
         ui.Begin("Step 5/6  Baseline student on hard labels only (contrastive, same data, steps and seed)");
-        using BiEncoderStudent hard = NewStudent(o, tokenizer);
-        await TrainStudentAsync(o, hard, new ContrastiveLoss(), scored, devEvaluator, HardLabel, ui, losses, curves, cancellationToken).ConfigureAwait(false);
-        ui.End($"dev nDCG@10 {curves[HardLabel][^1].Item2:F4}");
+        using BiEncoderStudent hard = await TrainStudentAsync(o, tokenizer, new ContrastiveLoss(), scored, devEvaluator, HardLabel, ui, losses, curves, cancellationToken).ConfigureAwait(false);
+        ui.End($"dev nDCG@10 {BestPoint(curves[HardLabel]).Ndcg:F4} (step {BestPoint(curves[HardLabel]).Step}, kept)");
         Done("hard-label student");
 
-        // 6. Evaluation on the test split.
+        // 6. Evaluation on the test split, after tuning the teacher + BM25 fusion weight on the dev queries.
         ui.Begin("Step 6/6  Evaluation on the test split");
+        (double fusionWeight, double teacherDev, double fusionDev) = await TuneFusionAsync(o, data, index, teacher, cancellationToken).ConfigureAwait(false);
+        ui.Info(string.Create(CultureInfo.InvariantCulture, $"dev nDCG@10: teacher {teacherDev:F4}, fused with BM25 weight {fusionWeight:F1} {fusionDev:F4}"));
         var rows = new List<SystemRow> { new(Bm25, MetricSet.From(bm25Metrics), MetricSet.From(bm25Metrics, data.CleanTestQueries), bm25Qps, null) };
         var candidates = bm25Run.ToDictionary(p => p.Key, p => (IReadOnlyList<ScoredDocument>)p.Value.Take(o.RerankDepth).ToArray(), StringComparer.Ordinal);
         var reranker = new RerankingEvaluator(data.Corpus, data.TestQueries, data.TestJudgments, candidates,
@@ -127,7 +128,7 @@ public static class Pipeline
         EvaluationResult teacherResult = await reranker.EvaluateAsync(teacher, Progress(ui, "teacher"), cancellationToken).ConfigureAwait(false);
         rows.Add(new SystemRow(Teacher, MetricSet.From(teacherResult.Metrics), MetricSet.From(teacherResult.Metrics, data.CleanTestQueries), teacherResult.QueriesPerSecond, teacherParameters));
 
-        Dictionary<string, IReadOnlyList<ScoredDocument>> fused = Fuse(teacherResult.Run, candidates, o.FusionWeight);
+        Dictionary<string, IReadOnlyList<ScoredDocument>> fused = Fuse(teacherResult.Run, candidates, fusionWeight);
         MetricResults fusedMetrics = RankingMetrics.Evaluate(fused, data.TestJudgments);
         await TrecRunFile.WriteAsync(Path.Combine(o.OutputDirectory, "run.teacher-bm25-fusion.trec"), fused, "teacher-bm25-fusion", cancellationToken).ConfigureAwait(false);
         rows.Add(new SystemRow(Fusion, MetricSet.From(fusedMetrics), MetricSet.From(fusedMetrics, data.CleanTestQueries), teacherResult.QueriesPerSecond, teacherParameters));
@@ -166,6 +167,9 @@ public static class Pipeline
             TeacherScoresReused = reused,
             TrainingExamples = examples.Count,
             Recipe = o.Recipe,
+            FusionWeight = fusionWeight,
+            TeacherDevNdcg10 = teacherDev,
+            FusionDevNdcg10 = fusionDev,
             StepTimes = times,
             Total = TimeSpan.FromTicks(times.Sum(t => t.Item2.Ticks)),
             Losses = losses,
@@ -179,16 +183,24 @@ public static class Pipeline
     public static IDistillationLoss DistillationLoss(string recipe) => recipe switch
     {
         // Margin-MSE alone never pushes unrelated documents away; the contrastive term with in-batch negatives does.
-        "margin-mse+contrastive" => new WeightedLoss(
+        "margin-mse+contrastive" => new WeightedLoss((new MarginMseLoss(new MarginMseLossOptions { TeacherTransform = StudentRangeMargins }), 1.0), (new ContrastiveLoss(), 1.0)),
+        "margin-mse" => new MarginMseLoss(new MarginMseLossOptions { TeacherTransform = StudentRangeMargins }),
+        // The previous default: z-scored margins (typically 1–4) that a cosine student (margins at most 2) cannot reach.
+        "margin-mse-unscaled+contrastive" => new WeightedLoss(
             (new MarginMseLoss(new MarginMseLossOptions { TeacherTransform = TeacherScoreTransform.ZScore }), 1.0),
             (new ContrastiveLoss(), 1.0)),
-        "margin-mse" => new MarginMseLoss(new MarginMseLossOptions { TeacherTransform = TeacherScoreTransform.ZScore }),
         // Listwise KL over the own candidates plus the other queries' documents (zero teacher mass) and a contrastive term.
         "kl+contrastive" => new WeightedLoss(
             (new KlDivergenceLoss(new KlDivergenceLossOptions { StudentTemperature = 0.05, InBatchNegatives = true, ScaleByTemperatureSquared = false }), 1.0),
             (new ContrastiveLoss(), 1.0)),
-        _ => throw new ArgumentException($"Unknown recipe '{recipe}'; use margin-mse+contrastive, kl+contrastive or margin-mse.", nameof(recipe)),
+        _ => throw new ArgumentException($"Unknown recipe '{recipe}'; use margin-mse+contrastive, kl+contrastive, margin-mse or margin-mse-unscaled+contrastive.", nameof(recipe)),
     };
+
+    /// <summary>
+    /// Per-query z-scored teacher scores times 0.1: the students are cosine bi-encoders, whose margins are at most 2
+    /// (a few tenths in practice), so unscaled z-score margins (1–4) could never be fitted.
+    /// </summary>
+    internal static TeacherScoreTransform StudentRangeMargins { get; } = TeacherScoreTransform.ZScore.Then(TeacherScoreTransform.Scale(0.1));
 
     private static async Task<CrossEncoderTeacher> TeacherAsync(
         QuickStartOptions o, HuggingFaceBertTokenizer tokenizer, List<DistillationExample> examples, ConsoleProgress ui,
@@ -249,11 +261,17 @@ public static class Pipeline
         return BiEncoderStudent.Create(config, tokenizer, options, seed: o.Seed);
     }
 
-    private static async Task TrainStudentAsync(
-        QuickStartOptions o, BiEncoderStudent student, IDistillationLoss loss, IReadOnlyList<DistillationExample> examples, RetrievalEvaluator dev,
+    /// <summary>
+    /// Trains a new student and returns the checkpoint with the best dev nDCG@10 among the evaluations during training
+    /// (the last one when it is the best): with few dev points this mostly guards against a late collapse.
+    /// </summary>
+    private static async Task<BiEncoderStudent> TrainStudentAsync(
+        QuickStartOptions o, HuggingFaceBertTokenizer tokenizer, IDistillationLoss loss, IReadOnlyList<DistillationExample> examples, RetrievalEvaluator dev,
         string name, ConsoleProgress ui, Dictionary<string, List<(int, double)>> losses, Dictionary<string, List<(int, double)>> curves,
         CancellationToken cancellationToken)
     {
+        BiEncoderStudent student = NewStudent(o, tokenizer);
+        string best = Path.Combine(o.OutputDirectory, name == Distilled ? "best-student-distilled" : "best-student-hard-labels");
         var lossCurve = new List<(int, double)>();
         losses[name] = lossCurve;
         var evaluator = new CurveEvaluator(dev, () => lossCurve.Count == 0 ? 0 : lossCurve[^1].Item1);
@@ -269,11 +287,51 @@ public static class Pipeline
             Seed = o.Seed,
             Evaluator = evaluator,
             EvaluateEverySteps = Math.Max(1, o.StudentSteps / Math.Max(1, o.CurvePoints)),
+            BestStudentDirectory = best,
         });
         TrainingResult result = await trainer.TrainAsync(student, loss, examples, ui.Training(lossCurve), cancellationToken).ConfigureAwait(false);
         if (result.Cancelled)
+        {
+            student.Dispose();
             throw new OperationCanceledException(cancellationToken);
+        }
         curves[name] = evaluator.Points;
+        (int bestStep, _) = BestPoint(evaluator.Points);
+        if (bestStep == evaluator.Points[^1].Step || !Directory.Exists(best))
+            return student;
+        ui.Info($"keeping the step-{bestStep} checkpoint (best dev nDCG@10) rather than the last step");
+        student.Dispose();
+        return BiEncoderStudent.FromPretrained(best, new BiEncoderStudentOptions { MaxSequenceLength = o.StudentMaxLength, EncodeBatchSize = 64 });
+    }
+
+    /// <summary>The first best dev point after step 0, which is the one the trainer saved as its best student.</summary>
+    private static (int Step, double Ndcg) BestPoint(List<(int Step, double Ndcg)> points)
+    {
+        (int Step, double Ndcg) best = points.Count > 1 ? points[1] : points[0];
+        foreach ((int Step, double Ndcg) p in points.Skip(2))
+        {
+            if (p.Ndcg > best.Ndcg)
+                best = p;
+        }
+        return best;
+    }
+
+    /// <summary>
+    /// The BM25 weight of the fusion row: <see cref="QuickStartOptions.FusionWeight"/> when set, else the weight in 0, 0.1,
+    /// …, 1 with the best nDCG@10 on the dev queries (the first on ties), with the teacher reranking their BM25 top
+    /// <see cref="QuickStartOptions.RerankDepth"/> over the whole corpus. Also returns the teacher's and the fusion's dev nDCG@10.
+    /// </summary>
+    private static async Task<(double Weight, double TeacherDev, double FusionDev)> TuneFusionAsync(
+        QuickStartOptions o, SciFactData data, Bm25Index index, ITeacher teacher, CancellationToken cancellationToken)
+    {
+        string[] ids = data.DevQueries.Select(q => q.Id).ToArray();
+        var candidates = ids.Zip(index.Search(data.DevQueries.Select(q => q.Text).ToArray(), o.RerankDepth, s_bm25, cancellationToken: cancellationToken))
+            .ToDictionary(p => p.First, p => p.Second, StringComparer.Ordinal);
+        var reranker = new RerankingEvaluator(data.Corpus, data.DevQueries, data.DevJudgments, candidates, new RerankingEvaluatorOptions { Depth = o.RerankDepth });
+        EvaluationResult dev = await reranker.EvaluateAsync(teacher, cancellationToken: cancellationToken).ConfigureAwait(false);
+        double Ndcg(double w) => RankingMetrics.Evaluate(Fuse(dev.Run, candidates, w), data.DevJudgments)[MetricNames.Ndcg10];
+        double weight = o.FusionWeight ?? Enumerable.Range(0, 11).Select(i => i / 10.0).MaxBy(Ndcg);
+        return (weight, dev.Metrics[MetricNames.Ndcg10], Ndcg(weight));
     }
 
     /// <summary>Per query, z-normalise the teacher's and BM25's scores over the candidates and mix them.</summary>

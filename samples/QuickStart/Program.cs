@@ -11,12 +11,16 @@ const string Usage = """
                         trained teacher and cached teacher scores
       --teacher DIR     a Hugging Face cross-encoder folder to use instead of training a teacher
       --student DIR     a sentence-transformers or Hugging Face BERT folder to start the students from
-      --recipe NAME     margin-mse+contrastive (default), kl+contrastive or margin-mse
+      --recipe NAME     margin-mse+contrastive (default), kl+contrastive, margin-mse or
+                        margin-mse-unscaled+contrastive (the previous default, for comparison)
+      --teacher-steps N optimiser steps of the teacher (default 600)
+      --student-steps N optimiser steps of each student (default 300)
     """;
 
 int seed = 42;
 bool full = false;
 string? output = null, teacher = null, student = null, recipe = null;
+int? teacherSteps = null, studentSteps = null;
 for (int i = 0; i < args.Length; i++)
 {
     string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value.\n{Usage}");
@@ -28,6 +32,8 @@ for (int i = 0; i < args.Length; i++)
         case "--teacher": teacher = Next(); break;
         case "--student": student = Next(); break;
         case "--recipe": recipe = Next(); break;
+        case "--teacher-steps": teacherSteps = int.Parse(Next(), CultureInfo.InvariantCulture); break;
+        case "--student-steps": studentSteps = int.Parse(Next(), CultureInfo.InvariantCulture); break;
         case "-h" or "--help": Console.WriteLine(Usage); return 0;
         default: Console.Error.WriteLine($"Unknown argument '{args[i]}'.\n{Usage}"); return 2;
     }
@@ -47,6 +53,10 @@ var options = new QuickStartOptions
 };
 if (full)
     options = QuickStartOptions.Full(options);
+if (teacherSteps is int t)
+    options = options with { TeacherSteps = t };
+if (studentSteps is int s)
+    options = options with { StudentSteps = s };
 Pipeline.DistillationLoss(options.Recipe); // reject an unknown recipe before any work
 
 // Ctrl+C cancels cleanly at the next step or batch boundary; a second Ctrl+C ends the process at once.

@@ -43,6 +43,15 @@ public sealed class QuickStartReport
 
     public required string Recipe { get; init; }
 
+    /// <summary>The BM25 weight of the fusion row (given, or tuned on the dev queries).</summary>
+    public double FusionWeight { get; init; }
+
+    /// <summary>The teacher's nDCG@10 reranking the dev queries' BM25 candidates.</summary>
+    public double TeacherDevNdcg10 { get; init; }
+
+    /// <summary>The fusion's nDCG@10 on the dev queries with <see cref="FusionWeight"/>.</summary>
+    public double FusionDevNdcg10 { get; init; }
+
     public required IReadOnlyList<(string Step, TimeSpan Time)> StepTimes { get; init; }
 
     public required TimeSpan Total { get; init; }

@@ -62,6 +62,20 @@ public abstract class TeacherScoreTransform
         return new ScaleTransform(factor);
     }
 
+    /// <summary>
+    /// This transform followed by <paramref name="next"/>: <c>next(this(t))</c>. For example
+    /// <c>ZScore.Then(Scale(0.1))</c> puts per-query z-scored teacher margins (typically 1–4) into the range a cosine
+    /// student's margins can reach (at most 2, typically a few tenths), so that <see cref="MarginMseLoss"/> can be fitted.
+    /// </summary>
+    /// <param name="next">The transform applied to this one's output.</param>
+    /// <returns>The composed transform; its <see cref="Name"/> is both names joined by <c>+</c>.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="next"/> is <see langword="null"/>.</exception>
+    public TeacherScoreTransform Then(TeacherScoreTransform next)
+    {
+        ArgumentNullException.ThrowIfNull(next);
+        return new ComposedTransform(this, next);
+    }
+
     /// <summary>Transforms a batch of teacher scores.</summary>
     /// <param name="teacherScores">The teacher scores, <c>[B, C]</c>, finite; not modified.</param>
     /// <returns>A new tensor of the same shape, dtype and device (it joins the current dispose scope).</returns>
@@ -89,6 +103,17 @@ public abstract class TeacherScoreTransform
         public override string Name => "scale(" + factor.ToString("R", CultureInfo.InvariantCulture) + ")";
 
         public override Tensor Apply(Tensor teacherScores) => teacherScores * factor;
+    }
+
+    private sealed class ComposedTransform(TeacherScoreTransform first, TeacherScoreTransform second) : TeacherScoreTransform
+    {
+        public override string Name => first.Name + "+" + second.Name;
+
+        public override Tensor Apply(Tensor teacherScores)
+        {
+            using var scope = NewDisposeScope();
+            return second.Apply(first.Apply(teacherScores)).MoveToOuterDisposeScope();
+        }
     }
 
     private sealed class MinMaxTransform : TeacherScoreTransform

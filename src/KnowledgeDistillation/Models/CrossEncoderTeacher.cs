@@ -94,9 +94,11 @@ public sealed class CrossEncoderTeacher : ITeacher, IDisposable
 
     /// <summary>
     /// <c>cross-encoder/bert:sha256:</c> followed by the SHA-256 of everything that decides a score: the parameters' names,
-    /// shapes and values, the model configuration, the tokenizer's vocabulary and settings, and the options that change
-    /// scores (maximum length, activation, dtype, label index). Computed once, at first use: create a new teacher after
-    /// changing the weights.
+    /// shapes and values, the configuration fields that change the forward pass (not names, label names, dropout or
+    /// initialisation, which a save adds or drops), the tokenizer's vocabulary and settings, and the options that change
+    /// scores (maximum length, activation, dtype, label index). A teacher built around a model in memory and the same
+    /// model saved and loaded again have the same identity, so they share cached scores. Computed once, at first use:
+    /// create a new teacher after changing the weights.
     /// </summary>
     public string Identity => _identity.Value;
 
@@ -237,6 +239,12 @@ public sealed class CrossEncoderTeacher : ITeacher, IDisposable
         return labelIndex.Value;
     }
 
+    // Only what the eval-mode forward pass reads: Config.ToJson() also carries architectures, id2label, dropout and
+    // initializer_range, which differ between a model built in memory and its saved copy but never change a score.
+    private static string ScoringConfiguration(BertConfig c) => string.Create(CultureInfo.InvariantCulture,
+        $"vocab={c.VocabSize};hidden={c.HiddenSize};layers={c.NumHiddenLayers};heads={c.NumAttentionHeads};intermediate={c.IntermediateSize};" +
+        $"act={c.HiddenAct};positions={c.MaxPositionEmbeddings};types={c.TypeVocabSize};eps={c.LayerNormEps:R};labels={c.NumLabels};exact={c.ExactMatchEmbedding}");
+
     private string ComputeIdentity()
     {
         TorchRuntime.EnsureAvailable();
@@ -250,7 +258,7 @@ public sealed class CrossEncoderTeacher : ITeacher, IDisposable
 
         Text("options");
         Text(string.Create(CultureInfo.InvariantCulture, $"max_length={MaxLength};activation={Options.Activation};dtype={Options.DType};label={_labelIndex}"));
-        Text(Model.Config.ToJson());
+        Text(ScoringConfiguration(Model.Config));
         HuggingFaceBertTokenizerOptions t = Tokenizer.Options;
         Text(string.Create(CultureInfo.InvariantCulture,
             $"lower={t.LowerCase};strip={t.StripAccents};cjk={t.TokenizeChineseChars};split={t.SplitSpecialTokens};chars={t.MaxInputCharsPerWord};{t.UnknownToken};{t.ClsToken};{t.SepToken};{t.PadToken};{t.MaskToken}"));

@@ -142,7 +142,10 @@ public sealed class CrossEncoderTrainer
                 double rate = schedule.RateAt(step);
                 foreach (ParamGroup group in optimizer.ParamGroups)
                     group.LearningRate = rate;
-                optimizer.zero_grad();
+                // TorchSharp's zero_grad wraps each parameter's gradient in a new Tensor and leaves it undisposed:
+                // one leaked tensor per parameter per step unless a scope collects them.
+                using (NewDisposeScope())
+                    optimizer.zero_grad();
 
                 double lossValue;
                 using (var scope = NewDisposeScope())

@@ -29,6 +29,20 @@ public class TeacherScoreTransformTests
     }
 
     [Fact]
+    public void Then_applies_the_second_transform_to_the_first_ones_output()
+    {
+        double[] row = [4, 1, -2];
+        TeacherScoreTransform zThenScale = TeacherScoreTransform.ZScore.Then(TeacherScoreTransform.Scale(0.1));
+        zThenScale.Name.Should().Be("zscore+scale(0.1)");
+        Apply(zThenScale, row).Should().BeEquivalentTo(
+            new[] { 0.3 / Math.Sqrt(6), 0, -0.3 / Math.Sqrt(6) }, o => o.Using<double>(c => c.Subject.Should().BeApproximately(c.Expectation, 1e-15)).WhenTypeIs<double>());
+        // The order matters: scaling first leaves the z-scores unchanged, min-max first gives z-scores of [1, 0.5, 0].
+        Apply(TeacherScoreTransform.Scale(0.1).Then(TeacherScoreTransform.ZScore), row)[0].Should().BeApproximately(3 / Math.Sqrt(6), 1e-12);
+        Apply(TeacherScoreTransform.MinMax.Then(TeacherScoreTransform.Scale(2)), row).Should().Equal(2, 1, 0);
+        FluentActions.Invoking(() => TeacherScoreTransform.ZScore.Then(null!)).Should().Throw<ArgumentNullException>();
+    }
+
+    [Fact]
     public void Rows_are_transformed_independently()
     {
         using var scope = NewDisposeScope();

@@ -183,6 +183,33 @@ public sealed class CrossEncoderTeacherTests(ITestOutputHelper output) : IDispos
     }
 
     [Fact]
+    public async Task A_model_built_in_memory_and_its_saved_copy_share_an_identity_and_cached_scores()
+    {
+        // The QuickStart's case: a from-scratch model (no architectures, no id2label, exact-match input) scores the
+        // training pairs, then a later run loads the saved copy, whose config.json gains architectures and id2label.
+        var tokenizer = HuggingFaceBertTokenizer.FromFolder(BertFixture.Dir("crossencoder-gelu"));
+        BertConfig config = new BertConfig(tokenizer.VocabularySize, hiddenSize: 32, numHiddenLayers: 1, numAttentionHeads: 2, intermediateSize: 64, maxPositionEmbeddings: 128)
+        {
+            ExactMatchEmbedding = true,
+        }.WithNumLabels(1);
+        using var inMemory = new CrossEncoderTeacher(BertForSequenceClassification.Create(config, seed: 3), tokenizer);
+        string target = Path.Combine(_dir, "teacher");
+        await inMemory.SaveAsync(target);
+        using CrossEncoderTeacher reloaded = CrossEncoderTeacher.FromPretrained(target);
+
+        reloaded.Model.Config.ToJson().Should().NotBe(config.ToJson(), "the saved config gains fields that do not change scores");
+        (await reloaded.ScoreAsync(FixturePairs())).Should().Equal(await inMemory.ScoreAsync(FixturePairs()));
+        reloaded.Identity.Should().Be(inMemory.Identity);
+
+        // What does change the forward pass still changes the identity, even with identical weights.
+        using var otherEps = new CrossEncoderTeacher(BertForSequenceClassification.Create(config with { LayerNormEps = 1e-5 }, seed: 3), tokenizer);
+        using var otherAct = new CrossEncoderTeacher(BertForSequenceClassification.Create(config with { HiddenAct = "relu" }, seed: 3), tokenizer);
+        otherEps.Identity.Should().NotBe(inMemory.Identity);
+        otherAct.Identity.Should().NotBe(inMemory.Identity);
+        otherAct.Identity.Should().NotBe(otherEps.Identity);
+    }
+
+    [Fact]
     public async Task Saving_over_an_existing_folder_replaces_it_only_when_complete()
     {
         using CrossEncoderTeacher teacher = CrossEncoderTeacher.FromPretrained(BertFixture.Dir("crossencoder-gelu"));
