@@ -98,16 +98,9 @@ public sealed class CrossEncoderTrainer
         int totalSteps = o.MaxSteps ?? o.Epochs * stepsPerEpoch;
         var schedule = new LinearSchedule(o.LearningRate, (int)Math.Ceiling(o.WarmupRatio * totalSteps), totalSteps);
 
-        (List<Parameter> decay, List<Parameter> noDecay) = ParameterGroups.Split(model.named_parameters());
-        var groups = new List<AdamW.ParamGroup>();
-        if (decay.Count > 0)
-            groups.Add(new AdamW.ParamGroup(decay, o.LearningRate, 0.9, 0.999, 1e-8, o.WeightDecay, false, false));
-        if (noDecay.Count > 0)
-            groups.Add(new AdamW.ParamGroup(noDecay, o.LearningRate, 0.9, 0.999, 1e-8, 0.0, false, false));
-        if (groups.Count == 0)
-            throw new ArgumentException("The model has no trainable parameters.", nameof(model));
-        using AdamW optimizer = optim.AdamW(groups, o.LearningRate, 0.9, 0.999, 1e-8, o.WeightDecay);
-        List<Parameter> all = [.. decay, .. noDecay];
+        (AdamW optimizer, List<Parameter> all) = ParameterGroups.CreateAdamW(model.named_parameters(), o.LearningRate, 0.9, 0.999, 1e-8, o.WeightDecay)
+            ?? throw new ArgumentException("The model has no trainable parameters.", nameof(model));
+        using var ownedOptimizer = optimizer;
         Device device = model.Bert.parameters().First().device;
         int groupSize = o.NegativesPerQuery + 1;
 

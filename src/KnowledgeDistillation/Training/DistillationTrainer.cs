@@ -68,16 +68,9 @@ public sealed class DistillationTrainer : ITrainer
         List<(string Name, Parameter Parameter)> trainable = student.NamedParameters().ToList();
         if (loss is ITrainableLoss trainableLoss)
             trainable.AddRange(trainableLoss.NamedParameters().Select(p => ("loss." + p.Name, p.Parameter)));
-        (List<Parameter> decay, List<Parameter> noDecay) = ParameterGroups.Split(trainable);
-        if (decay.Count + noDecay.Count == 0)
-            throw new ArgumentException("The student has no trainable parameters.", nameof(student));
-        var groups = new List<AdamW.ParamGroup>();
-        if (decay.Count > 0)
-            groups.Add(new AdamW.ParamGroup(decay, o.LearningRate, o.Beta1, o.Beta2, o.Epsilon, o.WeightDecay, false, false));
-        if (noDecay.Count > 0)
-            groups.Add(new AdamW.ParamGroup(noDecay, o.LearningRate, o.Beta1, o.Beta2, o.Epsilon, 0.0, false, false));
-        using AdamW optimizer = optim.AdamW(groups, o.LearningRate, o.Beta1, o.Beta2, o.Epsilon, o.WeightDecay);
-        List<Parameter> allParameters = [.. decay, .. noDecay];
+        (AdamW optimizer, List<Parameter> allParameters) = ParameterGroups.CreateAdamW(trainable, o.LearningRate, o.Beta1, o.Beta2, o.Epsilon, o.WeightDecay)
+            ?? throw new ArgumentException("The student has no trainable parameters.", nameof(student));
+        using var ownedOptimizer = optimizer;
 
         var state = new TrainerState
         {

@@ -1,3 +1,4 @@
+using TorchSharp;
 using TorchSharp.Modules;
 
 namespace KnowledgeDistillation.Training;
@@ -26,5 +27,23 @@ internal static class ParameterGroups
             (ExcludedFromWeightDecay(name) ? noDecay : decay).Add(parameter);
         }
         return (decay, noDecay);
+    }
+
+    /// <summary>
+    /// AdamW over the trainable parameters, with weight decay on all but biases and LayerNorm weights; also returns the
+    /// parameters for gradient clipping. Null when there is nothing to train.
+    /// </summary>
+    public static (AdamW Optimizer, List<Parameter> All)? CreateAdamW(
+        IEnumerable<(string Name, Parameter Parameter)> parameters, double learningRate, double beta1, double beta2, double epsilon, double weightDecay)
+    {
+        (List<Parameter> decay, List<Parameter> noDecay) = Split(parameters);
+        var groups = new List<AdamW.ParamGroup>();
+        if (decay.Count > 0)
+            groups.Add(new AdamW.ParamGroup(decay, learningRate, beta1, beta2, epsilon, weightDecay, false, false));
+        if (noDecay.Count > 0)
+            groups.Add(new AdamW.ParamGroup(noDecay, learningRate, beta1, beta2, epsilon, 0.0, false, false));
+        if (groups.Count == 0)
+            return null;
+        return (torch.optim.AdamW(groups, learningRate, beta1, beta2, epsilon, weightDecay), [.. decay, .. noDecay]);
     }
 }
