@@ -296,7 +296,10 @@ public sealed partial class Bm25Index : IDisposable
     }
 
     /// <summary>The terms the index's analyzer makes of a text (what a query is built from).</summary>
-    internal IReadOnlyList<string> Analyze(string text) => _analyzer.Terms(ContentsField, text);
+    internal List<string> Analyze(string text) => _analyzer.Terms(ContentsField, text);
+
+    /// <summary>Throws <see cref="ObjectDisposedException"/> once the index is disposed.</summary>
+    internal void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(_disposed != 0, this);
 
     /// <summary>Closes the index.</summary>
     public void Dispose()
@@ -308,7 +311,8 @@ public sealed partial class Bm25Index : IDisposable
         _analyzer.Dispose();
     }
 
-    private IndexSearcher SearcherFor(Bm25SearchOptions options)
+    /// <summary>The searcher for the given BM25 parameters (one per (k1, b), shared).</summary>
+    internal IndexSearcher SearcherFor(Bm25SearchOptions options)
         => _searchers.GetOrAdd((options.K1, options.B), key => new IndexSearcher(_reader) { Similarity = new BM25Similarity(key.K1, key.B) });
 
     private ScoredDocument[] SearchOne(IndexSearcher searcher, string text, int topK, int? position = null)
