@@ -80,12 +80,15 @@ def main():
     cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), platform.processor())
     loads = [l.split() for l in open(os.path.join(results, "load.txt"))] if os.path.exists(os.path.join(results, "load.txt")) else []
     load_text = ", ".join(f"{k} {v}" for k, v in loads) or "not recorded"
-    quiet = all(float(v) < 1.5 for _, v in loads) if loads else False
+    # The run itself keeps `threads` cores busy, so a 1-minute load of about `threads` is a quiet machine.
+    quiet = all(float(v) < float(threads) + 0.5 for _, v in loads) if loads else False
     lines.append(f"Machine: {cpu}, {os.cpu_count()} cores; **{threads} threads for every engine** (libtorch intra-op, "
-                 f"ONNX Runtime intra-op, torch.set_num_threads). 1-minute load during the run: {load_text}"
+                 f"ONNX Runtime intra-op, torch.set_num_threads). 1-minute load during the run (the run itself accounts for about {threads}): {load_text}"
                  + ("" if quiet else " — **measured under load from other processes: treat the absolute figures as a lower bound; the ratios are between engines run in the same conditions.**"))
     lines.append(f"Medians of {torch_r.get('_meta', {}).get('iterations', '?')} timed calls after one warm-up "
-                 f"(BenchmarkDotNet short job; the PyTorch peer times the same way). PyTorch {torch_r.get('_meta', {}).get('torch', '?')} (Debian, OpenBLAS).")
+                 f"(BenchmarkDotNet short job; the PyTorch peer times the same way). PyTorch {torch_r.get('_meta', {}).get('torch', '?')} (Debian, OpenBLAS "
+                 f"{torch_r.get('_meta', {}).get('openblas_core') or '?'} kernels"
+                 + (f", set with OPENBLAS_CORETYPE because OpenBLAS 0.3.21 falls back to SSE3 kernels on this CPU" if torch_r.get('_meta', {}).get('openblas_coretype_env') else "") + ").")
     lines.append("")
 
     # Ceiling

@@ -25,6 +25,21 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bench_bert as bb  # noqa: E402
 
 
+def openblas_core():
+    """The kernel set OpenBLAS chose in this process (torch's matrix products run on it), or None without OpenBLAS."""
+    import ctypes
+    with open("/proc/self/maps") as f:
+        paths = sorted({line.split()[-1] for line in f if "openblas" in line and line.rstrip().endswith((".so", ".so.0", ".so.3"))})
+    for path in paths:
+        try:
+            lib = ctypes.CDLL(path)
+            lib.openblas_get_corename.restype = ctypes.c_char_p
+            return lib.openblas_get_corename().decode()
+        except (OSError, AttributeError):
+            continue
+    return None
+
+
 def tensors(inputs, batch):
     return tuple(bb.read_npy(os.path.join(inputs, batch[k])) for k in ("ids", "mask", "types"))
 
@@ -83,7 +98,11 @@ def main():
     ap.add_argument("--iterations", type=int, default=5)
     ap.add_argument("--only", default="")
     ap.add_argument("--peak", default="")
+    ap.add_argument("--openblas-core", action="store_true", help="print the OpenBLAS kernel set and exit")
     a = ap.parse_args()
+    if a.openblas_core:
+        print(openblas_core() or "none")
+        return
     torch.set_num_threads(a.threads)
     torch.set_num_interop_threads(1)
     inputs = os.path.join(a.artifacts, "inputs")
@@ -108,7 +127,8 @@ def main():
     if os.path.exists(path):
         with open(path) as f:
             results = json.load(f)
-    results["_meta"] = {"torch": torch.__version__, "threads": torch.get_num_threads(), "iterations": a.iterations}
+    results["_meta"] = {"torch": torch.__version__, "threads": torch.get_num_threads(), "iterations": a.iterations,
+                        "openblas_core": openblas_core(), "openblas_coretype_env": os.environ.get("OPENBLAS_CORETYPE")}
     for name, w in workloads.items():
         if not name.startswith(a.only):
             continue
