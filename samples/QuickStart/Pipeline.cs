@@ -97,7 +97,21 @@ public static class Pipeline
         ui.End($"{pairs.Length:N0} pairs: {reused:N0} reused from the cache, {pairs.Length - reused:N0} scored now");
         Done("teacher scores");
 
-        // 4 and 5. Students: the same architecture, data, steps and seed; only the loss differs.
+        // The teacher + BM25 fusion weight, tuned on the dev queries: the fusion row below, and (by default) the
+        // distilled student's targets, because the fusion is the stronger teacher.
+        ui.Begin("Tuning the teacher + BM25 fusion weight on the dev queries");
+        (double fusionWeight, double teacherDev, double fusionDev) = await TuneFusionAsync(o, data, index, teacher, cancellationToken).ConfigureAwait(false);
+        ui.End(string.Create(CultureInfo.InvariantCulture, $"dev nDCG@10: teacher {teacherDev:F4}, fused with BM25 weight {fusionWeight:F1} {fusionDev:F4}"));
+        IReadOnlyList<DistillationExample> targets = scored;
+        if (o.DistilFrom == FusionTargets)
+        {
+            ui.Begin("Fusing the teacher's scores with BM25's for the distilled student");
+            targets = await FuseWithBm25Async(scored, new Bm25Teacher(index, s_bm25), fusionWeight, cancellationToken).ConfigureAwait(false);
+            ui.End(string.Create(CultureInfo.InvariantCulture, $"{targets.Count:N0} examples: per-query z-scores, BM25 weight {fusionWeight:F1}"));
+        }
+        Done("fusion weight and targets");
+
+        // 4 and 5. Students: the same architecture, data, steps and seed; only the loss (and its targets) differ.
         var curves = new Dictionary<string, List<(int, double)>>();
         // Dev curves search a reduced corpus (the dev queries' BM25 top 20 and their relevant documents), so that a
         // curve point costs seconds rather than a full corpus encoding; the test numbers below use the whole corpus.
@@ -106,8 +120,8 @@ public static class Pipeline
             .Concat(data.DevQueries.SelectMany(q => data.DevJudgments.RelevantDocuments(q.Id)))
             .Distinct().Where(data.ById.ContainsKey).Select(id => data.ById[id]).ToList();
         var devEvaluator = new RetrievalEvaluator(devDocuments, data.DevQueries, data.DevJudgments, new RetrievalEvaluatorOptions { TopK = 100 });
-        ui.Begin($"Step 4/6  Student distilled from the teacher's scores ({o.Recipe})");
-        using BiEncoderStudent distilled = await TrainStudentAsync(o, tokenizer, DistillationLoss(o.Recipe), scored, devEvaluator, Distilled, ui, losses, curves, cancellationToken).ConfigureAwait(false);
+        ui.Begin($"Step 4/6  Student distilled from the {(o.DistilFrom == FusionTargets ? "teacher + BM25 fusion" : "teacher")}'s scores ({o.Recipe})");
+        using BiEncoderStudent distilled = await TrainStudentAsync(o, tokenizer, DistillationLoss(o.Recipe, o.SoftWeight), targets, devEvaluator, Distilled, ui, losses, curves, cancellationToken).ConfigureAwait(false);
         await distilled.SaveAsync(Path.Combine(o.OutputDirectory, "student-distilled"), cancellationToken).ConfigureAwait(false);
         ui.End($"dev nDCG@10 {BestPoint(curves[Distilled]).Ndcg:F4} (step {BestPoint(curves[Distilled]).Step}, kept); saved in the sentence-transformers layout to student-distilled/");
         Done("distilled student");
@@ -119,8 +133,6 @@ public static class Pipeline
 
         // 6. Evaluation on the test split, after tuning the teacher + BM25 fusion weight on the dev queries.
         ui.Begin("Step 6/6  Evaluation on the test split");
-        (double fusionWeight, double teacherDev, double fusionDev) = await TuneFusionAsync(o, data, index, teacher, cancellationToken).ConfigureAwait(false);
-        ui.Info(string.Create(CultureInfo.InvariantCulture, $"dev nDCG@10: teacher {teacherDev:F4}, fused with BM25 weight {fusionWeight:F1} {fusionDev:F4}"));
         var rows = new List<SystemRow> { new(Bm25, MetricSet.From(bm25Metrics), MetricSet.From(bm25Metrics, data.CleanTestQueries), bm25Qps, null) };
         var candidates = bm25Run.ToDictionary(p => p.Key, p => (IReadOnlyList<ScoredDocument>)p.Value.Take(o.RerankDepth).ToArray(), StringComparer.Ordinal);
         var reranker = new RerankingEvaluator(data.Corpus, data.TestQueries, data.TestJudgments, candidates,
@@ -167,6 +179,8 @@ public static class Pipeline
             TeacherScoresReused = reused,
             TrainingExamples = examples.Count,
             Recipe = o.Recipe,
+            DistilFrom = o.DistilFrom,
+            SoftWeight = o.SoftWeight,
             FusionWeight = fusionWeight,
             TeacherDevNdcg10 = teacherDev,
             FusionDevNdcg10 = fusionDev,
@@ -179,22 +193,39 @@ public static class Pipeline
         return report;
     }
 
-    /// <summary>The distillation losses the QuickStart compares (see docs/results.md for what each reached).</summary>
-    public static IDistillationLoss DistillationLoss(string recipe) => recipe switch
+    /// <summary><see cref="QuickStartOptions.DistilFrom"/>: the teacher + BM25 fusion's scores (the default).</summary>
+    public const string FusionTargets = "fusion";
+
+    /// <summary><see cref="QuickStartOptions.DistilFrom"/>: the cross-encoder's scores alone.</summary>
+    public const string TeacherTargets = "teacher";
+
+    /// <summary>
+    /// The distillation losses the QuickStart compares (see docs/results.md for what each reached); <paramref name="softWeight"/>
+    /// weighs the soft-label term against the contrastive one in the mixed recipes.
+    /// </summary>
+    public static IDistillationLoss DistillationLoss(string recipe, double softWeight = 1.0) => recipe switch
     {
         // Margin-MSE alone never pushes unrelated documents away; the contrastive term with in-batch negatives does.
-        "margin-mse+contrastive" => new WeightedLoss((new MarginMseLoss(new MarginMseLossOptions { TeacherTransform = StudentRangeMargins }), 1.0), (new ContrastiveLoss(), 1.0)),
+        "margin-mse+contrastive" => new WeightedLoss((new MarginMseLoss(new MarginMseLossOptions { TeacherTransform = StudentRangeMargins }), softWeight), (new ContrastiveLoss(), 1.0)),
         "margin-mse" => new MarginMseLoss(new MarginMseLossOptions { TeacherTransform = StudentRangeMargins }),
         // The previous default: z-scored margins (typically 1–4) that a cosine student (margins at most 2) cannot reach.
         "margin-mse-unscaled+contrastive" => new WeightedLoss(
-            (new MarginMseLoss(new MarginMseLossOptions { TeacherTransform = TeacherScoreTransform.ZScore }), 1.0),
+            (new MarginMseLoss(new MarginMseLossOptions { TeacherTransform = TeacherScoreTransform.ZScore }), softWeight),
             (new ContrastiveLoss(), 1.0)),
         // Listwise KL over the own candidates plus the other queries' documents (zero teacher mass) and a contrastive term.
-        "kl+contrastive" => new WeightedLoss(
-            (new KlDivergenceLoss(new KlDivergenceLossOptions { StudentTemperature = 0.05, InBatchNegatives = true, ScaleByTemperatureSquared = false }), 1.0),
-            (new ContrastiveLoss(), 1.0)),
-        _ => throw new ArgumentException($"Unknown recipe '{recipe}'; use margin-mse+contrastive, kl+contrastive, margin-mse or margin-mse-unscaled+contrastive.", nameof(recipe)),
+        "kl+contrastive" => new WeightedLoss((InBatchKl(), softWeight), (new ContrastiveLoss(), 1.0)),
+        // Listwise KL alone: the teacher's distribution over the candidates (z-scored) replaces the one-hot label.
+        "kl" => InBatchKl(),
+        _ => throw new ArgumentException($"Unknown recipe '{recipe}'; use margin-mse+contrastive, kl+contrastive, kl, margin-mse or margin-mse-unscaled+contrastive.", nameof(recipe)),
     };
+
+    private static KlDivergenceLoss InBatchKl() => new(new KlDivergenceLossOptions
+    {
+        StudentTemperature = 0.05,
+        InBatchNegatives = true,
+        ScaleByTemperatureSquared = false,
+        TeacherTransform = TeacherScoreTransform.ZScore,
+    });
 
     /// <summary>
     /// Per-query z-scored teacher scores times 0.1: the students are cosine bi-encoders, whose margins are at most 2
@@ -249,7 +280,7 @@ public static class Pipeline
     private static BiEncoderStudent NewStudent(QuickStartOptions o, HuggingFaceBertTokenizer tokenizer)
     {
         if (o.StudentDirectory is { } given)
-            return BiEncoderStudent.FromPretrained(given, new BiEncoderStudentOptions { MaxSequenceLength = o.StudentMaxLength, EncodeBatchSize = 64 });
+            return BiEncoderStudent.FromPretrained(given, new BiEncoderStudentOptions { MaxSequenceLength = StudentLength(o), EncodeBatchSize = 64 });
         var config = new BertConfig(tokenizer.VocabularySize, hiddenSize: 128, numHiddenLayers: 2, numAttentionHeads: 2, intermediateSize: 512, maxPositionEmbeddings: 512);
         var options = new BiEncoderStudentOptions
         {
@@ -301,7 +332,19 @@ public static class Pipeline
             return student;
         ui.Info($"keeping the step-{bestStep} checkpoint (best dev nDCG@10) rather than the last step");
         student.Dispose();
-        return BiEncoderStudent.FromPretrained(best, new BiEncoderStudentOptions { MaxSequenceLength = o.StudentMaxLength, EncodeBatchSize = 64 });
+        return BiEncoderStudent.FromPretrained(best, new BiEncoderStudentOptions { MaxSequenceLength = StudentLength(o), EncodeBatchSize = 64 });
+    }
+
+    /// <summary>
+    /// <see cref="QuickStartOptions.StudentMaxLength"/>, or fewer when a given student checkpoint has fewer positions
+    /// (its <c>max_position_embeddings</c>), which it could not embed.
+    /// </summary>
+    private static int StudentLength(QuickStartOptions o)
+    {
+        string? config = o.StudentDirectory is { } given ? Path.Combine(given, "config.json") : null;
+        return config is not null && File.Exists(config)
+            ? Math.Min(o.StudentMaxLength, BertConfig.Load(config).MaxPositionEmbeddings)
+            : o.StudentMaxLength;
     }
 
     /// <summary>The first best dev point after step 0, which is the one the trainer saved as its best student.</summary>
@@ -333,6 +376,14 @@ public static class Pipeline
         double weight = o.FusionWeight ?? Enumerable.Range(0, 11).Select(i => i / 10.0).MaxBy(Ndcg);
         return (weight, dev.Metrics[MetricNames.Ndcg10], Ndcg(weight));
     }
+
+    /// <summary>
+    /// The examples' teacher scores fused with BM25's (<see cref="TeacherScoreFusion"/>: per-example z-scores, BM25 weight
+    /// <paramref name="bm25Weight"/>), the same mix as the fusion row, over each example's candidates.
+    /// </summary>
+    private static async Task<IReadOnlyList<DistillationExample>> FuseWithBm25Async(
+        List<DistillationExample> scored, Bm25Teacher bm25, double bm25Weight, CancellationToken cancellationToken)
+        => TeacherScoreFusion.Fuse(scored, await bm25.ScoreExamplesAsync(scored, cancellationToken).ConfigureAwait(false), bm25Weight);
 
     /// <summary>Per query, z-normalise the teacher's and BM25's scores over the candidates and mix them.</summary>
     internal static Dictionary<string, IReadOnlyList<ScoredDocument>> Fuse(

@@ -75,30 +75,27 @@ public sealed record QuickStartOptions
     /// <summary>The distillation recipe: <c>margin-mse+contrastive</c> (default), <c>kl+contrastive</c> or <c>margin-mse</c>.</summary>
     public string Recipe { get; init; } = "margin-mse+contrastive";
 
+    /// <summary>Weight of the soft-label term against the contrastive term in the mixed recipes. Default 1.</summary>
+    public double SoftWeight { get; init; } = 1.0;
+
+    /// <summary>
+    /// What the distilled student learns from: <c>fusion</c> (default), the teacher's scores fused with BM25's (per-query
+    /// z-scores, BM25 weighted as in the fusion row: tuned on the dev queries or <see cref="FusionWeight"/>), because
+    /// that fusion is the stronger teacher; or <c>teacher</c>, the cross-encoder's scores alone.
+    /// </summary>
+    public string DistilFrom { get; init; } = "fusion";
+
     /// <summary>Use only the first documents, queries and test queries (for tests); <see langword="null"/> uses everything.</summary>
     public (int Documents, int TrainQueries, int TestQueries)? Slice { get; init; }
 
-    /// <summary>Longer training for better numbers (<c>--full</c>).</summary>
-    public static QuickStartOptions Full(QuickStartOptions o) => new()
+    /// <summary>
+    /// Longer training (<c>--full</c>): 2.5× the teacher's steps and 4× each student's, with the default shapes, so that
+    /// it stays a half-hour job on two cores (docs/results.md has its measured time and numbers).
+    /// </summary>
+    public static QuickStartOptions Full(QuickStartOptions o) => o with
     {
-        DataDirectory = o.DataDirectory,
-        VocabularyDirectory = o.VocabularyDirectory,
-        OutputDirectory = o.OutputDirectory,
-        Seed = o.Seed,
-        TeacherDirectory = o.TeacherDirectory,
-        StudentDirectory = o.StudentDirectory,
-        Recipe = o.Recipe,
-        FusionWeight = o.FusionWeight,
-        PseudoQueries = int.MaxValue,
         TeacherSteps = 1500,
-        TeacherBatchSize = 16,
-        TeacherMaxLength = 256,
-        StudentSteps = 2000,
-        StudentBatchSize = 32,
-        StudentNegatives = 3,
-        ScoredNegatives = 7,
-        StudentMaxLength = 256,
-        RerankDepth = 50,
-        CurvePoints = 8,
+        StudentSteps = 1200,
+        CurvePoints = 6,
     };
 }

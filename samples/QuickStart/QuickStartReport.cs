@@ -43,6 +43,12 @@ public sealed class QuickStartReport
 
     public required string Recipe { get; init; }
 
+    /// <summary>What the distilled student learnt from (<see cref="QuickStartOptions.DistilFrom"/>).</summary>
+    public required string DistilFrom { get; init; }
+
+    /// <summary>Weight of the soft-label term in the mixed recipes (<see cref="QuickStartOptions.SoftWeight"/>).</summary>
+    public double SoftWeight { get; init; } = 1.0;
+
     /// <summary>The BM25 weight of the fusion row (given, or tuned on the dev queries).</summary>
     public double FusionWeight { get; init; }
 

@@ -32,10 +32,12 @@ public static class ReportWriter
         b.AppendLine(Inv($"  all   : {Sig(r.DistilledVsHardAll)}"));
         b.AppendLine(Inv($"  clean : {Sig(r.DistilledVsHardClean)}"));
         b.AppendLine(Inv($"Distilled student / teacher nDCG@10: {distilled.All.Ndcg10 / teacher.All.Ndcg10:P1} (all), {distilled.Clean.Ndcg10 / teacher.Clean.Ndcg10:P1} (clean)"));
+        SystemRow fusion = r.Row(Pipeline.Fusion);
+        b.AppendLine(Inv($"Distilled student / teacher + BM25 fusion nDCG@10: {distilled.All.Ndcg10 / fusion.All.Ndcg10:P1} (all), {distilled.Clean.Ndcg10 / fusion.Clean.Ndcg10:P1} (clean)"));
         b.AppendLine(Inv($"Agreement with the teacher on BM25's candidates (mean Spearman / Kendall tau-b): distilled {r.DistilledAgreement.MeanSpearman:F3} / {r.DistilledAgreement.MeanKendallTau:F3}, hard-label {r.HardAgreement.MeanSpearman:F3} / {r.HardAgreement.MeanKendallTau:F3}"));
         b.AppendLine(Inv($"Teacher scores: {r.TeacherScoresRequested:N0} training pairs, {r.TeacherScoresReused:N0} reused from the cache."));
         b.AppendLine(Inv($"Teacher + BM25 fusion: BM25 weight {r.FusionWeight:F1}; dev nDCG@10 teacher {r.TeacherDevNdcg10:F4}, fusion {r.FusionDevNdcg10:F4}."));
-        b.AppendLine(Inv($"Distillation recipe: {r.Recipe}; {r.TrainingExamples:N0} training examples; seed {r.Seed}."));
+        b.AppendLine(Inv($"Distillation recipe: {r.Recipe} (soft-label weight {r.SoftWeight:0.##}), distilled from the {(r.DistilFrom == Pipeline.FusionTargets ? "teacher + BM25 fusion" : "teacher alone")}; {r.TrainingExamples:N0} training examples; seed {r.Seed}."));
         b.AppendLine("Time per step: " + string.Join(", ", r.StepTimes.Select(t => Inv($"{t.Step} {t.Time.TotalSeconds:F0} s"))) + Inv($"; total {r.Total.TotalMinutes:F1} min."));
         return b.ToString();
     }
@@ -60,6 +62,8 @@ public static class ReportWriter
         {
             r.Seed,
             r.Recipe,
+            r.DistilFrom,
+            r.SoftWeight,
             fusion = new { weight = r.FusionWeight, teacherDev = r.TeacherDevNdcg10, fusionDev = r.FusionDevNdcg10 },
             full = o.TeacherSteps > 1000,
             totalSeconds = r.Total.TotalSeconds,
