@@ -135,7 +135,9 @@ public sealed class BertModel : nn.Module
         using var scope = NewDisposeScope();
         Tensor types = tokenTypeIds ?? zeros_like(inputIds);
         Tensor hidden = embeddings.Forward(inputIds, types, exactMatchIds);
-        Tensor? mask = attentionMask is null ? null : ExtendedMask(attentionMask, hidden.dtype);
+        // A batch without padding needs no mask (HF's additive mask would be all zeros): attention then runs without one,
+        // which lets libtorch pick its faster unmasked kernels. Length-sorted batches of long texts are mostly like that.
+        Tensor? mask = attentionMask is null || HasNoPadding(attentionMask) ? null : ExtendedMask(attentionMask, hidden.dtype);
         Tensor last = encoder.forward(hidden, mask);
         Tensor? pooled = pooler?.forward(last);
         return new BertModelOutput(last.MoveToOuterDisposeScope(), pooled?.MoveToOuterDisposeScope());
@@ -178,6 +180,12 @@ public sealed class BertModel : nn.Module
         if (options.Device is { } device)
             this.to(device);
         eval();
+    }
+
+    private static bool HasNoPadding(Tensor attentionMask)
+    {
+        using Tensor all = attentionMask.all();
+        return all.item<bool>();
     }
 
     // HF's get_extended_attention_mask: (1 - mask) * finfo(dtype).min, broadcast over heads and query positions.
