@@ -79,15 +79,16 @@ public sealed class Bm25Teacher : ITeacher
     private float[] Score(IReadOnlyList<QueryDocumentPair> pairs, CancellationToken cancellationToken)
     {
         var scores = new float[pairs.Count];
-        // Many pairs share a query: analyse and weigh each distinct query once.
+        // Many pairs share a query, and mined candidates recur across queries: analyse each distinct text once per call.
         var queries = new ConcurrentDictionary<string, QueryTerm[]>(StringComparer.Ordinal);
+        var documents = new ConcurrentDictionary<string, AnalyzedDocument>(StringComparer.Ordinal);
         var parallel = new ParallelOptions { MaxDegreeOfParallelism = _options.MaxDegreeOfParallelism, CancellationToken = cancellationToken };
         try
         {
             Parallel.For(0, pairs.Count, parallel, i =>
             {
                 QueryTerm[] terms = queries.GetOrAdd(pairs[i].Query, WeighQuery);
-                scores[i] = terms.Length == 0 ? 0f : ScoreDocument(terms, pairs[i].Document);
+                scores[i] = terms.Length == 0 ? 0f : ScoreDocument(terms, documents.GetOrAdd(pairs[i].Document, Analyze));
             });
         }
         catch (AggregateException e) when (e.InnerExceptions.Count >= 1)
@@ -123,23 +124,30 @@ public sealed class Bm25Teacher : ITeacher
         return _formula.IdfExplain(_collection, _searcher.TermStatistics(t, context)).Value;
     }
 
-    /// <summary>Σ weight × tf / (tf + k1 × (1 − b + b × length / average length)), length as the index stores it.</summary>
-    private float ScoreDocument(QueryTerm[] query, string document)
+    /// <summary>A document's term frequencies and BM25 length norm k1 × (1 − b + b × length / average length), length as the index stores it.</summary>
+    private AnalyzedDocument Analyze(string document)
     {
         List<string> tokens = _index.Analyze(document);
         var frequencies = new Dictionary<string, int>(StringComparer.Ordinal);
         foreach (string token in tokens)
             frequencies[token] = frequencies.GetValueOrDefault(token) + 1;
         float k1 = _options.K1, b = _options.B;
-        float norm = k1 * ((1 - b) + b * _formula.StoredLength(tokens.Count) / _averageLength);
+        return new AnalyzedDocument(frequencies, k1 * ((1 - b) + b * _formula.StoredLength(tokens.Count) / _averageLength));
+    }
+
+    /// <summary>Σ weight × tf / (tf + norm) over the query's terms.</summary>
+    private static float ScoreDocument(QueryTerm[] query, AnalyzedDocument document)
+    {
         float score = 0f;
         foreach (QueryTerm term in query)
         {
-            if (frequencies.TryGetValue(term.Text, out int tf))
-                score += term.Weight * tf / (tf + norm);
+            if (document.Frequencies.TryGetValue(term.Text, out int tf))
+                score += term.Weight * tf / (tf + document.Norm);
         }
         return score;
     }
+
+    private sealed record AnalyzedDocument(Dictionary<string, int> Frequencies, float Norm);
 
     private readonly record struct QueryTerm(string Text, float Weight);
 
