@@ -83,7 +83,7 @@ public sealed record QuickStartOptions
     /// z-scores, BM25 weighted as in the fusion row: tuned on the dev queries or <see cref="FusionWeight"/>), because
     /// that fusion is the stronger teacher; or <c>teacher</c>, the cross-encoder's scores alone.
     /// </summary>
-    public string DistilFrom { get; init; } = "fusion";
+    public string DistilFrom { get; init; } = Pipeline.FusionTargets;
 
     /// <summary>Use only the first documents, queries and test queries (for tests); <see langword="null"/> uses everything.</summary>
     public (int Documents, int TrainQueries, int TestQueries)? Slice { get; init; }
