@@ -56,6 +56,7 @@ public sealed class BertForSequenceClassification : nn.Module
         TorchRuntime.EnsureAvailable(); // before the first module constructor, which is a native call
         BertConfig config = BertModel.LoadConfig(directory);
         using CheckpointFolder checkpoint = CheckpointFolder.Open(directory);
+        BertWeights.CheckConfigAgainstCheckpoint(config, checkpoint);
         var model = new BertForSequenceClassification(config);
         try
         {

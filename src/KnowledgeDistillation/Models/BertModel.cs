@@ -82,6 +82,7 @@ public sealed class BertModel : nn.Module
         TorchRuntime.EnsureAvailable(); // before the first module constructor, which is a native call
         BertConfig config = LoadConfig(directory);
         using CheckpointFolder checkpoint = CheckpointFolder.Open(directory);
+        BertWeights.CheckConfigAgainstCheckpoint(config, checkpoint);
         var model = new BertModel(config, BertWeights.HasPooler(checkpoint));
         try
         {

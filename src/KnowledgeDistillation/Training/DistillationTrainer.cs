@@ -83,7 +83,7 @@ public sealed class DistillationTrainer : ITrainer
             ExampleCount = examples.Count,
         };
         torch.random.manual_seed(o.Seed);
-        if (o.CheckpointDirectory is { } checkpointDirectory && CheckpointStore.FindLatest(checkpointDirectory) is { } latest)
+        if (o.CheckpointDirectory is { } checkpointDirectory && CheckpointStore.FindLatest(checkpointDirectory, _logger) is { } latest)
         {
             TrainerState saved = CheckpointStore.ReadState(latest);
             string[] differences = state.Differences(saved).ToArray();
