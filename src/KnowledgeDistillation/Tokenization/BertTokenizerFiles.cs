@@ -29,7 +29,9 @@ internal static partial class BertTokenizerFiles
         }
         catch (DecoderFallbackException e)
         {
-            throw new TokenizerFileException(path, tokens.Count + 1, "The vocabulary is not valid UTF-8.", e);
+            // The decoder reads ahead in blocks, so the bad bytes may be on a later line than the last one read.
+            int line = KnowledgeDistillation.Data.Utf8Lines.FindFirstInvalid(path) is { } found ? (int)Math.Min(found.Line, int.MaxValue) : tokens.Count + 1;
+            throw new TokenizerFileException(path, line, "The vocabulary is not valid UTF-8.", e);
         }
 
         if (tokens.Count == 0)
@@ -171,7 +173,39 @@ internal static partial class BertTokenizerFiles
             throw new TokenizerFileException(path, null, "The file must contain a JSON object.");
         }
 
+        try
+        {
+            CheckText(document.RootElement);
+        }
+        catch (InvalidOperationException e)
+        {
+            // JsonDocument decodes names and strings only when they are read; read them all now, while the file is named.
+            document.Dispose();
+            throw new TokenizerFileException(path, null, $"The file holds a name or string that is not valid Unicode text (invalid UTF-8, or an escaped lone surrogate): {e.Message}", e);
+        }
+
         return document;
+    }
+
+    private static void CheckText(JsonElement element)
+    {
+        switch (element.ValueKind)
+        {
+            case JsonValueKind.Object:
+                foreach (JsonProperty property in element.EnumerateObject())
+                {
+                    _ = property.Name;
+                    CheckText(property.Value);
+                }
+                break;
+            case JsonValueKind.Array:
+                foreach (JsonElement item in element.EnumerateArray())
+                    CheckText(item);
+                break;
+            case JsonValueKind.String:
+                _ = element.GetString();
+                break;
+        }
     }
 
     private static bool TryGet(JsonElement? root, string key, out JsonElement value)
