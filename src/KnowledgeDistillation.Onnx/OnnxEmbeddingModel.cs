@@ -458,7 +458,8 @@ public sealed partial class OnnxEmbeddingModel : IDisposable
             {
                 Pooling = options.Pooling ?? m.Pooling,
                 Normalize = options.Normalize ?? m.Normalize,
-                GraphPools = options.Pooling is null || options.Pooling == m.Pooling,
+                // An explicit pooling, or turning the graph's normalisation off, pools the token states here instead.
+                GraphPools = options.Pooling is null && !(options.Normalize is false && m.Normalize),
                 GraphNormalizes = m.Normalize,
                 IncludePrompt = m.IncludePrompt,
                 Similarity = m.Similarity,
@@ -469,8 +470,6 @@ public sealed partial class OnnxEmbeddingModel : IDisposable
                 ExpectedDimension = m.EmbeddingDimension,
                 VocabularySize = m.VocabularySize,
             };
-            if (!fromManifest.GraphPools || (options.Normalize is false && m.Normalize))
-                fromManifest = fromManifest with { GraphPools = false };
             return (fromManifest, directory, m.ModelFile);
         }
 
