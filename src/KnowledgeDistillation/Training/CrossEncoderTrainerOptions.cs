@@ -4,46 +4,46 @@ namespace KnowledgeDistillation.Training;
 /// Settings of <see cref="CrossEncoderTrainer"/>. Defaults follow FlagEmbedding's reranker fine-tuning
 /// (<c>train_group_size</c> 8, learning rate 2e-5 for a pretrained model, linear warm-up over 10% of the steps).
 /// </summary>
-public sealed class CrossEncoderTrainerOptions
+public sealed record CrossEncoderTrainerOptions
 {
     /// <summary>Peak learning rate of AdamW. Default 2e-5 (fine-tuning a pretrained model; from scratch use ~1e-3).</summary>
-    public double LearningRate { get; set; } = 2e-5;
+    public double LearningRate { get; init; } = 2e-5;
 
     /// <summary>AdamW's decoupled weight decay, except on biases and LayerNorm weights. Default 0.01.</summary>
-    public double WeightDecay { get; set; } = 0.01;
+    public double WeightDecay { get; init; } = 0.01;
 
     /// <summary>
     /// Fraction of all optimiser steps spent warming the learning rate up linearly from 0; it then decays linearly to 0.
     /// Default 0.1.
     /// </summary>
-    public double WarmupRatio { get; set; } = 0.1;
+    public double WarmupRatio { get; init; } = 0.1;
 
     /// <summary>Queries per optimiser step; each contributes a group of 1 positive + <see cref="NegativesPerQuery"/> negatives. Default 16.</summary>
-    public int BatchSize { get; set; } = 16;
+    public int BatchSize { get; init; } = 16;
 
     /// <summary>Negatives in each query's group (FlagEmbedding's <c>train_group_size</c> − 1). Default 7.</summary>
-    public int NegativesPerQuery { get; set; } = 7;
+    public int NegativesPerQuery { get; init; } = 7;
 
     /// <summary>Longest (query, document) input in tokens; longer pairs are truncated longest-first. Default 256.</summary>
-    public int MaxLength { get; set; } = 256;
+    public int MaxLength { get; init; } = 256;
 
     /// <summary>Passes over the examples. Default 1. Ignored when <see cref="MaxSteps"/> is set.</summary>
-    public int Epochs { get; set; } = 1;
+    public int Epochs { get; init; } = 1;
 
     /// <summary>A step budget that overrides <see cref="Epochs"/> (epochs repeat as needed). Default <see langword="null"/>.</summary>
-    public int? MaxSteps { get; set; }
+    public int? MaxSteps { get; init; }
 
     /// <summary>Clip the global gradient L2 norm to this value before each step; <see langword="null"/> disables. Default 1.0.</summary>
-    public double? MaxGradientNorm { get; set; } = 1.0;
+    public double? MaxGradientNorm { get; init; } = 1.0;
 
     /// <summary>
     /// Which classifier output is the relevance logit when the model has several labels. Default 0 (the only output of a
     /// cross-encoder with <c>num_labels</c> 1).
     /// </summary>
-    public int LabelIndex { get; set; }
+    public int LabelIndex { get; init; }
 
     /// <summary>Seed of shuffling, negative sampling and dropout. Default 42.</summary>
-    public int Seed { get; set; } = 42;
+    public int Seed { get; init; } = 42;
 
     internal void Validate(int exampleCount, int numLabels)
     {

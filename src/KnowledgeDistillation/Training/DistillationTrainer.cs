@@ -44,7 +44,7 @@ public sealed class DistillationTrainer : ITrainer
     }
 
     /// <inheritdoc />
-    public async Task<TrainingResult> TrainAsync(
+    public Task<TrainingResult> TrainAsync(
         IStudent student,
         IDistillationLoss loss,
         IReadOnlyList<DistillationExample> examples,
@@ -55,8 +55,20 @@ public sealed class DistillationTrainer : ITrainer
         ArgumentNullException.ThrowIfNull(loss);
         ArgumentNullException.ThrowIfNull(examples);
         TorchRuntime.EnsureAvailable();
+        _options.Validate(examples.Count);
+        // Training is CPU-bound and synchronous between evaluations: run it off the caller's thread (a UI thread stays
+        // responsive, and the caller gets its task back at once).
+        return Task.Run(() => TrainCoreAsync(student, loss, examples, progress, cancellationToken), CancellationToken.None);
+    }
+
+    private async Task<TrainingResult> TrainCoreAsync(
+        IStudent student,
+        IDistillationLoss loss,
+        IReadOnlyList<DistillationExample> examples,
+        IProgress<TrainingProgress>? progress,
+        CancellationToken cancellationToken)
+    {
         DistillationTrainerOptions o = _options;
-        o.Validate(examples.Count);
 
         int microPerEpoch = (examples.Count + o.BatchSize - 1) / o.BatchSize;
         long totalMicro = o.MaxSteps is int maxSteps ? (long)maxSteps * o.GradientAccumulationSteps : (long)o.Epochs * microPerEpoch;

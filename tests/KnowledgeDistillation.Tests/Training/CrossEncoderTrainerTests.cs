@@ -97,8 +97,7 @@ public class CrossEncoderTrainerTests
             $"about {t}", [$"{t} facts"], Enumerable.Range(1, 3).Select(k => $"{s_topics[(i + k * 5) % s_topics.Length]} facts").ToArray(), id: $"q{i}")).ToList();
         var tokenizer = Tokenizer();
         using var model = Model(dropout: 0.1, exactMatch: true);
-        var options = Options();
-        options.Epochs = 15;
+        var options = Options() with { Epochs = 15 };
         var progress = new ListProgress();
 
         await new CrossEncoderTrainer(tokenizer, options).TrainAsync(model, examples, progress);
@@ -125,9 +124,7 @@ public class CrossEncoderTrainerTests
             double max = s.Max();
             return max + Math.Log(s.Sum(v => Math.Exp(v - max))) - s[0];
         });
-        var options = Options();
-        options.BatchSize = examples.Count;
-        options.MaxSteps = 1;
+        var options = Options() with { BatchSize = examples.Count, MaxSteps = 1 };
         var progress = new ListProgress();
 
         await new CrossEncoderTrainer(tokenizer, options).TrainAsync(model, examples, progress);
@@ -143,9 +140,7 @@ public class CrossEncoderTrainerTests
         float[] Train(int seed)
         {
             using var model = Model(dropout: 0.1);
-            var options = Options();
-            options.Epochs = 3;
-            options.Seed = seed;
+            var options = Options() with { Epochs = 3, Seed = seed };
             new CrossEncoderTrainer(tokenizer, options).TrainAsync(model, examples).GetAwaiter().GetResult();
             return model.parameters().SelectMany(p => p.detach().data<float>().ToArray()).ToArray();
         }
@@ -194,14 +189,12 @@ public class CrossEncoderTrainerTests
     [InlineData("label")]
     public async Task Options_out_of_range_are_rejected_with_the_option_name(string which)
     {
-        var options = Options();
-        string name;
-        switch (which)
+        (CrossEncoderTrainerOptions options, string name) = which switch
         {
-            case "lr": options.LearningRate = 0; name = "LearningRate"; break;
-            case "negatives": options.NegativesPerQuery = 0; name = "NegativesPerQuery"; break;
-            default: options.LabelIndex = 1; name = "LabelIndex"; break;
-        }
+            "lr" => (Options() with { LearningRate = 0 }, "LearningRate"),
+            "negatives" => (Options() with { NegativesPerQuery = 0 }, "NegativesPerQuery"),
+            _ => (Options() with { LabelIndex = 1 }, "LabelIndex"),
+        };
         using var model = Model();
 
         Func<Task> act = () => new CrossEncoderTrainer(Tokenizer(), options).TrainAsync(model, TopicExamples());
@@ -218,8 +211,7 @@ public class CrossEncoderTrainerTests
         using var model = Model(exactMatch: true);
         var live = new List<long>();
         var progress = new ListProgress { OnReport = _ => live.Add(TorchSharp.DisposeScopeManager.Statistics.ThreadTotalLiveCount) };
-        CrossEncoderTrainerOptions options = Options();
-        options.Epochs = 10;
+        var options = Options() with { Epochs = 10 };
 
         await new CrossEncoderTrainer(tokenizer, options).TrainAsync(model, TopicExamples(), progress);
 
