@@ -8,16 +8,15 @@ internal static class Kd
 {
     public sealed record Result(int ExitCode, string Out, string Error);
 
-    public static async Task<Result> RunAsync(IReadOnlyDictionary<string, string>? variables, CancellationToken cancellationToken, params string[] args)
+    public static async Task<Result> RunAsync(StringWriter error, CancellationToken cancellationToken, params string[] args)
     {
         var output = new StringWriter(CultureInfo.InvariantCulture);
-        var error = new StringWriter(CultureInfo.InvariantCulture);
-        var environment = new CliEnvironment(output, error, name => variables?.GetValueOrDefault(name), interactive: false);
+        var environment = new CliEnvironment(output, error, _ => null, interactive: false);
         int code = await KdApp.InvokeAsync(args, environment, cancellationToken);
         return new Result(code, output.ToString(), error.ToString());
     }
 
-    public static Task<Result> RunAsync(params string[] args) => RunAsync(null, CancellationToken.None, args);
+    public static Task<Result> RunAsync(params string[] args) => RunAsync(new StringWriter(CultureInfo.InvariantCulture), CancellationToken.None, args);
 
     /// <summary>Starts the tool as a child process with its stdout and stderr redirected.</summary>
     public static Process Start(IReadOnlyDictionary<string, string>? variables, params string[] args)
