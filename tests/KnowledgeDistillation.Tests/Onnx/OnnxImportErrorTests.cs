@@ -209,6 +209,19 @@ public sealed class OnnxImportErrorTests(PretrainedModels models) : IDisposable
         Load(Write(model)).Message.Should().Contain("leaves the model's folder");
     }
 
+    [Fact]
+    public void A_config_json_that_disagrees_with_the_graph_is_refused_per_key()
+    {
+        string dir = Write(Original());
+        var config = new BertConfig(30522, 384, 6, 6, 1536, 512) { LayerNormEps = 1e-5 };
+        File.WriteAllText(Path.Combine(dir, "config.json"), config.ToJson());
+
+        OnnxImportException e = Load(dir);
+
+        e.FilePath.Should().Be(Path.Combine(dir, "config.json"));
+        e.Message.Should().Contain("num_attention_heads: config.json 6, graph 12").And.Contain("layer_norm_eps");
+    }
+
     // Moves every initializer of 1 KB or more into one external file, as onnx.save_model(save_as_external_data=True) does.
     private static ModelProto ToExternalData(ModelProto model, string location, out byte[] data)
     {
