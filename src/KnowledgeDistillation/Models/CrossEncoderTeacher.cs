@@ -102,7 +102,12 @@ public sealed class CrossEncoderTeacher : ITeacher, IDisposable
     /// </summary>
     public string Identity => _identity.Value;
 
-    /// <summary>Loads a Hugging Face sequence-classification folder (<c>config.json</c>, weights, <c>vocab.txt</c>, <c>tokenizer_config.json</c>).</summary>
+    /// <summary>
+    /// Loads a Hugging Face sequence-classification folder (<c>config.json</c>, weights, <c>vocab.txt</c>,
+    /// <c>tokenizer_config.json</c>); the weights may be an ONNX export of the classifier (<c>model.onnx</c>,
+    /// <c>onnx/model.onnx</c>, or a <c>.onnx</c> path with <c>vocab.txt</c> beside it). For an encoder-only checkpoint use
+    /// <see cref="FromEncoder"/>.
+    /// </summary>
     /// <param name="directory">The folder, for example a local copy of <c>cross-encoder/ms-marco-MiniLM-L6-v2</c>.</param>
     /// <param name="options">Scoring options; defaults when <see langword="null"/>.</param>
     /// <returns>The teacher.</returns>
@@ -116,7 +121,7 @@ public sealed class CrossEncoderTeacher : ITeacher, IDisposable
         ArgumentNullException.ThrowIfNull(directory);
         options ??= new CrossEncoderTeacherOptions();
         options.Validate();
-        HuggingFaceBertTokenizer tokenizer = HuggingFaceBertTokenizer.FromFolder(directory, options.Logger);
+        HuggingFaceBertTokenizer tokenizer = HuggingFaceBertTokenizer.FromFolder(BertWeights.FolderOf(directory), options.Logger);
         BertForSequenceClassification model = BertForSequenceClassification.FromPretrained(
             directory, new BertLoadOptions { DType = options.DType, Device = options.Device, Logger = options.Logger });
         try
