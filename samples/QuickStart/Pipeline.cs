@@ -87,13 +87,8 @@ public static class Pipeline
         List<DistillationExample> studentExamples = examples.Select(e => new DistillationExample(e.Query, e.Positives, e.Negatives.Take(o.ScoredNegatives).ToArray(), id: e.Id)).ToList();
         QueryDocumentPair[] pairs = studentExamples.SelectMany(e => e.Positives.Concat(e.Negatives).Select(d => new QueryDocumentPair(e.Query, d))).Distinct().ToArray();
         int reused = pairs.Count(p => teacher.Cache.TryGetScore(p, out _));
-        const int chunk = 512;
-        for (int start = 0; start < pairs.Length; start += chunk)
-        {
-            await teacher.ScoreAsync(pairs[start..Math.Min(pairs.Length, start + chunk)], cancellationToken).ConfigureAwait(false);
-            ui.Bar(Math.Min(pairs.Length, start + chunk), pairs.Length, "pairs scored");
-        }
-        List<DistillationExample> scored = studentExamples.Select(teacher.Cache.AttachScores).ToList();
+        await teacher.ScoreAsync(pairs, new Reporter<TeacherScoringProgress>(p => ui.Bar((int)p.PairsDone, (int)p.TotalPairs, "pairs scored")), cancellationToken).ConfigureAwait(false);
+        IReadOnlyList<DistillationExample> scored = await teacher.ScoreExamplesAsync(studentExamples, cancellationToken).ConfigureAwait(false);
         ui.End($"{pairs.Length:N0} pairs: {reused:N0} reused from the cache, {pairs.Length - reused:N0} scored now");
         Done("teacher scores");
 
@@ -382,7 +377,7 @@ public static class Pipeline
     /// <paramref name="bm25Weight"/>), the same mix as the fusion row, over each example's candidates.
     /// </summary>
     private static async Task<IReadOnlyList<DistillationExample>> FuseWithBm25Async(
-        List<DistillationExample> scored, Bm25Teacher bm25, double bm25Weight, CancellationToken cancellationToken)
+        IReadOnlyList<DistillationExample> scored, Bm25Teacher bm25, double bm25Weight, CancellationToken cancellationToken)
         => TeacherScoreFusion.Fuse(scored, await bm25.ScoreExamplesAsync(scored, cancellationToken).ConfigureAwait(false), bm25Weight);
 
     /// <summary>Per query, z-normalise the teacher's and BM25's scores over the candidates and mix them.</summary>

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using KnowledgeDistillation.Data;
 using KnowledgeDistillation.Retrieval;
 using KnowledgeDistillation.Training;
+using KnowledgeDistillation.Teachers;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -130,17 +131,11 @@ public sealed partial class RerankingEvaluator : ITeacherEvaluator
             async (b, token) =>
             {
                 int start = b * _options.BatchSize, n = Math.Min(_options.BatchSize, pairs.Count - start);
-                float[] batchScores = await teacher.ScoreAsync(pairs.GetRange(start, n), token).ConfigureAwait(false);
-                if (batchScores is null || batchScores.Length != n)
-                    throw new InvalidOperationException($"Teacher '{teacher.Identity}' returned {batchScores?.Length ?? 0} scores for {n} pairs.");
-                for (int i = 0; i < n; i++)
+                float[] batchScores = await TeacherReply.ScoreAsync(teacher, pairs.GetRange(start, n), i =>
                 {
-                    if (!float.IsFinite(batchScores[i]))
-                    {
-                        (int q, int c) = owners[start + i];
-                        throw new InvalidOperationException($"Teacher '{teacher.Identity}' scored query '{_queries[q].Id}', document '{_candidates[_queries[q].Id][c].DocumentId}' as {batchScores[i]}.");
-                    }
-                }
+                    (int q, int c) = owners[start + i];
+                    return $"query '{_queries[q].Id}', document '{_candidates[_queries[q].Id][c].DocumentId}'";
+                }, token).ConfigureAwait(false);
                 batchScores.CopyTo(scores, start);
                 progress?.Report(new EvaluationProgress("rerank", Interlocked.Add(ref done, n), pairs.Count));
             }).ConfigureAwait(false);
