@@ -113,9 +113,12 @@ public sealed class CrossEncoderTeacher : ITeacher, IDisposable
     /// <returns>The teacher.</returns>
     /// <exception cref="DirectoryNotFoundException">The folder does not exist.</exception>
     /// <exception cref="FileNotFoundException"><c>config.json</c> or <c>vocab.txt</c> is missing.</exception>
-    /// <exception cref="CheckpointException">The model files are malformed or do not fit a sequence classifier.</exception>
+    /// <exception cref="CheckpointException">
+    /// The model files are malformed or do not fit a sequence classifier, or the tokenizer's vocabulary is larger than the
+    /// embedding matrix (both sizes named).
+    /// </exception>
     /// <exception cref="TokenizerFileException">A tokenizer file is malformed.</exception>
-    /// <exception cref="ArgumentException">As for the constructor.</exception>
+    /// <exception cref="ArgumentException">An option the model cannot honour, as for the constructor.</exception>
     public static CrossEncoderTeacher FromPretrained(string directory, CrossEncoderTeacherOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(directory);
@@ -127,6 +130,13 @@ public sealed class CrossEncoderTeacher : ITeacher, IDisposable
         try
         {
             return new CrossEncoderTeacher(model, tokenizer, options);
+        }
+        catch (ArgumentException ex) when (ex.ParamName == "tokenizer")
+        {
+            // The folder's own files disagree (vocab.txt against the embedding matrix): a checkpoint problem, named by
+            // its folder. An option the model cannot honour stays an ArgumentException.
+            model.Dispose();
+            throw new CheckpointException(directory, ex.Message, ex);
         }
         catch
         {
