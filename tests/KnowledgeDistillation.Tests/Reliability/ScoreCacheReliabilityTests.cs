@@ -103,7 +103,7 @@ public class ScoreCacheReliabilityTests
         await using TeacherScoreCache final = await TeacherScoreCache.OpenAsync(cachePath, Identity);
         int before = final.Count;
         before.Should().BeGreaterThanOrEqualTo(stored);
-        float[] scores = await final.ScoreAsync(teacher, pairs);
+        float[] scores = await new CachingTeacher(teacher, final).ScoreAsync(pairs);
         scores.Should().Equal(pairs.Select(p => DeterministicTeacher.Score(p.Query, p.Document)));
         teacher.Asked.Should().HaveCount(distinct - before, "nothing stored before a kill is scored again");
         teacher.Asked.Should().OnlyHaveUniqueItems();
@@ -113,7 +113,7 @@ public class ScoreCacheReliabilityTests
     {
         string path = temp.File("scores.kdsc");
         await using TeacherScoreCache cache = await TeacherScoreCache.OpenAsync(path, Identity, new TeacherScoreCacheOptions { BatchSize = 4096 });
-        await cache.ScoreAsync(new DeterministicTeacher(), Pairs(records));
+        await new CachingTeacher(new DeterministicTeacher(), cache).ScoreAsync(Pairs(records));
         return path;
     }
 
