@@ -47,9 +47,9 @@ public class BadInputTests
     {
         using var data = new TestData();
         await using (TeacherScoreCache a = await TeacherScoreCache.OpenAsync(data.File("a.kdscores"), "teacher-a"))
-            await a.ScoreAsync(new ConstantTeacher("teacher-a"), [new QueryDocumentPair("q", "d")]);
+            await new CachingTeacher(new ConstantTeacher("teacher-a"), a).ScoreAsync([new QueryDocumentPair("q", "d")]);
         await using (TeacherScoreCache b = await TeacherScoreCache.OpenAsync(data.File("b.kdscores"), "teacher-b"))
-            await b.ScoreAsync(new ConstantTeacher("teacher-b"), [new QueryDocumentPair("q", "e")]);
+            await new CachingTeacher(new ConstantTeacher("teacher-b"), b).ScoreAsync([new QueryDocumentPair("q", "e")]);
         string merged = data.File("merged.kdscores");
 
         Kd.Result result = await Kd.RunAsync("merge-scores", data.File("a.kdscores"), data.File("b.kdscores"), "--output", merged);
@@ -72,7 +72,7 @@ public class BadInputTests
         using var data = new TestData();
         string cache = data.File("c.kdscores");
         await using (TeacherScoreCache a = await TeacherScoreCache.OpenAsync(cache, "someone-else"))
-            await a.ScoreAsync(new ConstantTeacher("someone-else"), [new QueryDocumentPair("q", "d")]);
+            await new CachingTeacher(new ConstantTeacher("someone-else"), a).ScoreAsync([new QueryDocumentPair("q", "d")]);
         byte[] before = await File.ReadAllBytesAsync(cache);
         string input = data.File("ok.jsonl");
         await File.WriteAllLinesAsync(input, ["{\"query\": \"q\", \"pos\": [\"a\"], \"neg\": [\"b\"]}"]);

@@ -60,6 +60,8 @@ public static class ScoreStep
         long reused = pairs.Count(p => cache.TryGetScore(p, out _));
         var clock = Stopwatch.StartNew();
         progress?.Report(new ScoringProgress(reused, pairs.Count));
+        // Not disposed: the cache belongs to the caller.
+        var caching = new CachingTeacher(teacher, cache);
         long chunkBase = 0;
         for (int start = 0; start < pairs.Count; start += options.ChunkPairs)
         {
@@ -68,12 +70,12 @@ public static class ScoreStep
             int stored = chunk.Count(p => cache.TryGetScore(p, out _));
             long before = reused + chunkBase;
             var inner = progress is null ? null : new Reporter<TeacherScoringProgress>(p => progress.Report(new ScoringProgress(before + p.PairsDone - stored, pairs.Count)));
-            await cache.ScoreAsync(teacher, chunk, inner, cancellationToken).ConfigureAwait(false);
+            await caching.ScoreAsync(chunk, inner, cancellationToken).ConfigureAwait(false);
             chunkBase += chunk.Length - stored;
             progress?.Report(new ScoringProgress(reused + chunkBase, pairs.Count));
         }
         clock.Stop();
-        IReadOnlyList<DistillationExample>? scored = options.Shard.IsSharded ? null : limited.Select(cache.AttachScores).ToList();
+        IReadOnlyList<DistillationExample>? scored = options.Shard.IsSharded ? null : await caching.ScoreExamplesAsync(limited, cancellationToken).ConfigureAwait(false);
         return new ScoreResult(examples.Count, pairs.Count, reused, pairs.Count - reused, clock.Elapsed, scored);
     }
 
