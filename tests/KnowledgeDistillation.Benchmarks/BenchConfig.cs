@@ -20,7 +20,7 @@ internal sealed class BenchConfig : ManualConfig
     public BenchConfig()
     {
         AddJob(Job.Default
-            .WithToolchain(InProcessEmitToolchain.Instance)
+            .WithToolchain(new InProcessEmitToolchain(TimeSpan.FromMinutes(30), logOutput: true)) // shared machines: a slow iteration is not an error
             .WithStrategy(RunStrategy.Monitoring)
             .WithLaunchCount(1)
             .WithWarmupCount(1)
