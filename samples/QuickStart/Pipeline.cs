@@ -146,10 +146,10 @@ public static class Pipeline
         rows.Add(new SystemRow(Fusion, MetricSet.From(fusedMetrics), MetricSet.From(fusedMetrics, data.CleanTestQueries), teacherResult.QueriesPerSecond, teacherParameters));
 
         var results = new Dictionary<string, EvaluationResult>();
-        foreach ((string name, BiEncoderStudent student, string file) in new[] { (Distilled, distilled, "run.student-distilled.trec"), (HardLabel, hard, "run.student-hard-labels.trec") })
+        foreach ((string name, BiEncoderStudent student, string tag) in new[] { (Distilled, distilled, "student-distilled"), (HardLabel, hard, "student-hard-labels") })
         {
             var evaluator = new RetrievalEvaluator(data.Corpus, data.TestQueries, data.TestJudgments,
-                new RetrievalEvaluatorOptions { TopK = 100, RunFilePath = Path.Combine(o.OutputDirectory, file), RunTag = file[4..^5] });
+                new RetrievalEvaluatorOptions { TopK = 100, RunFilePath = Path.Combine(o.OutputDirectory, $"run.{tag}.trec"), RunTag = tag });
             EvaluationResult r = await evaluator.EvaluateAsync(student, Progress(ui, name), cancellationToken).ConfigureAwait(false);
             results[name] = r;
             rows.Add(new SystemRow(name, MetricSet.From(r.Metrics), MetricSet.From(r.Metrics, data.CleanTestQueries), r.QueriesPerSecond, student.NamedParameters().Sum(p => p.Parameter.numel())));
@@ -386,7 +386,7 @@ public static class Pipeline
         => TeacherScoreFusion.Fuse(scored, await bm25.ScoreExamplesAsync(scored, cancellationToken).ConfigureAwait(false), bm25Weight);
 
     /// <summary>Per query, z-normalise the teacher's and BM25's scores over the candidates and mix them.</summary>
-    internal static Dictionary<string, IReadOnlyList<ScoredDocument>> Fuse(
+    public static Dictionary<string, IReadOnlyList<ScoredDocument>> Fuse(
         IReadOnlyDictionary<string, IReadOnlyList<ScoredDocument>> teacher, IReadOnlyDictionary<string, IReadOnlyList<ScoredDocument>> bm25, double bm25Weight)
     {
         var fused = new Dictionary<string, IReadOnlyList<ScoredDocument>>(StringComparer.Ordinal);
@@ -400,11 +400,11 @@ public static class Pipeline
         return fused;
     }
 
+    // The library's z-score, so that the fusion row and the fusion targets treat a near-constant query alike.
     private static Dictionary<string, double> ZScores(IReadOnlyList<ScoredDocument> documents)
     {
-        double mean = documents.Average(d => (double)d.Score);
-        double sd = Math.Sqrt(documents.Average(d => (d.Score - mean) * (d.Score - mean)));
-        return documents.ToDictionary(d => d.DocumentId, d => sd > 0 ? (d.Score - mean) / sd : 0.0, StringComparer.Ordinal);
+        double[] z = TeacherScoreTransform.ZScores(documents.Select(d => (double)d.Score).ToArray());
+        return documents.Select((d, i) => (d.DocumentId, z[i])).ToDictionary(p => p.DocumentId, p => p.Item2, StringComparer.Ordinal);
     }
 
     private static Dictionary<string, double> Only(IReadOnlyDictionary<string, double> values, IReadOnlySet<string> ids)
