@@ -303,6 +303,11 @@ public static class Pipeline
         return new Evaluation(rows, all, clean, distilledAgreement, hardAgreement);
     }
 
+    /// <summary>Per query, z-normalise the teacher's and BM25's scores over the candidates and mix them (<see cref="ScoreFusion.Runs"/>).</summary>
+    public static Dictionary<string, IReadOnlyList<ScoredDocument>> Fuse(
+        IReadOnlyDictionary<string, IReadOnlyList<ScoredDocument>> teacher, IReadOnlyDictionary<string, IReadOnlyList<ScoredDocument>> bm25, double bm25Weight)
+        => ScoreFusion.Runs(teacher, bm25, bm25Weight);
+
     private static RetrievalDataset Split(SciFactData data, IReadOnlyList<KnowledgeDistillation.Data.QueryRecord> queries, KnowledgeDistillation.Data.RelevanceJudgments judgments)
         => new() { Corpus = data.Corpus, ById = data.ById, Queries = queries, Judgments = judgments };
 

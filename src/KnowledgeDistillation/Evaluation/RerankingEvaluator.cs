@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using KnowledgeDistillation.Data;
 using KnowledgeDistillation.Retrieval;
+using KnowledgeDistillation.Training;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -16,7 +17,7 @@ namespace KnowledgeDistillation.Evaluation;
 /// depth. Judged queries without candidates are missing from the reranked run and follow
 /// <see cref="MetricOptions.MissingQueries"/>.
 /// </remarks>
-public sealed partial class RerankingEvaluator
+public sealed partial class RerankingEvaluator : ITeacherEvaluator
 {
     private readonly Dictionary<string, CorpusDocument> _documents;
     private readonly QueryRecord[] _queries;
@@ -92,6 +93,10 @@ public sealed partial class RerankingEvaluator
     /// <returns>The first stage's metrics over the same queries.</returns>
     public MetricResults EvaluateFirstStage()
         => RankingMetrics.Evaluate(_candidates.ToDictionary(p => p.Key, p => (IReadOnlyList<ScoredDocument>)p.Value, StringComparer.Ordinal), _judgments, _options.Metrics);
+
+    /// <inheritdoc />
+    async Task<IReadOnlyDictionary<string, double>> ITeacherEvaluator.EvaluateAsync(ITeacher teacher, CancellationToken cancellationToken)
+        => (await EvaluateAsync(teacher, progress: null, cancellationToken).ConfigureAwait(false)).Means;
 
     /// <summary>Reranks every query's candidates with a teacher and evaluates the result.</summary>
     /// <param name="teacher">The teacher.</param>

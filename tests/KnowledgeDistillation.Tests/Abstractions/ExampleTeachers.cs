@@ -31,8 +31,8 @@ internal sealed class MeanEnsembleTeacher(params ITeacher[] members) : ITeacher
     }
 }
 
-/// <summary>A decorator that remembers scores, so a pair is scored by the inner teacher once.</summary>
-internal sealed class CachingTeacher(ITeacher inner) : ITeacher
+/// <summary>A decorator that remembers scores in memory, so a pair is scored by the inner teacher once (the library's <see cref="Teachers.CachingTeacher"/> keeps them on disk).</summary>
+internal sealed class InMemoryCachingTeacher(ITeacher inner) : ITeacher
 {
     private readonly ConcurrentDictionary<QueryDocumentPair, float> _cache = new();
 
