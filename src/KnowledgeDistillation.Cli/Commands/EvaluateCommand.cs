@@ -79,7 +79,7 @@ internal static class EvaluateCommand
         return command;
     }
 
-    private static string Detect(string folder)
+    internal static string Detect(string folder)
     {
         string config = Path.Combine(folder, "config.json");
         if (!Directory.Exists(folder))
