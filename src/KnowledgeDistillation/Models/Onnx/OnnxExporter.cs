@@ -118,7 +118,7 @@ public static class OnnxExporter
         RequireExportable(encoder);
         var g = new OnnxGraphBuilder { };
         g.Graph.Name = "bi_encoder";
-        var weights = new OnnxWeights(encoder);
+        var weights = new OnnxExportWeights(encoder);
         (string hidden, string mask) = BertOnnxGraph.AddEncoder(g, encoder.Config, weights, "", TokenEmbeddingsOutput);
         BertOnnxGraph.AddPooling(g, hidden, mask, student.Pooling, student.Normalize, SentenceEmbeddingOutput);
         g.Graph.Output.Add(OnnxGraphBuilder.Value(TokenEmbeddingsOutput, DataType.Float, "batch", "sequence", encoder.HiddenSize));
@@ -137,7 +137,7 @@ public static class OnnxExporter
             throw new NotSupportedException("The cross-encoder's BERT has no pooler; BertForSequenceClassification's head needs pooler.dense.");
         var g = new OnnxGraphBuilder();
         g.Graph.Name = "cross_encoder";
-        var weights = new OnnxWeights(model);
+        var weights = new OnnxExportWeights(model);
         (string hidden, _) = BertOnnxGraph.AddEncoder(g, model.Config, weights, "bert.", "last_hidden_state");
         BertOnnxGraph.AddClassifier(g, weights, hidden, "bert.", LogitsOutput);
         g.Graph.Output.Add(OnnxGraphBuilder.Value(LogitsOutput, DataType.Float, "batch", model.NumLabels));
