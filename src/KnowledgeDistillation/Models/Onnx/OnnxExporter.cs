@@ -112,6 +112,19 @@ public static class OnnxExporter
         }, cancellationToken);
     }
 
+    /// <summary>Exports a teacher's cross-encoder and tokenizer, as <see cref="ExportOnnxAsync(BertForSequenceClassification, HuggingFaceBertTokenizer, string, OnnxExportOptions?, CancellationToken)"/> does.</summary>
+    /// <param name="teacher">The teacher; its activation (<see cref="CrossEncoderTeacherOptions"/>) is not part of the graph, which returns logits.</param>
+    /// <param name="directory">The folder to write.</param>
+    /// <param name="options">Export settings; defaults when <see langword="null"/>.</param>
+    /// <param name="cancellationToken">Cancels the export; an existing folder then stays as it was.</param>
+    /// <returns>A task that completes when the folder is in place.</returns>
+    /// <exception cref="NotSupportedException">As for the model's export.</exception>
+    public static Task ExportOnnxAsync(this CrossEncoderTeacher teacher, string directory, OnnxExportOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(teacher);
+        return teacher.Model.ExportOnnxAsync(teacher.Tokenizer, directory, options, cancellationToken);
+    }
+
     internal static ModelProto BuildStudentGraph(BiEncoderStudent student)
     {
         BertModel encoder = student.Encoder;
