@@ -17,7 +17,12 @@ internal static class GemmProbe
         using var noGrad = no_grad();
         Console.WriteLine($"threads {get_num_threads()}");
         string only = args.Length > 1 ? args[1] : "";
-        foreach (string route in new[] { "linear", "conv", "convcl" })
+        if (only == "attn")
+        {
+            Attention(reps);
+            return;
+        }
+        foreach (string route in new[] { "linear", "convcl", "conv" })
         foreach (ScalarType dtype in new[] { ScalarType.Float32, ScalarType.BFloat16 })
         {
             if (route != "linear" && dtype != ScalarType.Float32) continue;
@@ -33,6 +38,41 @@ internal static class GemmProbe
     }
 
     private static string _route = "linear";
+
+    // Attention alone at MiniLM's shapes: libtorch's fused SDPA against the unfused matmul-softmax-matmul, fp32 and bf16.
+    private static void Attention(int reps)
+    {
+        foreach ((int b, int t) in new[] { (1, 128), (32, 128), (1, 256), (32, 256) })
+        {
+            foreach (ScalarType dtype in new[] { ScalarType.Float32, ScalarType.BFloat16 })
+            {
+                using Tensor q = randn(b, 12, t, 32, dtype: dtype), k = randn(b, 12, t, 32, dtype: dtype), v = randn(b, 12, t, 32, dtype: dtype);
+                double flops = 4.0 * b * 12 * t * t * 32;
+                foreach (string kind in new[] { "sdpa", "unfused" })
+                {
+                    Func<Tensor> f = kind == "sdpa"
+                        ? () => nn.functional.scaled_dot_product_attention(q, k, v)
+                        : () =>
+                        {
+                            using Tensor s = q.matmul(k.transpose(-2, -1)) / Math.Sqrt(32);
+                            using Tensor p = s.softmax(-1);
+                            return p.matmul(v);
+                        };
+                    f().Dispose();
+                    var times = new List<double>();
+                    for (int r = 0; r < 5; r++)
+                    {
+                        double t0 = BenchClock.Now();
+                        for (int i = 0; i < reps; i++)
+                            f().Dispose();
+                        times.Add((BenchClock.Now() - t0) / reps);
+                    }
+                    times.Sort();
+                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"attn {kind,-8} b{b} t{t} {dtype,-9} {times[2] * 1e3,9:F3} ms {flops / times[2] / 1e9,8:F1} GFLOP/s"));
+                }
+            }
+        }
+    }
 
     private static Tensor Apply(Tensor x, Tensor w, Tensor b)
     {
@@ -59,12 +99,12 @@ internal static class GemmProbe
         var times = new List<double>();
         for (int r = 0; r < 5; r++)
         {
-            var sw = Stopwatch.StartNew();
+            double t0 = BenchClock.Now();
             for (int i = 0; i < reps; i++)
             {
                 using Tensor y = Apply(x, w, b);
             }
-            times.Add(sw.Elapsed.TotalSeconds / reps);
+            times.Add((BenchClock.Now() - t0) / reps);
         }
         times.Sort();
         double median = times[2];

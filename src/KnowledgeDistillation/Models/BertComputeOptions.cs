@@ -3,23 +3,20 @@ using static TorchSharp.torch;
 namespace KnowledgeDistillation.Models;
 
 /// <summary>
-/// How a <see cref="BertModel"/> computes, without changing what it computes: the matrix-product kernel, mixed precision
-/// and activation checkpointing. Set with <see cref="BertModel.ComputeOptions"/>; the defaults give the float32 results.
+/// How a <see cref="BertModel"/> computes, without changing what it computes: mixed precision and activation
+/// checkpointing. Set with <see cref="BertModel.ComputeOptions"/>; the defaults give the float32 results.
 /// </summary>
 public sealed record BertComputeOptions
 {
-    /// <summary>The default options: <see cref="LinearKernel.Auto"/>, float32 compute, no checkpointing.</summary>
+    /// <summary>The default options: compute in the weights' dtype, no checkpointing.</summary>
     public static BertComputeOptions Default { get; } = new();
-
-    /// <summary>The kernel of the float32 linear layers; default <see cref="LinearKernel.Auto"/>.</summary>
-    public LinearKernel LinearKernel { get; init; } = LinearKernel.Auto;
 
     /// <summary>
     /// Mixed precision: <see langword="null"/> (default) computes in the weights' dtype; <see cref="ScalarType.BFloat16"/>
     /// runs the linear layers and attention of a float32 model in bfloat16 (the weights, their gradients and the optimiser
     /// state stay float32; the residual stream, LayerNorm and so the loss stay float32), as <c>torch.autocast</c> does on
-    /// CPUs. Faster only where bfloat16 matrix products are (CPUs with AVX-512 BF16 or AMX; docs/benchmarks.md has the
-    /// measurements), at about 3 significant digits per product.
+    /// CPUs. Faster only where bfloat16 matrix products are (measured 3.8× float32 on an AMD EPYC with AVX-512 BF16, 0.61× on
+    /// an Intel Xeon: docs/benchmarks.md), at about 3 significant digits per product.
     /// </summary>
     public ScalarType? AutocastDType { get; init; }
 
@@ -32,8 +29,6 @@ public sealed record BertComputeOptions
 
     internal void Validate()
     {
-        if (!Enum.IsDefined(LinearKernel))
-            throw new ArgumentException($"BertComputeOptions.LinearKernel {LinearKernel} is not defined.", nameof(LinearKernel));
         if (AutocastDType is { } d && d is not (ScalarType.BFloat16 or ScalarType.Float16))
             throw new ArgumentException($"BertComputeOptions.AutocastDType must be BFloat16, Float16 or null, not {d}.", nameof(AutocastDType));
     }

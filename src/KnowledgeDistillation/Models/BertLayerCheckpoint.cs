@@ -21,20 +21,24 @@ internal sealed class BertLayerCheckpoint : SingleTensorFunction<BertLayerCheckp
         var hidden = (Tensor)vars[0];
         var layer = (BertLayer)vars[1];
         var mask = vars.Length > 2 ? vars[2] as Tensor : null;
-        ctx.save_for_backward([hidden]);
+        // Tensors go through save_for_backward (autograd keeps them alive past the callers' dispose scopes); the
+        // generator state as bytes.
+        ctx.save_for_backward(mask is null ? [hidden] : [hidden, mask]);
         ctx.save_data("layer", layer);
-        ctx.save_data("mask", mask!);
-        ctx.save_data("rng", get_rng_state());
+        ctx.save_data("inputs", vars.Length);
+        using (Tensor state = get_rng_state())
+            ctx.save_data("rng", state.data<byte>().ToArray());
         using (no_grad())
             return layer.forward(hidden, mask);
     }
 
     public override List<Tensor> backward(AutogradContext ctx, Tensor gradOutput)
     {
-        Tensor hidden = ctx.get_saved_variables()[0];
+        List<Tensor> saved = ctx.get_saved_variables();
+        Tensor hidden = saved[0];
+        Tensor? mask = saved.Count > 1 ? saved[1] : null;
         var layer = (BertLayer)ctx.get_data("layer");
-        var mask = ctx.get_data("mask") as Tensor;
-        using var forwardRng = (Tensor)ctx.get_data("rng");
+        using Tensor forwardRng = tensor((byte[])ctx.get_data("rng"));
         using Tensor backwardRng = get_rng_state();
         set_rng_state(forwardRng);
         try
@@ -46,7 +50,11 @@ internal sealed class BertLayerCheckpoint : SingleTensorFunction<BertLayerCheckp
                 Tensor output = layer.forward(input, mask);
                 autograd.backward([output], [gradOutput]);
             }
-            return [input.grad!.detach()];
+            // One gradient per input of apply: the hidden state's, none for the layer and the mask.
+            var grads = new List<Tensor> { input.grad!.detach() };
+            for (int i = 1; i < (int)ctx.get_data("inputs"); i++)
+                grads.Add(null!);
+            return grads;
         }
         finally
         {

@@ -43,7 +43,7 @@ public sealed class BertModel : nn.Module
     }
 
     /// <summary>
-    /// How the model computes (matrix-product kernel, mixed precision, activation checkpointing); default
+    /// How the model computes (mixed precision, activation checkpointing); default
     /// <see cref="BertComputeOptions.Default"/>. Changing it changes speed and memory, not the model (within float
     /// rounding; bfloat16 autocast rounds the matrix products to bfloat16).
     /// </summary>
