@@ -201,8 +201,8 @@ public static class Pipeline
     public static IDistillationLoss DistillationLoss(string recipe, double softWeight = 1.0) => recipe switch
     {
         // Margin-MSE alone never pushes unrelated documents away; the contrastive term with in-batch negatives does.
-        "margin-mse+contrastive" => new WeightedLoss((new MarginMseLoss(new MarginMseLossOptions { TeacherTransform = StudentRangeMargins }), softWeight), (new ContrastiveLoss(), 1.0)),
-        "margin-mse" => new MarginMseLoss(new MarginMseLossOptions { TeacherTransform = StudentRangeMargins }),
+        "margin-mse+contrastive" => new WeightedLoss((new MarginMseLoss(MarginMseLossOptions.ForCosineStudent), softWeight), (new ContrastiveLoss(), 1.0)),
+        "margin-mse" => new MarginMseLoss(MarginMseLossOptions.ForCosineStudent),
         // The previous default: z-scored margins (typically 1–4) that a cosine student (margins at most 2) cannot reach.
         "margin-mse-unscaled+contrastive" => new WeightedLoss(
             (new MarginMseLoss(new MarginMseLossOptions { TeacherTransform = TeacherScoreTransform.ZScore }), softWeight),
@@ -221,12 +221,6 @@ public static class Pipeline
         ScaleByTemperatureSquared = false,
         TeacherTransform = TeacherScoreTransform.ZScore,
     });
-
-    /// <summary>
-    /// Per-query z-scored teacher scores times 0.1: the students are cosine bi-encoders, whose margins are at most 2
-    /// (a few tenths in practice), so unscaled z-score margins (1–4) could never be fitted.
-    /// </summary>
-    internal static TeacherScoreTransform StudentRangeMargins { get; } = TeacherScoreTransform.ZScore.Then(TeacherScoreTransform.Scale(0.1));
 
     private static async Task<CrossEncoderTeacher> TeacherAsync(
         QuickStartOptions o, HuggingFaceBertTokenizer tokenizer, List<DistillationExample> examples, ConsoleProgress ui,

@@ -78,6 +78,7 @@ public sealed class BiEncoderStudent : IStudent
         IncludePrefixInPooling = options.IncludePrefixInPooling ?? folder.IncludePrompt ?? true;
         Normalize = options.Normalize ?? (folder.IsSentenceTransformer ? folder.Normalize : false);
         Similarity = options.Similarity ?? folder.Similarity ?? EmbeddingSimilarity.Cosine;
+        ScoreScale = options.ScoreScale;
         LowerCaseText = options.LowerCaseText ?? folder.DoLowerCase ?? false;
         MaxSequenceLength = maxLength;
         _queryPromptTokens = PromptTokens(QueryPrefix);
@@ -111,6 +112,9 @@ public sealed class BiEncoderStudent : IStudent
 
     /// <summary>The similarity <see cref="Score"/> computes.</summary>
     public EmbeddingSimilarity Similarity { get; }
+
+    /// <summary>The factor on <see cref="Score"/>'s similarities (<see cref="BiEncoderStudentOptions.ScoreScale"/>).</summary>
+    public double ScoreScale { get; }
 
     /// <summary>The most tokens per text, special tokens included.</summary>
     public int MaxSequenceLength { get; }
@@ -230,7 +234,8 @@ public sealed class BiEncoderStudent : IStudent
             q = nn.functional.normalize(q, p: 2, dim: 1);
             d = nn.functional.normalize(d, p: 2, dim: 1);
         }
-        return q.matmul(d.t()).MoveToOuterDisposeScope();
+        Tensor scores = q.matmul(d.t());
+        return (ScoreScale == 1.0 ? scores : scores * ScoreScale).MoveToOuterDisposeScope();
     }
 
     /// <inheritdoc />

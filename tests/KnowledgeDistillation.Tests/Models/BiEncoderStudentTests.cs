@@ -153,6 +153,26 @@ public sealed class BiEncoderStudentTests(ITestOutputHelper output) : IDisposabl
     }
 
     [Fact]
+    public void ScoreScale_multiplies_the_training_scores_and_leaves_embeddings_alone()
+    {
+        var tokenizer = HuggingFaceBertTokenizer.FromFolder(BertFixture.Dir("encoder-gelunew"));
+        BertConfig config = BertConfig.Load(Path.Combine(BertFixture.Dir("encoder-gelunew"), "config.json"));
+        using BiEncoderStudent plain = BiEncoderStudent.Create(config, tokenizer, seed: 1);
+        using BiEncoderStudent scaled = BiEncoderStudent.Create(config, tokenizer, new BiEncoderStudentOptions { ScoreScale = 20 }, seed: 1);
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        Tensor q = plain.Forward(["a query"], TextKind.Query), d = plain.Forward(["one document", "another one"], TextKind.Document);
+
+        float[] cosine = plain.Score(q, d).data<float>().ToArray();
+        float[] twenty = scaled.Score(q, d).data<float>().ToArray();
+
+        twenty.Should().Equal(cosine.Select(c => c * 20), (a, b) => Math.Abs(a - b) < 1e-4);
+        scaled.Encode(["a query"], TextKind.Query)[0].Should().Equal(plain.Encode(["a query"], TextKind.Query)[0]);
+        FluentActions.Invoking(() => BiEncoderStudent.Create(config, tokenizer, new BiEncoderStudentOptions { ScoreScale = 0 }))
+            .Should().Throw<ArgumentOutOfRangeException>().WithMessage("*ScoreScale*");
+    }
+
+    [Fact]
     public void Create_is_seeded_and_a_tokenizer_larger_than_the_embedding_matrix_is_rejected_naming_both_sizes()
     {
         var tokenizer = HuggingFaceBertTokenizer.FromFolder(BertFixture.Dir("encoder-gelunew"));
