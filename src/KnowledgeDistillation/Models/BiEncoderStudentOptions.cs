@@ -43,7 +43,7 @@ public sealed class BiEncoderStudentOptions
     /// A factor on the scores of <see cref="BiEncoderStudent.Score"/> (the training losses' view), for example 20 so that
     /// cosine scores span [−20, 20] like sentence-transformers' <c>MultipleNegativesRankingLoss</c> scale: a softmax
     /// or margin loss over raw cosines in [−1, 1] barely moves (a listwise loss over K candidates sits near ln K).
-    /// Rankings, <see cref="BiEncoderStudent.Encode"/> and the saved model do not depend on it. Default 1.
+    /// Rankings, <see cref="BiEncoderStudent.Encode(IReadOnlyList{string}, TextKind?, bool, IProgress{int}?, CancellationToken)"/> and the saved model do not depend on it. Default 1.
     /// </summary>
     public double ScoreScale { get; init; } = 1.0;
 
@@ -60,7 +60,7 @@ public sealed class BiEncoderStudentOptions
     /// </summary>
     public bool? LowerCaseText { get; init; }
 
-    /// <summary>Texts per forward pass in <see cref="BiEncoderStudent.Encode"/>. Default 32 (sentence-transformers' default).</summary>
+    /// <summary>Texts per forward pass in <see cref="BiEncoderStudent.Encode(IReadOnlyList{string}, TextKind?, bool, IProgress{int}?, CancellationToken)"/>. Default 32 (sentence-transformers' default).</summary>
     public int EncodeBatchSize { get; init; } = 32;
 
     /// <summary>Where the model runs; <see langword="null"/> (default) is the CPU.</summary>
