@@ -64,15 +64,20 @@ public sealed class BertModel : nn.Module
     /// <summary>The dtype of the weights (float32 unless converted).</summary>
     public ScalarType DType => embeddings.WordEmbeddingWeight.dtype;
 
-    /// <summary>Loads a Hugging Face <c>BertModel</c> from a local folder.</summary>
-    /// <param name="directory">A folder with <c>config.json</c> and the weights.</param>
-    /// <param name="options">dtype, device, head handling and logging; defaults when <see langword="null"/>.</param>
+    /// <summary>Loads a Hugging Face <c>BertModel</c> from a local folder or an ONNX export.</summary>
+    /// <param name="directory">
+    /// A folder with <c>config.json</c> and the weights (<c>model.safetensors</c>, shards or <c>pytorch_model.bin</c>);
+    /// or a folder whose weights are an ONNX export, <c>model.onnx</c> or <c>onnx/model.onnx</c> (<c>config.json</c>
+    /// optional: the configuration is inferred from the graph); or the path of a <c>.onnx</c> file. See docs/models.md.
+    /// </param>
+    /// <param name="options">dtype, device, head handling, layer subset and logging; defaults when <see langword="null"/>.</param>
     /// <returns>The model, in evaluation mode. The pooler is present when the checkpoint has one.</returns>
     /// <exception cref="DirectoryNotFoundException">The folder does not exist.</exception>
-    /// <exception cref="FileNotFoundException"><c>config.json</c> is missing.</exception>
+    /// <exception cref="FileNotFoundException"><c>config.json</c> is missing (and the weights are not an ONNX export).</exception>
     /// <exception cref="CheckpointException">
     /// A file is malformed or truncated, a <c>.bin</c> names a forbidden pickle global, or tensors are missing, unexpected
-    /// or of the wrong shape (all listed in one message).
+    /// or of the wrong shape (all listed in one message); for an ONNX export, an <see cref="Onnx.OnnxImportException"/>
+    /// naming the node or initializer the importer cannot map.
     /// </exception>
     public static BertModel FromPretrained(string directory, BertLoadOptions? options = null)
     {
@@ -80,8 +85,8 @@ public sealed class BertModel : nn.Module
         options ??= new BertLoadOptions();
         options.Validate();
         TorchRuntime.EnsureAvailable(); // before the first module constructor, which is a native call
-        BertConfig config = LoadConfig(directory);
-        using CheckpointFolder checkpoint = CheckpointFolder.Open(directory);
+        (CheckpointFolder opened, BertConfig config) = BertWeights.Open(directory, options);
+        using CheckpointFolder checkpoint = opened;
         var model = new BertModel(config, BertWeights.HasPooler(checkpoint));
         try
         {

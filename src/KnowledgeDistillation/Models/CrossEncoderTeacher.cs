@@ -130,6 +130,39 @@ public sealed class CrossEncoderTeacher : ITeacher, IDisposable
         }
     }
 
+    /// <summary>
+    /// Starts a cross-encoder from an encoder-only checkpoint, for example a bi-encoder such as all-MiniLM-L6-v2 (a Hugging
+    /// Face folder, an ONNX export or a <c>.onnx</c> file with <c>vocab.txt</c> beside it): the encoder's weights plus a
+    /// newly initialised one-logit classifier head (see <see cref="BertForSequenceClassification.FromEncoder"/>), logged
+    /// as a warning through <see cref="CrossEncoderTeacherOptions.Logger"/>. Its scores mean nothing until it is trained.
+    /// </summary>
+    /// <param name="directory">The checkpoint folder or <c>.onnx</c> file.</param>
+    /// <param name="options">Scoring options; defaults when <see langword="null"/>.</param>
+    /// <param name="seed">Seeds the new head; the same seed gives the same head.</param>
+    /// <returns>The teacher.</returns>
+    /// <exception cref="DirectoryNotFoundException">The folder does not exist.</exception>
+    /// <exception cref="FileNotFoundException"><c>vocab.txt</c> is missing, or <c>config.json</c> for weights that are not an ONNX export.</exception>
+    /// <exception cref="CheckpointException">The model files are malformed or do not make a BERT encoder.</exception>
+    /// <exception cref="TokenizerFileException">A tokenizer file is malformed.</exception>
+    public static CrossEncoderTeacher FromEncoder(string directory, CrossEncoderTeacherOptions? options = null, long seed = 0)
+    {
+        ArgumentNullException.ThrowIfNull(directory);
+        options ??= new CrossEncoderTeacherOptions();
+        options.Validate();
+        HuggingFaceBertTokenizer tokenizer = HuggingFaceBertTokenizer.FromFolder(BertWeights.FolderOf(directory), options.Logger);
+        BertForSequenceClassification model = BertForSequenceClassification.FromEncoder(
+            directory, numLabels: 1, seed, new BertLoadOptions { DType = ScalarType.Float32, Device = options.Device, Logger = options.Logger });
+        try
+        {
+            return new CrossEncoderTeacher(model, tokenizer, options);
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
+
     /// <inheritdoc />
     /// <exception cref="InvalidOperationException">The model is in training mode, or a score is not finite (the message names the pair).</exception>
     public async Task<float[]> ScoreAsync(IReadOnlyList<QueryDocumentPair> pairs, CancellationToken cancellationToken = default)
