@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Text.Json;
 using KnowledgeDistillation;
 using KnowledgeDistillation.Data;
 using KnowledgeDistillation.Evaluation;
@@ -40,11 +41,17 @@ public static class DomainAdaptationPipeline
         Recipes.Loss(o.Recipe); // reject an unknown recipe before any work
         Directory.CreateDirectory(o.OutputDirectory);
         string loadAtStart = LoadAverage();
-        var times = new List<(string, TimeSpan)>();
+        // Wall time and this process's CPU time per step: on a shared machine the wall time measures the load, while the
+        // CPU time (divided by the cores) is what the step would take on a quiet one.
+        var times = new List<StepTime>();
         var clock = Stopwatch.StartNew();
+        TimeSpan cpu = Process.GetCurrentProcess().TotalProcessorTime;
         void Done(string step)
         {
-            times.Add((step, clock.Elapsed));
+            TimeSpan now = Process.GetCurrentProcess().TotalProcessorTime;
+            times.Add(new StepTime(step, clock.Elapsed, now - cpu, LoadAverage()));
+            ui.Info(Inv($"step time: {clock.Elapsed.TotalSeconds:F0} s wall, {(now - cpu).TotalSeconds:F0} s CPU; load {LoadAverage()}"));
+            cpu = now;
             clock.Restart();
         }
         string Out(string name) => Path.Combine(o.OutputDirectory, name);
@@ -83,21 +90,22 @@ public static class DomainAdaptationPipeline
         Done("BM25");
 
         // 3. Zero-shot bi-encoders, as they come (test corpus and queries at EvaluationMaxLength tokens).
-        ui.Begin($"Step 3/8  Zero-shot: all-MiniLM-L6-v2 and snowflake-arctic-embed-xs ({dtypeName}, {o.EvaluationMaxLength} tokens)");
+        ui.Begin($"Step 3/8  Zero-shot all-MiniLM-L6-v2 ({dtypeName}, {o.EvaluationMaxLength} tokens; arctic-embed-xs is evaluated in step 7)");
         var evaluated = new Dictionary<string, EmbeddingMemo>();
         try
         {
-            foreach ((string name, PretrainedModel model, string file) in new[] { (MiniLMZeroShot, miniLM, "zero-shot-minilm"), (ArcticZeroShot, arctic, "zero-shot-arctic-xs") })
+            async Task EvaluateAsync(string name, Func<BiEncoderStudent> load, string file)
             {
-                var memo = new EmbeddingMemo(ModelLoading.Student(model, o.EvaluationMaxLength, inference));
+                var memo = new EmbeddingMemo(load());
                 evaluated[name] = memo;
                 (SystemRow row, MetricResults metrics) = await EvaluateStudentAsync(memo, name, file, dtypeName, o, data, ui, cancellationToken).ConfigureAwait(false);
                 rows.Add(row);
                 perQuery[name] = metrics;
                 ui.Info(Inv($"{name}: nDCG@10 {row.All.Ndcg10:F4} (clean {row.Clean.Ndcg10:F4}), corpus {row.TextsPerSecond:F1} texts/s"));
             }
+            await EvaluateAsync(MiniLMZeroShot, () => ModelLoading.Student(miniLM, o.EvaluationMaxLength, inference), "zero-shot-minilm").ConfigureAwait(false);
             ui.End("done");
-            Done("zero-shot baselines");
+            Done("zero-shot all-MiniLM-L6-v2");
 
             // Training data: train queries and title pseudo-queries, each with BM25 negatives (test queries never).
             ui.Begin("Mining BM25 negatives for the train queries and title pseudo-queries");
@@ -163,6 +171,9 @@ public static class DomainAdaptationPipeline
             // 7. Test: the teacher and the fusion rerank BM25's candidates; the students search the whole corpus.
             ui.Begin($"Step 7/8  Test evaluation ({dtypeName}, {o.EvaluationMaxLength} tokens)");
             var candidates = bm25Run.ToDictionary(p => p.Key, p => (IReadOnlyList<ScoredDocument>)p.Value.Take(o.RerankDepth).ToArray(), StringComparer.Ordinal);
+            // The main comparison first, so that its figures are in the log early on a slow machine.
+            await EvaluateAsync(Distilled, () => Saved(Out("student-minilm-distilled"), o, inference), "student-minilm-distilled").ConfigureAwait(false);
+            await EvaluateAsync(HardLabel, () => Saved(Out("student-minilm-hard-labels"), o, inference), "student-minilm-hard-labels").ConfigureAwait(false);
             var reranker = new RerankingEvaluator(data.Corpus, data.TestQueries, data.TestJudgments, candidates,
                 new RerankingEvaluatorOptions { Depth = o.RerankDepth, RunFilePath = Out("run.teacher.trec"), RunTag = "teacher" });
             EvaluationResult teacherResult = await reranker.EvaluateAsync(teacher, Progress(ui, "teacher"), cancellationToken).ConfigureAwait(false);
@@ -174,23 +185,13 @@ public static class DomainAdaptationPipeline
             rows.Add(Row(Fusion, fusedMetrics, data, teacherResult.QueriesPerSecond, null, teacherParameters, dtypeName));
             perQuery[Fusion] = fusedMetrics;
 
-            var toEvaluate = new List<(string Name, Func<BiEncoderStudent> Load, string File)>
-            {
-                (Distilled, () => Saved(Out("student-minilm-distilled"), o, inference), "student-minilm-distilled"),
-                (HardLabel, () => Saved(Out("student-minilm-hard-labels"), o, inference), "student-minilm-hard-labels"),
-                (CompressedZeroShot, () => ModelLoading.Student(miniLM, o.EvaluationMaxLength, inference, o.CompressedLayers), "3layer-not-trained"),
-                (CompressedDistilled, () => Saved(Out("student-3layer-distilled"), o, inference), "student-3layer-distilled"),
-                (CompressedHardLabel, () => Saved(Out("student-3layer-hard-labels"), o, inference), "student-3layer-hard-labels"),
-            };
-            foreach ((string name, Func<BiEncoderStudent> load, string file) in toEvaluate)
-            {
-                var memo = new EmbeddingMemo(load());
-                evaluated[name] = memo;
-                (SystemRow row, MetricResults metrics) = await EvaluateStudentAsync(memo, name, file, dtypeName, o, data, ui, cancellationToken).ConfigureAwait(false);
-                rows.Add(row);
-                perQuery[name] = metrics;
-                ui.Info(Inv($"{name}: nDCG@10 {row.All.Ndcg10:F4} (clean {row.Clean.Ndcg10:F4}), corpus {row.TextsPerSecond:F1} texts/s"));
-            }
+            await EvaluateAsync(CompressedDistilled, () => Saved(Out("student-3layer-distilled"), o, inference), "student-3layer-distilled").ConfigureAwait(false);
+            await EvaluateAsync(CompressedHardLabel, () => Saved(Out("student-3layer-hard-labels"), o, inference), "student-3layer-hard-labels").ConfigureAwait(false);
+            await EvaluateAsync(CompressedZeroShot, () => ModelLoading.Student(miniLM, o.EvaluationMaxLength, inference, o.CompressedLayers), "3layer-not-trained").ConfigureAwait(false);
+            await EvaluateAsync(ArcticZeroShot, () => ModelLoading.Student(arctic, o.EvaluationMaxLength, inference), "zero-shot-arctic-xs").ConfigureAwait(false);
+            // Table order: baselines, teacher, students.
+            string[] order = [Bm25, MiniLMZeroShot, ArcticZeroShot, Teacher, Fusion, Distilled, HardLabel, CompressedZeroShot, CompressedDistilled, CompressedHardLabel];
+            rows.Sort((a, b) => Array.IndexOf(order, a.Name).CompareTo(Array.IndexOf(order, b.Name)));
             ui.End("done");
             Done("test evaluation");
 
@@ -226,7 +227,7 @@ public static class DomainAdaptationPipeline
                 TeacherDevNdcg10 = teacherDev,
                 FusionDevNdcg10 = fusionDev,
                 StepTimes = times,
-                Total = TimeSpan.FromTicks(times.Sum(t => t.Item2.Ticks)),
+                Total = TimeSpan.FromTicks(times.Sum(t => t.Wall.Ticks)),
                 LoadAtStart = loadAtStart,
                 LoadAtEnd = LoadAverage(),
                 Losses = losses,
@@ -256,7 +257,7 @@ public static class DomainAdaptationPipeline
     }
 
     /// <summary>
-    /// Encodes the same 64 corpus documents (at the evaluation length) and scores the same 64 training-like pairs in fp32
+    /// Encodes the same corpus documents (<see cref="DomainAdaptationOptions.ProbeTexts"/>, at the evaluation length) and scores as many pairs in fp32
     /// and in bf16, after a warm-up batch each, and picks the faster dtype by the encoding speed. The result is kept in
     /// the report folder, so that a second run (and its teacher-score cache, whose identity includes the dtype) agrees.
     /// </summary>
@@ -264,22 +265,22 @@ public static class DomainAdaptationPipeline
     {
         string path = Path.Combine(o.OutputDirectory, "speed-probe.json");
         if (File.Exists(path))
-            return System.Text.Json.JsonSerializer.Deserialize<SpeedProbe>(await File.ReadAllTextAsync(path, cancellationToken).ConfigureAwait(false))!;
-        string[] texts = data.Corpus.Take(64).Select(d => d.FullText).ToArray();
+            return JsonSerializer.Deserialize<SpeedProbe>(await File.ReadAllTextAsync(path, cancellationToken).ConfigureAwait(false))!;
+        string[] texts = data.Corpus.Take(o.ProbeTexts).Select(d => d.FullText).ToArray();
         double Encode(torch.ScalarType dtype)
         {
             using BiEncoderStudent student = ModelLoading.Student(model, o.EvaluationMaxLength, dtype);
-            student.Encode(texts[..Math.Min(16, texts.Length)], TextKind.Document, cancellationToken);
+            student.Encode(texts[..Math.Min(8, texts.Length)], TextKind.Document, cancellationToken);
             var watch = Stopwatch.StartNew();
             student.Encode(texts, TextKind.Document, cancellationToken);
             return texts.Length / watch.Elapsed.TotalSeconds;
         }
-        QueryDocumentPair[] pairs = data.TrainQueries.Take(8).SelectMany(q => data.Corpus.Skip(64).Take(8).Select(d => new QueryDocumentPair(q.Text, d.FullText))).ToArray();
+        QueryDocumentPair[] pairs = data.TrainQueries.Take(8).SelectMany(q => data.Corpus.Skip(o.ProbeTexts).Take(Math.Max(1, o.ProbeTexts / 8)).Select(d => new QueryDocumentPair(q.Text, d.FullText))).ToArray();
         async Task<double> Score(torch.ScalarType dtype)
         {
             using var teacher = new CrossEncoderTeacher(ModelLoading.CrossEncoder(model, o.Seed), ModelLoading.Tokenizer(model),
                 new CrossEncoderTeacherOptions { BatchSize = 32, MaxLength = o.TeacherMaxLength, DType = dtype });
-            await teacher.ScoreAsync(pairs[..Math.Min(16, pairs.Length)], cancellationToken).ConfigureAwait(false);
+            await teacher.ScoreAsync(pairs[..Math.Min(8, pairs.Length)], cancellationToken).ConfigureAwait(false);
             var watch = Stopwatch.StartNew();
             await teacher.ScoreAsync(pairs, cancellationToken).ConfigureAwait(false);
             return pairs.Length / watch.Elapsed.TotalSeconds;
@@ -287,7 +288,7 @@ public static class DomainAdaptationPipeline
         double fp32 = Encode(torch.ScalarType.Float32), bf16 = Encode(torch.ScalarType.BFloat16);
         double teacherFp32 = await Score(torch.ScalarType.Float32).ConfigureAwait(false), teacherBf16 = await Score(torch.ScalarType.BFloat16).ConfigureAwait(false);
         var probe = new SpeedProbe(fp32, bf16, teacherFp32, teacherBf16, bf16 > fp32 ? "bf16" : "fp32");
-        await File.WriteAllTextAsync(path, System.Text.Json.JsonSerializer.Serialize(probe), cancellationToken).ConfigureAwait(false);
+        await File.WriteAllTextAsync(path, JsonSerializer.Serialize(probe), cancellationToken).ConfigureAwait(false);
         return probe;
     }
 
@@ -368,6 +369,16 @@ public static class DomainAdaptationPipeline
         string folder, RetrievalEvaluator dev, Dictionary<int, double> startPoints, ConsoleProgress ui,
         Dictionary<string, List<(int, double)>> losses, Dictionary<string, List<(int, double)>> curves, CancellationToken cancellationToken)
     {
+        // A student a previous run (of this folder) finished is reused with its curves: a killed run resumes here.
+        string record = folder + ".training.json";
+        if (File.Exists(record) && File.Exists(Path.Combine(folder, "config.json")))
+        {
+            var saved = JsonSerializer.Deserialize<Dictionary<string, double[][]>>(await File.ReadAllTextAsync(record, cancellationToken).ConfigureAwait(false))!;
+            losses[name] = saved["loss"].Select(p => ((int)p[0], p[1])).ToList();
+            curves[name] = saved["dev"].Select(p => ((int)p[0], p[1])).ToList();
+            ui.Info($"reusing the student a previous run trained in {folder}");
+            return;
+        }
         using BiEncoderStudent student = ModelLoading.Student(model, o.StudentMaxLength, torch.ScalarType.Float32, layers);
         var lossCurve = new List<(int, double)>();
         losses[name] = lossCurve;
@@ -396,6 +407,13 @@ public static class DomainAdaptationPipeline
             throw new OperationCanceledException(cancellationToken);
         curves[name] = evaluator.Points;
         await student.SaveAsync(folder, cancellationToken).ConfigureAwait(false);
+        var json = new Dictionary<string, double[][]>
+        {
+            ["loss"] = lossCurve.Select(p => new[] { p.Item1, p.Item2 }).ToArray(),
+            ["dev"] = evaluator.Points.Select(p => new[] { p.Step, p.Ndcg }).ToArray(),
+        };
+        await File.WriteAllTextAsync(record + ".tmp", JsonSerializer.Serialize(json), cancellationToken).ConfigureAwait(false);
+        File.Move(record + ".tmp", record, overwrite: true);
     }
 
     /// <summary>

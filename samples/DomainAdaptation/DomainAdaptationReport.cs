@@ -25,6 +25,9 @@ public sealed record Comparison(string System, string Baseline, SignificanceResu
 /// <summary>Encoding speed (texts/s) of a model in fp32 and bf16 on the same texts, and which one inference uses.</summary>
 public sealed record SpeedProbe(double Fp32TextsPerSecond, double Bf16TextsPerSecond, double TeacherFp32PairsPerSecond, double TeacherBf16PairsPerSecond, string Chosen);
 
+/// <summary>A step's wall time, this process's CPU time during it, and the load average at its end.</summary>
+public sealed record StepTime(string Step, TimeSpan Wall, TimeSpan Cpu, string Load);
+
 /// <summary>Everything a run measured.</summary>
 public sealed class DomainAdaptationReport
 {
@@ -55,7 +58,7 @@ public sealed class DomainAdaptationReport
 
     public required double FusionDevNdcg10 { get; init; }
 
-    public required IReadOnlyList<(string Step, TimeSpan Time)> StepTimes { get; init; }
+    public required IReadOnlyList<StepTime> StepTimes { get; init; }
 
     public required TimeSpan Total { get; init; }
 

@@ -69,7 +69,7 @@ public static class ReportWriter
         b.AppendLine(Inv($"Teacher + BM25 fusion: BM25 weight {r.FusionWeight:F1} (the distilled students' targets); dev nDCG@10 teacher {r.TeacherDevNdcg10:F4}, fusion {r.FusionDevNdcg10:F4}."));
         DomainAdaptationOptions o = r.Options;
         b.AppendLine(Inv($"Budget: teacher {o.TeacherSteps} steps × {o.TeacherBatchSize} queries × (1 + {o.TeacherNegatives}) pairs at {o.TeacherMaxLength} tokens, lr {o.TeacherLearningRate:E0}; students {o.StudentSteps} steps × {o.StudentBatchSize} queries × (1 + {o.StudentNegatives} of {o.ScoredNegatives} scored negatives + in-batch) at {o.StudentMaxLength} tokens, lr {o.StudentLearningRate:E0}; recipe {o.Recipe}; {r.TrainingExamples:N0} training examples; seed {r.Seed}."));
-        b.AppendLine("Time per step: " + string.Join(", ", r.StepTimes.Select(t => Inv($"{t.Step} {t.Time.TotalSeconds:F0} s"))) + Inv($"; total {r.Total.TotalMinutes:F1} min."));
+        b.AppendLine("Time per step (wall / CPU): " + string.Join(", ", r.StepTimes.Select(t => Inv($"{t.Step} {t.Wall.TotalSeconds:F0} s / {t.Cpu.TotalSeconds:F0} s"))) + Inv($"; total {r.Total.TotalMinutes:F1} min wall, {r.StepTimes.Sum(t => t.Cpu.TotalMinutes):F1} min CPU."));
         b.AppendLine(Inv($"Machine: {Environment.ProcessorCount} cores; load average at start {r.LoadAtStart}, at end {r.LoadAtEnd}."));
         return b.ToString();
     }
@@ -113,7 +113,7 @@ public static class ReportWriter
             comparisons = r.Comparisons.Select(c => new { c.System, c.Baseline, all = c.All, clean = c.Clean }),
             agreement = r.Agreement.ToDictionary(a => a.Key, a => new { a.Value.MeanSpearman, a.Value.MeanKendallTau }),
             teacherScores = new { requested = r.TeacherScoresRequested, reused = r.TeacherScoresReused },
-            steps = r.StepTimes.Select(t => new { t.Step, seconds = t.Time.TotalSeconds }),
+            steps = r.StepTimes.Select(t => new { t.Step, seconds = t.Wall.TotalSeconds, cpuSeconds = t.Cpu.TotalSeconds, load = t.Load }),
         };
         await WriteAtomicallyAsync(Path.Combine(r.OutputDirectory, "results.json"), JsonSerializer.Serialize(json, s_json), cancellationToken).ConfigureAwait(false);
         await WriteAtomicallyAsync(Path.Combine(r.OutputDirectory, "curves.svg"), CurvesSvg.Render(r.Losses, r.DevCurves), cancellationToken).ConfigureAwait(false);
