@@ -137,7 +137,8 @@ public static class DomainAdaptationPipeline
                 await teacher.ScoreAsync(pairs[start..Math.Min(pairs.Length, start + Chunk)], cancellationToken).ConfigureAwait(false);
                 ui.Bar(Math.Min(pairs.Length, start + Chunk), pairs.Length, "pairs scored");
             }
-            List<DistillationExample> scored = studentExamples.Select(teacher.Cache.AttachScores).ToList();
+            // Every pair is in the cache now: this attaches the cached scores.
+            IReadOnlyList<DistillationExample> scored = await teacher.ScoreExamplesAsync(studentExamples, cancellationToken).ConfigureAwait(false);
             ui.End($"{pairs.Length:N0} pairs: {reused:N0} reused from the cache, {pairs.Length - reused:N0} scored now");
             Done("teacher scores");
 
@@ -155,9 +156,9 @@ public static class DomainAdaptationPipeline
             var students = new[]
             {
                 (Name: Distilled, Layers: (IReadOnlyList<int>?)null, Loss: Recipes.Loss(o.Recipe), Examples: targets, Folder: "student-minilm-distilled"),
-                (Name: HardLabel, Layers: (IReadOnlyList<int>?)null, Loss: Recipes.HardLabels(), Examples: (IReadOnlyList<DistillationExample>)scored, Folder: "student-minilm-hard-labels"),
+                (Name: HardLabel, Layers: (IReadOnlyList<int>?)null, Loss: Recipes.HardLabels(), Examples: scored, Folder: "student-minilm-hard-labels"),
                 (Name: CompressedDistilled, Layers: o.CompressedLayers, Loss: Recipes.Loss(o.Recipe), Examples: targets, Folder: "student-3layer-distilled"),
-                (Name: CompressedHardLabel, Layers: o.CompressedLayers, Loss: Recipes.HardLabels(), Examples: (IReadOnlyList<DistillationExample>)scored, Folder: "student-3layer-hard-labels"),
+                (Name: CompressedHardLabel, Layers: o.CompressedLayers, Loss: Recipes.HardLabels(), Examples: scored, Folder: "student-3layer-hard-labels"),
             };
             for (int i = 0; i < students.Length; i++)
             {

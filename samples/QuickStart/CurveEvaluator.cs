@@ -1,4 +1,5 @@
 using KnowledgeDistillation;
+using KnowledgeDistillation.Evaluation;
 using KnowledgeDistillation.Training;
 
 namespace QuickStart;
@@ -11,7 +12,7 @@ public sealed class CurveEvaluator(IStudentEvaluator inner, Func<int> currentSte
     public async Task<IReadOnlyDictionary<string, double>> EvaluateAsync(IStudent student, CancellationToken cancellationToken = default)
     {
         IReadOnlyDictionary<string, double> metrics = await inner.EvaluateAsync(student, cancellationToken).ConfigureAwait(false);
-        Points.Add((currentStep(), metrics["ndcg@10"]));
+        Points.Add((currentStep(), metrics[MetricNames.Ndcg10]));
         return metrics;
     }
 }

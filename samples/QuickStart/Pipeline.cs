@@ -87,13 +87,8 @@ public static class Pipeline
         List<DistillationExample> studentExamples = examples.Select(e => new DistillationExample(e.Query, e.Positives, e.Negatives.Take(o.ScoredNegatives).ToArray(), id: e.Id)).ToList();
         QueryDocumentPair[] pairs = studentExamples.SelectMany(e => e.Positives.Concat(e.Negatives).Select(d => new QueryDocumentPair(e.Query, d))).Distinct().ToArray();
         int reused = pairs.Count(p => teacher.Cache.TryGetScore(p, out _));
-        const int chunk = 512;
-        for (int start = 0; start < pairs.Length; start += chunk)
-        {
-            await teacher.ScoreAsync(pairs[start..Math.Min(pairs.Length, start + chunk)], cancellationToken).ConfigureAwait(false);
-            ui.Bar(Math.Min(pairs.Length, start + chunk), pairs.Length, "pairs scored");
-        }
-        List<DistillationExample> scored = studentExamples.Select(teacher.Cache.AttachScores).ToList();
+        await teacher.ScoreAsync(pairs, new Reporter<TeacherScoringProgress>(p => ui.Bar((int)p.PairsDone, (int)p.TotalPairs, "pairs scored")), cancellationToken).ConfigureAwait(false);
+        IReadOnlyList<DistillationExample> scored = await teacher.ScoreExamplesAsync(studentExamples, cancellationToken).ConfigureAwait(false);
         ui.End($"{pairs.Length:N0} pairs: {reused:N0} reused from the cache, {pairs.Length - reused:N0} scored now");
         Done("teacher scores");
 
@@ -146,10 +141,10 @@ public static class Pipeline
         rows.Add(new SystemRow(Fusion, MetricSet.From(fusedMetrics), MetricSet.From(fusedMetrics, data.CleanTestQueries), teacherResult.QueriesPerSecond, teacherParameters));
 
         var results = new Dictionary<string, EvaluationResult>();
-        foreach ((string name, BiEncoderStudent student, string file) in new[] { (Distilled, distilled, "run.student-distilled.trec"), (HardLabel, hard, "run.student-hard-labels.trec") })
+        foreach ((string name, BiEncoderStudent student, string tag) in new[] { (Distilled, distilled, "student-distilled"), (HardLabel, hard, "student-hard-labels") })
         {
             var evaluator = new RetrievalEvaluator(data.Corpus, data.TestQueries, data.TestJudgments,
-                new RetrievalEvaluatorOptions { TopK = 100, RunFilePath = Path.Combine(o.OutputDirectory, file), RunTag = file[4..^5] });
+                new RetrievalEvaluatorOptions { TopK = 100, RunFilePath = Path.Combine(o.OutputDirectory, $"run.{tag}.trec"), RunTag = tag });
             EvaluationResult r = await evaluator.EvaluateAsync(student, Progress(ui, name), cancellationToken).ConfigureAwait(false);
             results[name] = r;
             rows.Add(new SystemRow(name, MetricSet.From(r.Metrics), MetricSet.From(r.Metrics, data.CleanTestQueries), r.QueriesPerSecond, student.NamedParameters().Sum(p => p.Parameter.numel())));
@@ -382,11 +377,11 @@ public static class Pipeline
     /// <paramref name="bm25Weight"/>), the same mix as the fusion row, over each example's candidates.
     /// </summary>
     private static async Task<IReadOnlyList<DistillationExample>> FuseWithBm25Async(
-        List<DistillationExample> scored, Bm25Teacher bm25, double bm25Weight, CancellationToken cancellationToken)
+        IReadOnlyList<DistillationExample> scored, Bm25Teacher bm25, double bm25Weight, CancellationToken cancellationToken)
         => TeacherScoreFusion.Fuse(scored, await bm25.ScoreExamplesAsync(scored, cancellationToken).ConfigureAwait(false), bm25Weight);
 
     /// <summary>Per query, z-normalise the teacher's and BM25's scores over the candidates and mix them.</summary>
-    internal static Dictionary<string, IReadOnlyList<ScoredDocument>> Fuse(
+    public static Dictionary<string, IReadOnlyList<ScoredDocument>> Fuse(
         IReadOnlyDictionary<string, IReadOnlyList<ScoredDocument>> teacher, IReadOnlyDictionary<string, IReadOnlyList<ScoredDocument>> bm25, double bm25Weight)
     {
         var fused = new Dictionary<string, IReadOnlyList<ScoredDocument>>(StringComparer.Ordinal);
@@ -400,11 +395,11 @@ public static class Pipeline
         return fused;
     }
 
+    // The library's z-score, so that the fusion row and the fusion targets treat a near-constant query alike.
     private static Dictionary<string, double> ZScores(IReadOnlyList<ScoredDocument> documents)
     {
-        double mean = documents.Average(d => (double)d.Score);
-        double sd = Math.Sqrt(documents.Average(d => (d.Score - mean) * (d.Score - mean)));
-        return documents.ToDictionary(d => d.DocumentId, d => sd > 0 ? (d.Score - mean) / sd : 0.0, StringComparer.Ordinal);
+        double[] z = TeacherScoreTransform.ZScores(documents.Select(d => (double)d.Score).ToArray());
+        return documents.Select((d, i) => (d.DocumentId, z[i])).ToDictionary(p => p.DocumentId, p => p.Item2, StringComparer.Ordinal);
     }
 
     private static Dictionary<string, double> Only(IReadOnlyDictionary<string, double> values, IReadOnlySet<string> ids)

@@ -72,7 +72,10 @@ public sealed record QuickStartOptions
     /// </summary>
     public double? FusionWeight { get; init; }
 
-    /// <summary>The distillation recipe: <c>margin-mse+contrastive</c> (default), <c>kl+contrastive</c> or <c>margin-mse</c>.</summary>
+    /// <summary>
+    /// The distillation recipe (<see cref="Pipeline.DistillationLoss"/>): <c>margin-mse+contrastive</c> (default),
+    /// <c>kl+contrastive</c>, <c>kl</c>, <c>margin-mse</c> or <c>margin-mse-unscaled+contrastive</c>.
+    /// </summary>
     public string Recipe { get; init; } = "margin-mse+contrastive";
 
     /// <summary>Weight of the soft-label term against the contrastive term in the mixed recipes. Default 1.</summary>

@@ -7,6 +7,16 @@ namespace KnowledgeDistillation;
 /// after each optimiser step and, when cancelled, stops at the next step boundary (implementations that checkpoint write
 /// one first) and returns a result with <see cref="TrainingResult.Cancelled"/> set rather than throwing.
 /// A trainer instance trains one student at a time.
+/// <para>
+/// Progress is reported synchronously on the training thread. <see cref="Progress{T}"/> posts each report to the
+/// context it was created on, so a callback that cancels through it acts a step or more late; to stop at an exact step,
+/// cancel from an <see cref="IProgress{T}"/> that handles reports directly.
+/// </para>
+/// <para>
+/// <see cref="Training.CrossEncoderTrainer"/> does not implement this interface: it trains a pair scorer (not an
+/// <see cref="IStudent"/>) with its one listwise loss from hard labels. Both trainers run the same loop and take the same
+/// <see cref="Training.TrainerOptions"/>.
+/// </para>
 /// </remarks>
 public interface ITrainer
 {

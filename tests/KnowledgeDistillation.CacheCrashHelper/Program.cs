@@ -19,7 +19,7 @@ if (args.Length == 6 && args[0] == "score")
     var teacher = new SlowTeacher(delayMs, args[5]);
     await using TeacherScoreCache store = await TeacherScoreCache.OpenAsync(cache, teacher.Identity, new TeacherScoreCacheOptions { BatchSize = batchSize });
     var progress = new SyncProgress(p => Console.WriteLine($"done {p.PairsDone}"));
-    await store.ScoreAsync(teacher, CrashPairs.Create(count), progress);
+    await new CachingTeacher(teacher, store).ScoreAsync(CrashPairs.Create(count), progress);
     Console.WriteLine("finished");
     return 0;
 }
@@ -35,7 +35,7 @@ if (args.Length == 3 && args[0] == "bench")
     var instant = new InstantTeacher();
     var clock = Stopwatch.StartNew();
     await using (TeacherScoreCache fill = await TeacherScoreCache.OpenAsync(cache, instant.Identity, new TeacherScoreCacheOptions { BatchSize = 65_536 }))
-        await fill.ScoreAsync(instant, pairs);
+        await new CachingTeacher(instant, fill).ScoreAsync(pairs);
     Console.WriteLine($"filled {count:N0} scores in {clock.Elapsed.TotalSeconds:F2} s ({new FileInfo(cache).Length / 1e6:F1} MB)");
 
     for (int run = 0; run < 3; run++)
@@ -44,7 +44,7 @@ if (args.Length == 3 && args[0] == "bench")
         await using TeacherScoreCache read = await TeacherScoreCache.OpenAsync(cache, instant.Identity);
         double open = clock.Elapsed.TotalSeconds;
         clock.Restart();
-        await read.ScoreAsync(instant, pairs);
+        await new CachingTeacher(instant, read).ScoreAsync(pairs);
         double lookup = clock.Elapsed.TotalSeconds;
         Console.WriteLine($"run {run}: opened {read.Count:N0} scores in {open:F3} s = {read.Count / open / 1e6:F1} M scores/s; " +
                           $"ScoreAsync on {count:N0} stored pairs (hashing included) in {lookup:F3} s = {count / lookup / 1e6:F2} M pairs/s");

@@ -1,5 +1,6 @@
 using KnowledgeDistillation.Data;
 using KnowledgeDistillation.Retrieval;
+using KnowledgeDistillation.Teachers;
 using static TorchSharp.torch;
 
 namespace KnowledgeDistillation.Evaluation;
@@ -125,9 +126,7 @@ public sealed class AgreementEvaluator
         {
             cancellationToken.ThrowIfCancellationRequested();
             int n = Math.Min(_teacherBatchSize, pairs.Count - start);
-            float[] scores = await teacher.ScoreAsync(pairs.GetRange(start, n), cancellationToken).ConfigureAwait(false);
-            if (scores is null || scores.Length != n)
-                throw new InvalidOperationException($"Teacher '{teacher.Identity}' returned {scores?.Length ?? 0} scores for {n} pairs.");
+            float[] scores = await TeacherReply.ScoreAsync(teacher, pairs.GetRange(start, n), describe: null, cancellationToken).ConfigureAwait(false);
             scores.CopyTo(flat, start);
             progress?.Report(new EvaluationProgress("agreement", start + n, pairs.Count));
         }

@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using KnowledgeDistillation.Data;
 using KnowledgeDistillation.Retrieval;
+using KnowledgeDistillation.Training;
+using KnowledgeDistillation.Teachers;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -16,7 +18,7 @@ namespace KnowledgeDistillation.Evaluation;
 /// depth. Judged queries without candidates are missing from the reranked run and follow
 /// <see cref="MetricOptions.MissingQueries"/>.
 /// </remarks>
-public sealed partial class RerankingEvaluator
+public sealed partial class RerankingEvaluator : ITeacherEvaluator
 {
     private readonly Dictionary<string, CorpusDocument> _documents;
     private readonly QueryRecord[] _queries;
@@ -93,6 +95,10 @@ public sealed partial class RerankingEvaluator
     public MetricResults EvaluateFirstStage()
         => RankingMetrics.Evaluate(_candidates.ToDictionary(p => p.Key, p => (IReadOnlyList<ScoredDocument>)p.Value, StringComparer.Ordinal), _judgments, _options.Metrics);
 
+    /// <inheritdoc />
+    async Task<IReadOnlyDictionary<string, double>> ITeacherEvaluator.EvaluateAsync(ITeacher teacher, CancellationToken cancellationToken)
+        => (await EvaluateAsync(teacher, progress: null, cancellationToken).ConfigureAwait(false)).Means;
+
     /// <summary>Reranks every query's candidates with a teacher and evaluates the result.</summary>
     /// <param name="teacher">The teacher.</param>
     /// <param name="progress">Receives <c>rerank</c> progress in pairs scored.</param>
@@ -125,17 +131,11 @@ public sealed partial class RerankingEvaluator
             async (b, token) =>
             {
                 int start = b * _options.BatchSize, n = Math.Min(_options.BatchSize, pairs.Count - start);
-                float[] batchScores = await teacher.ScoreAsync(pairs.GetRange(start, n), token).ConfigureAwait(false);
-                if (batchScores is null || batchScores.Length != n)
-                    throw new InvalidOperationException($"Teacher '{teacher.Identity}' returned {batchScores?.Length ?? 0} scores for {n} pairs.");
-                for (int i = 0; i < n; i++)
+                float[] batchScores = await TeacherReply.ScoreAsync(teacher, pairs.GetRange(start, n), i =>
                 {
-                    if (!float.IsFinite(batchScores[i]))
-                    {
-                        (int q, int c) = owners[start + i];
-                        throw new InvalidOperationException($"Teacher '{teacher.Identity}' scored query '{_queries[q].Id}', document '{_candidates[_queries[q].Id][c].DocumentId}' as {batchScores[i]}.");
-                    }
-                }
+                    (int q, int c) = owners[start + i];
+                    return $"query '{_queries[q].Id}', document '{_candidates[_queries[q].Id][c].DocumentId}'";
+                }, token).ConfigureAwait(false);
                 batchScores.CopyTo(scores, start);
                 progress?.Report(new EvaluationProgress("rerank", Interlocked.Add(ref done, n), pairs.Count));
             }).ConfigureAwait(false);

@@ -8,8 +8,9 @@ namespace KnowledgeDistillation.Losses;
 /// </summary>
 /// <remarks>
 /// Unlike <see cref="MarginMseLoss"/> and <see cref="KlDivergenceLoss"/>, it asks the student to reproduce the teacher's
-/// absolute scores, offsets included. Useful for cross-encoder students, or mixed into a <see cref="WeightedLoss"/>.
-/// Stateless and thread-safe.
+/// absolute scores, offsets included, so the student's score range must reach the (transformed) teacher's: use it with a
+/// dot-product student, or a cosine student after <see cref="TeacherScoreTransform.MinMax"/>, or mixed into a
+/// <see cref="WeightedLoss"/>. Stateless and thread-safe.
 /// </remarks>
 public sealed class ScoreMseLoss : IDistillationLoss
 {

@@ -48,6 +48,36 @@ public abstract class TeacherScoreTransform
     /// </summary>
     public static TeacherScoreTransform ZScore { get; } = new ZScoreTransform();
 
+    /// <summary>
+    /// The per-query z-scores of one row of scores, by the rule of <see cref="ZScore"/> (population standard deviation;
+    /// a row whose spread is within <see cref="ConstantRowTolerance"/> of its magnitude becomes zeros), for code that
+    /// works on arrays rather than tensors, such as score fusion.
+    /// </summary>
+    /// <param name="scores">The scores of one query's candidates.</param>
+    /// <returns>A new array of the same length.</returns>
+    public static double[] ZScores(ReadOnlySpan<double> scores)
+    {
+        var z = new double[scores.Length];
+        if (scores.IsEmpty)
+            return z;
+        double mean = 0, magnitude = 0;
+        foreach (double s in scores)
+        {
+            mean += s;
+            magnitude = Math.Max(magnitude, Math.Abs(s));
+        }
+        mean /= scores.Length;
+        double variance = 0;
+        foreach (double s in scores)
+            variance += (s - mean) * (s - mean);
+        double sd = Math.Sqrt(variance / scores.Length);
+        if (sd <= magnitude * ConstantRowTolerance)
+            return z;
+        for (int i = 0; i < z.Length; i++)
+            z[i] = (scores[i] - mean) / sd;
+        return z;
+    }
+
     /// <summary>A short name for logs (for example <c>zscore</c>).</summary>
     public abstract string Name { get; }
 

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using KnowledgeDistillation.Configuration;
 using KnowledgeDistillation.Models.Checkpoints;
 
 namespace KnowledgeDistillation.Models;
@@ -50,6 +51,9 @@ public sealed record BertConfig
     private BertConfig()
     {
     }
+
+    // The defaults of every optional key, for Parse: the property initialisers, held once.
+    private static readonly BertConfig s_defaults = new();
 
     /// <summary>Rows of the word-embedding matrix (<c>vocab_size</c>). A tokenizer's ids must be below it.</summary>
     public int VocabSize { get; private init; }
@@ -145,48 +149,37 @@ public sealed record BertConfig
     {
         ArgumentNullException.ThrowIfNull(json);
         ArgumentNullException.ThrowIfNull(source);
-        JsonObject root;
-        try
-        {
-            root = JsonNode.Parse(json, documentOptions: new JsonDocumentOptions { AllowTrailingCommas = false }) as JsonObject
-                ?? throw new CheckpointException(source, "the configuration must be a JSON object.");
-        }
-        catch (JsonException ex)
-        {
-            throw new CheckpointException(source, $"not valid JSON (line {(ex.LineNumber ?? 0) + 1}, byte {(ex.BytePositionInLine ?? 0) + 1}): {ex.Message}", ex);
-        }
-
-        var reader = new Reader(root, source);
-        string? modelType = reader.OptionalString("model_type");
+        var file = JsonConfigFile.Parse(json, source, CheckpointError);
+        string? modelType = file.String("model_type");
         if (modelType is not null && modelType != "bert")
             throw new CheckpointException(source, $"model_type is \"{modelType}\"; only BERT (\"bert\") checkpoints are supported.");
-        string positionType = reader.OptionalString("position_embedding_type") ?? "absolute";
+        string positionType = file.String("position_embedding_type") ?? "absolute";
         if (positionType != "absolute")
             throw new CheckpointException(source, $"position_embedding_type \"{positionType}\" is not supported; only \"absolute\" is.");
 
-        SortedDictionary<int, string>? id2label = reader.OptionalLabels("id2label");
-        int numLabels = id2label?.Count ?? reader.OptionalInt("num_labels") ?? reader.OptionalInt("_num_labels") ?? 2;
-
+        // Absent keys keep the property defaults above (Hugging Face's), which are written only there.
+        BertConfig d = s_defaults;
+        SortedDictionary<int, string>? id2label = file.Labels("id2label");
         var config = new BertConfig
         {
-            VocabSize = reader.RequiredInt("vocab_size"),
-            HiddenSize = reader.RequiredInt("hidden_size"),
-            NumHiddenLayers = reader.RequiredInt("num_hidden_layers"),
-            NumAttentionHeads = reader.RequiredInt("num_attention_heads"),
-            IntermediateSize = reader.RequiredInt("intermediate_size"),
-            MaxPositionEmbeddings = reader.RequiredInt("max_position_embeddings"),
-            HiddenAct = reader.OptionalString("hidden_act") ?? "gelu",
-            HiddenDropoutProb = reader.OptionalDouble("hidden_dropout_prob") ?? 0.1,
-            AttentionProbsDropoutProb = reader.OptionalDouble("attention_probs_dropout_prob") ?? 0.1,
-            ClassifierDropout = reader.OptionalDouble("classifier_dropout"),
-            TypeVocabSize = reader.OptionalInt("type_vocab_size") ?? 2,
-            LayerNormEps = reader.OptionalDouble("layer_norm_eps") ?? 1e-12,
-            PadTokenId = reader.OptionalInt("pad_token_id") ?? 0,
-            InitializerRange = reader.OptionalDouble("initializer_range") ?? 0.02,
-            NumLabels = numLabels,
+            VocabSize = file.RequiredInt("vocab_size"),
+            HiddenSize = file.RequiredInt("hidden_size"),
+            NumHiddenLayers = file.RequiredInt("num_hidden_layers"),
+            NumAttentionHeads = file.RequiredInt("num_attention_heads"),
+            IntermediateSize = file.RequiredInt("intermediate_size"),
+            MaxPositionEmbeddings = file.RequiredInt("max_position_embeddings"),
+            HiddenAct = file.String("hidden_act") ?? d.HiddenAct,
+            HiddenDropoutProb = file.Double("hidden_dropout_prob") ?? d.HiddenDropoutProb,
+            AttentionProbsDropoutProb = file.Double("attention_probs_dropout_prob") ?? d.AttentionProbsDropoutProb,
+            ClassifierDropout = file.Double("classifier_dropout") ?? d.ClassifierDropout,
+            TypeVocabSize = file.Int("type_vocab_size") ?? d.TypeVocabSize,
+            LayerNormEps = file.Double("layer_norm_eps") ?? d.LayerNormEps,
+            PadTokenId = file.Int("pad_token_id") ?? d.PadTokenId,
+            InitializerRange = file.Double("initializer_range") ?? d.InitializerRange,
+            NumLabels = id2label?.Count ?? file.Int("num_labels") ?? file.Int("_num_labels") ?? d.NumLabels,
             Id2Label = id2label,
-            Architectures = reader.OptionalStrings("architectures") ?? [],
-            ExactMatchEmbedding = reader.OptionalBool(ExactMatchKey) ?? false,
+            Architectures = file.Strings("architectures") ?? d.Architectures,
+            ExactMatchEmbedding = file.Bool(ExactMatchKey) ?? d.ExactMatchEmbedding,
         };
         try
         {
@@ -312,99 +305,5 @@ public sealed record BertConfig
             throw new ArgumentException($"pad_token_id {PadTokenId} is outside the vocabulary [0, {VocabSize}).", "pad_token_id");
     }
 
-    // Typed access to config.json keys; every error names the file and the key.
-    private readonly struct Reader(JsonObject root, string source)
-    {
-        public int RequiredInt(string key)
-            => OptionalInt(key) ?? throw new CheckpointException(source, $"the required key \"{key}\" is missing.");
-
-        public int? OptionalInt(string key)
-        {
-            JsonNode? node = Get(key);
-            if (node is null)
-                return null;
-            if (node is JsonValue v && v.TryGetValue(out JsonElement e) && e.ValueKind == JsonValueKind.Number && e.TryGetInt32(out int i))
-                return i;
-            throw WrongType(key, "an integer", node);
-        }
-
-        public bool? OptionalBool(string key)
-        {
-            JsonNode? node = Get(key);
-            if (node is null)
-                return null;
-            if (node is JsonValue v && v.TryGetValue(out JsonElement e) && e.ValueKind is JsonValueKind.True or JsonValueKind.False)
-                return e.GetBoolean();
-            throw WrongType(key, "true or false", node);
-        }
-
-        public double? OptionalDouble(string key)
-        {
-            JsonNode? node = Get(key);
-            if (node is null)
-                return null;
-            if (node is JsonValue v && v.TryGetValue(out JsonElement e) && e.ValueKind == JsonValueKind.Number)
-                return e.GetDouble();
-            throw WrongType(key, "a number", node);
-        }
-
-        public string? OptionalString(string key)
-        {
-            JsonNode? node = Get(key);
-            if (node is null)
-                return null;
-            if (node is JsonValue v && v.TryGetValue(out JsonElement e) && e.ValueKind == JsonValueKind.String)
-                return e.GetString();
-            throw WrongType(key, "a string", node);
-        }
-
-        public List<string>? OptionalStrings(string key)
-        {
-            JsonNode? node = Get(key);
-            if (node is null)
-                return null;
-            if (node is not JsonArray array)
-                throw WrongType(key, "an array of strings", node);
-            var list = new List<string>();
-            foreach (JsonNode? item in array)
-            {
-                if (item is JsonValue v && v.TryGetValue(out JsonElement e) && e.ValueKind == JsonValueKind.String)
-                    list.Add(e.GetString()!);
-                else
-                    throw WrongType(key, "an array of strings", node);
-            }
-            return list;
-        }
-
-        public SortedDictionary<int, string>? OptionalLabels(string key)
-        {
-            JsonNode? node = Get(key);
-            if (node is null)
-                return null;
-            if (node is not JsonObject obj)
-                throw WrongType(key, "an object mapping label ids to names", node);
-            var labels = new SortedDictionary<int, string>();
-            foreach (KeyValuePair<string, JsonNode?> kv in obj)
-            {
-                if (!int.TryParse(kv.Key, NumberStyles.None, CultureInfo.InvariantCulture, out int id)
-                    || kv.Value is not JsonValue v || !v.TryGetValue(out JsonElement e) || e.ValueKind != JsonValueKind.String)
-                {
-                    throw WrongType(key, "an object mapping label ids (\"0\", \"1\", ...) to names", node);
-                }
-                labels[id] = e.GetString()!;
-            }
-            for (int i = 0; i < labels.Count; i++)
-            {
-                if (!labels.ContainsKey(i))
-                    throw new CheckpointException(source, $"\"{key}\" must number its labels 0..{labels.Count - 1}; label {i} is missing.");
-            }
-            return labels;
-        }
-
-        // JSON null counts as absent (transformers writes e.g. "classifier_dropout": null).
-        private JsonNode? Get(string key) => root.TryGetPropertyValue(key, out JsonNode? node) ? node : null;
-
-        private CheckpointException WrongType(string key, string expected, JsonNode node)
-            => new(source, $"\"{key}\" must be {expected}; got {node.ToJsonString()}.");
-    }
+    internal static Exception CheckpointError(string source, string problem, int? line, Exception? inner) => new CheckpointException(source, problem, inner);
 }

@@ -13,7 +13,8 @@ namespace KnowledgeDistillation.Models;
 /// <remarks>
 /// <para>
 /// Load a local Hugging Face folder with <see cref="FromPretrained"/> (<c>config.json</c> plus <c>model.safetensors</c>,
-/// sharded safetensors or <c>pytorch_model.bin</c>), or build a randomly initialised model with <see cref="Create"/>.
+/// sharded safetensors or <c>pytorch_model.bin</c>) or an ONNX export (<c>model.onnx</c>, <c>onnx/model.onnx</c>, a
+/// <c>.onnx</c> path), or build a randomly initialised model with <see cref="Create"/>.
 /// Models start in evaluation mode (<c>train(false)</c>); dropout is active only after <c>train()</c>.
 /// </para>
 /// <para>
@@ -169,13 +170,6 @@ public sealed class BertModel : nn.Module
         await SaveWeightsAsync(Path.Combine(directory, CheckpointFolder.SafeTensorsName), dtype, cancellationToken).ConfigureAwait(false);
         await (Config with { Architectures = [nameof(BertModel)] })
             .SaveAsync(Path.Combine(directory, "config.json"), torchDtype, cancellationToken).ConfigureAwait(false);
-    }
-
-    internal static BertConfig LoadConfig(string directory)
-    {
-        if (!Directory.Exists(directory))
-            throw new DirectoryNotFoundException($"The model folder {directory} does not exist.");
-        return BertConfig.Load(Path.Combine(directory, "config.json"));
     }
 
     internal void Prepare(BertLoadOptions options)

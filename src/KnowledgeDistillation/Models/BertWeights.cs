@@ -43,6 +43,8 @@ internal static partial class BertWeights
         try
         {
             BertConfig config = fileConfig ?? checkpoint.Onnx!.Config;
+            if (checkpoint.Onnx is null)
+                CheckConfigAgainstCheckpoint(config, checkpoint);
             if (checkpoint.Onnx is { } import)
             {
                 if (fileConfig is not null)
@@ -232,6 +234,63 @@ internal static partial class BertWeights
             string names = string.Join(", ", ignored);
             LogIgnored(options.Logger, ignored.Count, names);
         }
+    }
+
+    /// <summary>
+    /// Refuses, before the model is built, a <c>config.json</c> whose sizes would allocate far more than the checkpoint
+    /// holds: a wrong or hostile <c>vocab_size</c>, <c>hidden_size</c> or layer count would otherwise be allocated in full
+    /// (gigabytes, seconds) only for <see cref="Load"/> to reject it. Smaller disagreements are left to <see cref="Load"/>,
+    /// which lists every mismatched tensor.
+    /// </summary>
+    /// <exception cref="CheckpointException">config.json implies a model much larger than the checkpoint; the message names the keys.</exception>
+    public static void CheckConfigAgainstCheckpoint(BertConfig config, CheckpointFolder checkpoint)
+    {
+        double h = config.HiddenSize, i = config.IntermediateSize;
+        double implied = (config.VocabSize + (double)config.MaxPositionEmbeddings + config.TypeVocabSize) * h
+                         + config.NumHiddenLayers * (4 * h * h + 2 * h * i + 9 * h + i)
+                         + h * h + h * (config.NumLabels + 1);
+        double stored = checkpoint.Tensors.Sum(t => t.Shape.Aggregate(1.0, (n, d) => n * d));
+        // Twice the checkpoint plus slack: a model may legitimately drop a head or add a pooler, never double in size.
+        if (implied <= 2 * stored + (1 << 20))
+            return;
+
+        var problems = new List<string>();
+        Expect(checkpoint, "embeddings.word_embeddings.weight", [config.VocabSize, config.HiddenSize], "vocab_size and hidden_size", problems);
+        Expect(checkpoint, "embeddings.position_embeddings.weight", [config.MaxPositionEmbeddings, config.HiddenSize], "max_position_embeddings and hidden_size", problems);
+        Expect(checkpoint, "embeddings.token_type_embeddings.weight", [config.TypeVocabSize, config.HiddenSize], "type_vocab_size and hidden_size", problems);
+        Expect(checkpoint, "encoder.layer.0.intermediate.dense.weight", [config.IntermediateSize, config.HiddenSize], "intermediate_size and hidden_size", problems);
+        int layers = StoredLayers(checkpoint);
+        if (config.NumHiddenLayers > layers)
+            problems.Add($"num_hidden_layers is {config.NumHiddenLayers} but the checkpoint has {layers} layer(s)");
+        throw new CheckpointException(checkpoint.Directory,
+            $"config.json describes a model of about {implied:0.###e0} parameters but {checkpoint.Description} holds {stored:0.###e0} values, so the model was not built: " +
+            (problems.Count > 0 ? string.Join("; ", problems) : "check vocab_size, hidden_size, intermediate_size and num_hidden_layers") + ".");
+    }
+
+    private static int StoredLayers(CheckpointFolder checkpoint)
+    {
+        int stored = 0;
+        foreach (CheckpointTensorInfo info in checkpoint.Tensors)
+        {
+            string name = info.Name.StartsWith(EncoderPrefix, StringComparison.Ordinal) ? info.Name[EncoderPrefix.Length..] : info.Name;
+            if (!name.StartsWith("encoder.layer.", StringComparison.Ordinal))
+                continue;
+            ReadOnlySpan<char> rest = name.AsSpan("encoder.layer.".Length);
+            int dot = rest.IndexOf('.');
+            if (dot > 0 && int.TryParse(rest[..dot], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int layer))
+                stored = Math.Max(stored, layer + 1);
+        }
+        return stored;
+    }
+
+    private static void Expect(CheckpointFolder checkpoint, string name, long[] shape, string keys, List<string> problems)
+    {
+        string? stored = checkpoint.Contains(name) ? name : checkpoint.Contains(EncoderPrefix + name) ? EncoderPrefix + name : null;
+        if (stored is null)
+            return;
+        CheckpointTensorInfo info = checkpoint.Info(stored);
+        if (!info.Shape.SequenceEqual(shape))
+            problems.Add($"{keys} make {name} {CheckpointTensorInfo.FormatShape(shape)} but the checkpoint's {stored} is {info.ShapeText}");
     }
 
     /// <summary>Writes a model's parameters as safetensors (names as in its state dict).</summary>

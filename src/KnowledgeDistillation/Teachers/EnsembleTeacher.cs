@@ -81,19 +81,12 @@ public sealed class EnsembleTeacher : ITeacher
         ArgumentNullException.ThrowIfNull(pairs);
         if (pairs.Count == 0)
             return [];
-        float[][] all = await Task.WhenAll(_members.Select(m => m.ScoreAsync(pairs, cancellationToken))).ConfigureAwait(false);
+        float[][] all = await Task.WhenAll(_members.Select(m => TeacherReply.ScoreAsync(m, pairs, describe: null, cancellationToken))).ConfigureAwait(false);
         var sums = new double[pairs.Count];
         for (int m = 0; m < all.Length; m++)
         {
-            float[] scores = all[m] ?? throw new InvalidOperationException($"Ensemble member '{_members[m].Identity}' returned null.");
-            if (scores.Length != pairs.Count)
-                throw new InvalidOperationException($"Ensemble member '{_members[m].Identity}' returned {scores.Length} score(s) for {pairs.Count} pair(s).");
-            for (int i = 0; i < scores.Length; i++)
-            {
-                if (!float.IsFinite(scores[i]))
-                    throw new InvalidOperationException($"Ensemble member '{_members[m].Identity}' returned {scores[i]} for pair {i}; scores must be finite.");
-                sums[i] += _weights[m] * scores[i];
-            }
+            for (int i = 0; i < all[m].Length; i++)
+                sums[i] += _weights[m] * all[m][i];
         }
         var result = new float[sums.Length];
         for (int i = 0; i < sums.Length; i++)

@@ -34,6 +34,20 @@ internal readonly record struct PairKey(ulong Low, ulong High)
         }
     }
 
+    /// <summary>The keys of many pairs; hashing dominates a request that is all cache hits, so large ones use every core.</summary>
+    internal static PairKey[] OfAll(IReadOnlyList<QueryDocumentPair> pairs, CancellationToken cancellationToken)
+    {
+        var keys = new PairKey[pairs.Count];
+        if (keys.Length >= 16_384)
+            Parallel.For(0, keys.Length, new ParallelOptions { CancellationToken = cancellationToken }, i => keys[i] = Of(pairs[i]));
+        else
+        {
+            for (int i = 0; i < keys.Length; i++)
+                keys[i] = Of(pairs[i]);
+        }
+        return keys;
+    }
+
     // The key is already a cryptographic hash: its low bits are uniform.
     public override int GetHashCode() => (int)Low;
 

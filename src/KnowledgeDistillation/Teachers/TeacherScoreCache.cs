@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text;
 using KnowledgeDistillation.Data;
 using Microsoft.Extensions.Logging;
@@ -17,16 +16,23 @@ namespace KnowledgeDistillation.Teachers;
 /// a new score.
 /// </para>
 /// <para>
-/// <b>Crash safety.</b> Records are fixed-size (24 bytes) with a CRC-32C each and are only appended. Scoring runs in
-/// batches of <see cref="TeacherScoreCacheOptions.BatchSize"/>; each finished batch is appended and flushed to disk
-/// (<see cref="FileStream.Flush(bool)"/> with <c>true</c>) before the next one starts. After a crash, opening the file
-/// drops a torn tail — a partial record, or anything from the first record whose checksum fails — so no torn record is
-/// ever read, and whatever was stored is never scored again. The header is written once, atomically.
+/// <b>Crash safety.</b> Records are fixed-size (24 bytes) with a CRC-32C each and are only appended. Each
+/// <see cref="AddAsync(IReadOnlyList{QueryDocumentPair}, IReadOnlyList{float}, CancellationToken)"/> is appended and
+/// flushed to disk (<see cref="FileStream.Flush(bool)"/> with <c>true</c>) before it completes; a
+/// <see cref="CachingTeacher"/> stores each batch of <see cref="TeacherScoreCacheOptions.BatchSize"/> pairs that way. After a crash, opening the file
+/// drops a torn tail — a partial record, and any records after the last one whose checksum holds — so no torn record is
+/// ever read, and whatever was stored is never scored again. A damaged record with good records after it is not a torn
+/// tail (a crash only ever tears the end): it is skipped, counted in <see cref="DamagedRecords"/> and logged as a warning,
+/// the file is left as it is, and its pair is scored again when asked for. The header is written once, atomically.
 /// </para>
 /// <para>
 /// <b>Reading back</b> loads the whole file into memory in large blocks (millions of scores per second; 16 bytes of key
 /// and 4 of score per pair plus dictionary overhead). The file is held open exclusively: one cache object, in one
-/// process, per file. Members are thread-safe; concurrent <see cref="ScoreAsync"/> calls run one after another.
+/// process, per file. Members are thread-safe; concurrent writes run one after another.
+/// </para>
+/// <para>
+/// <b>A store, not a scorer.</b> It stores, looks up and exports scores; deduplication, batching, progress and calling
+/// the teacher belong to <see cref="CachingTeacher"/>.
 /// </para>
 /// </remarks>
 public sealed class TeacherScoreCache : IAsyncDisposable, IDisposable
@@ -42,7 +48,12 @@ public sealed class TeacherScoreCache : IAsyncDisposable, IDisposable
     private bool _faulted;
     private bool _disposed;
 
-    private TeacherScoreCache(string path, string identity, FileStream file, Dictionary<PairKey, float> scores, uint seed, long length, long discarded, TeacherScoreCacheOptions options)
+    // Kept here rather than in TeacherLog: it belongs to the recovery path of this file only.
+    private static readonly Action<ILogger, string, long, long, long, Exception?> s_skippedDamaged = LoggerMessage.Define<string, long, long, long>(
+        LogLevel.Warning, new EventId(2004, "SkippedDamagedRecords"),
+        "Teacher score cache {Path}: skipped {Damaged} damaged record(s) followed by good ones (the first at byte {Offset}); the file is left as it is, {Records} score(s) loaded, and the damaged pairs will be scored again");
+
+    private TeacherScoreCache(string path, string identity, FileStream file, Dictionary<PairKey, float> scores, uint seed, long length, long discarded, long damaged, TeacherScoreCacheOptions options)
     {
         CachePath = path;
         TeacherIdentity = identity;
@@ -51,6 +62,7 @@ public sealed class TeacherScoreCache : IAsyncDisposable, IDisposable
         _seed = seed;
         _length = length;
         DiscardedTailBytes = discarded;
+        DamagedRecords = damaged;
         _options = options;
     }
 
@@ -62,6 +74,12 @@ public sealed class TeacherScoreCache : IAsyncDisposable, IDisposable
 
     /// <summary>How many bytes of torn or damaged tail were cut off when the file was opened (0 after a clean run).</summary>
     public long DiscardedTailBytes { get; }
+
+    /// <summary>
+    /// How many damaged records with good records after them were skipped when the file was opened (0 for a healthy
+    /// file). They stay in the file; their pairs count as not stored.
+    /// </summary>
+    public long DamagedRecords { get; }
 
     /// <summary>The number of pairs with a stored score.</summary>
     public int Count
@@ -110,16 +128,19 @@ public sealed class TeacherScoreCache : IAsyncDisposable, IDisposable
         {
             uint seed = ReadHeader(file, full, teacherIdentity);
             long headerSize = file.Position;
-            var (scores, goodEnd) = await LoadRecordsAsync(file, headerSize, seed, cancellationToken).ConfigureAwait(false);
-            long discarded = file.Length - goodEnd;
+            LoadResult loaded = await LoadRecordsAsync(file, headerSize, seed, cancellationToken).ConfigureAwait(false);
+            long discarded = file.Length - loaded.GoodEnd;
             if (discarded > 0)
             {
-                file.SetLength(goodEnd);
+                // Only what follows the last good record is cut: a crash tears the end of the file, never its middle.
+                file.SetLength(loaded.GoodEnd);
                 file.Flush(flushToDisk: true);
-                TeacherLog.DroppedTail(options.Logger, full, discarded, scores.Count);
+                TeacherLog.DroppedTail(options.Logger, full, discarded, loaded.Scores.Count);
             }
-            TeacherLog.Opened(options.Logger, full, scores.Count, teacherIdentity);
-            return new TeacherScoreCache(full, teacherIdentity, file, scores, seed, goodEnd, discarded, options);
+            if (loaded.Damaged > 0)
+                s_skippedDamaged(options.Logger, full, loaded.Damaged, loaded.FirstDamagedOffset, loaded.Scores.Count, null);
+            TeacherLog.Opened(options.Logger, full, loaded.Scores.Count, teacherIdentity);
+            return new TeacherScoreCache(full, teacherIdentity, file, loaded.Scores, seed, loaded.GoodEnd, discarded, loaded.Damaged, options);
         }
         catch
         {
@@ -139,103 +160,63 @@ public sealed class TeacherScoreCache : IAsyncDisposable, IDisposable
             return _scores.TryGetValue(key, out score);
     }
 
-    /// <summary>
-    /// Returns the scores of <paramref name="pairs"/>, asking <paramref name="teacher"/> only for the pairs not stored yet
-    /// (each distinct pair once), in batches that are stored as soon as they finish.
-    /// </summary>
-    /// <param name="teacher">The teacher; its <see cref="ITeacher.Identity"/> must be <see cref="TeacherIdentity"/>.</param>
-    /// <param name="pairs">The pairs; duplicates are scored once.</param>
-    /// <param name="progress">Receives progress after every stored batch; optional.</param>
-    /// <param name="cancellationToken">Stops between batches (and is passed to the teacher); what was stored stays.</param>
-    /// <returns>One score per pair, in the order of <paramref name="pairs"/>.</returns>
-    /// <exception cref="ArgumentException">The teacher's identity is not the cache's.</exception>
-    /// <exception cref="InvalidOperationException">The teacher returned the wrong number of scores or a non-finite score (nothing of that batch is stored).</exception>
-    /// <exception cref="OperationCanceledException">Cancelled; the batches finished before it are stored.</exception>
-    public async Task<float[]> ScoreAsync(
-        ITeacher teacher, IReadOnlyList<QueryDocumentPair> pairs, IProgress<TeacherScoringProgress>? progress = null, CancellationToken cancellationToken = default)
+    /// <summary>Looks a pair's score up by its key.</summary>
+    internal bool TryGetScore(PairKey key, out float score)
     {
-        ArgumentNullException.ThrowIfNull(teacher);
+        lock (_scores)
+            return _scores.TryGetValue(key, out score);
+    }
+
+    /// <summary>How many pairs a <see cref="CachingTeacher"/> scores and stores at a time (<see cref="TeacherScoreCacheOptions.BatchSize"/>).</summary>
+    internal int BatchSize => _options.BatchSize;
+
+    /// <summary>Where scoring summaries are logged.</summary>
+    internal ILogger Logger => _options.Logger;
+
+    /// <summary>
+    /// Stores the scores of pairs: they are appended and flushed to disk as one batch before the task completes, so a
+    /// crash afterwards keeps them all. A pair stored again keeps the newer score.
+    /// </summary>
+    /// <param name="pairs">The pairs.</param>
+    /// <param name="scores">One finite score per pair, from this cache's teacher (<see cref="TeacherIdentity"/>).</param>
+    /// <param name="cancellationToken">Cancels waiting for another write; a write that has started completes.</param>
+    /// <returns>A task that completes when the scores are on disk.</returns>
+    /// <exception cref="ArgumentException">The counts differ or a score is NaN or infinite (nothing is stored).</exception>
+    /// <exception cref="InvalidOperationException">An earlier write failed and could not be undone; reopen the cache.</exception>
+    public Task AddAsync(IReadOnlyList<QueryDocumentPair> pairs, IReadOnlyList<float> scores, CancellationToken cancellationToken = default)
+    {
         ArgumentNullException.ThrowIfNull(pairs);
-        if (!string.Equals(teacher.Identity, TeacherIdentity, StringComparison.Ordinal))
+        ArgumentNullException.ThrowIfNull(scores);
+        if (pairs.Count != scores.Count)
+            throw new ArgumentException($"{scores.Count} score(s) for {pairs.Count} pair(s).", nameof(scores));
+        for (int i = 0; i < scores.Count; i++)
         {
-            throw new ArgumentException(
-                $"The teacher '{teacher.Identity}' is not the one whose scores {CachePath} holds ('{TeacherIdentity}'); use one cache file per teacher identity.",
-                nameof(teacher));
+            if (!float.IsFinite(scores[i]))
+                throw new ArgumentException($"Score {i} is {scores[i]}; scores must be finite.", nameof(scores));
         }
+        return AddAsync(PairKey.OfAll(pairs, cancellationToken), [.. scores], cancellationToken);
+    }
 
-        var keys = new PairKey[pairs.Count];
-        // Hashing dominates the cost of a request that is all cache hits; spread large requests over the cores.
-        if (keys.Length >= 16_384)
-            Parallel.For(0, keys.Length, new ParallelOptions { CancellationToken = cancellationToken }, i => keys[i] = PairKey.Of(pairs[i]));
-        else
-        {
-            for (int i = 0; i < keys.Length; i++)
-                keys[i] = PairKey.Of(pairs[i]);
-        }
-
+    /// <summary>Stores finite scores by key: one durable append.</summary>
+    internal async Task AddAsync(PairKey[] keys, float[] scores, CancellationToken cancellationToken)
+    {
+        if (keys.Length == 0)
+            return;
         await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
             if (_faulted)
                 throw new InvalidOperationException($"A write to the teacher score cache {CachePath} failed earlier and could not be undone; reopen the cache.");
-
-            var distinct = new HashSet<PairKey>(keys.Length);
-            var missing = new List<int>();
+            var records = new byte[keys.Length * ScoreCacheFormat.RecordSize];
+            for (int j = 0; j < keys.Length; j++)
+                ScoreCacheFormat.EncodeRecord(records.AsSpan(j * ScoreCacheFormat.RecordSize), keys[j], scores[j], _seed);
+            await AppendAsync(records).ConfigureAwait(false);
             lock (_scores)
             {
-                for (int i = 0; i < keys.Length; i++)
-                {
-                    if (distinct.Add(keys[i]) && !_scores.ContainsKey(keys[i]))
-                        missing.Add(i);
-                }
+                for (int j = 0; j < keys.Length; j++)
+                    _scores[keys[j]] = scores[j];
             }
-            long total = distinct.Count, done = total - missing.Count;
-            if (missing.Count > 0)
-                TeacherLog.Scoring(_options.Logger, CachePath, done, total, missing.Count, TeacherIdentity);
-
-            var clock = Stopwatch.StartNew();
-            int batchSize = _options.BatchSize;
-            var record = new byte[batchSize * ScoreCacheFormat.RecordSize];
-            for (int start = 0; start < missing.Count; start += batchSize)
-            {
-                cancellationToken.ThrowIfCancellationRequested();
-                int n = Math.Min(batchSize, missing.Count - start);
-                var batch = new QueryDocumentPair[n];
-                for (int j = 0; j < n; j++)
-                    batch[j] = pairs[missing[start + j]];
-
-                float[] scores = await teacher.ScoreAsync(batch, cancellationToken).ConfigureAwait(false)
-                    ?? throw new InvalidOperationException($"Teacher '{TeacherIdentity}' returned null for a batch of {n} pair(s).");
-                if (scores.Length != n)
-                    throw new InvalidOperationException($"Teacher '{TeacherIdentity}' returned {scores.Length} score(s) for {n} pair(s).");
-                for (int j = 0; j < n; j++)
-                {
-                    if (!float.IsFinite(scores[j]))
-                        throw new InvalidOperationException($"Teacher '{TeacherIdentity}' returned {scores[j]} for pair {missing[start + j]} (query \"{Shorten(batch[j].Query)}\"); scores must be finite.");
-                    ScoreCacheFormat.EncodeRecord(record.AsSpan(j * ScoreCacheFormat.RecordSize), keys[missing[start + j]], scores[j], _seed);
-                }
-
-                await AppendAsync(record.AsMemory(0, n * ScoreCacheFormat.RecordSize)).ConfigureAwait(false);
-                lock (_scores)
-                {
-                    for (int j = 0; j < n; j++)
-                        _scores[keys[missing[start + j]]] = scores[j];
-                }
-
-                done += n;
-                long scored = start + n;
-                double rate = scored / Math.Max(clock.Elapsed.TotalSeconds, 1e-9);
-                progress?.Report(new TeacherScoringProgress(done, total, scored, rate, TimeSpan.FromSeconds((missing.Count - scored) / rate)));
-            }
-
-            var result = new float[keys.Length];
-            lock (_scores)
-            {
-                for (int i = 0; i < keys.Length; i++)
-                    result[i] = _scores[keys[i]];
-            }
-            return result;
         }
         finally
         {
@@ -250,7 +231,8 @@ public sealed class TeacherScoreCache : IAsyncDisposable, IDisposable
     /// <param name="example">The example; its own scores, if any, are replaced.</param>
     /// <returns>The example with teacher scores.</returns>
     /// <exception cref="KeyNotFoundException">A pair of the example has no stored score; the message names the example and the document.</exception>
-    public DistillationExample AttachScores(DistillationExample example)
+    /// <remarks>For export; callers get scored examples from a teacher (<see cref="TeacherExtensions.ScoreExamplesAsync"/> on a <see cref="CachingTeacher"/>).</remarks>
+    internal DistillationExample AttachScores(DistillationExample example)
     {
         ArgumentNullException.ThrowIfNull(example);
         float[] Lookup(IReadOnlyList<string> documents, string kind)
@@ -261,7 +243,7 @@ public sealed class TeacherScoreCache : IAsyncDisposable, IDisposable
                 if (!TryGetScore(new QueryDocumentPair(example.Query, documents[i]), out scores[i]))
                 {
                     throw new KeyNotFoundException(
-                        $"Example {DistillationExample.Describe(example.Id, example.Query)}: {kind} {i} has no score in {CachePath}; score the pairs first (ScoreAsync).");
+                        $"Example {DistillationExample.Describe(example.Id, example.Query)}: {kind} {i} has no score in {CachePath}; score the pairs first (CachingTeacher.ScoreAsync).");
                 }
             }
             return scores;
@@ -400,13 +382,18 @@ public sealed class TeacherScoreCache : IAsyncDisposable, IDisposable
         return ScoreCacheFormat.HeaderSeed(header);
     }
 
-    private static async Task<(Dictionary<PairKey, float> Scores, long GoodEnd)> LoadRecordsAsync(FileStream file, long start, uint seed, CancellationToken cancellationToken)
+    /// <summary>
+    /// Reads every whole record. Good records load; a bad record (checksum or score) before the last good one is mid-file
+    /// damage and is skipped and counted; bad records and a partial record after the last good one are the torn tail,
+    /// which ends at <see cref="LoadResult.GoodEnd"/>.
+    /// </summary>
+    private static async Task<LoadResult> LoadRecordsAsync(FileStream file, long start, uint seed, CancellationToken cancellationToken)
     {
         long length = file.Length;
         long records = (length - start) / ScoreCacheFormat.RecordSize;
         var scores = new Dictionary<PairKey, float>((int)Math.Min(records, int.MaxValue / 2));
         var buffer = new byte[BlockRecords * ScoreCacheFormat.RecordSize];
-        long offset = start;
+        long offset = start, goodEnd = start, bad = 0, badBeforeGoodEnd = 0, firstBad = -1, firstDamaged = -1;
         while (offset + ScoreCacheFormat.RecordSize <= length)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -422,16 +409,30 @@ public sealed class TeacherScoreCache : IAsyncDisposable, IDisposable
             int whole = got / ScoreCacheFormat.RecordSize;
             for (int r = 0; r < whole; r++)
             {
-                if (!ScoreCacheFormat.TryDecodeRecord(buffer.AsSpan(r * ScoreCacheFormat.RecordSize, ScoreCacheFormat.RecordSize), seed, out PairKey key, out float score))
-                    return (scores, offset + (long)r * ScoreCacheFormat.RecordSize);
-                scores[key] = score;
+                long at = offset + (long)r * ScoreCacheFormat.RecordSize;
+                if (ScoreCacheFormat.TryDecodeRecord(buffer.AsSpan(r * ScoreCacheFormat.RecordSize, ScoreCacheFormat.RecordSize), seed, out PairKey key, out float score))
+                {
+                    scores[key] = score;
+                    goodEnd = at + ScoreCacheFormat.RecordSize;
+                    // The bad records seen so far have a good one after them: they are damage, not a tail.
+                    badBeforeGoodEnd = bad;
+                    if (firstDamaged < 0 && firstBad >= 0)
+                        firstDamaged = firstBad;
+                }
+                else
+                {
+                    bad++;
+                    if (firstBad < 0)
+                        firstBad = at;
+                }
             }
             offset += (long)whole * ScoreCacheFormat.RecordSize;
             if (got < want)
                 break;
         }
-        return (scores, offset);
+        return new LoadResult(scores, goodEnd, badBeforeGoodEnd, firstDamaged);
     }
 
-    private static string Shorten(string text) => text.Length <= 60 ? text : string.Concat(text.AsSpan(0, 57), "...");
+    private readonly record struct LoadResult(Dictionary<PairKey, float> Scores, long GoodEnd, long Damaged, long FirstDamagedOffset);
+
 }

@@ -17,7 +17,7 @@ namespace KnowledgeDistillation.Teachers;
 /// Fusion works on scored examples rather than inside an <see cref="ITeacher"/> because a z-score depends on the other
 /// candidates of the query, while a teacher's (and a cache's) score of a pair must not. A teacher whose scores are equal
 /// on all of an example's candidates (within <see cref="TeacherScoreTransform.ConstantRowTolerance"/> of their
-/// magnitude) contributes zeros for that example, as <see cref="TeacherScoreTransform.ZScore"/> does.
+/// magnitude) contributes zeros for that example (<see cref="TeacherScoreTransform.ZScores"/>, the rule of <see cref="TeacherScoreTransform.ZScore"/>).
 /// </para>
 /// </remarks>
 public static class TeacherScoreFusion
@@ -87,13 +87,5 @@ public static class TeacherScoreFusion
 
     /// <summary>The example's scores (positives then negatives) as z-scores, or zeros when they are constant.</summary>
     private static double[] ZScores(DistillationExample example)
-    {
-        double[] scores = [.. example.PositiveScores!.Select(s => (double)s), .. example.NegativeScores!.Select(s => (double)s)];
-        double mean = scores.Average();
-        double sd = Math.Sqrt(scores.Average(s => (s - mean) * (s - mean)));
-        double magnitude = scores.Max(Math.Abs);
-        return sd <= magnitude * TeacherScoreTransform.ConstantRowTolerance
-            ? new double[scores.Length]
-            : scores.Select(s => (s - mean) / sd).ToArray();
-    }
+        => TeacherScoreTransform.ZScores([.. example.PositiveScores!.Select(s => (double)s), .. example.NegativeScores!.Select(s => (double)s)]);
 }

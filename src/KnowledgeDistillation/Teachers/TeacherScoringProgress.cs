@@ -1,6 +1,6 @@
 namespace KnowledgeDistillation.Teachers;
 
-/// <summary>Progress of <see cref="TeacherScoreCache.ScoreAsync"/>, reported after every stored batch.</summary>
+/// <summary>Progress of <see cref="CachingTeacher.ScoreAsync(IReadOnlyList{QueryDocumentPair}, IProgress{TeacherScoringProgress}, CancellationToken)"/>, reported after every stored batch.</summary>
 /// <param name="PairsDone">Distinct pairs of the request that have a score: found in the cache or scored so far.</param>
 /// <param name="TotalPairs">Distinct pairs in the request.</param>
 /// <param name="PairsScored">Pairs the teacher scored in this call so far.</param>

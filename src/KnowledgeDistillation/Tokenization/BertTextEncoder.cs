@@ -62,7 +62,7 @@ internal sealed class BertTextEncoder
         s.MarkCount = 0;
         try
         {
-            EncodeCore<NoOffsets>(text, ids, s);
+            EncodeCore(text, ids, s);
         }
         finally
         {
@@ -95,8 +95,8 @@ internal sealed class BertTextEncoder
         }
     }
 
-    private void EncodeCore<TMode>(ReadOnlySpan<char> text, IntBuffer ids, Scratch s)
-        where TMode : struct
+    // The untracked walk: ASCII is classified by table, everything else goes through the full pipeline.
+    private void EncodeCore(ReadOnlySpan<char> text, IntBuffer ids, Scratch s)
     {
         byte[] asciiClasses = AsciiClasses;
         int i = 0;
@@ -110,20 +110,20 @@ internal sealed class BertTextEncoder
                 {
                     case AsciiWord:
                         if (s.MarkCount != 0)
-                            FlushMarks<TMode>(s, ids);
-                        AppendChar<TMode>(s, _lowerCase && c is >= 'A' and <= 'Z' ? (char)(c | 0x20) : c);
+                            FlushMarks<NoOffsets>(s, ids);
+                        AppendChar<NoOffsets>(s, _lowerCase && c is >= 'A' and <= 'Z' ? (char)(c | 0x20) : c);
                         break;
                     case AsciiSpace:
                         if (s.MarkCount != 0)
-                            FlushMarks<TMode>(s, ids);
-                        EndWord<TMode>(s, ids);
+                            FlushMarks<NoOffsets>(s, ids);
+                        EndWord<NoOffsets>(s, ids);
                         break;
                     case AsciiPunctuation:
                         if (s.MarkCount != 0)
-                            FlushMarks<TMode>(s, ids);
-                        EndWord<TMode>(s, ids);
-                        AppendChar<TMode>(s, c);
-                        EndWord<TMode>(s, ids);
+                            FlushMarks<NoOffsets>(s, ids);
+                        EndWord<NoOffsets>(s, ids);
+                        AppendChar<NoOffsets>(s, c);
+                        EndWord<NoOffsets>(s, ids);
                         break;
                     default: // AsciiDrop: controls vanish without splitting the word
                         break;
@@ -147,12 +147,12 @@ internal sealed class BertTextEncoder
                 codePoint = c;
             }
 
-            ProcessCodePoint<TMode>(codePoint, s, ids);
+            ProcessCodePoint<NoOffsets>(codePoint, s, ids);
         }
 
         if (s.MarkCount != 0)
-            FlushMarks<TMode>(s, ids);
-        EndWord<TMode>(s, ids);
+            FlushMarks<NoOffsets>(s, ids);
+        EndWord<NoOffsets>(s, ids);
     }
 
     // The same walk as EncodeCore, telling the scratch which input range each code point came from.
@@ -180,7 +180,7 @@ internal sealed class BertTextEncoder
             s.SourceStart = sourceOffset + start;
             s.SourceEnd = sourceOffset + i;
             if (codePoint < 0x80)
-                ProcessAscii<WithOffsets>((char)codePoint, s, ids);
+                ProcessAscii((char)codePoint, s, ids);
             else
                 ProcessCodePoint<WithOffsets>(codePoint, s, ids);
         }
@@ -191,27 +191,26 @@ internal sealed class BertTextEncoder
     }
 
     // EncodeCore's ASCII switch, for the tracked walk.
-    private void ProcessAscii<TMode>(char c, Scratch s, IntBuffer ids)
-        where TMode : struct
+    private void ProcessAscii(char c, Scratch s, IntBuffer ids)
     {
         switch (AsciiClasses[c])
         {
             case AsciiWord:
                 if (s.MarkCount != 0)
-                    FlushMarks<TMode>(s, ids);
-                AppendChar<TMode>(s, _lowerCase && c is >= 'A' and <= 'Z' ? (char)(c | 0x20) : c);
+                    FlushMarks<WithOffsets>(s, ids);
+                AppendChar<WithOffsets>(s, _lowerCase && c is >= 'A' and <= 'Z' ? (char)(c | 0x20) : c);
                 break;
             case AsciiSpace:
                 if (s.MarkCount != 0)
-                    FlushMarks<TMode>(s, ids);
-                EndWord<TMode>(s, ids);
+                    FlushMarks<WithOffsets>(s, ids);
+                EndWord<WithOffsets>(s, ids);
                 break;
             case AsciiPunctuation:
                 if (s.MarkCount != 0)
-                    FlushMarks<TMode>(s, ids);
-                EndWord<TMode>(s, ids);
-                AppendChar<TMode>(s, c);
-                EndWord<TMode>(s, ids);
+                    FlushMarks<WithOffsets>(s, ids);
+                EndWord<WithOffsets>(s, ids);
+                AppendChar<WithOffsets>(s, c);
+                EndWord<WithOffsets>(s, ids);
                 break;
             default: // AsciiDrop: controls vanish without splitting the word
                 break;

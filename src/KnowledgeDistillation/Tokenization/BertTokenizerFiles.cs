@@ -1,6 +1,8 @@
 using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
+using System.Text.Json.Nodes;
+using KnowledgeDistillation.Configuration;
 using Microsoft.Extensions.Logging;
 
 namespace KnowledgeDistillation.Tokenization;
@@ -46,31 +48,27 @@ internal static partial class BertTokenizerFiles
         var defaults = new HuggingFaceBertTokenizerOptions();
         string configPath = Path.Combine(directory, ConfigFileName);
         string mapPath = Path.Combine(directory, SpecialTokensMapFileName);
-        using JsonDocument? config = File.Exists(configPath) ? Parse(configPath) : null;
-        using JsonDocument? map = File.Exists(mapPath) ? Parse(mapPath) : null;
+        JsonConfigFile? config = JsonConfigFile.LoadIfExists(configPath, FileError);
+        JsonConfigFile? map = JsonConfigFile.LoadIfExists(mapPath, FileError);
         if (config is null)
             Log.MissingConfig(logger, configPath);
 
-        JsonElement? root = config?.RootElement;
-        if (root is { } r && r.TryGetProperty("tokenizer_class", out JsonElement tokenizerClass)
-            && tokenizerClass.ValueKind == JsonValueKind.String
-            && tokenizerClass.GetString() is { } className
+        if (config?.Get("tokenizer_class") is JsonValue tokenizerClass && tokenizerClass.TryGetValue(out string? className)
             && !className.Contains("Bert", StringComparison.Ordinal) && !className.Contains("Electra", StringComparison.Ordinal))
         {
             Log.UnexpectedTokenizerClass(logger, configPath, className);
         }
 
-        string Special(string key, string fallback) =>
-            ReadSpecialToken(root, key, configPath) ?? ReadSpecialToken(map?.RootElement, key, mapPath) ?? fallback;
+        string Special(string key, string fallback) => ReadSpecialToken(config, key) ?? ReadSpecialToken(map, key) ?? fallback;
 
         return new HuggingFaceBertTokenizerOptions
         {
-            LowerCase = ReadBoolean(root, "do_lower_case", configPath) ?? defaults.LowerCase,
-            StripAccents = ReadBoolean(root, "strip_accents", configPath),
-            TokenizeChineseChars = ReadBoolean(root, "tokenize_chinese_chars", configPath) ?? defaults.TokenizeChineseChars,
-            SplitSpecialTokens = ReadBoolean(root, "split_special_tokens", configPath) ?? defaults.SplitSpecialTokens,
-            ModelMaxLength = ReadModelMaxLength(root, configPath, logger) ?? defaults.ModelMaxLength,
-            MaxInputCharsPerWord = ReadPositiveInt(root, "max_input_chars_per_word", configPath) ?? defaults.MaxInputCharsPerWord,
+            LowerCase = config?.Bool("do_lower_case") ?? defaults.LowerCase,
+            StripAccents = config?.Bool("strip_accents"),
+            TokenizeChineseChars = config?.Bool("tokenize_chinese_chars") ?? defaults.TokenizeChineseChars,
+            SplitSpecialTokens = config?.Bool("split_special_tokens") ?? defaults.SplitSpecialTokens,
+            ModelMaxLength = ReadModelMaxLength(config, logger) ?? defaults.ModelMaxLength,
+            MaxInputCharsPerWord = ReadPositiveInt(config, "max_input_chars_per_word") ?? defaults.MaxInputCharsPerWord,
             UnknownToken = Special("unk_token", defaults.UnknownToken),
             SepToken = Special("sep_token", defaults.SepToken),
             PadToken = Special("pad_token", defaults.PadToken),
@@ -153,85 +151,46 @@ internal static partial class BertTokenizerFiles
         }
     }
 
-    private static JsonDocument Parse(string path)
+    private static Exception FileError(string source, string problem, int? line, Exception? inner) => new TokenizerFileException(source, line, problem, inner);
+
+    private static int? ReadPositiveInt(JsonConfigFile? file, string key)
     {
-        JsonDocument document;
-        try
-        {
-            document = JsonDocument.Parse(File.ReadAllBytes(path));
-        }
-        catch (JsonException e)
-        {
-            throw new TokenizerFileException(path, e.LineNumber is { } line ? (int)line + 1 : null, $"The file is not valid JSON: {e.Message}", e);
-        }
-
-        if (document.RootElement.ValueKind != JsonValueKind.Object)
-        {
-            document.Dispose();
-            throw new TokenizerFileException(path, null, "The file must contain a JSON object.");
-        }
-
-        return document;
-    }
-
-    private static bool TryGet(JsonElement? root, string key, out JsonElement value)
-    {
-        value = default;
-        if (root is not { } element)
-            return false;
-        return element.TryGetProperty(key, out value) && value.ValueKind != JsonValueKind.Null;
-    }
-
-    private static bool? ReadBoolean(JsonElement? root, string key, string path)
-    {
-        if (!TryGet(root, key, out JsonElement value))
+        if (file?.Get(key) is not { } node)
             return null;
-        return value.ValueKind switch
-        {
-            JsonValueKind.True => true,
-            JsonValueKind.False => false,
-            _ => throw new TokenizerFileException(path, null, $"\"{key}\" must be true, false or null, not {value.GetRawText()}."),
-        };
+        return file.Int(key) is > 0 and int number ? number : throw file.WrongType(key, "a positive integer", node);
     }
 
-    private static int? ReadPositiveInt(JsonElement? root, string key, string path)
+    private static int? ReadModelMaxLength(JsonConfigFile? file, ILogger logger)
     {
-        if (!TryGet(root, key, out JsonElement value))
+        const string key = "model_max_length";
+        if (file?.Get(key) is not { } node)
             return null;
-        if (value.ValueKind != JsonValueKind.Number || !value.TryGetInt32(out int number) || number <= 0)
-            throw new TokenizerFileException(path, null, $"\"{key}\" must be a positive integer, not {value.GetRawText()}.");
-        return number;
-    }
-
-    private static int? ReadModelMaxLength(JsonElement? root, string path, ILogger logger)
-    {
-        if (!TryGet(root, "model_max_length", out JsonElement value))
-            return null;
-        if (value.ValueKind != JsonValueKind.Number || !value.TryGetDouble(out double number) || number < 2 || number != Math.Floor(number))
-            throw new TokenizerFileException(path, null, $"\"model_max_length\" must be an integer of at least 2, not {value.GetRawText()}.");
+        double number = file.Double(key) ?? 0;
+        if (number < 2 || number != Math.Floor(number))
+            throw file.WrongType(key, "an integer of at least 2", node);
         if (number > int.MaxValue)
         {
             // transformers writes int(1e30) when a model does not declare a limit.
-            Log.UnboundedModelMaxLength(logger, path, HuggingFaceBertTokenizerOptions.DefaultModelMaxLength);
+            Log.UnboundedModelMaxLength(logger, file.Source, HuggingFaceBertTokenizerOptions.DefaultModelMaxLength);
             return null;
         }
 
         return (int)number;
     }
 
-    private static string? ReadSpecialToken(JsonElement? root, string key, string path)
+    private static string? ReadSpecialToken(JsonConfigFile? file, string key)
     {
-        if (!TryGet(root, key, out JsonElement value))
+        if (file?.Get(key) is not { } node)
             return null;
         // Either "[CLS]" or, in newer files, an AddedToken object {"content": "[CLS]", ...}.
-        string? token = value.ValueKind switch
+        string? token = node switch
         {
-            JsonValueKind.String => value.GetString(),
-            JsonValueKind.Object when value.TryGetProperty("content", out JsonElement content) && content.ValueKind == JsonValueKind.String => content.GetString(),
+            JsonValue v when v.TryGetValue(out string? text) => text,
+            JsonObject o => file.Child(o).Get("content") is JsonValue c && c.TryGetValue(out string? content) ? content : null,
             _ => null,
         };
         if (string.IsNullOrEmpty(token))
-            throw new TokenizerFileException(path, null, $"\"{key}\" must be a non-empty string or an object with a \"content\" string, not {value.GetRawText()}.");
+            throw file.WrongType(key, "a non-empty string or an object with a \"content\" string", node);
         return token;
     }
 

@@ -1,114 +1,17 @@
 namespace KnowledgeDistillation.Training;
 
-/// <summary>Settings of <see cref="DistillationTrainer"/>. Defaults follow sentence-transformers and FlagEmbedding.</summary>
-public sealed class DistillationTrainerOptions
+/// <summary>
+/// Settings of <see cref="DistillationTrainer"/>: the shared <see cref="TrainerOptions"/> plus the student evaluator and
+/// where the best student goes. Immutable: derive a variant with <c>with { ... }</c>.
+/// </summary>
+public sealed record DistillationTrainerOptions : TrainerOptions
 {
-    /// <summary>Peak learning rate of AdamW. Default 2e-5 (fine-tuning a pretrained encoder; from scratch use ~1e-3).</summary>
-    public double LearningRate { get; set; } = 2e-5;
-
-    /// <summary>AdamW's decoupled weight decay, applied to every parameter except biases and LayerNorm weights. Default 0.01.</summary>
-    public double WeightDecay { get; set; } = 0.01;
-
-    /// <summary>AdamW's β1. Default 0.9.</summary>
-    public double Beta1 { get; set; } = 0.9;
-
-    /// <summary>AdamW's β2. Default 0.999.</summary>
-    public double Beta2 { get; set; } = 0.999;
-
-    /// <summary>AdamW's ε. Default 1e-8.</summary>
-    public double Epsilon { get; set; } = 1e-8;
-
     /// <summary>
-    /// Fraction of all optimiser steps spent warming the learning rate up linearly from 0; it then decays linearly to 0
-    /// at the last step. Default 0.1. Ignored when <see cref="WarmupSteps"/> is set.
+    /// Evaluates the student every <see cref="TrainerOptions.EvaluateEverySteps"/> steps (for example a
+    /// <see cref="Evaluation.RetrievalEvaluator"/>); <see langword="null"/> for none. Default <see langword="null"/>.
     /// </summary>
-    public double WarmupRatio { get; set; } = 0.1;
-
-    /// <summary>Warm-up steps, overriding <see cref="WarmupRatio"/> when set. Default <see langword="null"/>.</summary>
-    public int? WarmupSteps { get; set; }
-
-    /// <summary>Queries per micro-batch. Default 32.</summary>
-    public int BatchSize { get; set; } = 32;
-
-    /// <summary>Negatives per query in a batch (each row has 1 positive + this many negatives). Default 4.</summary>
-    public int NegativesPerQuery { get; set; } = 4;
-
-    /// <summary>Micro-batches whose gradients are summed before each optimiser step. Default 1.</summary>
-    public int GradientAccumulationSteps { get; set; } = 1;
-
-    /// <summary>Clip the global gradient L2 norm to this value before each step; <see langword="null"/> disables. Default 1.0.</summary>
-    public double? MaxGradientNorm { get; set; } = 1.0;
-
-    /// <summary>Passes over the examples. Default 1. Ignored when <see cref="MaxSteps"/> is set.</summary>
-    public int Epochs { get; set; } = 1;
-
-    /// <summary>A step budget that overrides <see cref="Epochs"/> (epochs repeat as needed). Default <see langword="null"/>.</summary>
-    public int? MaxSteps { get; set; }
-
-    /// <summary>Seed of shuffling, negative sampling and dropout. Default 42.</summary>
-    public int Seed { get; set; } = 42;
-
-    /// <summary>
-    /// Folder for checkpoints (student, optimiser, schedule, RNG state and data position); <see langword="null"/> writes
-    /// none. When it holds a checkpoint of the same run settings, training resumes from the latest one. Default
-    /// <see langword="null"/>.
-    /// </summary>
-    public string? CheckpointDirectory { get; set; }
-
-    /// <summary>Write a checkpoint every this many optimiser steps (and when cancelled, and at the end). Default 500.</summary>
-    public int CheckpointEverySteps { get; set; } = 500;
-
-    /// <summary>How many most recent checkpoints to keep. Default 2.</summary>
-    public int KeepLastCheckpoints { get; set; } = 2;
-
-    /// <summary>Evaluates the student every <see cref="EvaluateEverySteps"/> steps; <see langword="null"/> for none. Default <see langword="null"/>.</summary>
-    public IStudentEvaluator? Evaluator { get; set; }
-
-    /// <summary>Evaluate every this many optimiser steps (and at the end). Default 500.</summary>
-    public int EvaluateEverySteps { get; set; } = 500;
-
-    /// <summary>The evaluator's metric that picks the best student (higher is better). Default <c>ndcg@10</c>.</summary>
-    public string BestMetric { get; set; } = "ndcg@10";
+    public IStudentEvaluator? Evaluator { get; init; }
 
     /// <summary>Where to save the best student so far (<see cref="IStudent.SaveAsync"/>); <see langword="null"/> keeps none. Default <see langword="null"/>.</summary>
-    public string? BestStudentDirectory { get; set; }
-
-    /// <summary>
-    /// Stop after this many evaluations in a row without a new best <see cref="BestMetric"/>; <see langword="null"/>
-    /// never stops early. Default <see langword="null"/>.
-    /// </summary>
-    public int? EarlyStoppingPatience { get; set; }
-
-    internal void Validate(int exampleCount)
-    {
-        if (exampleCount == 0)
-            throw new ArgumentException("There are no training examples.");
-        if (LearningRate <= 0 || double.IsNaN(LearningRate))
-            throw Invalid(nameof(LearningRate), LearningRate, "The learning rate must be positive.");
-        if (BatchSize < 1)
-            throw Invalid(nameof(BatchSize), BatchSize, "The batch size must be at least 1.");
-        if (NegativesPerQuery < 0)
-            throw Invalid(nameof(NegativesPerQuery), NegativesPerQuery, "Negatives per query cannot be negative.");
-        if (GradientAccumulationSteps < 1)
-            throw Invalid(nameof(GradientAccumulationSteps), GradientAccumulationSteps, "Gradient accumulation needs at least 1 micro-batch.");
-        if (Epochs < 1 && MaxSteps is null)
-            throw Invalid(nameof(Epochs), Epochs, "Train for at least one epoch or set MaxSteps.");
-        if (MaxSteps is < 1)
-            throw Invalid(nameof(MaxSteps), MaxSteps, "The step budget must be at least 1.");
-        if (WarmupRatio is < 0 or > 1)
-            throw Invalid(nameof(WarmupRatio), WarmupRatio, "The warm-up ratio must be in [0, 1].");
-        if (WarmupSteps is < 0)
-            throw Invalid(nameof(WarmupSteps), WarmupSteps, "Warm-up steps cannot be negative.");
-        if (MaxGradientNorm is <= 0)
-            throw Invalid(nameof(MaxGradientNorm), MaxGradientNorm, "The gradient norm limit must be positive.");
-        if (CheckpointEverySteps < 1 || KeepLastCheckpoints < 1)
-            throw Invalid(nameof(CheckpointEverySteps), $"{CheckpointEverySteps} (keep {KeepLastCheckpoints})", "Checkpoint interval and count must be at least 1.");
-        if (EvaluateEverySteps < 1)
-            throw Invalid(nameof(EvaluateEverySteps), EvaluateEverySteps, "The evaluation interval must be at least 1.");
-        if (EarlyStoppingPatience is < 1)
-            throw Invalid(nameof(EarlyStoppingPatience), EarlyStoppingPatience, "Patience must be at least 1 evaluation.");
-    }
-
-    private static ArgumentException Invalid(string option, object? value, string why)
-        => new($"{nameof(DistillationTrainerOptions)}.{option} = {value}: {why}");
+    public string? BestStudentDirectory { get; init; }
 }

@@ -31,19 +31,20 @@ internal sealed class MeanEnsembleTeacher(params ITeacher[] members) : ITeacher
     }
 }
 
-/// <summary>A decorator that remembers scores, so a pair is scored by the inner teacher once.</summary>
-internal sealed class CachingTeacher(ITeacher inner) : ITeacher
+/// <summary>
+/// A decorator that remembers scores in memory, so a pair is scored by the inner teacher once: the
+/// <see cref="KnowledgeDistillation.Teachers.DelegatingTeacher"/> extension point (the library's <see cref="KnowledgeDistillation.Teachers.CachingTeacher"/> keeps them on disk).
+/// </summary>
+internal sealed class InMemoryCachingTeacher(ITeacher inner) : KnowledgeDistillation.Teachers.DelegatingTeacher(inner)
 {
     private readonly ConcurrentDictionary<QueryDocumentPair, float> _cache = new();
 
-    public string Identity => inner.Identity;
-
-    public async Task<float[]> ScoreAsync(IReadOnlyList<QueryDocumentPair> pairs, CancellationToken cancellationToken = default)
+    public override async Task<float[]> ScoreAsync(IReadOnlyList<QueryDocumentPair> pairs, CancellationToken cancellationToken = default)
     {
         QueryDocumentPair[] missing = pairs.Where(p => !_cache.ContainsKey(p)).Distinct().ToArray();
         if (missing.Length > 0)
         {
-            float[] scores = await inner.ScoreAsync(missing, cancellationToken);
+            float[] scores = await base.ScoreAsync(missing, cancellationToken);
             for (int i = 0; i < missing.Length; i++)
                 _cache[missing[i]] = scores[i];
         }

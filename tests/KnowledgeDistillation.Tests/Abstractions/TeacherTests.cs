@@ -27,7 +27,7 @@ public class TeacherTests
     public async Task A_caching_decorator_scores_each_pair_once()
     {
         var remote = new RemoteTeacher(TimeSpan.FromMilliseconds(1));
-        var cached = new CachingTeacher(remote);
+        var cached = new InMemoryCachingTeacher(remote);
         (await cached.ScoreAsync([A, B])).Should().Equal(1f, 0f);
         (await cached.ScoreAsync([B, A, A])).Should().Equal(0f, 1f, 1f);
         remote.Calls.Should().Be(1);

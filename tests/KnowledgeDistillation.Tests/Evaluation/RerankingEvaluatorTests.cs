@@ -85,7 +85,7 @@ public class RerankingEvaluatorTests
 
         var evaluator = new RerankingEvaluator(Corpus, Queries, Judgments(), FirstStage);
         await FluentActions.Awaiting(() => evaluator.EvaluateAsync(new ShortTeacher()))
-            .Should().ThrowAsync<InvalidOperationException>().WithMessage("*'short' returned 1 scores for 8 pairs*");
+            .Should().ThrowAsync<InvalidOperationException>().WithMessage("*'short' returned 1 score(s) for 8 pair(s)*");
     }
 
     private sealed class ShortTeacher : ITeacher

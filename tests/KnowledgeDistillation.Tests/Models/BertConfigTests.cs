@@ -84,7 +84,7 @@ public class BertConfigTests
     public void A_config_that_is_not_an_object_is_rejected()
     {
         FluentActions.Invoking(() => BertConfig.Parse("[1, 2]", "x/config.json"))
-            .Should().Throw<CheckpointException>().WithMessage("x/config.json: the configuration must be a JSON object*");
+            .Should().Throw<CheckpointException>().WithMessage("x/config.json: the file must hold a JSON object*");
     }
 
     private static string Minimal(Action<JsonObject> edit)
@@ -100,5 +100,16 @@ public class BertConfigTests
         };
         edit(c);
         return c.ToJsonString();
+    }
+
+    [Fact]
+    public void A_config_json_with_only_the_required_keys_gets_the_same_defaults_as_the_constructor()
+    {
+        // The defaults are written once (the property initialisers); the reader only overrides what the file sets.
+        BertConfig parsed = BertConfig.Parse("""
+            {"vocab_size": 30, "hidden_size": 8, "num_hidden_layers": 1, "num_attention_heads": 2, "intermediate_size": 16, "max_position_embeddings": 32}
+            """);
+
+        parsed.Should().BeEquivalentTo(new BertConfig(30, 8, 1, 2, 16, 32));
     }
 }

@@ -14,17 +14,25 @@ namespace KnowledgeDistillation.Tests.Onnx;
 /// </summary>
 internal static class OnnxReference
 {
-    /// <summary>last_hidden_state from ONNX Runtime, [B, T, H] flattened.</summary>
-    public static float[] LastHiddenState(string modelPath, BertBatchEncoding batch)
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, Lazy<InferenceSession>> s_sessions = new(StringComparer.Ordinal);
+
+    /// <summary>last_hidden_state from ONNX Runtime, [B, T, H] flattened (one session per file for the test run; Run is thread-safe).</summary>
+    public static float[] LastHiddenState(string modelPath, BertBatchEncoding batch) => Run(modelPath, batch, "last_hidden_state");
+
+    /// <summary>One output of the graph from ONNX Runtime, flattened.</summary>
+    public static float[] Run(string modelPath, BertBatchEncoding batch, string outputName)
     {
-        using var options = new SessionOptions { IntraOpNumThreads = 2, InterOpNumThreads = 1, GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_BASIC };
-        using var session = new InferenceSession(modelPath, options);
+        InferenceSession session = s_sessions.GetOrAdd(modelPath, p => new Lazy<InferenceSession>(() =>
+        {
+            using var options = new SessionOptions { IntraOpNumThreads = 2, InterOpNumThreads = 1, GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_BASIC };
+            return new InferenceSession(p, options);
+        })).Value;
         long[] shape = [batch.BatchSize, batch.SequenceLength];
         using OrtValue ids = OrtValue.CreateTensorValueFromMemory(batch.InputIds.ToArray(), shape);
         using OrtValue mask = OrtValue.CreateTensorValueFromMemory(batch.AttentionMask.ToArray(), shape);
         using OrtValue types = OrtValue.CreateTensorValueFromMemory(batch.TokenTypeIds.ToArray(), shape);
         using var run = new RunOptions();
-        using IDisposableReadOnlyCollection<OrtValue> outputs = session.Run(run, ["input_ids", "attention_mask", "token_type_ids"], [ids, mask, types], ["last_hidden_state"]);
+        using IDisposableReadOnlyCollection<OrtValue> outputs = session.Run(run, ["input_ids", "attention_mask", "token_type_ids"], [ids, mask, types], [outputName]);
         return outputs[0].GetTensorDataAsSpan<float>().ToArray();
     }
 

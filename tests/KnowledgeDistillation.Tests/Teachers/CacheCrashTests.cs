@@ -42,7 +42,7 @@ public class CacheCrashTests
         }
 
         // 3. Finish: the teacher is asked only for pairs that were not stored, each once.
-        float[] scores = await cache.ScoreAsync(teacher, pairs);
+        float[] scores = await new CachingTeacher(teacher, cache).ScoreAsync(pairs);
         scores.Should().Equal(pairs.Select(p => DeterministicTeacher.Score(p.Query, p.Document)));
         teacher.Asked.Should().OnlyHaveUniqueItems();
         teacher.Asked.Should().HaveCount(distinct - stored);

@@ -15,7 +15,7 @@ public class TeacherScoreCacheTests
     {
         string path = temp.File(name);
         await using TeacherScoreCache cache = await TeacherScoreCache.OpenAsync(path, Identity);
-        await cache.ScoreAsync(new DeterministicTeacher(), Pairs(records));
+        await new CachingTeacher(new DeterministicTeacher(), cache).ScoreAsync(Pairs(records));
         return path;
     }
 
@@ -30,7 +30,7 @@ public class TeacherScoreCacheTests
         var teacher = new DeterministicTeacher();
         await using (TeacherScoreCache cache = await TeacherScoreCache.OpenAsync(path, Identity, new TeacherScoreCacheOptions { BatchSize = 3 }))
         {
-            float[] scores = await cache.ScoreAsync(teacher, [.. pairs, pairs[2], pairs[2], pairs[0]]);
+            float[] scores = await new CachingTeacher(teacher, cache).ScoreAsync([.. pairs, pairs[2], pairs[2], pairs[0]]);
             scores.Should().Equal([.. pairs.Select(p => DeterministicTeacher.Score(p.Query, p.Document)), scores[2], scores[2], scores[0]]);
             teacher.BatchSizes.Should().Equal(3, 3, 3, 1);
             teacher.Asked.Should().OnlyHaveUniqueItems("duplicate pairs in a request are scored once");
@@ -42,7 +42,7 @@ public class TeacherScoreCacheTests
         await using TeacherScoreCache reopened = await TeacherScoreCache.OpenAsync(path, Identity);
         reopened.Count.Should().Be(10);
         reopened.DiscardedTailBytes.Should().Be(0);
-        (await reopened.ScoreAsync(second, pairs.Reverse().ToArray())).Should().Equal(pairs.Reverse().Select(p => DeterministicTeacher.Score(p.Query, p.Document)));
+        (await new CachingTeacher(second, reopened).ScoreAsync(pairs.Reverse().ToArray())).Should().Equal(pairs.Reverse().Select(p => DeterministicTeacher.Score(p.Query, p.Document)));
         second.Calls.Should().Be(0);
         reopened.TryGetScore(pairs[4], out float four).Should().BeTrue();
         four.Should().Be(DeterministicTeacher.Score(pairs[4].Query, pairs[4].Document));
@@ -59,7 +59,7 @@ public class TeacherScoreCacheTests
 
         using var temp = new TempFolder();
         await using TeacherScoreCache cache = await TeacherScoreCache.OpenAsync(temp.File("c"), Identity);
-        float[] scores = await cache.ScoreAsync(new DeterministicTeacher(), [new("ab", "c"), new("a", "bc")]);
+        float[] scores = await new CachingTeacher(new DeterministicTeacher(), cache).ScoreAsync([new("ab", "c"), new("a", "bc")]);
         scores.Should().Equal(DeterministicTeacher.Score("ab", "c"), DeterministicTeacher.Score("a", "bc"));
         cache.Count.Should().Be(2);
     }
@@ -69,10 +69,10 @@ public class TeacherScoreCacheTests
     {
         using var temp = new TempFolder();
         await using TeacherScoreCache cache = await TeacherScoreCache.OpenAsync(temp.File("c"), Identity, new TeacherScoreCacheOptions { BatchSize = 4 });
-        await cache.ScoreAsync(new DeterministicTeacher(), Pairs(5));
+        await new CachingTeacher(new DeterministicTeacher(), cache).ScoreAsync(Pairs(5));
 
         var reports = new List<TeacherScoringProgress>();
-        await cache.ScoreAsync(new DeterministicTeacher(), Pairs(15), new SyncProgress<TeacherScoringProgress>(reports.Add));
+        await new CachingTeacher(new DeterministicTeacher(), cache).ScoreAsync(Pairs(15), new SyncProgress<TeacherScoringProgress>(reports.Add));
         reports.Select(r => r.PairsDone).Should().Equal(9, 13, 15);
         reports.Select(r => r.PairsScored).Should().Equal(4, 8, 10);
         reports.Should().OnlyContain(r => r.TotalPairs == 15 && r.PairsPerSecond > 0);
@@ -93,7 +93,7 @@ public class TeacherScoreCacheTests
         });
         await using (TeacherScoreCache cache = await TeacherScoreCache.OpenAsync(path, Identity, new TeacherScoreCacheOptions { BatchSize = 5 }))
         {
-            Func<Task> run = () => cache.ScoreAsync(teacher, Pairs(30), progress, cts.Token);
+            Func<Task> run = () => new CachingTeacher(teacher, cache).ScoreAsync(Pairs(30), progress, cts.Token);
             await run.Should().ThrowAsync<OperationCanceledException>();
             teacher.Calls.Should().Be(2);
             cache.Count.Should().Be(10);
@@ -101,7 +101,7 @@ public class TeacherScoreCacheTests
 
         var resumed = new DeterministicTeacher();
         await using TeacherScoreCache again = await TeacherScoreCache.OpenAsync(path, Identity, new TeacherScoreCacheOptions { BatchSize = 5 });
-        await again.ScoreAsync(resumed, Pairs(30));
+        await new CachingTeacher(resumed, again).ScoreAsync(Pairs(30));
         resumed.Asked.Should().BeEquivalentTo(Pairs(20, offset: 10), "the first ten pairs were stored before the cancellation");
     }
 
@@ -129,7 +129,7 @@ public class TeacherScoreCacheTests
                 cache.Count.Should().Be(whole, $"a cut at byte {cut} keeps the whole records before it");
                 cache.DiscardedTailBytes.Should().Be(cut - goodEnd);
                 new FileInfo(path).Length.Should().Be(goodEnd, "the torn tail is truncated on open");
-                float[] scores = await cache.ScoreAsync(teacher, pairs);
+                float[] scores = await new CachingTeacher(teacher, cache).ScoreAsync(pairs);
                 scores.Should().Equal(pairs.Select(p => DeterministicTeacher.Score(p.Query, p.Document)));
                 teacher.Asked.Should().Equal(pairs[whole..]);
             }
@@ -171,7 +171,7 @@ public class TeacherScoreCacheTests
     }
 
     [Fact]
-    public async Task A_damaged_record_cuts_the_file_there_and_its_pair_is_scored_again()
+    public async Task A_damaged_record_is_skipped_the_file_kept_and_only_its_pair_is_scored_again()
     {
         using var temp = new TempFolder();
         string path = await CacheWith(temp, 5);
@@ -182,10 +182,13 @@ public class TeacherScoreCacheTests
 
         var teacher = new DeterministicTeacher();
         await using TeacherScoreCache cache = await TeacherScoreCache.OpenAsync(path, Identity);
-        cache.Count.Should().Be(3);
-        float[] scores = await cache.ScoreAsync(teacher, Pairs(5));
+        cache.Count.Should().Be(4, "record 4 after the damaged one is good, so the damage is not a torn tail");
+        cache.DamagedRecords.Should().Be(1);
+        cache.DiscardedTailBytes.Should().Be(0);
+        new FileInfo(path).Length.Should().Be(bytes.Length, "nothing valid is cut off");
+        float[] scores = await new CachingTeacher(teacher, cache).ScoreAsync(Pairs(5));
         scores.Should().Equal(Pairs(5).Select(p => DeterministicTeacher.Score(p.Query, p.Document)), "a damaged score is never returned");
-        teacher.Asked.Should().Equal(Pairs(5)[3..]);
+        teacher.Asked.Should().Equal(Pairs(5)[3..4]);
     }
 
     [Fact]
@@ -225,8 +228,8 @@ public class TeacherScoreCacheTests
         Func<Task> second = () => TeacherScoreCache.OpenAsync(path, Identity);
         await second.Should().ThrowAsync<TeacherScoreCacheException>().WithMessage("*another process or cache object*");
 
-        Func<Task> wrong = () => cache.ScoreAsync(new DeterministicTeacher("someone-else"), Pairs(1));
-        await wrong.Should().ThrowAsync<ArgumentException>().WithMessage("*'someone-else'*'crash-test:fnv1a'*");
+        Func<Task> wrong = () => new CachingTeacher(new DeterministicTeacher("someone-else"), cache).ScoreAsync(Pairs(1));
+        await wrong.Should().ThrowAsync<ArgumentException>().WithMessage("*'crash-test:fnv1a'*'someone-else'*");
     }
 
     [Fact]
@@ -237,14 +240,14 @@ public class TeacherScoreCacheTests
         await using TeacherScoreCache cache = await TeacherScoreCache.OpenAsync(path, Identity);
         long empty = new FileInfo(path).Length;
 
-        Func<Task> tooFew = () => cache.ScoreAsync(new BrokenTeacher(Identity, p => new float[p.Count - 1]), Pairs(3));
+        Func<Task> tooFew = () => new CachingTeacher(new BrokenTeacher(Identity, p => new float[p.Count - 1]), cache).ScoreAsync(Pairs(3));
         await tooFew.Should().ThrowAsync<InvalidOperationException>().WithMessage("*2 score(s) for 3 pair(s)*");
-        Func<Task> nan = () => cache.ScoreAsync(new BrokenTeacher(Identity, p => [1f, float.NaN, 2f]), Pairs(3));
+        Func<Task> nan = () => new CachingTeacher(new BrokenTeacher(Identity, p => [1f, float.NaN, 2f]), cache).ScoreAsync(Pairs(3));
         await nan.Should().ThrowAsync<InvalidOperationException>().WithMessage("*NaN*pair 1*");
 
         cache.Count.Should().Be(0);
         new FileInfo(path).Length.Should().Be(empty);
-        (await cache.ScoreAsync(new DeterministicTeacher(), Pairs(3))).Should().HaveCount(3);
+        (await new CachingTeacher(new DeterministicTeacher(), cache).ScoreAsync(Pairs(3))).Should().HaveCount(3);
     }
 
     [Fact]
@@ -264,7 +267,7 @@ public class TeacherScoreCacheTests
         File.Exists(target).Should().BeFalse();
 
         QueryDocumentPair[] pairs = examples.SelectMany(e => e.Positives.Concat(e.Negatives).Select(d => new QueryDocumentPair(e.Query, d))).ToArray();
-        await cache.ScoreAsync(new DeterministicTeacher(), pairs);
+        await new CachingTeacher(new DeterministicTeacher(), cache).ScoreAsync(pairs);
         (await cache.ExportFlagEmbeddingAsync(target, examples)).Should().Be(2);
 
         List<DistillationExample> back = await Fixtures.ToListAsync(FlagEmbeddingJsonl.ReadAsync(target));

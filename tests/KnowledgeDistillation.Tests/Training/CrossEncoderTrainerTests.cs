@@ -97,8 +97,7 @@ public class CrossEncoderTrainerTests
             $"about {t}", [$"{t} facts"], Enumerable.Range(1, 3).Select(k => $"{s_topics[(i + k * 5) % s_topics.Length]} facts").ToArray(), id: $"q{i}")).ToList();
         var tokenizer = Tokenizer();
         using var model = Model(dropout: 0.1, exactMatch: true);
-        var options = Options();
-        options.Epochs = 15;
+        var options = Options() with { Epochs = 15 };
         var progress = new ListProgress();
 
         await new CrossEncoderTrainer(tokenizer, options).TrainAsync(model, examples, progress);
@@ -125,9 +124,7 @@ public class CrossEncoderTrainerTests
             double max = s.Max();
             return max + Math.Log(s.Sum(v => Math.Exp(v - max))) - s[0];
         });
-        var options = Options();
-        options.BatchSize = examples.Count;
-        options.MaxSteps = 1;
+        var options = Options() with { BatchSize = examples.Count, MaxSteps = 1 };
         var progress = new ListProgress();
 
         await new CrossEncoderTrainer(tokenizer, options).TrainAsync(model, examples, progress);
@@ -143,9 +140,7 @@ public class CrossEncoderTrainerTests
         float[] Train(int seed)
         {
             using var model = Model(dropout: 0.1);
-            var options = Options();
-            options.Epochs = 3;
-            options.Seed = seed;
+            var options = Options() with { Epochs = 3, Seed = seed };
             new CrossEncoderTrainer(tokenizer, options).TrainAsync(model, examples).GetAwaiter().GetResult();
             return model.parameters().SelectMany(p => p.detach().data<float>().ToArray()).ToArray();
         }
@@ -194,14 +189,12 @@ public class CrossEncoderTrainerTests
     [InlineData("label")]
     public async Task Options_out_of_range_are_rejected_with_the_option_name(string which)
     {
-        var options = Options();
-        string name;
-        switch (which)
+        (CrossEncoderTrainerOptions options, string name) = which switch
         {
-            case "lr": options.LearningRate = 0; name = "LearningRate"; break;
-            case "negatives": options.NegativesPerQuery = 0; name = "NegativesPerQuery"; break;
-            default: options.LabelIndex = 1; name = "LabelIndex"; break;
-        }
+            "lr" => (Options() with { LearningRate = 0 }, "LearningRate"),
+            "negatives" => (Options() with { NegativesPerQuery = 0 }, "NegativesPerQuery"),
+            _ => (Options() with { LabelIndex = 1 }, "LabelIndex"),
+        };
         using var model = Model();
 
         Func<Task> act = () => new CrossEncoderTrainer(Tokenizer(), options).TrainAsync(model, TopicExamples());
@@ -218,12 +211,109 @@ public class CrossEncoderTrainerTests
         using var model = Model(exactMatch: true);
         var live = new List<long>();
         var progress = new ListProgress { OnReport = _ => live.Add(TorchSharp.DisposeScopeManager.Statistics.ThreadTotalLiveCount) };
-        CrossEncoderTrainerOptions options = Options();
-        options.Epochs = 10;
+        var options = Options() with { Epochs = 10 };
 
         await new CrossEncoderTrainer(tokenizer, options).TrainAsync(model, TopicExamples(), progress);
 
         live.Should().HaveCount(30);
         live[^1].Should().Be(live[2], "step 3 onwards allocates nothing that outlives the step (optimizer state exists after step 1)");
+    }
+
+    private static float[] Weights(BertForSequenceClassification model)
+        => model.parameters().SelectMany(p => p.detach().data<float>().ToArray()).ToArray();
+
+    [Fact]
+    public async Task AdamWs_betas_and_epsilon_come_from_the_options()
+    {
+        // They were constants in this trainer: a different beta2 or epsilon changed nothing.
+        var tokenizer = Tokenizer();
+        var examples = TopicExamples();
+        float[] Train(CrossEncoderTrainerOptions options)
+        {
+            using var model = Model();
+            new CrossEncoderTrainer(tokenizer, options).TrainAsync(model, examples).GetAwaiter().GetResult();
+            return Weights(model);
+        }
+
+        var baseline = Options() with { MaxSteps = 3 };
+        float[] defaults = Train(baseline);
+
+        Train(baseline with { Beta2 = 0.9 }).Should().NotEqual(defaults);
+        Train(baseline with { Epsilon = 1e-2 }).Should().NotEqual(defaults);
+        Train(baseline).Should().Equal(defaults);
+        await Task.CompletedTask;
+    }
+
+    [Fact]
+    public async Task A_cancelled_run_resumes_from_its_checkpoint_to_the_uninterrupted_runs_weights()
+    {
+        var tokenizer = Tokenizer();
+        var examples = TopicExamples();
+        CrossEncoderTrainerOptions Settings(string? dir) => Options() with { Epochs = 2, CheckpointDirectory = dir, CheckpointEverySteps = 2, GradientAccumulationSteps = 2, BatchSize = 2 };
+        using var reference = Model(dropout: 0.1);
+        await new CrossEncoderTrainer(tokenizer, Settings(null)).TrainAsync(reference, examples);
+
+        string dir = TempDirectory();
+        try
+        {
+            using var cts = new CancellationTokenSource();
+            using (var first = Model(dropout: 0.1))
+            {
+                var progress = new ListProgress { OnReport = r => { if (r.Step == 3) cts.Cancel(); } };
+                TrainingResult partial = await new CrossEncoderTrainer(tokenizer, Settings(dir)).TrainAsync(first, examples, progress, cts.Token);
+                partial.Cancelled.Should().BeTrue();
+            }
+            Directory.GetDirectories(dir).Select(Path.GetFileName).Should().Contain("checkpoint-00000003");
+
+            using var resumed = Model(dropout: 0.1);
+            var rest = new ListProgress();
+            TrainingResult result = await new CrossEncoderTrainer(tokenizer, Settings(dir)).TrainAsync(resumed, examples, rest);
+
+            result.Steps.Should().Be(6, "12 examples, 2 per micro-batch, 2 micro-batches per step, 2 epochs");
+            rest.Reports.First().Step.Should().Be(4, "nothing finished is trained again");
+            Weights(resumed).Should().Equal(Weights(reference));
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task Evaluation_keeps_the_best_model_and_stops_after_the_patience()
+    {
+        var tokenizer = Tokenizer();
+        string best = TempDirectory();
+        try
+        {
+            var evaluator = new ScriptedTeacherEvaluator([0.1, 0.3, 0.2, 0.25, 0.9]);
+            var options = Options() with { Evaluator = evaluator, EvaluateEverySteps = 1, EarlyStoppingPatience = 2, BestModelDirectory = best };
+            using var model = Model();
+
+            TrainingResult result = await new CrossEncoderTrainer(tokenizer, options).TrainAsync(model, TopicExamples());
+
+            result.Steps.Should().Be(4, "evaluations 3 and 4 did not beat 0.3");
+            evaluator.Scores.Should().HaveCount(4);
+            using CrossEncoderTeacher saved = CrossEncoderTeacher.FromPretrained(best);
+            float[] scores = await saved.ScoreAsync([new QueryDocumentPair("about cats", "cats facts"), new QueryDocumentPair("about cats", "dogs notes")]);
+            scores.Should().Equal(evaluator.Scores[1], (a, b) => Math.Abs(a - b) < 1e-5, "the best model is the one of step 2");
+        }
+        finally
+        {
+            if (Directory.Exists(best))
+                Directory.Delete(best, recursive: true);
+        }
+    }
+
+    /// <summary>Returns scripted metric values and records what the teacher scored at each evaluation.</summary>
+    private sealed class ScriptedTeacherEvaluator(double[] values) : ITeacherEvaluator
+    {
+        public List<float[]> Scores { get; } = [];
+
+        public async Task<IReadOnlyDictionary<string, double>> EvaluateAsync(ITeacher teacher, CancellationToken cancellationToken = default)
+        {
+            Scores.Add(await teacher.ScoreAsync([new QueryDocumentPair("about cats", "cats facts"), new QueryDocumentPair("about cats", "dogs notes")], cancellationToken));
+            return new Dictionary<string, double> { [KnowledgeDistillation.Evaluation.MetricNames.Ndcg10] = values[Scores.Count - 1] };
+        }
     }
 }

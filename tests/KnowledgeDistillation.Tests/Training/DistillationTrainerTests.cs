@@ -28,8 +28,7 @@ public class DistillationTrainerTests
     {
         using var student = Student();
         var progress = new ListProgress();
-        var options = Options();
-        options.Epochs = 10;
+        var options = Options() with { Epochs = 10 };
         var trainer = new DistillationTrainer(options);
 
         TrainingResult result = await trainer.TrainAsync(student, new PairwiseHingeLoss(), Examples(), progress);
@@ -46,6 +45,27 @@ public class DistillationTrainerTests
         progress.Reports.Take(5).Average(r => r.Loss).Should().BeGreaterThan(progress.Reports.TakeLast(5).Average(r => r.Loss));
         progress.Reports.Select(r => r.Epoch).Distinct().Should().Equal(Enumerable.Range(0, 10));
         student.IsTraining.Should().BeFalse("the trainer restores the mode it found");
+    }
+
+    [Fact]
+    public async Task TrainAsync_returns_to_the_caller_before_the_first_step_finishes()
+    {
+        // The first step blocks until the caller, after TrainAsync has returned, releases it: a trainer that ran on the
+        // caller's thread until its first await would hold the caller (a UI thread, say) for the whole run.
+        using var student = Student();
+        using var release = new ManualResetEventSlim();
+        bool heldTheCaller = false;
+        var progress = new ListProgress { OnReport = r => { if (r.Step == 1 && !release.Wait(TimeSpan.FromSeconds(5))) heldTheCaller = true; } };
+        var options = new DistillationTrainerOptions { LearningRate = 0.05, BatchSize = 4, NegativesPerQuery = 2, MaxSteps = 2, Seed = 123 };
+
+        Task<TrainingResult> run = new DistillationTrainer(options).TrainAsync(student, new PairwiseHingeLoss(), Examples(), progress);
+        bool returnedEarly = !run.IsCompleted;
+        release.Set();
+        TrainingResult result = await run;
+
+        heldTheCaller.Should().BeFalse("TrainAsync hands the run to the thread pool and returns at once");
+        returnedEarly.Should().BeTrue();
+        result.Steps.Should().Be(2);
     }
 
     [Fact]
@@ -73,8 +93,7 @@ public class DistillationTrainerTests
         Weights(a).Should().Equal(Weights(b));
 
         using var c = Student();
-        var otherSeed = Options();
-        otherSeed.Seed = 7;
+        var otherSeed = Options() with { Seed = 7 };
         await new DistillationTrainer(otherSeed).TrainAsync(c, new PairwiseHingeLoss(), Examples());
         Weights(c).Should().NotEqual(Weights(a), "the seed drives shuffling, sampling and dropout");
     }
@@ -147,8 +166,7 @@ public class DistillationTrainerTests
         {
             using (var student = Student())
                 await new DistillationTrainer(Options(dir)).TrainAsync(student, new PairwiseHingeLoss(), Examples());
-            var changed = Options(dir);
-            changed.BatchSize = 3;
+            var changed = Options(dir) with { BatchSize = 3 };
             using var other = Student();
             Func<Task> run = () => new DistillationTrainer(changed).TrainAsync(other, new PairwiseHingeLoss(), Examples());
             (await run.Should().ThrowAsync<InvalidOperationException>()).WithMessage("*batch size 3 vs 4*");
@@ -163,14 +181,8 @@ public class DistillationTrainerTests
     public async Task Gradient_accumulation_of_two_half_batches_equals_one_full_batch()
     {
         // One positive and exactly two negatives per example: sampling only reorders them and the hinge mean is order-free.
-        var full = Options();
-        full.Epochs = 1;
-        full.MaxGradientNorm = null;
-        var halves = Options();
-        halves.Epochs = 1;
-        halves.MaxGradientNorm = null;
-        halves.BatchSize = 2;
-        halves.GradientAccumulationSteps = 2;
+        var full = Options() with { Epochs = 1, MaxGradientNorm = null };
+        var halves = Options() with { Epochs = 1, MaxGradientNorm = null, BatchSize = 2, GradientAccumulationSteps = 2 };
         using var a = Student(dropout: 0);
         using var b = Student(dropout: 0);
 
@@ -189,11 +201,7 @@ public class DistillationTrainerTests
         try
         {
             var evaluator = new ScriptedEvaluator([0.1, 0.3, 0.2, 0.25, 0.9]);
-            var options = Options();
-            options.Evaluator = evaluator;
-            options.EvaluateEverySteps = 1;
-            options.EarlyStoppingPatience = 2;
-            options.BestStudentDirectory = best;
+            var options = Options() with { Evaluator = evaluator, EvaluateEverySteps = 1, EarlyStoppingPatience = 2, BestStudentDirectory = best };
             using var student = Student();
 
             TrainingResult result = await new DistillationTrainer(options).TrainAsync(student, new PairwiseHingeLoss(), Examples());
@@ -219,10 +227,7 @@ public class DistillationTrainerTests
         var judgments = new KnowledgeDistillation.Data.RelevanceJudgments();
         foreach (DistillationExample e in examples)
             judgments.Add(e.Id!, corpus.Single(d => d.Text == e.Positives[0]).Id, 1);
-        var options = Options();
-        options.Evaluator = new KnowledgeDistillation.Evaluation.RetrievalEvaluator(corpus, queries, judgments);
-        options.EvaluateEverySteps = 6;
-        options.BestStudentDirectory = TempDirectory();
+        var options = Options() with { Evaluator = new KnowledgeDistillation.Evaluation.RetrievalEvaluator(corpus, queries, judgments), EvaluateEverySteps = 6, BestStudentDirectory = TempDirectory() };
         using var student = Student();
         try
         {
@@ -241,9 +246,7 @@ public class DistillationTrainerTests
     [Fact]
     public async Task An_evaluator_without_the_best_metric_is_a_clear_error()
     {
-        var options = Options();
-        options.Evaluator = new ScriptedEvaluator([0.5], metric: "mrr@10");
-        options.EvaluateEverySteps = 1;
+        var options = Options() with { Evaluator = new ScriptedEvaluator([0.5], metric: "mrr@10"), EvaluateEverySteps = 1 };
         using var student = Student();
         Func<Task> run = () => new DistillationTrainer(options).TrainAsync(student, new PairwiseHingeLoss(), Examples());
         (await run.Should().ThrowAsync<InvalidOperationException>()).WithMessage("*no 'ndcg@10'*mrr@10*");
@@ -261,8 +264,7 @@ public class DistillationTrainerTests
     public async Task Bad_options_and_inputs_are_rejected_by_name()
     {
         using var student = Student();
-        var bad = Options();
-        bad.BatchSize = 0;
+        var bad = Options() with { BatchSize = 0 };
         Func<Task> run = () => new DistillationTrainer(bad).TrainAsync(student, new PairwiseHingeLoss(), Examples());
         (await run.Should().ThrowAsync<ArgumentException>()).WithMessage("*BatchSize = 0*");
 
@@ -320,9 +322,7 @@ public class DistillationTrainerTests
         using var student = Student();
         var live = new List<long>();
         var progress = new ListProgress { OnReport = _ => live.Add(TorchSharp.DisposeScopeManager.Statistics.ThreadTotalLiveCount) };
-        var options = Options();
-        options.Epochs = 10;
-        options.MaxGradientNorm = 1.0;
+        var options = Options() with { Epochs = 10, MaxGradientNorm = 1.0 };
 
         await new DistillationTrainer(options).TrainAsync(student, new MarginMseLoss(), Examples(), progress);
 

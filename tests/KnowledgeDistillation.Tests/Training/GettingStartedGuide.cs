@@ -65,11 +65,8 @@ internal static class GettingStartedGuide
         Directory.CreateDirectory(outputFolder);
         await using CachingTeacher teacher = await CachingTeacher.OpenAsync(
             crossEncoder, Path.Combine(outputFolder, "teacher-scores.cache"), cancellationToken: cancellationToken);
-        QueryDocumentPair[] pairs = examples
-            .SelectMany(e => e.Positives.Concat(e.Negatives).Select(d => new QueryDocumentPair(e.Query, d)))
-            .ToArray();
-        await teacher.ScoreAsync(pairs, cancellationToken); // computes what the cache lacks, stores it as it goes
-        List<DistillationExample> scored = examples.Select(teacher.Cache.AttachScores).ToList();
+        // Scores what the cache lacks (storing each batch as it goes) and attaches every pair's score to its example.
+        IReadOnlyList<DistillationExample> scored = await teacher.ScoreExamplesAsync(examples, cancellationToken);
         // --- end
 
         // --- 5. distil

@@ -3,6 +3,7 @@ using System.Xml.Linq;
 using KnowledgeDistillation.Evaluation;
 using KnowledgeDistillation.Models;
 using KnowledgeDistillation.Models.Checkpoints;
+using KnowledgeDistillation.Retrieval;
 using KnowledgeDistillation.Teachers;
 using KnowledgeDistillation.Tests.Models;
 using QuickStart;
@@ -189,6 +190,29 @@ public sealed class QuickStartPipelineTests : IDisposable
 
         await act.Should().ThrowAsync<OperationCanceledException>();
         File.Exists(Path.Combine(_output, "report.md")).Should().BeFalse();
+    }
+
+    [Fact]
+    public void The_fusion_row_and_the_fusion_targets_z_score_a_near_constant_query_alike()
+    {
+        // The teacher's scores differ only in float32 rounding noise: the fusion targets treat the row as constant
+        // (zeros), and the fusion row must too, rather than blowing the noise up to unit z-scores.
+        string[] documents = ["d1", "d2", "d3"];
+        float[] teacherScores = [1f, 1.0000001f, 1f];
+        float[] bm25Scores = [3f, 2f, 1f];
+        var teacherRun = new Dictionary<string, IReadOnlyList<ScoredDocument>> { ["q"] = documents.Zip(teacherScores, (d, s) => new ScoredDocument(d, s)).ToArray() };
+        var bm25Run = new Dictionary<string, IReadOnlyList<ScoredDocument>> { ["q"] = documents.Zip(bm25Scores, (d, s) => new ScoredDocument(d, s)).ToArray() };
+        var teacherExample = new DistillationExample("q", [documents[0]], documents[1..], [teacherScores[0]], teacherScores[1..], id: "q");
+        var bm25Example = new DistillationExample("q", [documents[0]], documents[1..], [bm25Scores[0]], bm25Scores[1..], id: "q");
+
+        foreach (double weight in new[] { 0.0, 0.3 })
+        {
+            DistillationExample targets = TeacherScoreFusion.Fuse(teacherExample, bm25Example, weight);
+            float[] expected = [.. targets.PositiveScores!, .. targets.NegativeScores!];
+            var row = Pipeline.Fuse(teacherRun, bm25Run, weight)["q"].ToDictionary(d => d.DocumentId, d => d.Score);
+
+            documents.Select(d => row[d]).Should().Equal(expected, (a, b) => Math.Abs(a - b) < 1e-6, $"BM25 weight {weight}");
+        }
     }
 
     /// <summary>Cancels when a line containing the marker is written (the pipeline's own progress output).</summary>

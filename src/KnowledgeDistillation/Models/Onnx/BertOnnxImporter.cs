@@ -94,12 +94,12 @@ internal static partial class BertOnnxImporter
             if (LooksLikeStateDictName(canonical))
                 AddWeight(new OnnxWeight(canonical, name, t, Transposed: false, "initializer name"));
             else if (file.ElementCount(t, name) > 1)
-                unmapped.Add($"\"{name}\" {OnnxModelFile.ShapeText(t)} (used by {Users(file, name)})");
+                unmapped.Add(name);
         }
         if (unmapped.Count > 0)
         {
             throw new OnnxImportException(file.FilePath,
-                $"{unmapped.Count} floating-point initializer(s) map to no BERT weight: {string.Join("; ", unmapped)}. The importer names MatMul/Gemm weights from the Add with their bias and takes other weights by their Hugging Face names.",
+                $"{unmapped.Count} floating-point initializer(s) map to no BERT weight: {string.Join("; ", unmapped.Select(n => $"\"{n}\" {OnnxModelFile.ShapeText(file.Initializers[n])} (used by {Users(file, n)})"))}. The importer names MatMul/Gemm weights from the Add with their bias and takes other weights by their Hugging Face names.",
                 initializerName: unmapped[0]);
         }
 

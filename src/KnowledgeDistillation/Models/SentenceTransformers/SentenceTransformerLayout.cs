@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using KnowledgeDistillation.Configuration;
 using KnowledgeDistillation.Models.Checkpoints;
 
 namespace KnowledgeDistillation.Models.SentenceTransformers;
@@ -40,15 +41,16 @@ internal static class SentenceTransformerLayout
         if (!File.Exists(modulesPath))
             return new SentenceTransformerFolder { TransformerDirectory = directory };
 
-        JsonArray modules = ParseFile(modulesPath) as JsonArray
+        JsonConfigFile modulesFile = Load(modulesPath);
+        JsonArray modules = modulesFile.Root as JsonArray
             ?? throw new CheckpointException(modulesPath, "modules.json must be a JSON array of modules.");
         string? transformer = null, pooling = null;
         bool normalize = false;
         for (int i = 0; i < modules.Count; i++)
         {
-            JsonObject module = modules[i] as JsonObject ?? throw new CheckpointException(modulesPath, $"module {i} is not a JSON object.");
-            string type = GetString(module, "type", modulesPath) ?? throw new CheckpointException(modulesPath, $"module {i} has no \"type\".");
-            string path = GetString(module, "path", modulesPath) ?? "";
+            JsonConfigFile module = modulesFile.Child(modules[i] as JsonObject ?? throw new CheckpointException(modulesPath, $"module {i} is not a JSON object."));
+            string type = module.String("type") ?? throw new CheckpointException(modulesPath, $"module {i} has no \"type\".");
+            string path = module.String("path") ?? "";
             string kind = type[(type.LastIndexOf('.') + 1)..];
             switch (kind)
             {
@@ -137,17 +139,17 @@ internal static class SentenceTransformerLayout
     {
         if (!File.Exists(path))
             return folder;
-        JsonObject root = ParseObject(path);
-        return folder with { MaxSeqLength = GetInt(root, "max_seq_length", path), DoLowerCase = GetBool(root, "do_lower_case", path) };
+        JsonConfigFile file = Load(path);
+        return folder with { MaxSeqLength = file.Int("max_seq_length"), DoLowerCase = file.Bool("do_lower_case") };
     }
 
     private static SentenceTransformerFolder ReadPooling(SentenceTransformerFolder folder, string path)
     {
         if (!File.Exists(path))
             throw new CheckpointException(path, "the Pooling module's config.json is missing.");
-        JsonObject root = ParseObject(path);
+        JsonConfigFile file = Load(path);
         var modes = new List<PoolingMode>();
-        if (root["pooling_mode"] is { } modeNode)
+        if (file.Get("pooling_mode") is { } modeNode)
         {
             // Newer sentence-transformers write "pooling_mode": "mean" (or a list) instead of the boolean flags.
             JsonNode?[] names = modeNode is JsonArray array ? array.ToArray() : new[] { modeNode };
@@ -165,15 +167,15 @@ internal static class SentenceTransformerLayout
         }
         else
         {
-            if (GetBool(root, "pooling_mode_cls_token", path) == true)
+            if (file.Bool("pooling_mode_cls_token") == true)
                 modes.Add(PoolingMode.Cls);
-            if (GetBool(root, "pooling_mode_mean_tokens", path) == true)
+            if (file.Bool("pooling_mode_mean_tokens") == true)
                 modes.Add(PoolingMode.Mean);
-            if (GetBool(root, "pooling_mode_max_tokens", path) == true)
+            if (file.Bool("pooling_mode_max_tokens") == true)
                 modes.Add(PoolingMode.Max);
             foreach (string key in s_unsupportedPoolingKeys)
             {
-                if (GetBool(root, key, path) == true)
+                if (file.Bool(key) == true)
                     throw new CheckpointException(path, $"{key} is not supported; a BERT student pools with mean, cls or max.");
             }
         }
@@ -186,8 +188,8 @@ internal static class SentenceTransformerLayout
         return folder with
         {
             Pooling = modes[0],
-            IncludePrompt = GetBool(root, "include_prompt", path),
-            WordEmbeddingDimension = GetInt(root, "word_embedding_dimension", path) ?? GetInt(root, "embedding_dimension", path),
+            IncludePrompt = file.Bool("include_prompt"),
+            WordEmbeddingDimension = file.Int("word_embedding_dimension") ?? file.Int("embedding_dimension"),
         };
     }
 
@@ -195,9 +197,9 @@ internal static class SentenceTransformerLayout
     {
         if (!File.Exists(path))
             return folder;
-        JsonObject root = ParseObject(path);
+        JsonConfigFile file = Load(path);
         var prompts = new Dictionary<string, string>(StringComparer.Ordinal);
-        if (root["prompts"] is { } promptsNode)
+        if (file.Get("prompts") is { } promptsNode)
         {
             if (promptsNode is not JsonObject promptObject)
                 throw new CheckpointException(path, $"\"prompts\" must be an object of prompt names to texts; got {promptsNode.ToJsonString()}.");
@@ -208,11 +210,11 @@ internal static class SentenceTransformerLayout
                     : throw new CheckpointException(path, $"prompt \"{name}\" must be a string; got {value?.ToJsonString() ?? "null"}.");
             }
         }
-        string? similarity = GetString(root, "similarity_fn_name", path);
+        string? similarity = file.String("similarity_fn_name");
         return folder with
         {
             Prompts = prompts,
-            DefaultPromptName = GetString(root, "default_prompt_name", path),
+            DefaultPromptName = file.String("default_prompt_name"),
             Similarity = similarity switch
             {
                 null => null,
@@ -234,42 +236,7 @@ internal static class SentenceTransformerLayout
         return full;
     }
 
-    private static JsonNode? ParseFile(string path)
-    {
-        try
-        {
-            return JsonNode.Parse(File.ReadAllText(path));
-        }
-        catch (JsonException ex)
-        {
-            throw new CheckpointException(path, $"not valid JSON (line {(ex.LineNumber ?? 0) + 1}, byte {(ex.BytePositionInLine ?? 0) + 1}): {ex.Message}", ex);
-        }
-    }
-
-    private static JsonObject ParseObject(string path)
-        => ParseFile(path) as JsonObject ?? throw new CheckpointException(path, "the file must hold a JSON object.");
-
-    private static string? GetString(JsonObject o, string key, string path) => o[key] switch
-    {
-        null => null,
-        JsonValue v when v.TryGetValue(out string? s) => s,
-        { } other => throw new CheckpointException(path, $"\"{key}\" must be a string; got {other.ToJsonString()}."),
-    };
-
-    private static bool? GetBool(JsonObject o, string key, string path) => o[key] switch
-    {
-        null => null,
-        JsonValue v when v.TryGetValue(out bool b) => b,
-        { } other => throw new CheckpointException(path, $"\"{key}\" must be true or false; got {other.ToJsonString()}."),
-    };
-
-    private static int? GetInt(JsonObject o, string key, string path) => o[key] switch
-    {
-        null => null,
-        JsonValue v when v.TryGetValue(out int i) => i,
-        JsonValue v when v.TryGetValue(out JsonElement e) && e.ValueKind == JsonValueKind.Number && e.TryGetInt32(out int j) => j,
-        { } other => throw new CheckpointException(path, $"\"{key}\" must be an integer; got {other.ToJsonString()}."),
-    };
+    private static JsonConfigFile Load(string path) => JsonConfigFile.Load(path, BertConfig.CheckpointError);
 
     private static Task WriteJsonAsync(string path, JsonNode node, CancellationToken cancellationToken)
     {

@@ -1,4 +1,5 @@
 using KnowledgeDistillation.Data;
+using KnowledgeDistillation.Teachers;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -215,20 +216,7 @@ public sealed partial class HardNegativeMiner
         {
             cancellationToken.ThrowIfCancellationRequested();
             int count = Math.Min(_options.TeacherBatchSize, pairs.Count - start);
-            float[] chunk = await teacher.ScoreAsync(pairs.GetRange(start, count), cancellationToken).ConfigureAwait(false);
-            if (chunk is null || chunk.Length != count)
-            {
-                throw new InvalidOperationException(
-                    $"Teacher '{teacher.Identity}' returned {chunk?.Length.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "null"} scores for {count} pairs.");
-            }
-            for (int i = 0; i < count; i++)
-            {
-                if (!float.IsFinite(chunk[i]))
-                {
-                    throw new InvalidOperationException(
-                        $"Teacher '{teacher.Identity}' scored {chunk[i]} for query \"{pairs[start + i].Query}\"; scores must be finite.");
-                }
-            }
+            float[] chunk = await TeacherReply.ScoreAsync(teacher, pairs.GetRange(start, count), describe: null, cancellationToken).ConfigureAwait(false);
             chunk.CopyTo(scores, start);
         }
 

@@ -256,7 +256,7 @@ public class HardNegativeMinerTests
 
         var fewer = new HardNegativeMiner(Retriever("a"), Corpus, new BrokenTeacher(n => new float[n - 1]));
         Func<Task> scoreCount = () => fewer.MineAsync([new MiningQuery("1", "a", ["d0"])]);
-        await scoreCount.Should().ThrowAsync<InvalidOperationException>().WithMessage("Teacher 'test:broken' returned * scores for * pairs*");
+        await scoreCount.Should().ThrowAsync<InvalidOperationException>().WithMessage("Teacher 'test:broken' returned * score(s) for * pair(s)*");
 
         var nan = new HardNegativeMiner(Retriever("a"), Corpus, new BrokenTeacher(n => Enumerable.Repeat(float.NaN, n).ToArray()));
         Func<Task> nonFinite = () => nan.MineAsync([new MiningQuery("1", "a", ["d0"])]);

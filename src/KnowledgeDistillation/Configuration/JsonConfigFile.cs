@@ -1,0 +1,127 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace KnowledgeDistillation.Configuration;
+
+/// <summary>
+/// Typed reads of one JSON configuration file (<c>config.json</c>, <c>tokenizer_config.json</c>,
+/// <c>modules.json</c>, ...), the one reader behind every configuration the library loads. Every error names the file
+/// and the key; the caller chooses the exception type (a checkpoint or a tokenizer file error).
+/// </summary>
+/// <remarks>A JSON <c>null</c> counts as absent (transformers writes, for example, <c>"classifier_dropout": null</c>).</remarks>
+internal sealed class JsonConfigFile
+{
+    /// <summary>Builds the caller's exception from the file, the problem, the 1-based line (when known) and the cause.</summary>
+    internal delegate Exception ErrorFactory(string source, string problem, int? line, Exception? inner);
+
+    private readonly ErrorFactory _error;
+
+    private JsonConfigFile(JsonNode root, string source, ErrorFactory error)
+    {
+        Root = root;
+        Source = source;
+        _error = error;
+    }
+
+    /// <summary>The file (or other source) the JSON came from.</summary>
+    public string Source { get; }
+
+    /// <summary>The parsed document.</summary>
+    public JsonNode Root { get; }
+
+    /// <summary>The root as an object; an error when it is not one.</summary>
+    public JsonObject Object => Root as JsonObject ?? throw Error("the file must hold a JSON object.");
+
+    /// <summary>The same reads over a nested object of this file (errors still name the file).</summary>
+    public JsonConfigFile Child(JsonNode node) => new(node, Source, _error);
+
+    /// <summary>Reads and parses a file.</summary>
+    public static JsonConfigFile Load(string path, ErrorFactory error) => Parse(File.ReadAllText(path), path, error);
+
+    /// <summary>Reads and parses a file when it exists.</summary>
+    public static JsonConfigFile? LoadIfExists(string path, ErrorFactory error) => File.Exists(path) ? Load(path, error) : null;
+
+    /// <summary>Parses JSON text; invalid JSON is an error that gives the line and byte.</summary>
+    public static JsonConfigFile Parse(string json, string source, ErrorFactory error)
+    {
+        try
+        {
+            return new JsonConfigFile(JsonNode.Parse(json) ?? throw error(source, "the file must hold a JSON object.", null, null), source, error);
+        }
+        catch (JsonException ex)
+        {
+            int line = (int)(ex.LineNumber ?? 0) + 1;
+            throw error(source, $"not valid JSON (line {line}, byte {(ex.BytePositionInLine ?? 0) + 1}): {ex.Message}", line, ex);
+        }
+    }
+
+    /// <summary>The value of a key of the root object, or <see langword="null"/> when absent or JSON null.</summary>
+    public JsonNode? Get(string key) => Object.TryGetPropertyValue(key, out JsonNode? node) ? node : null;
+
+    /// <summary>A required integer.</summary>
+    public int RequiredInt(string key) => Int(key) ?? throw Error($"the required key \"{key}\" is missing.");
+
+    /// <summary>An integer (a JSON number without a fraction that fits in 32 bits).</summary>
+    public int? Int(string key) => Get(key) is { } node ? IntOf(node) ?? throw WrongType(key, "an integer", node) : null;
+
+    /// <summary>A number.</summary>
+    public double? Double(string key)
+        => Get(key) is { } node ? (Element(node) is { ValueKind: JsonValueKind.Number } e ? e.GetDouble() : throw WrongType(key, "a number", node)) : null;
+
+    /// <summary><see langword="true"/> or <see langword="false"/>.</summary>
+    public bool? Bool(string key)
+        => Get(key) is { } node ? (Element(node) is { ValueKind: JsonValueKind.True or JsonValueKind.False } e ? e.GetBoolean() : throw WrongType(key, "true or false", node)) : null;
+
+    /// <summary>A string.</summary>
+    public string? String(string key)
+        => Get(key) is { } node ? (Element(node) is { ValueKind: JsonValueKind.String } e ? e.GetString() : throw WrongType(key, "a string", node)) : null;
+
+    /// <summary>An array of strings.</summary>
+    public List<string>? Strings(string key)
+    {
+        if (Get(key) is not { } node)
+            return null;
+        if (node is not JsonArray array)
+            throw WrongType(key, "an array of strings", node);
+        var list = new List<string>(array.Count);
+        foreach (JsonNode? item in array)
+            list.Add(item is not null && Element(item) is { ValueKind: JsonValueKind.String } e ? e.GetString()! : throw WrongType(key, "an array of strings", node));
+        return list;
+    }
+
+    /// <summary>An object of label ids ("0", "1", ...) to names, numbered without gaps.</summary>
+    public SortedDictionary<int, string>? Labels(string key)
+    {
+        if (Get(key) is not { } node)
+            return null;
+        if (node is not JsonObject obj)
+            throw WrongType(key, "an object mapping label ids to names", node);
+        var labels = new SortedDictionary<int, string>();
+        foreach (KeyValuePair<string, JsonNode?> kv in obj)
+        {
+            if (!int.TryParse(kv.Key, NumberStyles.None, CultureInfo.InvariantCulture, out int id)
+                || kv.Value is null || Element(kv.Value) is not { ValueKind: JsonValueKind.String } e)
+            {
+                throw WrongType(key, "an object mapping label ids (\"0\", \"1\", ...) to names", node);
+            }
+            labels[id] = e.GetString()!;
+        }
+        for (int i = 0; i < labels.Count; i++)
+        {
+            if (!labels.ContainsKey(i))
+                throw Error($"\"{key}\" must number its labels 0..{labels.Count - 1}; label {i} is missing.");
+        }
+        return labels;
+    }
+
+    /// <summary>The caller's exception for a problem with this file.</summary>
+    public Exception Error(string problem) => _error(Source, problem, null, null);
+
+    /// <summary>The error for a key whose value has the wrong type or range.</summary>
+    public Exception WrongType(string key, string expected, JsonNode node) => Error($"\"{key}\" must be {expected}; got {node.ToJsonString()}.");
+
+    private static int? IntOf(JsonNode node) => Element(node) is { ValueKind: JsonValueKind.Number } e && e.TryGetInt32(out int i) ? i : null;
+
+    private static JsonElement? Element(JsonNode node) => node is JsonValue v && v.TryGetValue(out JsonElement e) ? e : null;
+}
