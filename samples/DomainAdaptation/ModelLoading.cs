@@ -1,0 +1,34 @@
+using KnowledgeDistillation.Models;
+using KnowledgeDistillation.Tokenization;
+using TorchSharp;
+
+namespace DomainAdaptation;
+
+/// <summary>How the pipeline starts its students and its teacher from a <see cref="PretrainedModel"/>.</summary>
+public static class ModelLoading
+{
+    /// <summary>
+    /// The model as a bi-encoder: its own pooling, normalised embeddings (cosine), its query prompt, at most
+    /// <paramref name="maxLength"/> tokens; <paramref name="layers"/> keeps a subset of its encoder layers (for example
+    /// 0, 2, 4: the layer-reduction start of DistilBERT and of sentence-transformers' distillation examples).
+    /// </summary>
+    public static BiEncoderStudent Student(PretrainedModel model, int maxLength, torch.ScalarType dtype, IReadOnlyList<int>? layers = null)
+        => BiEncoderStudent.FromPretrained(model.Directory, new BiEncoderStudentOptions
+        {
+            Pooling = model.MeanPooling ? PoolingMode.Mean : PoolingMode.Cls,
+            Normalize = true,
+            Similarity = EmbeddingSimilarity.Cosine,
+            QueryPrefix = model.QueryPrefix,
+            MaxSequenceLength = maxLength,
+            EncodeBatchSize = 32,
+            DType = dtype,
+            Layers = layers,
+        });
+
+    /// <summary>A cross-encoder on the model's encoder with a new, seeded one-logit head, to be fine-tuned.</summary>
+    public static BertForSequenceClassification CrossEncoder(PretrainedModel model, long seed)
+        => BertForSequenceClassification.FromEncoder(model.Directory, numLabels: 1, seed);
+
+    /// <summary>The tokenizer of the model's folder.</summary>
+    public static HuggingFaceBertTokenizer Tokenizer(PretrainedModel model) => HuggingFaceBertTokenizer.FromFolder(model.Directory);
+}

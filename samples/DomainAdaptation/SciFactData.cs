@@ -1,0 +1,92 @@
+using KnowledgeDistillation.Data;
+
+namespace DomainAdaptation;
+
+/// <summary>SciFact split for the sample (the QuickStart's split): train queries (minus a dev hold-out), test queries, and the "clean" test queries.</summary>
+public sealed class SciFactData
+{
+    public required IReadOnlyList<CorpusDocument> Corpus { get; init; }
+
+    public required IReadOnlyDictionary<string, CorpusDocument> ById { get; init; }
+
+    public required IReadOnlyList<QueryRecord> TrainQueries { get; init; }
+
+    public required IReadOnlyList<QueryRecord> DevQueries { get; init; }
+
+    public required IReadOnlyList<QueryRecord> TestQueries { get; init; }
+
+    public required RelevanceJudgments TrainJudgments { get; init; }
+
+    public required RelevanceJudgments DevJudgments { get; init; }
+
+    public required RelevanceJudgments TestJudgments { get; init; }
+
+    /// <summary>Test queries none of whose relevant documents is a train positive (104 of 300 on SciFact).</summary>
+    public required IReadOnlySet<string> CleanTestQueries { get; init; }
+
+    public static async Task<SciFactData> LoadAsync(DomainAdaptationOptions options, CancellationToken cancellationToken)
+    {
+        var dataset = new BeirDataset(options.DataDirectory);
+        var corpus = new List<CorpusDocument>();
+        await foreach (CorpusDocument d in dataset.ReadCorpusAsync(cancellationToken: cancellationToken).ConfigureAwait(false))
+            corpus.Add(d);
+        var queries = new Dictionary<string, QueryRecord>(StringComparer.Ordinal);
+        await foreach (QueryRecord q in dataset.ReadQueriesAsync(cancellationToken: cancellationToken).ConfigureAwait(false))
+            queries[q.Id] = q;
+        RelevanceJudgments train = await dataset.ReadQrelsAsync("train", cancellationToken: cancellationToken).ConfigureAwait(false);
+        RelevanceJudgments test = await dataset.ReadQrelsAsync("test", cancellationToken: cancellationToken).ConfigureAwait(false);
+
+        List<QueryRecord> trainQueries = train.QueryIds.Where(queries.ContainsKey).Select(id => queries[id]).OrderBy(q => q.Id, StringComparer.Ordinal).ToList();
+        List<QueryRecord> testQueries = test.QueryIds.Where(queries.ContainsKey).Select(id => queries[id]).OrderBy(q => q.Id, StringComparer.Ordinal).ToList();
+
+        if (options.Slice is var (documents, trainCount, testCount))
+        {
+            // Keep every judged document of the kept queries, then fill up with the first documents of the corpus.
+            trainQueries = trainQueries.Take(trainCount).ToList();
+            testQueries = testQueries.Take(testCount).ToList();
+            var keep = trainQueries.SelectMany(q => train.RelevantDocuments(q.Id)).Concat(testQueries.SelectMany(q => test.RelevantDocuments(q.Id))).ToHashSet(StringComparer.Ordinal);
+            foreach (CorpusDocument d in corpus)
+            {
+                if (keep.Count >= documents)
+                    break;
+                keep.Add(d.Id);
+            }
+            corpus = corpus.Where(d => keep.Contains(d.Id)).ToList();
+        }
+
+        // A fixed, seed-independent dev hold-out: every k-th train query, so all seeds are compared on the same data.
+        int devCount = Math.Min(options.DevQueries, trainQueries.Count / 4);
+        int stride = devCount == 0 ? int.MaxValue : trainQueries.Count / devCount;
+        var dev = new List<QueryRecord>();
+        var rest = new List<QueryRecord>();
+        for (int i = 0; i < trainQueries.Count; i++)
+            (i % stride == stride - 1 && dev.Count < devCount ? dev : rest).Add(trainQueries[i]);
+
+        var trainPositives = train.QueryIds.SelectMany(train.RelevantDocuments).ToHashSet(StringComparer.Ordinal);
+        var clean = testQueries.Where(q => !test.RelevantDocuments(q.Id).Any(trainPositives.Contains)).Select(q => q.Id).ToHashSet(StringComparer.Ordinal);
+
+        return new SciFactData
+        {
+            Corpus = corpus,
+            ById = corpus.ToDictionary(d => d.Id, StringComparer.Ordinal),
+            TrainQueries = rest,
+            DevQueries = dev,
+            TestQueries = testQueries,
+            TrainJudgments = Subset(train, rest),
+            DevJudgments = Subset(train, dev),
+            TestJudgments = Subset(test, testQueries),
+            CleanTestQueries = clean,
+        };
+    }
+
+    private static RelevanceJudgments Subset(RelevanceJudgments all, IEnumerable<QueryRecord> queries)
+    {
+        var subset = new RelevanceJudgments();
+        foreach (QueryRecord q in queries)
+        {
+            foreach ((string doc, int grade) in all.For(q.Id))
+                subset.Add(q.Id, doc, grade);
+        }
+        return subset;
+    }
+}
