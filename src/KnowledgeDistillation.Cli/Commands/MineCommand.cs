@@ -2,6 +2,7 @@ using System.CommandLine;
 using KnowledgeDistillation.Data;
 using KnowledgeDistillation.Lucene;
 using KnowledgeDistillation.Retrieval;
+using KnowledgeDistillation.Retrieval.Mining;
 using KnowledgeDistillation.Workflow.Data;
 using KnowledgeDistillation.Workflow.Mining;
 

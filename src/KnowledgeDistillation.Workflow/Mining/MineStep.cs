@@ -1,6 +1,7 @@
 using KnowledgeDistillation.Data;
 using KnowledgeDistillation.Lucene;
 using KnowledgeDistillation.Retrieval;
+using KnowledgeDistillation.Retrieval.Mining;
 using Microsoft.Extensions.Logging;
 
 namespace KnowledgeDistillation.Workflow.Mining;
