@@ -2,6 +2,7 @@
 // The queries and documents share no words ("feline" vs "cats purr"), so the student can only learn to rank them from
 // the teacher's scores. Runs in a few seconds on a CPU.
 using KnowledgeDistillation;
+using KnowledgeDistillation.Models;
 using static TorchSharp.torch;
 
 string[][] queryWords = [["feline", "kitten"], ["canine", "puppy"], ["aquatic", "gills"], ["avian", "feathered"],
@@ -74,10 +75,11 @@ double TopOneAccuracy()
 {
     float[][] q = student.Encode(queries.Select(x => x.Text).ToList(), TextKind.Query);
     float[][] d = student.Encode(documents.Select(x => x.Text).ToList(), TextKind.Document);
+    float[][] scores = student.Similarity.Compute(q, d); // cosine, as the student scores in training
     int correct = 0;
     for (int i = 0; i < q.Length; i++)
     {
-        int best = Enumerable.Range(0, d.Length).MaxBy(j => q[i].Zip(d[j], (a, b) => a * b).Sum());
+        int best = Enumerable.Range(0, d.Length).MaxBy(j => scores[i][j]);
         if (documents[best].Topic == queries[i].Topic)
             correct++;
     }

@@ -7,6 +7,7 @@ using KnowledgeDistillation.Evaluation;
 using KnowledgeDistillation.Lucene;
 using KnowledgeDistillation.Models;
 using KnowledgeDistillation.Retrieval;
+using KnowledgeDistillation.Retrieval.Mining;
 using KnowledgeDistillation.Teachers;
 using KnowledgeDistillation.Tokenization;
 using KnowledgeDistillation.Training;

@@ -41,7 +41,7 @@ internal sealed class CliRun
 
     public T Value<T>(Option<T> option) => Parse.GetValue(option)!;
 
-    /// <summary>A line on stderr (a step's summary), unless --json asked for silence on the human channel.</summary>
+    /// <summary>A line on stderr (a step's summary); stdout stays for the result.</summary>
     public void Info(string line)
     {
         lock (Environment.Error)

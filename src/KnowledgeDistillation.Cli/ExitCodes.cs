@@ -18,7 +18,7 @@ public static class ExitCodes
     /// <summary>Refused to mix scores of different teachers, or to use a cache another process holds; nothing was written.</summary>
     public const int Conflict = 4;
 
-    /// <summary>The feature is not available in this version (<c>kd export</c> until the ONNX export lands).</summary>
+    /// <summary>The feature is not available in this version (reserved; no command of this version returns it).</summary>
     public const int NotAvailable = 5;
 
     /// <summary>Cancelled (Ctrl+C or SIGTERM) at a safe point; run the same command again to resume.</summary>

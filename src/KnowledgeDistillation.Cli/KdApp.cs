@@ -25,7 +25,7 @@ public static class KdApp
     /// <returns>The command tree.</returns>
     public static RootCommand Build(CliEnvironment environment)
     {
-        var root = new RootCommand("kd: distil cross-encoder rerankers into bi-encoder retrievers (mine, score, merge-scores, train-teacher, distill, evaluate). Exit codes: 0 ok, 1 failure, 2 usage, 3 bad input, 4 conflicting teachers or cache in use, 5 not available, 130 cancelled (rerun to resume).");
+        var root = new RootCommand("kd: distil cross-encoder rerankers into bi-encoder retrievers (mine, score, merge-scores, train-teacher, distill, evaluate, export). Exit codes: 0 ok, 1 failure, 2 usage, 3 bad input, 4 conflicting teachers or cache in use, 130 cancelled (rerun to resume).");
         root.Options.Add(GlobalOptions.Json);
         root.Options.Add(GlobalOptions.Verbose);
         root.Options.Add(GlobalOptions.Threads);

@@ -29,8 +29,12 @@ namespace KnowledgeDistillation.Lucene;
 /// Documents that tie on score rank in corpus order. Scores are Lucene 4.8's BM25, whose document lengths are stored in
 /// one byte (lossy), as in Anserini's indexes of the same era; numbers can differ slightly from an exact BM25.
 /// </para>
+/// <para>
+/// It is an <see cref="ICandidateRetriever"/> itself (default BM25 parameters), so it plugs into
+/// <see cref="Retrieval.Mining.HardNegativeMiner"/> directly; <see cref="Bm25Retriever"/> retrieves with other parameters.
+/// </para>
 /// </remarks>
-public sealed partial class Bm25Index : IDisposable
+public sealed partial class Bm25Index : ICandidateRetriever, IDisposable
 {
     internal const string IdField = "id";
     internal const string ContentsField = "contents";
@@ -229,6 +233,14 @@ public sealed partial class Bm25Index : IDisposable
             throw;
         }
     }
+
+    /// <summary>Retrieves candidates with the default BM25 parameters (k1 = 0.9, b = 0.4), off the caller's thread.</summary>
+    /// <param name="queries">The query texts.</param>
+    /// <param name="topK">How many documents to return per query at most (≥ 1).</param>
+    /// <param name="cancellationToken">Cancels the search.</param>
+    /// <returns>For each query, in order, its documents by descending score.</returns>
+    public Task<IReadOnlyList<IReadOnlyList<ScoredDocument>>> RetrieveAsync(IReadOnlyList<string> queries, int topK, CancellationToken cancellationToken = default)
+        => new Bm25Retriever(this).RetrieveAsync(queries, topK, cancellationToken);
 
     /// <summary>Retrieves the top documents for one query.</summary>
     /// <param name="query">The query text (any characters; it is analyzed, not parsed).</param>

@@ -5,6 +5,10 @@ using KnowledgeDistillation.Benchmarks;
 //   prepare             tokenize every workload, write the peers' inputs (artifacts/inputs)
 //   drift               bf16 vs fp32 and ONNX Runtime vs ours on the same scores; tokenizer id mismatches
 //   peak <what> ...     peak working set of one workload in this fresh process
+//   gemm [reps]         GFLOP/s of libtorch matrix products (ceiling and MiniLM linear shapes)
+//   inference [rounds]  real all-MiniLM-L6-v2: ours (MKL, oneDNN, bf16) against ONNX Runtime, interleaved
+//   train compare|peak|drift  training step per BertComputeOptions (real MiniLM): time, peak memory, bf16 loss drift
+//   corpus [fp32,bf16]  BiEncoderStudent.Encode of the SciFact corpus, real all-MiniLM-L6-v2, 256 tokens
 //   soak                live-tensor count and working set over 1,000 steps/calls
 //   anything else       BenchmarkDotNet (e.g. --filter '*Teacher*'), results in artifacts/results/bdn
 switch (args.FirstOrDefault())
@@ -17,6 +21,18 @@ switch (args.FirstOrDefault())
         break;
     case "peak":
         Checks.Peak(args[1..]);
+        break;
+    case "gemm":
+        GemmProbe.Run(args[1..]);
+        break;
+    case "inference":
+        InferenceComparison.Run(args[1..]);
+        break;
+    case "train":
+        TrainingComparison.Run(args[1..]);
+        break;
+    case "corpus":
+        CorpusEncoding.Run(args[1..]);
         break;
     case "soak":
         Soak.Run();

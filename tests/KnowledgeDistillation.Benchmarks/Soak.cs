@@ -18,17 +18,25 @@ namespace KnowledgeDistillation.Benchmarks;
 /// </summary>
 internal static class Soak
 {
-    private static readonly int[] Checkpoints = [1, 10, 100, 250, 500, 750, 1000];
+    // KD_BENCH_SOAK_STEPS (default 1,000) sets the steps and calls; KD_BENCH_SOAK_ONLY=train skips scoring and encoding;
+    // KD_BENCH_SOAK_COMPUTE names a TrainingComparison configuration (bf16, fp32-ckpt, bf16-ckpt) for the training student.
+    private static readonly int Steps = int.TryParse(Environment.GetEnvironmentVariable("KD_BENCH_SOAK_STEPS"), CultureInfo.InvariantCulture, out int n) && n > 0 ? n : 1000;
+
+    private static readonly int[] Checkpoints = new[] { 1, 10, 100, 250, 500, 750, 1000, 2500, 5000, 7500, 10_000, 20_000, 50_000 }.Where(c => c < Steps).Append(Steps).ToArray();
 
     public static void Run()
     {
         BenchEnvironment.ConfigureTorch();
+        bool trainOnly = Environment.GetEnvironmentVariable("KD_BENCH_SOAK_ONLY") == "train";
+        string? compute = Environment.GetEnvironmentVariable("KD_BENCH_SOAK_COMPUTE");
         HuggingFaceBertTokenizer tokenizer = PeerInputs.Tokenizer;
         var config = new BertConfig(tokenizer.VocabularySize, 64, 2, 2, 128, 512);
         var results = new Dictionary<string, List<Sample>>(StringComparer.Ordinal);
 
         // Teacher scoring through CrossEncoderTeacher.ScoreAsync.
         QueryDocumentPair[] pairs = Workloads.TeacherPairs(16);
+        if (!trainOnly)
+        {
         using (var teacher = new CrossEncoderTeacher(BertForSequenceClassification.Create(config with { NumLabels = 1 }, seed: 1), tokenizer,
                    new CrossEncoderTeacherOptions { BatchSize = 8, MaxLength = 64 }))
         {
@@ -41,10 +49,13 @@ internal static class Soak
         {
             results["student-encode"] = Loop(i => student.Encode(texts, TextKind.Document));
         }
+        }
 
         // Training through DistillationTrainer.TrainAsync (its progress callback runs on the training thread).
         using (BiEncoderStudent student = BiEncoderStudent.Create(config, tokenizer, new BiEncoderStudentOptions { MaxSequenceLength = 48 }, seed: 3))
         {
+            if (compute is { Length: > 0 })
+                student.Encoder.ComputeOptions = TrainingComparison.Configs[compute];
             DistillationBatch batch = Workloads.TrainingBatch();
             var examples = Enumerable.Range(0, batch.Size).Select(b => new DistillationExample(
                 batch.Queries[b],
@@ -53,18 +64,18 @@ internal static class Soak
                 [batch.TeacherScores!.Value.Span[b * batch.CandidatesPerQuery]],
                 batch.TeacherScores!.Value.Slice(b * batch.CandidatesPerQuery + 1, batch.CandidatesPerQuery - 1).ToArray())).ToArray();
             var samples = new List<Sample>();
-            var trainer = new DistillationTrainer(new DistillationTrainerOptions { BatchSize = 8, NegativesPerQuery = 4, MaxSteps = 1000 });
+            var trainer = new DistillationTrainer(new DistillationTrainerOptions { BatchSize = 8, NegativesPerQuery = 4, MaxSteps = Steps });
             var progress = new SyncProgress(p =>
             {
                 if (Checkpoints.Contains(p.Step))
                     samples.Add(Sample.Take(p.Step));
             });
             trainer.TrainAsync(student, new MarginMseLoss(), examples, progress).GetAwaiter().GetResult();
-            results["train-step"] = samples;
+            results[compute is { Length: > 0 } ? $"train-step-{compute}" : "train-step"] = samples;
         }
 
         Directory.CreateDirectory(BenchEnvironment.ResultsDirectory);
-        string path = Path.Combine(BenchEnvironment.ResultsDirectory, "soak.json");
+        string path = Path.Combine(BenchEnvironment.ResultsDirectory, trainOnly || compute is { Length: > 0 } ? $"soak-{Steps}-train-{compute ?? "fp32"}.json" : "soak.json");
         File.WriteAllText(path, JsonSerializer.Serialize(results, BenchEnvironment.IndentedJson));
         foreach ((string name, List<Sample> s) in results)
         {
@@ -76,7 +87,7 @@ internal static class Soak
     private static List<Sample> Loop(Action<int> body)
     {
         var samples = new List<Sample>();
-        for (int i = 1; i <= 1000; i++)
+        for (int i = 1; i <= Steps; i++)
         {
             body(i);
             if (Checkpoints.Contains(i))

@@ -59,15 +59,18 @@ internal static class Workloads
     /// <summary>Documents for the tokenization benchmark.</summary>
     public static string[] TokenizationTexts() => SciFact.Documents.Take(TokenizationDocuments).ToArray();
 
-    /// <summary>One training batch: 32 queries, each with one positive and four negatives, and seeded teacher scores.</summary>
-    public static DistillationBatch TrainingBatch()
+    /// <summary>
+    /// One training batch: 32 queries (or the first <paramref name="count"/> of them), each with one positive and four
+    /// negatives, and seeded teacher scores.
+    /// </summary>
+    public static DistillationBatch TrainingBatch(int count = TrainBatch)
     {
         var random = new Random(23);
         string[] q = SciFact.Queries, d = SciFact.Documents;
         var queries = new List<string>();
         var candidates = new List<IReadOnlyList<string>>();
         var scores = new List<IReadOnlyList<float>>();
-        for (int b = 0; b < TrainBatch; b++)
+        for (int b = 0; b < count; b++)
         {
             queries.Add(q[200 + b]);
             candidates.Add(Enumerable.Range(0, 1 + TrainNegatives).Select(k => d[(2000 + b * 5 + k) % d.Length]).ToArray());

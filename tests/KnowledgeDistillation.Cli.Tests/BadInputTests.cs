@@ -30,7 +30,7 @@ public class BadInputTests
     }
 
     [Fact]
-    public async Task A_wrong_format_teacher_folder_exits_3()
+    public async Task A_teacher_folder_with_a_broken_ONNX_model_exits_3()
     {
         using var data = new TestData();
         Directory.CreateDirectory(data.File("onnx-only"));
@@ -39,7 +39,7 @@ public class BadInputTests
         await File.WriteAllLinesAsync(input, ["{\"query\": \"q\", \"pos\": [\"a\"], \"neg\": [\"b\"]}"]);
         Kd.Result result = await Kd.RunAsync("score", "--teacher", data.File("onnx-only"), "--input", input, "--cache", data.File("c.kdscores"));
         result.ExitCode.Should().Be(ExitCodes.BadInput, result.Error);
-        result.Error.Should().Contain("ONNX");
+        result.Error.Should().Contain("onnx");
     }
 
     [Fact]

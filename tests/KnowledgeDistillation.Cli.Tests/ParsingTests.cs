@@ -54,6 +54,7 @@ public class ParsingTests
     [InlineData("mine --data @d --collection @c --output @o.jsonl")]
     [InlineData("frobnicate")]
     [InlineData("score --teacher @t --input @i --cache @c --threads 0")]
+    [InlineData("export --model @m --output @o --kind onnx")]
     public async Task Bad_usage_exits_2_with_a_message_and_touches_no_file(string commandLine)
     {
         using var data = new TestData();
@@ -66,11 +67,12 @@ public class ParsingTests
     [Fact]
     public async Task Json_errors_are_one_object_on_stdout()
     {
-        Kd.Result result = await Kd.RunAsync("export", "--model", "m", "--output", "m.onnx", "--json");
-        result.ExitCode.Should().Be(ExitCodes.NotAvailable);
+        using var data = new TestData();
+        Kd.Result result = await Kd.RunAsync("merge-scores", data.File("missing.kdscores"), "--output", data.File("m.kdscores"), "--json");
+        result.ExitCode.Should().Be(ExitCodes.BadInput);
         using var json = System.Text.Json.JsonDocument.Parse(result.Out);
-        json.RootElement.GetProperty("exitCode").GetInt32().Should().Be(5);
-        json.RootElement.GetProperty("error").GetString().Should().Contain("not available yet");
+        json.RootElement.GetProperty("exitCode").GetInt32().Should().Be(3);
+        json.RootElement.GetProperty("error").GetString().Should().Contain("missing.kdscores");
     }
 
     [Theory]

@@ -39,6 +39,14 @@ public class WorkflowTests
             json.RootElement.GetProperty("metrics").GetProperty("ndcg@10").GetDouble().Should().BeInRange(0, 1);
         }
         File.ReadLines(data.File("student.trec")).Should().NotBeEmpty();
+
+        // ONNX: the student exports; the small teacher has the exact-match input, which ONNX export does not support.
+        Kd.Result exported = await Kd.RunAsync("export", "--model", student, "--output", data.File("student-onnx"), "--json");
+        exported.ExitCode.Should().Be(0, exported.Error);
+        File.Exists(Path.Combine(data.File("student-onnx"), "model.onnx")).Should().BeTrue();
+        Kd.Result refused = await Kd.RunAsync("export", "--model", teacher, "--output", data.File("teacher-onnx"));
+        refused.ExitCode.Should().Be(ExitCodes.BadInput, refused.Error);
+        Directory.Exists(data.File("teacher-onnx")).Should().BeFalse();
     }
 
     [Fact]

@@ -1,5 +1,6 @@
 using KnowledgeDistillation.Data;
 using KnowledgeDistillation.Retrieval;
+using KnowledgeDistillation.Retrieval.Mining;
 
 namespace KnowledgeDistillation.Lucene.Tests;
 
@@ -26,7 +27,7 @@ public class Bm25MiningTests
     {
         using Bm25Index index = Bm25Index.BuildInMemory(Corpus);
         string[] ranked = index.Search(Query, 6).Select(h => h.DocumentId).ToArray();
-        var miner = new HardNegativeMiner(new Bm25Retriever(index), Corpus, options: new HardNegativeMinerOptions
+        var miner = new HardNegativeMiner(index, Corpus, options: new HardNegativeMinerOptions
         {
             MinRank = 1, MaxRank = 6, NegativesPerQuery = 3, Selection = NegativeSelection.Top,
         });

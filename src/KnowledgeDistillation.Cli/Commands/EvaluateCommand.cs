@@ -58,7 +58,7 @@ internal static class EvaluateCommand
                 {
                     using var teacher = CrossEncoderTeacher.FromPretrained(model, new CrossEncoderTeacherOptions { BatchSize = run.Value(batch) });
                     EvaluationResult result = await run.WithProgressAsync("reranking", progress =>
-                        EvaluateStep.RerankerAsync(teacher, dataset, bm25Run, run.Value(depth), runPath,
+                        EvaluateStep.RerankerAsync(teacher, dataset, bm25Run, run.Value(depth), runPath, "reranker",
                             new CliRun.SyncProgress<EvaluationProgress>(p => progress.Report((p.Completed, p.Total))), cancellationToken)).ConfigureAwait(false);
                     (metrics, qps) = (result.Metrics, result.QueriesPerSecond);
                 }
@@ -79,7 +79,7 @@ internal static class EvaluateCommand
         return command;
     }
 
-    private static string Detect(string folder)
+    internal static string Detect(string folder)
     {
         string config = Path.Combine(folder, "config.json");
         if (!Directory.Exists(folder))

@@ -39,18 +39,19 @@ public static class EvaluateStep
     /// <param name="candidates">The first-stage run.</param>
     /// <param name="depth">Candidates reranked per query.</param>
     /// <param name="runFile">A TREC run file to write; optional.</param>
+    /// <param name="runTag">The run tag.</param>
     /// <param name="progress">Receives progress; optional.</param>
     /// <param name="cancellationToken">Cancels.</param>
     /// <returns>The evaluation.</returns>
     public static Task<EvaluationResult> RerankerAsync(
         ITeacher teacher, RetrievalDataset data, IReadOnlyDictionary<string, IReadOnlyList<ScoredDocument>> candidates, int depth = 100,
-        string? runFile = null, IProgress<EvaluationProgress>? progress = null, CancellationToken cancellationToken = default)
+        string? runFile = null, string runTag = "reranker", IProgress<EvaluationProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(data);
         ArgumentNullException.ThrowIfNull(candidates);
         var top = candidates.ToDictionary(p => p.Key, p => (IReadOnlyList<ScoredDocument>)p.Value.Take(depth).ToArray(), StringComparer.Ordinal);
         var evaluator = new RerankingEvaluator(data.Corpus, data.Queries, data.Judgments, top,
-            new RerankingEvaluatorOptions { Depth = depth, RunFilePath = runFile, RunTag = "reranker" });
+            new RerankingEvaluatorOptions { Depth = depth, RunFilePath = runFile, RunTag = runTag });
         return evaluator.EvaluateAsync(teacher, progress, cancellationToken);
     }
 

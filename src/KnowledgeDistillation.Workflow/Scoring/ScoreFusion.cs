@@ -1,3 +1,4 @@
+using KnowledgeDistillation.Losses;
 using KnowledgeDistillation.Lucene;
 using KnowledgeDistillation.Retrieval;
 using KnowledgeDistillation.Teachers;
@@ -44,10 +45,11 @@ public static class ScoreFusion
         return fused;
     }
 
+    // The library's z-score (TeacherScoreTransform.ZScores), so that the fusion of runs and the fusion of examples treat
+    // a near-constant query alike.
     private static Dictionary<string, double> ZScores(IReadOnlyList<ScoredDocument> documents)
     {
-        double mean = documents.Average(d => (double)d.Score);
-        double sd = Math.Sqrt(documents.Average(d => (d.Score - mean) * (d.Score - mean)));
-        return documents.ToDictionary(d => d.DocumentId, d => sd > 0 ? (d.Score - mean) / sd : 0.0, StringComparer.Ordinal);
+        double[] z = TeacherScoreTransform.ZScores(documents.Select(d => (double)d.Score).ToArray());
+        return documents.Select((d, i) => (d.DocumentId, Z: z[i])).ToDictionary(p => p.DocumentId, p => p.Z, StringComparer.Ordinal);
     }
 }

@@ -11,12 +11,6 @@ public static class DistillationRecipes
     /// <summary>Every recipe name.</summary>
     public static IReadOnlyList<string> Names { get; } = ["margin-mse+contrastive", "kl+contrastive", "kl", "margin-mse", "margin-mse-unscaled+contrastive"];
 
-    /// <summary>
-    /// Per-query z-scored teacher scores times 0.1: the students are cosine bi-encoders, whose margins are at most 2
-    /// (a few tenths in practice), so unscaled z-score margins (1–4) could never be fitted.
-    /// </summary>
-    public static TeacherScoreTransform StudentRangeMargins { get; } = TeacherScoreTransform.ZScore.Then(TeacherScoreTransform.Scale(0.1));
-
     /// <summary>The loss of a recipe.</summary>
     /// <param name="recipe">One of <see cref="Names"/>.</param>
     /// <param name="softWeight">Weight of the soft-label term against the contrastive one in the mixed recipes.</param>
@@ -25,8 +19,8 @@ public static class DistillationRecipes
     public static IDistillationLoss Create(string recipe, double softWeight = 1.0) => recipe switch
     {
         // Margin-MSE alone never pushes unrelated documents away; the contrastive term with in-batch negatives does.
-        "margin-mse+contrastive" => new WeightedLoss((new MarginMseLoss(new MarginMseLossOptions { TeacherTransform = StudentRangeMargins }), softWeight), (new ContrastiveLoss(), 1.0)),
-        "margin-mse" => new MarginMseLoss(new MarginMseLossOptions { TeacherTransform = StudentRangeMargins }),
+        "margin-mse+contrastive" => new WeightedLoss((new MarginMseLoss(MarginMseLossOptions.ForCosineStudent), softWeight), (new ContrastiveLoss(), 1.0)),
+        "margin-mse" => new MarginMseLoss(MarginMseLossOptions.ForCosineStudent),
         // The earlier default: z-scored margins (typically 1–4) that a cosine student (margins at most 2) cannot reach.
         "margin-mse-unscaled+contrastive" => new WeightedLoss(
             (new MarginMseLoss(new MarginMseLossOptions { TeacherTransform = TeacherScoreTransform.ZScore }), softWeight),

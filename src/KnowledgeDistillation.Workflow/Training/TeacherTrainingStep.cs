@@ -40,7 +40,8 @@ public static class TeacherTrainingStep
             model = BertForSequenceClassification.Create(config, seed: options.Seed);
         }
 
-        using (model)
+        TrainingResult result;
+        try
         {
             var trainer = new CrossEncoderTrainer(tokenizer, new CrossEncoderTrainerOptions
             {
@@ -51,13 +52,19 @@ public static class TeacherTrainingStep
                 MaxSteps = options.Steps,
                 Seed = options.Seed,
             });
-            TrainingResult result = await trainer.TrainAsync(model, examples, progress, cancellationToken).ConfigureAwait(false);
+            result = await trainer.TrainAsync(model, examples, progress, cancellationToken).ConfigureAwait(false);
             cancellationToken.ThrowIfCancellationRequested();
-            var scoring = new CrossEncoderTeacherOptions { BatchSize = options.ScoringBatchSize, MaxLength = options.MaxLength };
-            // The teacher takes ownership of the model; disposing both is harmless.
-            using (var trained = new CrossEncoderTeacher(model, tokenizer, scoring))
-                await trained.SaveAsync(outputDirectory, cancellationToken).ConfigureAwait(false);
-            return (result, CrossEncoderTeacher.FromPretrained(outputDirectory, scoring));
         }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+
+        var scoring = new CrossEncoderTeacherOptions { BatchSize = options.ScoringBatchSize, MaxLength = options.MaxLength };
+        using (var trained = new CrossEncoderTeacher(model, tokenizer, scoring)) // owns the model from here
+            await trained.SaveAsync(outputDirectory, cancellationToken).ConfigureAwait(false);
+        // Score with the saved copy, exactly what a later run loads, so that its cached scores carry the same identity.
+        return (result, CrossEncoderTeacher.FromPretrained(outputDirectory, scoring));
     }
 }

@@ -47,12 +47,38 @@ internal sealed class JsonConfigFile
     {
         try
         {
-            return new JsonConfigFile(JsonNode.Parse(json) ?? throw error(source, "the file must hold a JSON object.", null, null), source, error);
+            JsonNode root = JsonNode.Parse(json) ?? throw error(source, "the file must hold a JSON object.", null, null);
+            CheckText(root);
+            return new JsonConfigFile(root, source, error);
         }
         catch (JsonException ex)
         {
             int line = (int)(ex.LineNumber ?? 0) + 1;
             throw error(source, $"not valid JSON (line {line}, byte {(ex.BytePositionInLine ?? 0) + 1}): {ex.Message}", line, ex);
+        }
+        catch (InvalidOperationException ex)
+        {
+            throw error(source, $"a name or string is not valid Unicode text (an escaped lone surrogate such as \"\\ud800\"): {ex.Message}", null, ex);
+        }
+    }
+
+    // Strings are unescaped only when read; read them all now, so that a lone surrogate is an error naming the file
+    // rather than an InvalidOperationException from whichever key is read first.
+    private static void CheckText(JsonNode? node)
+    {
+        switch (node)
+        {
+            case JsonObject o:
+                foreach (KeyValuePair<string, JsonNode?> property in o)
+                    CheckText(property.Value);
+                break;
+            case JsonArray a:
+                foreach (JsonNode? item in a)
+                    CheckText(item);
+                break;
+            case JsonValue v when v.TryGetValue(out JsonElement e) && e.ValueKind == JsonValueKind.String:
+                _ = e.GetString();
+                break;
         }
     }
 

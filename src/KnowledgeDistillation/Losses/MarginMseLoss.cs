@@ -11,7 +11,9 @@ namespace KnowledgeDistillation.Losses;
 /// With student scores <c>s</c> and teacher scores <c>t</c> over <c>[positive, negative_1..negative_N]</c>, the loss is
 /// the mean over all B·N (query, negative) pairs of <c>((s_pos − s_neg_i) − (t_pos − t_neg_i))²</c>. It only sees
 /// differences, so adding a constant to one query's student or teacher scores does not change it: the student's scale
-/// must match the teacher's margins, not its offsets.
+/// must match the teacher's margins, not its offsets. A cosine student's margins are at most 2, so give it
+/// <see cref="MarginMseLossOptions.ForCosineStudent"/> (teacher margins z-scored and scaled into its range) or a
+/// <see cref="Models.BiEncoderStudentOptions.ScoreScale"/>.
 /// </para>
 /// <para>
 /// sentence-transformers' <c>MarginMSELoss</c> is the case N = 1. Needs teacher scores and at least one negative per

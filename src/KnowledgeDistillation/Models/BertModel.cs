@@ -28,6 +28,7 @@ public sealed class BertModel : nn.Module
     private readonly BertEncoder encoder;
     private readonly BertPooler? pooler;
 #pragma warning restore IDE1006, SA1300
+    private readonly BertCompute _compute = new();
 
     internal BertModel(BertConfig config, bool addPoolingLayer)
         : base(nameof(BertModel))
@@ -36,9 +37,21 @@ public sealed class BertModel : nn.Module
         config.Validate();
         Config = config;
         embeddings = new BertEmbeddings(config);
-        encoder = new BertEncoder(config);
+        encoder = new BertEncoder(config, _compute);
         pooler = addPoolingLayer ? new BertPooler(config) : null;
         RegisterComponents();
+    }
+
+    /// <summary>
+    /// How the model computes (mixed precision, activation checkpointing); default
+    /// <see cref="BertComputeOptions.Default"/>. Changing it changes speed and memory, not the model (within float
+    /// rounding; bfloat16 autocast rounds the matrix products to bfloat16).
+    /// </summary>
+    /// <exception cref="ArgumentException">The options are invalid.</exception>
+    public BertComputeOptions ComputeOptions
+    {
+        get => _compute.Options;
+        set => _compute.Options = value;
     }
 
     /// <summary>The configuration the model was built from.</summary>

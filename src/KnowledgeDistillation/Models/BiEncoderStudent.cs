@@ -22,7 +22,7 @@ namespace KnowledgeDistillation.Models;
 /// </para>
 /// <para>
 /// <see cref="Forward"/> pads each batch to its longest text and records a graph when gradients are enabled;
-/// <see cref="Encode"/> runs without a graph in batches of texts of similar length, and may be called from several
+/// <see cref="Encode(IReadOnlyList{string}, TextKind?, bool, IProgress{int}?, CancellationToken)"/> runs without a graph in batches of texts of similar length, and may be called from several
 /// threads at once when <see cref="IsTraining"/> is <see langword="false"/>. Training is single-threaded.
 /// </para>
 /// <para>The pooler (<c>pooler.dense</c>), which the embeddings do not use, is saved with the model but not trained.</para>
@@ -78,6 +78,7 @@ public sealed class BiEncoderStudent : IStudent
         IncludePrefixInPooling = options.IncludePrefixInPooling ?? folder.IncludePrompt ?? true;
         Normalize = options.Normalize ?? (folder.IsSentenceTransformer ? folder.Normalize : false);
         Similarity = options.Similarity ?? folder.Similarity ?? EmbeddingSimilarity.Cosine;
+        ScoreScale = options.ScoreScale;
         LowerCaseText = options.LowerCaseText ?? folder.DoLowerCase ?? false;
         MaxSequenceLength = maxLength;
         _queryPromptTokens = PromptTokens(QueryPrefix);
@@ -112,13 +113,16 @@ public sealed class BiEncoderStudent : IStudent
     /// <summary>The similarity <see cref="Score"/> computes.</summary>
     public EmbeddingSimilarity Similarity { get; }
 
+    /// <summary>The factor on <see cref="Score"/>'s similarities (<see cref="BiEncoderStudentOptions.ScoreScale"/>).</summary>
+    public double ScoreScale { get; }
+
     /// <summary>The most tokens per text, special tokens included.</summary>
     public int MaxSequenceLength { get; }
 
     /// <summary>Whether texts are lowercased before tokenizing.</summary>
     public bool LowerCaseText { get; }
 
-    /// <summary>Texts per forward pass in <see cref="Encode"/>.</summary>
+    /// <summary>Texts per forward pass in <see cref="Encode(IReadOnlyList{string}, TextKind?, bool, IProgress{int}?, CancellationToken)"/>.</summary>
     public int EncodeBatchSize { get; }
 
     /// <summary>The dtype of the weights.</summary>
@@ -171,7 +175,10 @@ public sealed class BiEncoderStudent : IStudent
     /// <param name="directory">The folder (or <c>.onnx</c> file), for example a local copy of <c>sentence-transformers/all-MiniLM-L6-v2</c>, <c>BAAI/bge-small-en-v1.5</c> or <c>bert-base-uncased</c>.</param>
     /// <param name="options">Overrides of the folder's settings; <see langword="null"/> keeps them all.</param>
     /// <returns>The student, in evaluation mode.</returns>
-    /// <exception cref="DirectoryNotFoundException">The folder does not exist.</exception>
+    /// <exception cref="DirectoryNotFoundException">
+    /// The folder does not exist (for a Hugging Face hub id such as <c>sentence-transformers/all-MiniLM-L6-v2</c>, the
+    /// message says that nothing is downloaded and how to get a local copy).
+    /// </exception>
     /// <exception cref="FileNotFoundException"><c>config.json</c> or <c>vocab.txt</c> is missing.</exception>
     /// <exception cref="CheckpointException">
     /// A file is malformed, the modules are not Transformer → Pooling (→ Normalize), the pooling mode is unsupported,
@@ -180,6 +187,7 @@ public sealed class BiEncoderStudent : IStudent
     public static BiEncoderStudent FromPretrained(string directory, BiEncoderStudentOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(directory);
+        ModelFolder.EnsureExists(directory);
         options ??= new BiEncoderStudentOptions();
         options.Validate();
         SentenceTransformerFolder folder = SentenceTransformerLayout.Read(BertWeights.FolderOf(directory));
@@ -240,12 +248,38 @@ public sealed class BiEncoderStudent : IStudent
             q = nn.functional.normalize(q, p: 2, dim: 1);
             d = nn.functional.normalize(d, p: 2, dim: 1);
         }
-        return q.matmul(d.t()).MoveToOuterDisposeScope();
+        Tensor scores = q.matmul(d.t());
+        return (ScoreScale == 1.0 ? scores : scores * ScoreScale).MoveToOuterDisposeScope();
     }
 
     /// <inheritdoc />
     /// <exception cref="InvalidOperationException">The student is in training mode (dropout would make embeddings random).</exception>
     public float[][] Encode(IReadOnlyList<string> texts, TextKind kind, CancellationToken cancellationToken = default)
+        => Encode(texts, kind, normalize: false, progress: null, cancellationToken);
+
+    /// <summary>
+    /// Encodes symmetric texts (sentence similarity, clustering, deduplication) without the query or document prefix,
+    /// as sentence-transformers' <c>model.encode(sentences)</c> does without a prompt.
+    /// </summary>
+    /// <param name="texts">The texts; may be empty.</param>
+    /// <param name="cancellationToken">Cancels between batches.</param>
+    /// <returns>One embedding per text, in order.</returns>
+    /// <exception cref="InvalidOperationException">The student is in training mode.</exception>
+    public float[][] Encode(IReadOnlyList<string> texts, CancellationToken cancellationToken = default)
+        => Encode(texts, kind: null, normalize: false, progress: null, cancellationToken);
+
+    /// <summary>Encodes texts with the settings a long or downstream-specific call needs.</summary>
+    /// <param name="texts">The texts; may be empty.</param>
+    /// <param name="kind">Query or document (their prefixes), or <see langword="null"/> for symmetric text without a prefix.</param>
+    /// <param name="normalize">
+    /// L2-normalise the embeddings (sentence-transformers' <c>normalize_embeddings</c>), so that a dot product is the
+    /// cosine; a student with <see cref="Normalize"/> set returns normalised embeddings either way.
+    /// </param>
+    /// <param name="progress">Receives the number of texts encoded so far after each batch; optional.</param>
+    /// <param name="cancellationToken">Cancels between batches.</param>
+    /// <returns>One embedding per text, in order.</returns>
+    /// <exception cref="InvalidOperationException">The student is in training mode (dropout would make embeddings random).</exception>
+    public float[][] Encode(IReadOnlyList<string> texts, TextKind? kind, bool normalize, IProgress<int>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(texts);
         if (texts.Count == 0)
@@ -264,9 +298,13 @@ public sealed class BiEncoderStudent : IStudent
             BertBatchEncoding batch = EncodingBatches.Pad(encodings, order, start, count, Tokenizer.PadTokenId);
             using var noGrad = no_grad();
             using var scope = NewDisposeScope();
-            float[] flat = Embed(batch, kind).cpu().data<float>().ToArray();
+            Tensor embeddings = Embed(batch, kind);
+            if (normalize && !Normalize)
+                embeddings = nn.functional.normalize(embeddings, p: 2, dim: 1);
+            float[] flat = embeddings.cpu().data<float>().ToArray();
             for (int r = 0; r < count; r++)
                 result[order[start + r]] = flat.AsSpan(r * dimension, dimension).ToArray();
+            progress?.Report(start + count);
         }
         return result;
     }
@@ -281,7 +319,7 @@ public sealed class BiEncoderStudent : IStudent
     /// model: <c>config.json</c>, <c>model.safetensors</c> (float32, <c>BertModel</c> names), <c>vocab.txt</c>,
     /// <c>tokenizer_config.json</c>, <c>special_tokens_map.json</c>, <c>modules.json</c>, <c>sentence_bert_config.json</c>,
     /// <c>config_sentence_transformers.json</c> (prompts, similarity), <c>1_Pooling/config.json</c> and, when
-    /// normalising, <c>2_Normalize/</c>. The folder is written aside and moved into place; an existing folder is
+    /// normalising, <c>2_Normalize/</c>, plus a model card (<c>README.md</c>). The folder is written aside and moved into place; an existing folder is
     /// replaced only once the new one is complete.
     /// </summary>
     /// <param name="directory">The folder to write.</param>
@@ -305,9 +343,9 @@ public sealed class BiEncoderStudent : IStudent
     private int PromptTokens(string prefix)
         => prefix.Length == 0 ? 0 : Tokenizer.Encode(LowerCaseText ? prefix.ToLowerInvariant() : prefix, MaxSequenceLength).Length - 1;
 
-    private string[] Prepare(IReadOnlyList<string> texts, TextKind kind)
+    private string[] Prepare(IReadOnlyList<string> texts, TextKind? kind)
     {
-        string prefix = kind == TextKind.Query ? QueryPrefix : DocumentPrefix;
+        string prefix = kind switch { TextKind.Query => QueryPrefix, TextKind.Document => DocumentPrefix, _ => "" };
         var prepared = new string[texts.Count];
         for (int i = 0; i < prepared.Length; i++)
         {
@@ -318,13 +356,13 @@ public sealed class BiEncoderStudent : IStudent
         return prepared;
     }
 
-    private Tensor Embed(BertBatchEncoding batch, TextKind kind)
+    private Tensor Embed(BertBatchEncoding batch, TextKind? kind)
     {
         TorchRuntime.EnsureAvailable();
         using var scope = NewDisposeScope();
         (Tensor ids, Tensor mask, Tensor types) = batch.ToTensors(_device);
         Tensor states = _encoder.Forward(ids, mask, types).LastHiddenState;
-        int promptTokens = kind == TextKind.Query ? _queryPromptTokens : _documentPromptTokens;
+        int promptTokens = kind switch { TextKind.Query => _queryPromptTokens, TextKind.Document => _documentPromptTokens, _ => 0 };
         Tensor poolMask = mask;
         if (!IncludePrefixInPooling && promptTokens > 0)
         {

@@ -40,6 +40,14 @@ public sealed class BiEncoderStudentOptions
     public EmbeddingSimilarity? Similarity { get; init; }
 
     /// <summary>
+    /// A factor on the scores of <see cref="BiEncoderStudent.Score"/> (the training losses' view), for example 20 so that
+    /// cosine scores span [−20, 20] like sentence-transformers' <c>MultipleNegativesRankingLoss</c> scale: a softmax
+    /// or margin loss over raw cosines in [−1, 1] barely moves (a listwise loss over K candidates sits near ln K).
+    /// Rankings, <see cref="BiEncoderStudent.Encode(IReadOnlyList{string}, TextKind?, bool, IProgress{int}?, CancellationToken)"/> and the saved model do not depend on it. Default 1.
+    /// </summary>
+    public double ScoreScale { get; init; } = 1.0;
+
+    /// <summary>
     /// The most tokens per text, special tokens included; longer texts are truncated. Default <see langword="null"/>: the
     /// folder's <c>max_seq_length</c>, else the smaller of the tokenizer's <c>model_max_length</c> and the model's
     /// <c>max_position_embeddings</c>.
@@ -52,7 +60,7 @@ public sealed class BiEncoderStudentOptions
     /// </summary>
     public bool? LowerCaseText { get; init; }
 
-    /// <summary>Texts per forward pass in <see cref="BiEncoderStudent.Encode"/>. Default 32 (sentence-transformers' default).</summary>
+    /// <summary>Texts per forward pass in <see cref="BiEncoderStudent.Encode(IReadOnlyList{string}, TextKind?, bool, IProgress{int}?, CancellationToken)"/>. Default 32 (sentence-transformers' default).</summary>
     public int EncodeBatchSize { get; init; } = 32;
 
     /// <summary>Where the model runs; <see langword="null"/> (default) is the CPU.</summary>
@@ -75,6 +83,8 @@ public sealed class BiEncoderStudentOptions
 
     internal void Validate()
     {
+        if (!(ScoreScale > 0 && double.IsFinite(ScoreScale)))
+            throw new ArgumentOutOfRangeException(nameof(ScoreScale), ScoreScale, "The score scale must be positive and finite.");
         if (EncodeBatchSize < 1)
             throw new ArgumentOutOfRangeException(nameof(EncodeBatchSize), EncodeBatchSize, "The encode batch size must be at least 1.");
         if (MaxSequenceLength is < 2)

@@ -111,7 +111,7 @@ public sealed class CrossEncoderTeacher : ITeacher, IDisposable
     /// <param name="directory">The folder, for example a local copy of <c>cross-encoder/ms-marco-MiniLM-L6-v2</c>.</param>
     /// <param name="options">Scoring options; defaults when <see langword="null"/>.</param>
     /// <returns>The teacher.</returns>
-    /// <exception cref="DirectoryNotFoundException">The folder does not exist.</exception>
+    /// <exception cref="DirectoryNotFoundException">The folder does not exist (a hub id gets a message on how to download it).</exception>
     /// <exception cref="FileNotFoundException"><c>config.json</c> or <c>vocab.txt</c> is missing.</exception>
     /// <exception cref="CheckpointException">
     /// The model files are malformed or do not fit a sequence classifier, or the tokenizer's vocabulary is larger than the
@@ -122,6 +122,7 @@ public sealed class CrossEncoderTeacher : ITeacher, IDisposable
     public static CrossEncoderTeacher FromPretrained(string directory, CrossEncoderTeacherOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(directory);
+        ModelFolder.EnsureExists(directory);
         options ??= new CrossEncoderTeacherOptions();
         options.Validate();
         HuggingFaceBertTokenizer tokenizer = HuggingFaceBertTokenizer.FromFolder(BertWeights.FolderOf(directory), options.Logger);

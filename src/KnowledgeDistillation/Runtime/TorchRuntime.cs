@@ -32,19 +32,31 @@ internal static class TorchRuntime
         }
     }
 
-    internal static string Diagnose(Exception failure) => Diagnose(failure, FindLibTorchSharp());
+    internal static string Diagnose(Exception failure)
+    {
+        string? native = FindLibTorchSharp();
+        return Diagnose(failure, native, hasBackend: FindBackend(native) is not null);
+    }
 
-    internal static string Diagnose(Exception failure, string? native)
+    internal static string Diagnose(Exception failure, string? native, bool hasBackend)
     {
         var message = new StringBuilder("libtorch could not be loaded, so no TorchSharp code can run. ");
+        // The managed TorchSharp package ships the LibTorchSharp bridge itself; the libtorch libraries it loads come only
+        // from a backend package, which is what a new project usually forgets.
+        if (!hasBackend)
+        {
+            message.Append(native is null
+                    ? "Neither TorchSharp's native bridge (LibTorchSharp) nor a libtorch backend was found beside the application. "
+                    : $"No libtorch backend library ({string.Join(", ", BackendLibraries())}) was found beside {Path.GetFileName(native)}. ")
+                .Append("Add the libtorch backend package to the application project: dotnet add package TorchSharp-cpu --version ")
+                .Append(typeof(torch).Assembly.GetName().Version?.ToString(3) ?? "matching TorchSharp")
+                .Append(" (or TorchSharp-cuda-linux / TorchSharp-cuda-windows for a GPU), then rebuild.");
+            return message.ToString();
+        }
         if (native is null)
         {
-            message.Append(RuntimeInformation.IsOSPlatform(OSPlatform.Linux) || RuntimeInformation.IsOSPlatform(OSPlatform.OSX)
-                ? "No libLibTorchSharp native library was found beside the application. "
-                : "No LibTorchSharp native library was found beside the application. ");
-            message.Append("Reference a libtorch backend package in the application (for example TorchSharp-cpu, TorchSharp-cuda-linux or TorchSharp-cuda-windows, version ")
-                .Append(typeof(torch).Assembly.GetName().Version?.ToString(3) ?? "matching TorchSharp")
-                .Append(").");
+            message.Append("A libtorch backend is present but TorchSharp's native bridge (LibTorchSharp) was not found beside the application. TorchSharp said: ")
+                .Append(FirstLine(failure.Message));
             return message.ToString();
         }
 
@@ -84,6 +96,22 @@ internal static class TorchRuntime
                 return candidate;
         }
         return null;
+    }
+
+    /// <summary>The libtorch libraries a backend package brings, for this operating system.</summary>
+    internal static string[] BackendLibraries()
+        => RuntimeInformation.IsOSPlatform(OSPlatform.Windows) ? ["torch_cpu.dll", "c10.dll"]
+            : RuntimeInformation.IsOSPlatform(OSPlatform.OSX) ? ["libtorch_cpu.dylib", "libc10.dylib"]
+            : ["libtorch_cpu.so", "libc10.so"];
+
+    /// <summary>The first backend library found beside LibTorchSharp or in the application's native folders, or <see langword="null"/>.</summary>
+    internal static string? FindBackend(string? native)
+    {
+        string baseDir = AppContext.BaseDirectory;
+        var folders = new List<string> { baseDir, Path.Combine(baseDir, "runtimes", RuntimeInformation.RuntimeIdentifier, "native"), Path.Combine(baseDir, "runtimes", "linux-x64", "native") };
+        if (native is not null)
+            folders.Insert(0, Path.GetDirectoryName(native)!);
+        return folders.SelectMany(folder => BackendLibraries().Select(name => Path.Combine(folder, name))).FirstOrDefault(File.Exists);
     }
 
     // Non-weak libstdc++/libc version requirements that no system library defines.

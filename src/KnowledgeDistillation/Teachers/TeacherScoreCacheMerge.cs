@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Runtime.InteropServices;
 using System.Text;
 
 namespace KnowledgeDistillation.Teachers;
@@ -84,7 +85,9 @@ public static class TeacherScoreCacheMerge
 
         byte[] header = ScoreCacheFormat.EncodeHeader(identity!);
         uint seed = ScoreCacheFormat.HeaderSeed(header);
-        var seen = new Dictionary<PairKey, uint>();
+        // Sized for every record up front (24 bytes each): growing a 10-million-entry dictionary rehashes it some twenty times.
+        long capacity = sources.Sum(f => new FileInfo(f).Length / ScoreCacheFormat.RecordSize);
+        var seen = new Dictionary<PairKey, uint>((int)Math.Min(capacity, int.MaxValue / 2));
         long read = 0, duplicates = 0, conflicts = 0, discarded = 0;
         string directory = Path.GetDirectoryName(target)!;
         Directory.CreateDirectory(directory);
@@ -119,12 +122,20 @@ public static class TeacherScoreCacheMerge
                             }
                             read++;
                             uint bits = BitConverter.SingleToUInt32Bits(score);
-                            if (seen.TryAdd(key, bits))
+                            ref uint stored = ref CollectionsMarshal.GetValueRefOrAddDefault(seen, key, out bool exists);
+                            if (!exists)
+                            {
+                                stored = bits;
                                 ScoreCacheFormat.EncodeRecord(outBuffer.AsSpan(outCount++ * ScoreCacheFormat.RecordSize), key, score, seed);
-                            else if (seen[key] == bits)
+                            }
+                            else if (stored == bits)
+                            {
                                 duplicates++;
+                            }
                             else
+                            {
                                 conflicts++;
+                            }
                         }
                         await writer.WriteAsync(outBuffer.AsMemory(0, outCount * ScoreCacheFormat.RecordSize), cancellationToken).ConfigureAwait(false);
                         offset += (long)whole * ScoreCacheFormat.RecordSize;

@@ -31,7 +31,9 @@ internal static partial class BertTokenizerFiles
         }
         catch (DecoderFallbackException e)
         {
-            throw new TokenizerFileException(path, tokens.Count + 1, "The vocabulary is not valid UTF-8.", e);
+            // The decoder reads ahead in blocks, so the bad bytes may be on a later line than the last one read.
+            int line = KnowledgeDistillation.Data.Utf8Lines.FindFirstInvalid(path) is { } found ? (int)Math.Min(found.Line, int.MaxValue) : tokens.Count + 1;
+            throw new TokenizerFileException(path, line, "The vocabulary is not valid UTF-8.", e);
         }
 
         if (tokens.Count == 0)

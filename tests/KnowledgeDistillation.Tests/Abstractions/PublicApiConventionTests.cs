@@ -24,6 +24,33 @@ public class PublicApiConventionTests
         mutable.Should().BeEmpty("options take init-only properties");
     }
 
+    [Fact]
+    public void Every_source_files_namespace_is_its_folder()
+    {
+        string root = RepositoryFolder("src/KnowledgeDistillation");
+        string[] mismatched = Directory.EnumerateFiles(root, "*.cs", SearchOption.AllDirectories)
+            .Where(f => !f.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}", StringComparison.Ordinal)
+                && !f.Contains($"{Path.DirectorySeparatorChar}bin{Path.DirectorySeparatorChar}", StringComparison.Ordinal))
+            .Select(f => (File: f, Expected: "KnowledgeDistillation" + string.Concat(Path.GetRelativePath(root, Path.GetDirectoryName(f)!)
+                .Split(Path.DirectorySeparatorChar).Where(p => p != ".").Select(p => "." + p))))
+            .Where(x => !File.ReadLines(x.File).Any(l => l == $"namespace {x.Expected};"))
+            .Select(x => $"{Path.GetRelativePath(root, x.File)} (expected {x.Expected})")
+            .ToArray();
+
+        mismatched.Should().BeEmpty("namespaces follow the feature folders");
+    }
+
+    private static string RepositoryFolder(string relative)
+    {
+        for (DirectoryInfo? d = new(AppContext.BaseDirectory); d is not null; d = d.Parent)
+        {
+            string candidate = Path.Combine(d.FullName, relative);
+            if (Directory.Exists(candidate))
+                return candidate;
+        }
+        throw new DirectoryNotFoundException($"{relative} not found above {AppContext.BaseDirectory}.");
+    }
+
     private static bool IsInitOnly(MethodInfo setter)
         => setter.ReturnParameter.GetRequiredCustomModifiers().Contains(typeof(IsExternalInit));
 }

@@ -111,4 +111,23 @@ public class TeacherScoreTransformTests
 
         public override Tensor Apply(Tensor teacherScores) => teacherScores.clamp(-limit, limit);
     }
+
+    [Fact]
+    public void The_cosine_student_preset_asks_for_margins_a_cosine_student_can_reach()
+    {
+        // A cross-encoder's logits: margins up to 11 units. A cosine student's scores lie in [-1, 1].
+        double[] teacher = [9, 4, 1, -2];
+        using var scope = NewDisposeScope();
+        Tensor t = tensor(teacher, [1, 4], ScalarType.Float32);
+        double[] target = Apply(TeacherScoreTransform.CosineStudentMargins, teacher);
+        Tensor s = tensor(target, [1, 4], ScalarType.Float32); // the student that matches the preset's targets exactly
+
+        target.Should().OnlyContain(x => Math.Abs(x) <= 1, "the targets are scores a cosine student can produce");
+        new MarginMseLoss(MarginMseLossOptions.ForCosineStudent).Compute(new StudentOutput(s), new TeacherOutput(t)).item<float>()
+            .Should().BeApproximately(0f, 1e-6f);
+        // The plain default asks the same student for the raw margins: no score in [-1, 1] can get near them.
+        new MarginMseLoss().Compute(new StudentOutput(tensor(new[] { 1f, -1f, -1f, -1f }, [1, 4])), new TeacherOutput(t)).item<float>()
+            .Should().BeGreaterThan(10);
+        MarginMseLossOptions.ForCosineStudent.TeacherTransform.Name.Should().Be("zscore+scale(0.1)");
+    }
 }

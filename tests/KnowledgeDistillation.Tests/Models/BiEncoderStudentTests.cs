@@ -153,6 +153,74 @@ public sealed class BiEncoderStudentTests(ITestOutputHelper output) : IDisposabl
     }
 
     [Fact]
+    public void Encode_overloads_cover_symmetric_text_normalisation_and_progress_and_Compute_gives_the_similarity_matrix()
+    {
+        var tokenizer = HuggingFaceBertTokenizer.FromFolder(BertFixture.Dir("encoder-gelunew"));
+        BertConfig config = BertConfig.Load(Path.Combine(BertFixture.Dir("encoder-gelunew"), "config.json"));
+        using BiEncoderStudent student = BiEncoderStudent.Create(config, tokenizer,
+            new BiEncoderStudentOptions { QueryPrefix = "query: ", EncodeBatchSize = 2, Similarity = EmbeddingSimilarity.Cosine }, seed: 1);
+        using BiEncoderStudent unprefixed = BiEncoderStudent.Create(config, tokenizer, new BiEncoderStudentOptions { EncodeBatchSize = 2 }, seed: 1);
+        string[] texts = ["one text", "a second one", "and a third"];
+
+        float[][] symmetric = student.Encode(texts);
+        var reports = new List<int>();
+        float[][] normalised = student.Encode(texts, kind: null, normalize: true, progress: new SyncProgress(reports.Add));
+
+        symmetric.Should().BeEquivalentTo(unprefixed.Encode(texts, TextKind.Query), o => o.WithStrictOrdering(), "symmetric text gets no prefix");
+        student.Encode(texts, TextKind.Query)[0].Should().NotEqual(symmetric[0], "a query gets its prefix");
+        normalised.Should().OnlyContain(e => Math.Abs(Math.Sqrt(e.Sum(x => (double)x * x)) - 1) < 1e-5);
+        reports.Should().Equal(2, 3);
+
+        // Compute: every pair, cosine by definition (independent of the student's own normalisation).
+        float[][] matrix = EmbeddingSimilarity.Cosine.Compute(symmetric[..1], symmetric);
+        matrix.Should().HaveCount(1).And.Subject.Single().Should().HaveCount(3);
+        for (int j = 0; j < 3; j++)
+        {
+            double dot = symmetric[0].Zip(symmetric[j], (a, b) => (double)a * b).Sum();
+            double norms = Math.Sqrt(symmetric[0].Sum(x => (double)x * x)) * Math.Sqrt(symmetric[j].Sum(x => (double)x * x));
+            matrix[0][j].Should().BeApproximately((float)(dot / norms), 1e-5f);
+        }
+        EmbeddingSimilarity.Dot.Compute(normalised, normalised)[1][2].Should().BeApproximately(EmbeddingSimilarity.Cosine.Compute(symmetric, symmetric)[1][2], 1e-5f, "the dot product of normalised embeddings is the cosine");
+        FluentActions.Invoking(() => EmbeddingSimilarity.Dot.Compute(symmetric, [new float[3]])).Should().Throw<ArgumentException>().WithMessage("*Embedding 0 of second has 3 values*");
+    }
+
+    [Fact]
+    public void FromPretrained_given_a_hub_id_says_that_nothing_is_downloaded()
+    {
+        var student = () => BiEncoderStudent.FromPretrained("sentence-transformers/all-MiniLM-L6-v2");
+        student.Should().Throw<DirectoryNotFoundException>().WithMessage("*hub id*downloads nothing*huggingface-cli download sentence-transformers/all-MiniLM-L6-v2*");
+        var teacher = () => CrossEncoderTeacher.FromPretrained("cross-encoder/ms-marco-MiniLM-L6-v2");
+        teacher.Should().Throw<DirectoryNotFoundException>().WithMessage("*hub id*");
+        var missing = () => BiEncoderStudent.FromPretrained(Path.Combine(Path.GetTempPath(), "no-such-model-folder"));
+        missing.Should().Throw<DirectoryNotFoundException>().WithMessage("The model folder * does not exist.");
+    }
+
+    private sealed class SyncProgress(Action<int> report) : IProgress<int>
+    {
+        public void Report(int value) => report(value);
+    }
+
+    [Fact]
+    public void ScoreScale_multiplies_the_training_scores_and_leaves_embeddings_alone()
+    {
+        var tokenizer = HuggingFaceBertTokenizer.FromFolder(BertFixture.Dir("encoder-gelunew"));
+        BertConfig config = BertConfig.Load(Path.Combine(BertFixture.Dir("encoder-gelunew"), "config.json"));
+        using BiEncoderStudent plain = BiEncoderStudent.Create(config, tokenizer, seed: 1);
+        using BiEncoderStudent scaled = BiEncoderStudent.Create(config, tokenizer, new BiEncoderStudentOptions { ScoreScale = 20 }, seed: 1);
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        Tensor q = plain.Forward(["a query"], TextKind.Query), d = plain.Forward(["one document", "another one"], TextKind.Document);
+
+        float[] cosine = plain.Score(q, d).data<float>().ToArray();
+        float[] twenty = scaled.Score(q, d).data<float>().ToArray();
+
+        twenty.Should().Equal(cosine.Select(c => c * 20), (a, b) => Math.Abs(a - b) < 1e-4);
+        scaled.Encode(["a query"], TextKind.Query)[0].Should().Equal(plain.Encode(["a query"], TextKind.Query)[0]);
+        FluentActions.Invoking(() => BiEncoderStudent.Create(config, tokenizer, new BiEncoderStudentOptions { ScoreScale = 0 }))
+            .Should().Throw<ArgumentOutOfRangeException>().WithMessage("*ScoreScale*");
+    }
+
+    [Fact]
     public void Create_is_seeded_and_a_tokenizer_larger_than_the_embedding_matrix_is_rejected_naming_both_sizes()
     {
         var tokenizer = HuggingFaceBertTokenizer.FromFolder(BertFixture.Dir("encoder-gelunew"));

@@ -52,9 +52,13 @@ public sealed class SentenceTransformerLayoutTests : IDisposable
         string saved = Path.Combine(_dir, "saved");
         await student.SaveAsync(saved);
 
-        // The same files, plus the weights and the (empty) 2_Normalize folder; tokenizer.json, the fast tokenizer's
-        // serialisation, is not written: transformers builds it from vocab.txt and tokenizer_config.json.
-        Files(saved).Should().BeEquivalentTo(Files(s_real).Where(f => f is not ("NOTICE.md" or "tokenizer.json")).Append("model.safetensors"));
+        // The same files, plus the weights, the model card (README.md, which the fixture's copy leaves out) and the
+        // (empty) 2_Normalize folder; tokenizer.json, the fast tokenizer's serialisation, is not written: transformers
+        // builds it from vocab.txt and tokenizer_config.json.
+        Files(saved).Should().BeEquivalentTo(Files(s_real).Where(f => f is not ("NOTICE.md" or "tokenizer.json")).Append("model.safetensors").Append("README.md"));
+        string card = File.ReadAllText(Path.Combine(saved, "README.md"));
+        card.Should().StartWith("---\nlibrary_name: sentence-transformers").And.Contain("Embedding dimension: 384").And.Contain("Maximum sequence length: 256 tokens")
+            .And.Contain("Pooling: mean, then L2 normalisation").And.Contain("Similarity: cosine").And.Contain("SentenceTransformer(");
         Directory.Exists(Path.Combine(saved, "2_Normalize")).Should().BeTrue();
         Directory.GetFiles(Path.Combine(saved, "2_Normalize")).Should().BeEmpty();
 

@@ -67,7 +67,7 @@ public class TorchRuntimeTests
             }
             ElfVersionRequirement.Read(copy).Single(r => r.Version == PatchedVersion).IsWeak.Should().BeFalse();
 
-            string message = TorchRuntime.Diagnose(new NotSupportedException("long TorchSharp trace"), copy);
+            string message = TorchRuntime.Diagnose(new NotSupportedException("long TorchSharp trace"), copy, hasBackend: true);
             bool systemHasIt = File.ReadAllText("/usr/lib/x86_64-linux-gnu/libstdc++.so.6", System.Text.Encoding.Latin1).Contains(PatchedVersion + "\0", StringComparison.Ordinal);
             if (!systemHasIt)
             {
@@ -84,8 +84,27 @@ public class TorchRuntimeTests
     [Fact]
     public void Diagnosis_without_a_native_library_names_the_backend_packages()
     {
-        string message = TorchRuntime.Diagnose(new DllNotFoundException("libLibTorchSharp"), native: null);
-        message.Should().Contain("TorchSharp-cpu").And.Contain("0.107.0");
+        string message = TorchRuntime.Diagnose(new DllNotFoundException("libLibTorchSharp"), native: null, hasBackend: false);
+        message.Should().Contain("dotnet add package TorchSharp-cpu --version 0.107.0");
+    }
+
+    [Fact]
+    public void Diagnosis_with_the_managed_packages_bridge_but_no_backend_says_to_add_TorchSharp_cpu()
+    {
+        // The managed TorchSharp package ships libLibTorchSharp itself: its presence says nothing about the backend.
+        string bridge = Path.Combine(AppContext.BaseDirectory, "runtimes", "linux-x64", "native", "libLibTorchSharp.so");
+        var failure = new TypeInitializationException("TorchSharp.torch", new NotSupportedException("libtorch could not be loaded"));
+
+        string message = TorchRuntime.Diagnose(failure, bridge, hasBackend: false);
+
+        message.Should().Contain("No libtorch backend library").And.Contain("dotnet add package TorchSharp-cpu --version 0.107.0");
+        message.Should().NotContain("type initializer", "TorchSharp's own trace is what the user could not act on");
+    }
+
+    [Fact]
+    public void The_backend_check_finds_this_test_projects_libtorch()
+    {
+        TorchRuntime.FindBackend(TorchRuntime.FindLibTorchSharp()).Should().NotBeNull("the tests reference TorchSharp-cpu");
     }
 
     [Fact]

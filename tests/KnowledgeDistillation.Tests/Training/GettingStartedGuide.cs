@@ -4,6 +4,7 @@ using KnowledgeDistillation.Losses;
 using KnowledgeDistillation.Lucene;
 using KnowledgeDistillation.Models;
 using KnowledgeDistillation.Retrieval;
+using KnowledgeDistillation.Retrieval.Mining;
 using KnowledgeDistillation.Teachers;
 using KnowledgeDistillation.Tokenization;
 using KnowledgeDistillation.Training;
@@ -74,10 +75,9 @@ internal static class GettingStartedGuide
             new BertConfig(tokenizer.VocabularySize, 128, 2, 2, 512, 512), tokenizer,
             new BiEncoderStudentOptions { MaxSequenceLength = 128, Pooling = PoolingMode.Mean, Similarity = EmbeddingSimilarity.Cosine },
             seed: 42);
-        // z-scored teacher margins (1–4) times 0.1: a cosine student's margins are at most 2, a few tenths in practice.
-        var studentRange = TeacherScoreTransform.ZScore.Then(TeacherScoreTransform.Scale(0.1));
+        // ForCosineStudent: z-scored teacher margins times 0.1, since a cosine student's margins are at most 2.
         var loss = new WeightedLoss(
-            (new MarginMseLoss(new MarginMseLossOptions { TeacherTransform = studentRange }), 1.0),
+            (new MarginMseLoss(MarginMseLossOptions.ForCosineStudent), 1.0),
             (new ContrastiveLoss(), 1.0)); // in-batch negatives: Margin-MSE alone never pushes unrelated documents away
         var trainer = new DistillationTrainer(new DistillationTrainerOptions
         {

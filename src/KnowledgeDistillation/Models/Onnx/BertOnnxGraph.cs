@@ -21,7 +21,7 @@ internal static class BertOnnxGraph
     public const string TokenTypeIds = "token_type_ids";
 
     /// <summary>Adds the three int64 [batch, sequence] inputs and the encoder; returns the last hidden state and the float mask [B, S].</summary>
-    public static (string Hidden, string MaskFloat) AddEncoder(OnnxGraphBuilder g, BertConfig config, OnnxWeights w, string prefix, string hiddenOutput)
+    public static (string Hidden, string MaskFloat) AddEncoder(OnnxGraphBuilder g, BertConfig config, OnnxExportWeights w, string prefix, string hiddenOutput)
     {
         foreach (string input in (string[])[InputIds, AttentionMask, TokenTypeIds])
             g.Graph.Input.Add(Value(input, DataType.Int64, "batch", "sequence"));
@@ -113,7 +113,7 @@ internal static class BertOnnxGraph
     }
 
     /// <summary><c>BertForSequenceClassification</c>'s head: tanh(pooler.dense(first token)) then the classifier; returns logits [B, labels].</summary>
-    public static string AddClassifier(OnnxGraphBuilder g, OnnxWeights w, string hidden, string prefix, string output)
+    public static string AddClassifier(OnnxGraphBuilder g, OnnxExportWeights w, string hidden, string prefix, string output)
     {
         string first = g.Node("Gather", "/pooler/Gather", [hidden, g.Int64(0)], null, Attribute("axis", 1L));
         string pooled = g.Node("Tanh", "/pooler/activation/Tanh", [Linear(g, w, first, prefix + "pooler.dense", "/pooler/dense")]);
@@ -137,14 +137,14 @@ internal static class BertOnnxGraph
     }
 
     // x @ Wᵀ + b: MatMul by the transposed weight [in, out], then Add with the bias (bias first, as PyTorch exports it).
-    private static string Linear(OnnxGraphBuilder g, OnnxWeights w, string x, string module, string node, string? output = null)
+    private static string Linear(OnnxGraphBuilder g, OnnxExportWeights w, string x, string module, string node, string? output = null)
     {
         string weight = w.AddTransposed(g, module + ".weight");
         string product = g.Node("MatMul", node + "/MatMul", [x, weight]);
         return g.Node("Add", node + "/Add", [w.Add(g, module + ".bias"), product], output);
     }
 
-    private static string LayerNorm(OnnxGraphBuilder g, OnnxWeights w, string x, string module, double epsilon, string node, string? output = null)
+    private static string LayerNorm(OnnxGraphBuilder g, OnnxExportWeights w, string x, string module, double epsilon, string node, string? output = null)
         => g.Node("LayerNormalization", node, [x, w.Add(g, module + ".weight"), w.Add(g, module + ".bias")], output,
             Attribute("axis", -1L), Attribute("epsilon", (float)epsilon));
 

@@ -9,8 +9,10 @@ namespace KnowledgeDistillation.Models.Onnx;
 /// Dynamic int8 quantization of the linear layers, in the form ONNX Runtime's <c>quantize_dynamic</c> writes (and its
 /// CPU provider fuses into <c>DynamicQuantizeMatMul</c>): every <c>MatMul</c> whose second input is a float 2-D
 /// initializer becomes <c>DynamicQuantizeLinear</c>(x) → <c>MatMulInteger</c>(x_q, W_q, x_zp, W_zp) → <c>Cast</c> →
-/// <c>Mul</c> by x_scale·W_scale. Weights are int8, symmetric (zero point 0), one scale per tensor; activations are
-/// quantized to uint8 at run time, per tensor. Everything else (embeddings, LayerNorm, attention products) stays float.
+/// <c>Mul</c> by x_scale·W_scale. Weights are int8, symmetric (zero point 0), with one scale per output column (ORT's
+/// <c>per_channel=True</c>; one scale per tensor lost too much on all-MiniLM-L6-v2: cosine to fp32 0.94 on average
+/// instead of 0.99); activations are quantized to uint8 at run time, per tensor. Everything else (embeddings,
+/// LayerNorm, attention products) stays float.
 /// </summary>
 internal static class OnnxDynamicQuantizer
 {
@@ -43,14 +45,17 @@ internal static class OnnxDynamicQuantizer
                 quantizedInputs[x] = xq;
             }
 
-            (sbyte[] values, float scale) = QuantizeSymmetric(Floats(weight));
+            int columns = (int)weight.Dims[1];
+            (sbyte[] values, float[] scales) = QuantizePerColumn(Floats(weight), columns);
             string w = weight.Name;
             var wq = new TensorProto { Name = $"{w}_quantized", DataType = (int)DataType.Int8, RawData = ByteString.CopyFrom(MemoryMarshal.AsBytes(values.AsSpan())) };
             wq.Dims.AddRange(weight.Dims);
             var wScale = new TensorProto { Name = $"{w}_scale", DataType = (int)DataType.Float };
-            wScale.FloatData.Add(scale);
+            wScale.FloatData.AddRange(scales);
+            wScale.Dims.Add(columns);
             var wZero = new TensorProto { Name = $"{w}_zero_point", DataType = (int)DataType.Int8 };
-            wZero.Int32Data.Add(0);
+            wZero.Int32Data.AddRange(new int[columns]);
+            wZero.Dims.Add(columns);
             graph.Initializer.Add(wq);
             graph.Initializer.Add(wScale);
             graph.Initializer.Add(wZero);
@@ -66,21 +71,22 @@ internal static class OnnxDynamicQuantizer
         var kept = graph.Initializer.Where(t => !removed.Contains(t.Name)).ToList();
         graph.Initializer.Clear();
         graph.Initializer.AddRange(kept);
-        quantized.MetadataProps.Add(new StringStringEntryProto { Key = "quantization", Value = "dynamic int8: MatMul weights int8 symmetric per tensor, activations uint8 per tensor at run time" });
+        quantized.MetadataProps.Add(new StringStringEntryProto { Key = "quantization", Value = "dynamic int8: MatMul weights int8 symmetric per output column, activations uint8 per tensor at run time" });
         return quantized;
     }
 
-    // Symmetric int8: scale = max|w| / 127, q = round_half_even(w / scale) in [-127, 127].
-    internal static (sbyte[] Values, float Scale) QuantizeSymmetric(ReadOnlySpan<float> weights)
+    // Symmetric int8 per column of W [in, out]: scale_j = max_i |w_ij| / 127, q = round_half_even(w / scale) in [-127, 127].
+    internal static (sbyte[] Values, float[] Scales) QuantizePerColumn(ReadOnlySpan<float> weights, int columns)
     {
-        float max = 0;
-        foreach (float w in weights)
-            max = Math.Max(max, Math.Abs(w));
-        float scale = max > 0 ? max / 127f : 1f;
+        var scales = new float[columns];
+        for (int i = 0; i < weights.Length; i++)
+            scales[i % columns] = Math.Max(scales[i % columns], Math.Abs(weights[i]));
+        for (int j = 0; j < columns; j++)
+            scales[j] = scales[j] > 0 ? scales[j] / 127f : 1f;
         var values = new sbyte[weights.Length];
         for (int i = 0; i < values.Length; i++)
-            values[i] = (sbyte)Math.Clamp(MathF.Round(weights[i] / scale, MidpointRounding.ToEven), -127f, 127f);
-        return (values, scale);
+            values[i] = (sbyte)Math.Clamp(MathF.Round(weights[i] / scales[i % columns], MidpointRounding.ToEven), -127f, 127f);
+        return (values, scales);
     }
 
     private static ReadOnlySpan<float> Floats(TensorProto tensor)

@@ -112,13 +112,26 @@ public static class OnnxExporter
         }, cancellationToken);
     }
 
+    /// <summary>Exports a teacher's cross-encoder and tokenizer, as <see cref="ExportOnnxAsync(BertForSequenceClassification, HuggingFaceBertTokenizer, string, OnnxExportOptions?, CancellationToken)"/> does.</summary>
+    /// <param name="teacher">The teacher; its activation (<see cref="CrossEncoderTeacherOptions"/>) is not part of the graph, which returns logits.</param>
+    /// <param name="directory">The folder to write.</param>
+    /// <param name="options">Export settings; defaults when <see langword="null"/>.</param>
+    /// <param name="cancellationToken">Cancels the export; an existing folder then stays as it was.</param>
+    /// <returns>A task that completes when the folder is in place.</returns>
+    /// <exception cref="NotSupportedException">As for the model's export.</exception>
+    public static Task ExportOnnxAsync(this CrossEncoderTeacher teacher, string directory, OnnxExportOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(teacher);
+        return teacher.Model.ExportOnnxAsync(teacher.Tokenizer, directory, options, cancellationToken);
+    }
+
     internal static ModelProto BuildStudentGraph(BiEncoderStudent student)
     {
         BertModel encoder = student.Encoder;
         RequireExportable(encoder);
         var g = new OnnxGraphBuilder { };
         g.Graph.Name = "bi_encoder";
-        var weights = new OnnxWeights(encoder);
+        var weights = new OnnxExportWeights(encoder);
         (string hidden, string mask) = BertOnnxGraph.AddEncoder(g, encoder.Config, weights, "", TokenEmbeddingsOutput);
         BertOnnxGraph.AddPooling(g, hidden, mask, student.Pooling, student.Normalize, SentenceEmbeddingOutput);
         g.Graph.Output.Add(OnnxGraphBuilder.Value(TokenEmbeddingsOutput, DataType.Float, "batch", "sequence", encoder.HiddenSize));
@@ -137,7 +150,7 @@ public static class OnnxExporter
             throw new NotSupportedException("The cross-encoder's BERT has no pooler; BertForSequenceClassification's head needs pooler.dense.");
         var g = new OnnxGraphBuilder();
         g.Graph.Name = "cross_encoder";
-        var weights = new OnnxWeights(model);
+        var weights = new OnnxExportWeights(model);
         (string hidden, _) = BertOnnxGraph.AddEncoder(g, model.Config, weights, "bert.", "last_hidden_state");
         BertOnnxGraph.AddClassifier(g, weights, hidden, "bert.", LogitsOutput);
         g.Graph.Output.Add(OnnxGraphBuilder.Value(LogitsOutput, DataType.Float, "batch", model.NumLabels));

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -18,6 +19,7 @@ internal static class SentenceTransformerLayout
     public const string SentenceTransformersConfigFile = "config_sentence_transformers.json";
     public const string PoolingFolder = "1_Pooling";
     public const string NormalizeFolder = "2_Normalize";
+    public const string ModelCardFile = "README.md";
 
     private const string TransformerType = "sentence_transformers.models.Transformer";
     private const string PoolingType = "sentence_transformers.models.Pooling";
@@ -125,7 +127,62 @@ internal static class SentenceTransformerLayout
         // Normalize has no settings; sentence-transformers still creates its (empty) folder.
         if (student.Normalize)
             Directory.CreateDirectory(Path.Combine(directory, NormalizeFolder));
+
+        byte[] card = Encoding.UTF8.GetBytes(ModelCard(student));
+        await AtomicFile.WriteAsync(Path.Combine(directory, ModelCardFile), async (stream, ct) => await stream.WriteAsync(card, ct).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
     }
+
+    /// <summary>
+    /// The model card sentence-transformers writes beside a saved model (<c>README.md</c>): what the model is, how it
+    /// embeds, and how to load it in Python and .NET.
+    /// </summary>
+    internal static string ModelCard(BiEncoderStudent student)
+    {
+        string pooling = student.Pooling.ToString().ToLowerInvariant();
+        string similarity = student.Similarity == EmbeddingSimilarity.Dot ? "dot" : "cosine";
+        var b = new StringBuilder();
+        b.AppendLine("---");
+        b.AppendLine("library_name: sentence-transformers");
+        b.AppendLine("pipeline_tag: sentence-similarity");
+        b.AppendLine("tags: [sentence-transformers, feature-extraction, sentence-similarity, knowledge-distillation]");
+        b.AppendLine("---");
+        b.AppendLine();
+        b.AppendLine("# Bi-encoder distilled with KnowledgeDistillation (.NET)");
+        b.AppendLine();
+        b.AppendLine("A BERT bi-encoder in the sentence-transformers layout, written by the KnowledgeDistillation library");
+        b.AppendLine("(typically distilled from a cross-encoder teacher's scores).");
+        b.AppendLine();
+        b.AppendLine("## Model details");
+        b.AppendLine();
+        b.AppendLine(CultureInfo.InvariantCulture, $"- Architecture: BERT, {student.Encoder.HiddenSize} hidden, {student.Encoder.Config.NumHiddenLayers} layers, {student.NamedParameters().Sum(p => p.Parameter.numel()):N0} parameters (without the unused pooler)");
+        b.AppendLine(CultureInfo.InvariantCulture, $"- Embedding dimension: {student.EmbeddingDimension}");
+        b.AppendLine(CultureInfo.InvariantCulture, $"- Maximum sequence length: {student.MaxSequenceLength} tokens");
+        b.AppendLine(CultureInfo.InvariantCulture, $"- Pooling: {pooling}{(student.Normalize ? ", then L2 normalisation" : "")}");
+        b.AppendLine(CultureInfo.InvariantCulture, $"- Similarity: {similarity}");
+        b.AppendLine(CultureInfo.InvariantCulture, $"- Query prefix: {Quote(student.QueryPrefix)}; document prefix: {Quote(student.DocumentPrefix)}");
+        b.AppendLine();
+        b.AppendLine("## Usage (Python)");
+        b.AppendLine();
+        b.AppendLine("```python");
+        b.AppendLine("from sentence_transformers import SentenceTransformer");
+        b.AppendLine("model = SentenceTransformer(\"path/to/this/folder\")");
+        b.AppendLine("queries = model.encode_query([\"how do cats purr?\"])");
+        b.AppendLine("documents = model.encode_document([\"Cats purr by vibrating their vocal folds.\"])");
+        b.AppendLine("print(model.similarity(queries, documents))");
+        b.AppendLine("```");
+        b.AppendLine();
+        b.AppendLine("## Usage (.NET)");
+        b.AppendLine();
+        b.AppendLine("```csharp");
+        b.AppendLine("using var student = BiEncoderStudent.FromPretrained(\"path/to/this/folder\");");
+        b.AppendLine("float[][] queries = student.Encode([\"how do cats purr?\"], TextKind.Query);");
+        b.AppendLine("float[][] documents = student.Encode([\"Cats purr by vibrating their vocal folds.\"], TextKind.Document);");
+        b.AppendLine("float[][] scores = student.Similarity.Compute(queries, documents);");
+        b.AppendLine("```");
+        return b.ToString();
+    }
+
+    private static string Quote(string text) => text.Length == 0 ? "none" : $"`{text}`";
 
     private static JsonObject Module(int index, string path, string type) => new()
     {

@@ -1,4 +1,4 @@
-namespace KnowledgeDistillation.Retrieval;
+namespace KnowledgeDistillation.Retrieval.Mining;
 
 /// <summary>
 /// Teacher-score filters that drop likely false negatives (unjudged relevant documents) before they are used as

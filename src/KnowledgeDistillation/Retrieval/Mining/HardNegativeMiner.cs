@@ -3,7 +3,7 @@ using KnowledgeDistillation.Teachers;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
-namespace KnowledgeDistillation.Retrieval;
+namespace KnowledgeDistillation.Retrieval.Mining;
 
 /// <summary>
 /// Mines hard negatives with any <see cref="ICandidateRetriever"/> (BM25, a dense student, a search service) and turns

@@ -1,4 +1,4 @@
-namespace KnowledgeDistillation.Retrieval;
+namespace KnowledgeDistillation.Retrieval.Mining;
 
 /// <summary>Settings of a <see cref="HardNegativeMiner"/>.</summary>
 /// <remarks>

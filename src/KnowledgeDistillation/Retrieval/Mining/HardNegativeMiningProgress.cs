@@ -1,4 +1,4 @@
-namespace KnowledgeDistillation.Retrieval;
+namespace KnowledgeDistillation.Retrieval.Mining;
 
 /// <summary>Progress of a <see cref="HardNegativeMiner"/> run, reported after each batch of queries.</summary>
 /// <param name="QueriesDone">Queries processed so far.</param>

@@ -1,4 +1,4 @@
-namespace KnowledgeDistillation.Retrieval;
+namespace KnowledgeDistillation.Retrieval.Mining;
 
 /// <summary>A query to mine hard negatives for: its id, its text and the ids of its known positive documents.</summary>
 public sealed class MiningQuery

@@ -1,4 +1,4 @@
-namespace KnowledgeDistillation.Retrieval;
+namespace KnowledgeDistillation.Retrieval.Mining;
 
 /// <summary>How a <see cref="HardNegativeMiner"/> picks negatives among the candidates that survive exclusion and filtering.</summary>
 public enum NegativeSelection

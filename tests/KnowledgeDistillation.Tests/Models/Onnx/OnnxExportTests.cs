@@ -162,6 +162,32 @@ public sealed class OnnxExportTests : IDisposable
         File.ReadAllText(Path.Combine(folder, "onnx_export.json")).Should().Contain("\"quantized_model_file\": null");
     }
 
+    [Fact]
+    public async Task The_loader_refuses_a_graph_that_is_not_an_encoder_and_a_vocabulary_that_does_not_fit_the_manifest()
+    {
+        string fixture = BertFixture.Dir("crossencoder-gelu");
+        using (BertForSequenceClassification model = BertForSequenceClassification.FromPretrained(fixture))
+        {
+            string crossEncoder = NewFolder();
+            await model.ExportOnnxAsync(HuggingFaceBertTokenizer.FromFolder(fixture), crossEncoder);
+            Action load = () => OnnxEmbeddingModel.FromFolder(crossEncoder, new OnnxEmbeddingModelOptions { Pooling = PoolingMode.Mean });
+            load.Should().Throw<KnowledgeDistillation.Models.Checkpoints.CheckpointException>()
+                .Where(e => e.Message.Contains("no token states to pool") && e.Message.Contains("logits") && e.FilePath!.EndsWith("model.onnx", StringComparison.Ordinal));
+        }
+
+        using BiEncoderStudent student = Student("encoder-gelunew", new BiEncoderStudentOptions());
+        string folder = NewFolder();
+        await student.ExportOnnxAsync(folder);
+        File.AppendAllLines(Path.Combine(folder, "vocab.txt"), ["an_extra_token"]);
+        Action mismatched = () => OnnxEmbeddingModel.FromFolder(folder);
+        mismatched.Should().Throw<KnowledgeDistillation.Models.Checkpoints.CheckpointException>()
+            .Where(e => e.Message.Contains("vocab_size") && e.FilePath!.EndsWith("vocab.txt", StringComparison.Ordinal));
+
+        File.WriteAllText(Path.Combine(folder, "onnx_export.json"), "{\"format\": \"knowledge-distillation-onnx-embedding\", \"format_version\": 1}");
+        Action broken = () => OnnxEmbeddingModel.FromFolder(folder);
+        broken.Should().Throw<KnowledgeDistillation.Models.Checkpoints.CheckpointException>().WithMessage("*onnx_export.json*\"pooling\" is missing*");
+    }
+
     public void Dispose()
     {
         foreach (string folder in _folders)

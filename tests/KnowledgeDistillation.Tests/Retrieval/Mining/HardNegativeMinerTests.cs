@@ -1,5 +1,6 @@
 using KnowledgeDistillation.Data;
 using KnowledgeDistillation.Retrieval;
+using KnowledgeDistillation.Retrieval.Mining;
 using Microsoft.Extensions.Logging;
 
 namespace KnowledgeDistillation.Tests.Retrieval.Mining;

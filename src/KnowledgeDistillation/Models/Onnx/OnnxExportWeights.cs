@@ -4,12 +4,12 @@ using static TorchSharp.torch;
 namespace KnowledgeDistillation.Models.Onnx;
 
 /// <summary>A module's float32 weights by state-dict name, copied off the device, added to a graph once each.</summary>
-internal sealed class OnnxWeights
+internal sealed class OnnxExportWeights
 {
     private readonly Dictionary<string, (float[] Data, long[] Shape)> _tensors = new(StringComparer.Ordinal);
     private readonly HashSet<string> _added = new(StringComparer.Ordinal);
 
-    public OnnxWeights(nn.Module module)
+    public OnnxExportWeights(nn.Module module)
     {
         using var scope = NewDisposeScope();
         foreach ((string name, Tensor tensor) in module.state_dict())
