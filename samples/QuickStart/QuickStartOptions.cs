@@ -73,7 +73,7 @@ public sealed record QuickStartOptions
     public double? FusionWeight { get; init; }
 
     /// <summary>
-    /// The distillation recipe (<see cref="Pipeline.DistillationLoss"/>): <c>margin-mse+contrastive</c> (default),
+    /// The distillation recipe (<see cref="KnowledgeDistillation.Workflow.Training.DistillationRecipes"/>): <c>margin-mse+contrastive</c> (default),
     /// <c>kl+contrastive</c>, <c>kl</c>, <c>margin-mse</c> or <c>margin-mse-unscaled+contrastive</c>.
     /// </summary>
     public string Recipe { get; init; } = "margin-mse+contrastive";

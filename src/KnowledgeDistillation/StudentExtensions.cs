@@ -1,3 +1,4 @@
+using KnowledgeDistillation.Models;
 using static TorchSharp.torch;
 
 namespace KnowledgeDistillation;
@@ -28,4 +29,14 @@ public static class StudentExtensions
         Tensor own = inBatch.gather(1, columns);
         return new StudentOutput(own, inBatch, queries, documents.view(b, c, -1));
     }
+
+    /// <summary>
+    /// The student as Microsoft.Extensions.AI's <c>IEmbeddingGenerator&lt;string, Embedding&lt;float&gt;&gt;</c> for one
+    /// kind of text; disposing the generator leaves the student open.
+    /// </summary>
+    /// <param name="student">The student.</param>
+    /// <param name="kind">Queries or documents: which prefix texts get.</param>
+    /// <returns>The generator.</returns>
+    public static StudentEmbeddingGenerator AsIEmbeddingGenerator(this IStudent student, TextKind kind = TextKind.Document)
+        => new(student, kind);
 }

@@ -20,7 +20,8 @@ internal sealed class BenchConfig : ManualConfig
     public BenchConfig()
     {
         AddJob(Job.Default
-            .WithToolchain(InProcessEmitToolchain.Instance)
+            // In-process, with room for the longest single operation (a 10-million-score merge under load: over 30 s).
+            .WithToolchain(new InProcessEmitToolchain(TimeSpan.FromMinutes(30), logOutput: true))
             .WithStrategy(RunStrategy.Monitoring)
             .WithLaunchCount(1)
             .WithWarmupCount(1)

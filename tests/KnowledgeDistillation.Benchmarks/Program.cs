@@ -5,6 +5,7 @@ using KnowledgeDistillation.Benchmarks;
 //   prepare             tokenize every workload, write the peers' inputs (artifacts/inputs)
 //   drift               bf16 vs fp32 and ONNX Runtime vs ours on the same scores; tokenizer id mismatches
 //   peak <what> ...     peak working set of one workload in this fresh process
+//   gemm [reps]         GFLOP/s of libtorch matrix products (ceiling and MiniLM linear shapes)
 //   soak                live-tensor count and working set over 1,000 steps/calls
 //   anything else       BenchmarkDotNet (e.g. --filter '*Teacher*'), results in artifacts/results/bdn
 switch (args.FirstOrDefault())
@@ -17,6 +18,9 @@ switch (args.FirstOrDefault())
         break;
     case "peak":
         Checks.Peak(args[1..]);
+        break;
+    case "gemm":
+        GemmProbe.Run(args[1..]);
         break;
     case "soak":
         Soak.Run();

@@ -11,7 +11,10 @@ internal static class DataFile
 
     private const int BufferSize = 1 << 16;
 
-    /// <summary>Opens a file for reading, decompressing it when it starts with the gzip magic bytes 1F 8B.</summary>
+    /// <summary>
+    /// Opens a file for reading, decompressing it when it starts with the gzip magic bytes 1F 8B; a gzip stream checks
+    /// its trailer at the end, so a truncated file throws <see cref="InvalidDataException"/> instead of reading short.
+    /// </summary>
     internal static Stream OpenRead(string path, out bool gzip)
     {
         var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, BufferSize, FileOptions.Asynchronous | FileOptions.SequentialScan);
@@ -21,7 +24,7 @@ internal static class DataFile
             int n = file.ReadAtLeast(magic, 2, throwOnEndOfStream: false);
             file.Position = 0;
             gzip = n == 2 && magic[0] == 0x1F && magic[1] == 0x8B;
-            return gzip ? new GZipStream(file, CompressionMode.Decompress, leaveOpen: false) : file;
+            return gzip ? new GzipTrailerCheck(file) : file;
         }
         catch
         {

@@ -10,7 +10,8 @@ namespace KnowledgeDistillation.Data;
 /// </summary>
 /// <remarks>
 /// <para>
-/// <c>query</c>, <c>pos</c> (at least one) and <c>neg</c> (possibly empty) are required, as FlagEmbedding requires them.
+/// <c>query</c>, <c>pos</c> (at least one) and <c>neg</c> (possibly empty) are required, as FlagEmbedding requires them;
+/// an empty or whitespace-only query or document makes the line malformed.
 /// <c>pos_scores</c>/<c>neg_scores</c> are optional (hard-label data has none; absent and <c>null</c> mean the same), but
 /// must come together and match their documents in number. FlagEmbedding's <c>prompt</c> and <c>type</c> fields, and any
 /// other field, are ignored: this library sets query instructions on the student, not per line, so they are not read
@@ -109,6 +110,15 @@ public static class FlagEmbeddingJsonl
         json.WriteEndArray();
     }
 
+    private static void RequireText(string[] documents, string name)
+    {
+        for (int i = 0; i < documents.Length; i++)
+        {
+            if (string.IsNullOrWhiteSpace(documents[i]))
+                throw new MalformedLineException($"\"{name}\"[{i}] is empty");
+        }
+    }
+
     internal static bool ParseLine(string line, long lineNumber, out DistillationExample record)
     {
         using JsonDocument document = JsonLine.Parse(line);
@@ -121,6 +131,11 @@ public static class FlagEmbeddingJsonl
 
         if (positives.Length == 0)
             throw new MalformedLineException("\"pos\" is empty; an example needs at least one positive");
+        // An empty text trains on nothing and scores arbitrarily: refuse it rather than learn from it.
+        if (string.IsNullOrWhiteSpace(query))
+            throw new MalformedLineException("field \"query\" is empty");
+        RequireText(positives, "pos");
+        RequireText(negatives, "neg");
         if ((positiveScores is null) != (negativeScores is null))
             throw new MalformedLineException(positiveScores is null ? "has \"neg_scores\" but no \"pos_scores\"" : "has \"pos_scores\" but no \"neg_scores\"");
         if (positiveScores is not null && positiveScores.Length != positives.Length)

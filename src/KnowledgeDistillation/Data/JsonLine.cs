@@ -33,7 +33,7 @@ internal static class JsonLine
             throw new MalformedLineException($"field \"{name}\" is missing");
         if (value.ValueKind != JsonValueKind.String)
             throw new MalformedLineException($"field \"{name}\" is a {Kind(value.ValueKind)}, not a string");
-        return value.GetString()!;
+        return Text(value, $"field \"{name}\"");
     }
 
     /// <summary>An id: a string, or a number taken as written (some BEIR-style files write numeric ids).</summary>
@@ -43,7 +43,7 @@ internal static class JsonLine
             throw new MalformedLineException($"field \"{name}\" is missing");
         string id = value.ValueKind switch
         {
-            JsonValueKind.String => value.GetString()!,
+            JsonValueKind.String => Text(value, $"field \"{name}\""),
             JsonValueKind.Number => value.GetRawText(),
             _ => throw new MalformedLineException($"field \"{name}\" is a {Kind(value.ValueKind)}, not a string"),
         };
@@ -58,7 +58,7 @@ internal static class JsonLine
             return "";
         if (value.ValueKind != JsonValueKind.String)
             throw new MalformedLineException($"field \"{name}\" is a {Kind(value.ValueKind)}, not a string");
-        return value.GetString()!;
+        return Text(value, $"field \"{name}\"");
     }
 
     internal static string[] RequireStringArray(JsonElement obj, string name)
@@ -73,7 +73,8 @@ internal static class JsonLine
         {
             if (item.ValueKind != JsonValueKind.String)
                 throw new MalformedLineException($"\"{name}\"[{i}] is a {Kind(item.ValueKind)}, not a string");
-            result[i++] = item.GetString()!;
+            result[i] = Text(item, $"\"{name}\"[{i}]");
+            i++;
         }
         return result;
     }
@@ -98,6 +99,24 @@ internal static class JsonLine
         }
         return result;
     }
+
+    /// <summary>
+    /// A string value. An escaped lone surrogate (<c>"\ud800"</c>, which Python's <c>json.dumps</c> writes for text that
+    /// is not valid Unicode) is not text: System.Text.Json refuses to decode it, and so do we, naming the field.
+    /// </summary>
+    private static string Text(JsonElement value, string what)
+    {
+        try
+        {
+            return value.GetString()!;
+        }
+        catch (InvalidOperationException e)
+        {
+            throw new MalformedLineException($"{what} holds an escaped lone surrogate ({Shorten(value.GetRawText())}), which is not valid Unicode text", e);
+        }
+    }
+
+    private static string Shorten(string raw) => raw.Length <= 40 ? raw : string.Concat(raw.AsSpan(0, 37), "...");
 
     private static string Kind(JsonValueKind kind) => kind switch
     {

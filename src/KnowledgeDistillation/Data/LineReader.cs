@@ -86,12 +86,14 @@ internal static class LineReader
         }
         catch (DecoderFallbackException e)
         {
-            // The decoder works ahead in blocks, so the bad bytes are on this line or a later one.
-            throw new DataFormatException(path, lineNumber, "the file is not valid UTF-8 on this line or shortly after it", e);
+            // The decoder works ahead in blocks, so the bad bytes may be on a later line: find it by reading again.
+            (long line, long column) = Utf8Lines.FindFirstInvalid(path) ?? (lineNumber, 0);
+            string where = column > 0 ? $" (byte {column} of the line)" : "";
+            throw new DataFormatException(path, line, $"the line is not valid UTF-8{where}", e);
         }
         catch (InvalidDataException e) when (gzip)
         {
-            throw new DataFormatException(path, lineNumber, "the gzip stream is corrupt", e);
+            throw new DataFormatException(path, lineNumber, $"the gzip stream is corrupt or truncated: {e.Message}", e);
         }
         catch (EndOfStreamException e) when (gzip)
         {

@@ -31,7 +31,7 @@ public sealed partial class RetrievalEvaluator : IStudentEvaluator
     /// <param name="judgments">The relevance judgments.</param>
     /// <param name="options">Settings; <see langword="null"/> for the defaults.</param>
     /// <param name="logger">Receives a summary of each evaluation; <see langword="null"/> for none.</param>
-    /// <exception cref="ArgumentException">A query id repeats, or the options are invalid.</exception>
+    /// <exception cref="ArgumentException">The corpus is empty, a query id repeats, or the options are invalid.</exception>
     public RetrievalEvaluator(
         IReadOnlyList<CorpusDocument> corpus,
         IReadOnlyList<QueryRecord> queries,
@@ -42,6 +42,8 @@ public sealed partial class RetrievalEvaluator : IStudentEvaluator
         ArgumentNullException.ThrowIfNull(corpus);
         ArgumentNullException.ThrowIfNull(queries);
         ArgumentNullException.ThrowIfNull(judgments);
+        if (corpus.Count == 0)
+            throw new ArgumentException("The corpus is empty: there are no documents to retrieve, so retrieval cannot be evaluated.", nameof(corpus));
         _options = options ?? new RetrievalEvaluatorOptions();
         _options.Validate();
         _logger = logger ?? NullLogger.Instance;

@@ -15,10 +15,12 @@ internal sealed class BertSelfAttention : Module<Tensor, Tensor?, Tensor>
     private readonly int _heads;
     private readonly int _headSize;
     private readonly double _dropout;
+    private readonly BertCompute _compute;
 
-    public BertSelfAttention(BertConfig config)
+    public BertSelfAttention(BertConfig config, BertCompute compute)
         : base(nameof(BertSelfAttention))
     {
+        _compute = compute;
         query = Linear(config.HiddenSize, config.HiddenSize);
         key = Linear(config.HiddenSize, config.HiddenSize);
         value = Linear(config.HiddenSize, config.HiddenSize);
@@ -38,9 +40,11 @@ internal sealed class BertSelfAttention : Module<Tensor, Tensor?, Tensor>
     {
         using var scope = NewDisposeScope();
         long b = hidden.shape[0], t = hidden.shape[1];
-        Tensor q = Heads(query.forward(hidden), b, t);
-        Tensor k = Heads(key.forward(hidden), b, t);
-        Tensor v = Heads(value.forward(hidden), b, t);
+        Tensor q = Heads(_compute.Linear(query, hidden), b, t);
+        Tensor k = Heads(_compute.Linear(key, hidden), b, t);
+        Tensor v = Heads(_compute.Linear(value, hidden), b, t);
+        if (additiveMask is not null && additiveMask.dtype != q.dtype)
+            additiveMask = additiveMask.to(q.dtype); // mixed precision: SDPA wants the mask in the query's dtype
         // SDPA scales by 1/sqrt(head_size), as BertSelfAttention does, and applies attention dropout to the probabilities.
         Tensor context = functional.scaled_dot_product_attention(q, k, v, additiveMask, training ? _dropout : 0.0);
         return context.transpose(1, 2).reshape(b, t, (long)_heads * _headSize).MoveToOuterDisposeScope();
@@ -56,10 +60,12 @@ internal sealed class BertSelfOutput : Module<Tensor, Tensor, Tensor>
     private readonly Linear dense;
     private readonly LayerNorm LayerNorm;
     private readonly Dropout dropout;
+    private readonly BertCompute _compute;
 
-    public BertSelfOutput(BertConfig config)
+    public BertSelfOutput(BertConfig config, BertCompute compute)
         : base(nameof(BertSelfOutput))
     {
+        _compute = compute;
         dense = Linear(config.HiddenSize, config.HiddenSize);
         LayerNorm = nn.LayerNorm(config.HiddenSize, eps: config.LayerNormEps);
         dropout = Dropout(config.HiddenDropoutProb);
@@ -69,8 +75,8 @@ internal sealed class BertSelfOutput : Module<Tensor, Tensor, Tensor>
     public override Tensor forward(Tensor hidden, Tensor input)
     {
         using var scope = NewDisposeScope();
-        Tensor h = dropout.forward(dense.forward(hidden));
-        return LayerNorm.forward(h + input).MoveToOuterDisposeScope();
+        Tensor h = dropout.forward(_compute.Linear(dense, hidden));
+        return LayerNorm.forward(BertCompute.Residual(h, input)).MoveToOuterDisposeScope();
     }
 }
 
@@ -80,11 +86,11 @@ internal sealed class BertAttention : Module<Tensor, Tensor?, Tensor>
     private readonly BertSelfAttention @self;
     private readonly BertSelfOutput output;
 
-    public BertAttention(BertConfig config)
+    public BertAttention(BertConfig config, BertCompute compute)
         : base(nameof(BertAttention))
     {
-        @self = new BertSelfAttention(config);
-        output = new BertSelfOutput(config);
+        @self = new BertSelfAttention(config, compute);
+        output = new BertSelfOutput(config, compute);
         RegisterComponents();
     }
 

@@ -263,6 +263,9 @@ public sealed record BertConfig
         return this with { NumLabels = numLabels, Id2Label = null };
     }
 
+    // A student built from a subset of a checkpoint's layers (BertLoadOptions.Layers); NumHiddenLayers has a private init.
+    internal BertConfig WithNumHiddenLayers(int numHiddenLayers) => this with { NumHiddenLayers = numHiddenLayers };
+
     internal const string ExactMatchKey = "kd_exact_match_embedding";
 
     internal void Validate()

@@ -54,12 +54,54 @@ public sealed class BertForSequenceClassification : nn.Module
         options ??= new BertLoadOptions();
         options.Validate();
         TorchRuntime.EnsureAvailable(); // before the first module constructor, which is a native call
-        BertConfig config = BertModel.LoadConfig(directory);
-        using CheckpointFolder checkpoint = CheckpointFolder.Open(directory);
+        (CheckpointFolder opened, BertConfig config) = BertWeights.Open(directory, options);
+        using CheckpointFolder checkpoint = opened;
         var model = new BertForSequenceClassification(config);
         try
         {
             BertWeights.Load(model, BertWeights.EncoderPrefix, checkpoint, options, nameof(BertForSequenceClassification));
+            model.bert.Prepare(options);
+            model.Prepare(options);
+            return model;
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Builds a classifier on the encoder of any BERT checkpoint, for example a bi-encoder such as all-MiniLM-L6-v2 (a
+    /// Hugging Face folder, an ONNX export or a <c>.onnx</c> file, as <see cref="BertModel.FromPretrained"/> reads them):
+    /// the encoder's weights, plus a newly initialised <c>classifier</c> of <paramref name="numLabels"/> outputs (and
+    /// pooler, when the checkpoint has none), seeded, and logged as a warning the way Hugging Face's
+    /// <c>from_pretrained</c> warns. A classifier in the checkpoint is ignored. Train the model before using its scores.
+    /// </summary>
+    /// <param name="directory">The checkpoint folder or <c>.onnx</c> file.</param>
+    /// <param name="numLabels">Outputs of the new head; 1 (the default) for a cross-encoder's relevance logit.</param>
+    /// <param name="seed">Seeds the new head's initialisation; the same seed gives the same head. The global RNG is untouched.</param>
+    /// <param name="options">dtype, device, layer subset and logging; defaults when <see langword="null"/>.</param>
+    /// <returns>The model, in evaluation mode.</returns>
+    /// <exception cref="DirectoryNotFoundException">The folder does not exist.</exception>
+    /// <exception cref="FileNotFoundException"><c>config.json</c> is missing (and the weights are not an ONNX export).</exception>
+    /// <exception cref="CheckpointException">As for <see cref="BertModel.FromPretrained"/>.</exception>
+    public static BertForSequenceClassification FromEncoder(string directory, int numLabels = 1, long seed = 0, BertLoadOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(directory);
+        ArgumentOutOfRangeException.ThrowIfLessThan(numLabels, 1);
+        options ??= new BertLoadOptions();
+        options.Validate();
+        TorchRuntime.EnsureAvailable();
+        (CheckpointFolder opened, BertConfig config) = BertWeights.Open(directory, options);
+        using CheckpointFolder checkpoint = opened;
+        config = config.WithNumLabels(numLabels) with { Architectures = [nameof(BertForSequenceClassification)] };
+        var model = new BertForSequenceClassification(config);
+        try
+        {
+            // Everything starts from Hugging Face's initialisation with the seed; the checkpoint then overwrites the encoder.
+            BertWeights.Initialize(model, config, seed);
+            BertWeights.Load(model, BertWeights.EncoderPrefix, checkpoint, options, nameof(BertForSequenceClassification), newHead: true);
             model.bert.Prepare(options);
             model.Prepare(options);
             return model;

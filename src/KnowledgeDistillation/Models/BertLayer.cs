@@ -11,10 +11,12 @@ internal sealed class BertIntermediate : Module<Tensor, Tensor>
 {
     private readonly Linear dense;
     private readonly string _activation;
+    private readonly BertCompute _compute;
 
-    public BertIntermediate(BertConfig config)
+    public BertIntermediate(BertConfig config, BertCompute compute)
         : base(nameof(BertIntermediate))
     {
+        _compute = compute;
         dense = Linear(config.HiddenSize, config.IntermediateSize);
         _activation = config.HiddenAct;
         RegisterComponents();
@@ -22,7 +24,7 @@ internal sealed class BertIntermediate : Module<Tensor, Tensor>
 
     public override Tensor forward(Tensor hidden)
     {
-        using Tensor h = dense.forward(hidden);
+        using Tensor h = _compute.Linear(dense, hidden);
         return Activate(h, _activation);
     }
 
@@ -43,10 +45,12 @@ internal sealed class BertOutput : Module<Tensor, Tensor, Tensor>
     private readonly Linear dense;
     private readonly LayerNorm LayerNorm;
     private readonly Dropout dropout;
+    private readonly BertCompute _compute;
 
-    public BertOutput(BertConfig config)
+    public BertOutput(BertConfig config, BertCompute compute)
         : base(nameof(BertOutput))
     {
+        _compute = compute;
         dense = Linear(config.IntermediateSize, config.HiddenSize);
         LayerNorm = nn.LayerNorm(config.HiddenSize, eps: config.LayerNormEps);
         dropout = Dropout(config.HiddenDropoutProb);
@@ -56,8 +60,8 @@ internal sealed class BertOutput : Module<Tensor, Tensor, Tensor>
     public override Tensor forward(Tensor intermediate, Tensor attentionOutput)
     {
         using var scope = NewDisposeScope();
-        Tensor h = dropout.forward(dense.forward(intermediate));
-        return LayerNorm.forward(h + attentionOutput).MoveToOuterDisposeScope();
+        Tensor h = dropout.forward(_compute.Linear(dense, intermediate));
+        return LayerNorm.forward(BertCompute.Residual(h, attentionOutput)).MoveToOuterDisposeScope();
     }
 }
 
@@ -68,12 +72,12 @@ internal sealed class BertLayer : Module<Tensor, Tensor?, Tensor>
     private readonly BertIntermediate intermediate;
     private readonly BertOutput output;
 
-    public BertLayer(BertConfig config)
+    public BertLayer(BertConfig config, BertCompute compute)
         : base(nameof(BertLayer))
     {
-        attention = new BertAttention(config);
-        intermediate = new BertIntermediate(config);
-        output = new BertOutput(config);
+        attention = new BertAttention(config, compute);
+        intermediate = new BertIntermediate(config, compute);
+        output = new BertOutput(config, compute);
         RegisterComponents();
     }
 
@@ -89,11 +93,13 @@ internal sealed class BertLayer : Module<Tensor, Tensor?, Tensor>
 internal sealed class BertEncoder : Module<Tensor, Tensor?, Tensor>
 {
     private readonly ModuleList<BertLayer> layer;
+    private readonly BertCompute _compute;
 
-    public BertEncoder(BertConfig config)
+    public BertEncoder(BertConfig config, BertCompute compute)
         : base(nameof(BertEncoder))
     {
-        layer = new ModuleList<BertLayer>(Enumerable.Range(0, config.NumHiddenLayers).Select(_ => new BertLayer(config)).ToArray());
+        _compute = compute;
+        layer = new ModuleList<BertLayer>(Enumerable.Range(0, config.NumHiddenLayers).Select(_ => new BertLayer(config, compute)).ToArray());
         RegisterComponents();
     }
 
@@ -101,8 +107,9 @@ internal sealed class BertEncoder : Module<Tensor, Tensor?, Tensor>
     {
         using var scope = NewDisposeScope();
         Tensor h = hidden;
+        bool checkpoint = _compute.Options.GradientCheckpointing && training && is_grad_enabled();
         foreach (BertLayer l in layer)
-            h = l.forward(h, additiveMask);
+            h = checkpoint ? BertLayerCheckpoint.Apply(l, h, additiveMask) : l.forward(h, additiveMask);
         return h.MoveToOuterDisposeScope();
     }
 }

@@ -25,6 +25,14 @@ public sealed class BertLoadOptions
     /// </summary>
     public bool IgnoreTaskHeads { get; init; }
 
+    /// <summary>
+    /// The checkpoint's encoder layers to keep, in the order given: <c>[0, 2, 4]</c> builds a 3-layer model from layers
+    /// 0, 2 and 4 of a 6-layer checkpoint (its layer 1 is the checkpoint's layer 2), the layer-reduction start of
+    /// DistilBERT and of sentence-transformers' distillation examples. Embeddings, pooler and heads load as usual; the
+    /// other layers are skipped. Default <see langword="null"/>: every layer.
+    /// </summary>
+    public IReadOnlyList<int>? Layers { get; init; }
+
     /// <summary>Receives what was loaded and ignored; default <see cref="NullLogger.Instance"/>.</summary>
     public ILogger Logger { get; init; } = NullLogger.Instance;
 
@@ -33,5 +41,12 @@ public sealed class BertLoadOptions
         if (DType is not (ScalarType.Float32 or ScalarType.BFloat16 or ScalarType.Float16))
             throw new ArgumentException($"BertLoadOptions.DType must be Float32, BFloat16 or Float16, not {DType}.", nameof(DType));
         ArgumentNullException.ThrowIfNull(Logger, nameof(Logger));
+        if (Layers is not null)
+        {
+            if (Layers.Count == 0)
+                throw new ArgumentException("BertLoadOptions.Layers must name at least one layer (or be null for all).", nameof(Layers));
+            if (Layers.Any(l => l < 0) || Layers.Distinct().Count() != Layers.Count)
+                throw new ArgumentException($"BertLoadOptions.Layers must be distinct non-negative layer indices; got [{string.Join(", ", Layers)}].", nameof(Layers));
+        }
     }
 }

@@ -13,7 +13,8 @@ namespace KnowledgeDistillation.Models;
 /// <remarks>
 /// <para>
 /// Load a local Hugging Face folder with <see cref="FromPretrained"/> (<c>config.json</c> plus <c>model.safetensors</c>,
-/// sharded safetensors or <c>pytorch_model.bin</c>), or build a randomly initialised model with <see cref="Create"/>.
+/// sharded safetensors or <c>pytorch_model.bin</c>) or an ONNX export (<c>model.onnx</c>, <c>onnx/model.onnx</c>, a
+/// <c>.onnx</c> path), or build a randomly initialised model with <see cref="Create"/>.
 /// Models start in evaluation mode (<c>train(false)</c>); dropout is active only after <c>train()</c>.
 /// </para>
 /// <para>
@@ -27,6 +28,7 @@ public sealed class BertModel : nn.Module
     private readonly BertEncoder encoder;
     private readonly BertPooler? pooler;
 #pragma warning restore IDE1006, SA1300
+    private readonly BertCompute _compute = new();
 
     internal BertModel(BertConfig config, bool addPoolingLayer)
         : base(nameof(BertModel))
@@ -35,9 +37,21 @@ public sealed class BertModel : nn.Module
         config.Validate();
         Config = config;
         embeddings = new BertEmbeddings(config);
-        encoder = new BertEncoder(config);
+        encoder = new BertEncoder(config, _compute);
         pooler = addPoolingLayer ? new BertPooler(config) : null;
         RegisterComponents();
+    }
+
+    /// <summary>
+    /// How the model computes (matrix-product kernel, mixed precision, activation checkpointing); default
+    /// <see cref="BertComputeOptions.Default"/>. Changing it changes speed and memory, not the model (within float
+    /// rounding; bfloat16 autocast rounds the matrix products to bfloat16).
+    /// </summary>
+    /// <exception cref="ArgumentException">The options are invalid.</exception>
+    public BertComputeOptions ComputeOptions
+    {
+        get => _compute.Options;
+        set => _compute.Options = value;
     }
 
     /// <summary>The configuration the model was built from.</summary>
@@ -64,15 +78,20 @@ public sealed class BertModel : nn.Module
     /// <summary>The dtype of the weights (float32 unless converted).</summary>
     public ScalarType DType => embeddings.WordEmbeddingWeight.dtype;
 
-    /// <summary>Loads a Hugging Face <c>BertModel</c> from a local folder.</summary>
-    /// <param name="directory">A folder with <c>config.json</c> and the weights.</param>
-    /// <param name="options">dtype, device, head handling and logging; defaults when <see langword="null"/>.</param>
+    /// <summary>Loads a Hugging Face <c>BertModel</c> from a local folder or an ONNX export.</summary>
+    /// <param name="directory">
+    /// A folder with <c>config.json</c> and the weights (<c>model.safetensors</c>, shards or <c>pytorch_model.bin</c>);
+    /// or a folder whose weights are an ONNX export, <c>model.onnx</c> or <c>onnx/model.onnx</c> (<c>config.json</c>
+    /// optional: the configuration is inferred from the graph); or the path of a <c>.onnx</c> file. See docs/models.md.
+    /// </param>
+    /// <param name="options">dtype, device, head handling, layer subset and logging; defaults when <see langword="null"/>.</param>
     /// <returns>The model, in evaluation mode. The pooler is present when the checkpoint has one.</returns>
     /// <exception cref="DirectoryNotFoundException">The folder does not exist.</exception>
-    /// <exception cref="FileNotFoundException"><c>config.json</c> is missing.</exception>
+    /// <exception cref="FileNotFoundException"><c>config.json</c> is missing (and the weights are not an ONNX export).</exception>
     /// <exception cref="CheckpointException">
     /// A file is malformed or truncated, a <c>.bin</c> names a forbidden pickle global, or tensors are missing, unexpected
-    /// or of the wrong shape (all listed in one message).
+    /// or of the wrong shape (all listed in one message); for an ONNX export, an <see cref="Onnx.OnnxImportException"/>
+    /// naming the node or initializer the importer cannot map.
     /// </exception>
     public static BertModel FromPretrained(string directory, BertLoadOptions? options = null)
     {
@@ -80,8 +99,8 @@ public sealed class BertModel : nn.Module
         options ??= new BertLoadOptions();
         options.Validate();
         TorchRuntime.EnsureAvailable(); // before the first module constructor, which is a native call
-        BertConfig config = LoadConfig(directory);
-        using CheckpointFolder checkpoint = CheckpointFolder.Open(directory);
+        (CheckpointFolder opened, BertConfig config) = BertWeights.Open(directory, options);
+        using CheckpointFolder checkpoint = opened;
         var model = new BertModel(config, BertWeights.HasPooler(checkpoint));
         try
         {
@@ -164,13 +183,6 @@ public sealed class BertModel : nn.Module
         await SaveWeightsAsync(Path.Combine(directory, CheckpointFolder.SafeTensorsName), dtype, cancellationToken).ConfigureAwait(false);
         await (Config with { Architectures = [nameof(BertModel)] })
             .SaveAsync(Path.Combine(directory, "config.json"), torchDtype, cancellationToken).ConfigureAwait(false);
-    }
-
-    internal static BertConfig LoadConfig(string directory)
-    {
-        if (!Directory.Exists(directory))
-            throw new DirectoryNotFoundException($"The model folder {directory} does not exist.");
-        return BertConfig.Load(Path.Combine(directory, "config.json"));
     }
 
     internal void Prepare(BertLoadOptions options)

@@ -168,8 +168,11 @@ public sealed class BiEncoderStudent : IStudent
     /// Loads a sentence-transformers folder (<c>modules.json</c> with Transformer, Pooling and optional Normalize
     /// modules; the transformer in the root or in the subfolder <c>modules.json</c> names) or a plain Hugging Face
     /// <c>BertModel</c> folder, whose pooling and similarity then come from <paramref name="options"/> or the defaults.
+    /// The transformer's weights may be an ONNX export (<c>model.onnx</c>, <c>onnx/model.onnx</c>, or the path of a
+    /// <c>.onnx</c> file with <c>vocab.txt</c> beside it); an ONNX export does not record its pooling, so without
+    /// sentence-transformers files <see cref="BiEncoderStudentOptions.Pooling"/> must be set.
     /// </summary>
-    /// <param name="directory">The folder, for example a local copy of <c>sentence-transformers/all-MiniLM-L6-v2</c>, <c>BAAI/bge-small-en-v1.5</c> or <c>bert-base-uncased</c>.</param>
+    /// <param name="directory">The folder (or <c>.onnx</c> file), for example a local copy of <c>sentence-transformers/all-MiniLM-L6-v2</c>, <c>BAAI/bge-small-en-v1.5</c> or <c>bert-base-uncased</c>.</param>
     /// <param name="options">Overrides of the folder's settings; <see langword="null"/> keeps them all.</param>
     /// <returns>The student, in evaluation mode.</returns>
     /// <exception cref="DirectoryNotFoundException">
@@ -187,9 +190,16 @@ public sealed class BiEncoderStudent : IStudent
         ModelFolder.EnsureExists(directory);
         options ??= new BiEncoderStudentOptions();
         options.Validate();
-        SentenceTransformerFolder folder = SentenceTransformerLayout.Read(directory);
+        SentenceTransformerFolder folder = SentenceTransformerLayout.Read(BertWeights.FolderOf(directory));
+        // A .onnx path names the weights itself; otherwise the transformer folder holds them.
+        string weights = folder.IsSentenceTransformer ? folder.TransformerDirectory : directory;
+        if (options.Pooling is null && folder.Pooling is null && BertWeights.IsOnnx(weights))
+        {
+            throw new CheckpointException(weights,
+                "an ONNX export does not record how its token states are pooled, and there is no sentence-transformers modules.json beside it; set BiEncoderStudentOptions.Pooling (Mean for all-MiniLM-L6-v2, Cls for BGE and arctic-embed) and, for a normalising model, Normalize.");
+        }
         HuggingFaceBertTokenizer tokenizer = HuggingFaceBertTokenizer.FromFolder(folder.TransformerDirectory, options.Logger);
-        BertModel encoder = BertModel.FromPretrained(folder.TransformerDirectory, new BertLoadOptions { DType = options.DType, Device = options.Device, Logger = options.Logger });
+        BertModel encoder = BertModel.FromPretrained(weights, new BertLoadOptions { DType = options.DType, Device = options.Device, Logger = options.Logger, Layers = options.Layers });
         try
         {
             return new BiEncoderStudent(encoder, tokenizer, options, folder);

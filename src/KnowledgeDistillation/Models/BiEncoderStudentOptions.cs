@@ -72,6 +72,12 @@ public sealed class BiEncoderStudentOptions
     /// </summary>
     public ScalarType DType { get; init; } = ScalarType.Float32;
 
+    /// <summary>
+    /// For <see cref="BiEncoderStudent.FromPretrained"/>: the checkpoint's encoder layers to keep, for example
+    /// <c>[0, 2, 4]</c> of a 6-layer model (see <see cref="BertLoadOptions.Layers"/>). Default <see langword="null"/>: all.
+    /// </summary>
+    public IReadOnlyList<int>? Layers { get; init; }
+
     /// <summary>Receives loading notes; default <see cref="NullLogger.Instance"/>.</summary>
     public ILogger Logger { get; init; } = NullLogger.Instance;
 

@@ -102,24 +102,72 @@ public sealed class CrossEncoderTeacher : ITeacher, IDisposable
     /// </summary>
     public string Identity => _identity.Value;
 
-    /// <summary>Loads a Hugging Face sequence-classification folder (<c>config.json</c>, weights, <c>vocab.txt</c>, <c>tokenizer_config.json</c>).</summary>
+    /// <summary>
+    /// Loads a Hugging Face sequence-classification folder (<c>config.json</c>, weights, <c>vocab.txt</c>,
+    /// <c>tokenizer_config.json</c>); the weights may be an ONNX export of the classifier (<c>model.onnx</c>,
+    /// <c>onnx/model.onnx</c>, or a <c>.onnx</c> path with <c>vocab.txt</c> beside it). For an encoder-only checkpoint use
+    /// <see cref="FromEncoder"/>.
+    /// </summary>
     /// <param name="directory">The folder, for example a local copy of <c>cross-encoder/ms-marco-MiniLM-L6-v2</c>.</param>
     /// <param name="options">Scoring options; defaults when <see langword="null"/>.</param>
     /// <returns>The teacher.</returns>
     /// <exception cref="DirectoryNotFoundException">The folder does not exist (a hub id gets a message on how to download it).</exception>
     /// <exception cref="FileNotFoundException"><c>config.json</c> or <c>vocab.txt</c> is missing.</exception>
-    /// <exception cref="CheckpointException">The model files are malformed or do not fit a sequence classifier.</exception>
+    /// <exception cref="CheckpointException">
+    /// The model files are malformed or do not fit a sequence classifier, or the tokenizer's vocabulary is larger than the
+    /// embedding matrix (both sizes named).
+    /// </exception>
     /// <exception cref="TokenizerFileException">A tokenizer file is malformed.</exception>
-    /// <exception cref="ArgumentException">As for the constructor.</exception>
+    /// <exception cref="ArgumentException">An option the model cannot honour, as for the constructor.</exception>
     public static CrossEncoderTeacher FromPretrained(string directory, CrossEncoderTeacherOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(directory);
         ModelFolder.EnsureExists(directory);
         options ??= new CrossEncoderTeacherOptions();
         options.Validate();
-        HuggingFaceBertTokenizer tokenizer = HuggingFaceBertTokenizer.FromFolder(directory, options.Logger);
+        HuggingFaceBertTokenizer tokenizer = HuggingFaceBertTokenizer.FromFolder(BertWeights.FolderOf(directory), options.Logger);
         BertForSequenceClassification model = BertForSequenceClassification.FromPretrained(
             directory, new BertLoadOptions { DType = options.DType, Device = options.Device, Logger = options.Logger });
+        try
+        {
+            return new CrossEncoderTeacher(model, tokenizer, options);
+        }
+        catch (ArgumentException ex) when (ex.ParamName == "tokenizer")
+        {
+            // The folder's own files disagree (vocab.txt against the embedding matrix): a checkpoint problem, named by
+            // its folder. An option the model cannot honour stays an ArgumentException.
+            model.Dispose();
+            throw new CheckpointException(directory, ex.Message, ex);
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Starts a cross-encoder from an encoder-only checkpoint, for example a bi-encoder such as all-MiniLM-L6-v2 (a Hugging
+    /// Face folder, an ONNX export or a <c>.onnx</c> file with <c>vocab.txt</c> beside it): the encoder's weights plus a
+    /// newly initialised one-logit classifier head (see <see cref="BertForSequenceClassification.FromEncoder"/>), logged
+    /// as a warning through <see cref="CrossEncoderTeacherOptions.Logger"/>. Its scores mean nothing until it is trained.
+    /// </summary>
+    /// <param name="directory">The checkpoint folder or <c>.onnx</c> file.</param>
+    /// <param name="options">Scoring options; defaults when <see langword="null"/>.</param>
+    /// <param name="seed">Seeds the new head; the same seed gives the same head.</param>
+    /// <returns>The teacher.</returns>
+    /// <exception cref="DirectoryNotFoundException">The folder does not exist.</exception>
+    /// <exception cref="FileNotFoundException"><c>vocab.txt</c> is missing, or <c>config.json</c> for weights that are not an ONNX export.</exception>
+    /// <exception cref="CheckpointException">The model files are malformed or do not make a BERT encoder.</exception>
+    /// <exception cref="TokenizerFileException">A tokenizer file is malformed.</exception>
+    public static CrossEncoderTeacher FromEncoder(string directory, CrossEncoderTeacherOptions? options = null, long seed = 0)
+    {
+        ArgumentNullException.ThrowIfNull(directory);
+        options ??= new CrossEncoderTeacherOptions();
+        options.Validate();
+        HuggingFaceBertTokenizer tokenizer = HuggingFaceBertTokenizer.FromFolder(BertWeights.FolderOf(directory), options.Logger);
+        BertForSequenceClassification model = BertForSequenceClassification.FromEncoder(
+            directory, numLabels: 1, seed, new BertLoadOptions { DType = ScalarType.Float32, Device = options.Device, Logger = options.Logger });
         try
         {
             return new CrossEncoderTeacher(model, tokenizer, options);

@@ -38,7 +38,7 @@ public sealed class DenseRetriever : ICandidateRetriever, IDisposable
     /// <param name="progress">Receives <c>corpus</c> progress after each encode batch.</param>
     /// <param name="cancellationToken">Cancels between encode batches.</param>
     /// <returns>The retriever.</returns>
-    /// <exception cref="ArgumentException">A document is null or its id repeats.</exception>
+    /// <exception cref="ArgumentException">The corpus is empty, a document is null or its id repeats.</exception>
     /// <exception cref="InvalidOperationException">The student returned the wrong number of embeddings or one of the wrong size.</exception>
     public static DenseRetriever Create(
         IStudent student,
@@ -51,6 +51,8 @@ public sealed class DenseRetriever : ICandidateRetriever, IDisposable
         ArgumentNullException.ThrowIfNull(corpus);
         options ??= new DenseRetrieverOptions();
         options.Validate();
+        if (corpus.Count == 0)
+            throw new ArgumentException("The corpus is empty: there are no documents to retrieve.", nameof(corpus));
 
         var ids = new string[corpus.Count];
         var seen = new HashSet<string>(corpus.Count, StringComparer.Ordinal);

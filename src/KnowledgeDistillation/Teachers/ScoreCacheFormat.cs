@@ -15,6 +15,8 @@ namespace KnowledgeDistillation.Teachers;
 /// </code>
 /// All integers are little-endian. Records are fixed-size and only ever appended, so a crash can at worst leave a
 /// partial or unfinished record at the end; it fails its checksum (or is shorter than a record) and is cut off on open.
+/// A record that fails its checksum with good records after it was damaged in place, not torn by a crash: it is
+/// skipped and left in the file.
 /// Seeding record checksums with the header's ties records to their file's teacher identity.
 /// </remarks>
 internal static class ScoreCacheFormat

@@ -20,8 +20,10 @@ namespace KnowledgeDistillation.Teachers;
 /// <see cref="AddAsync(IReadOnlyList{QueryDocumentPair}, IReadOnlyList{float}, CancellationToken)"/> is appended and
 /// flushed to disk (<see cref="FileStream.Flush(bool)"/> with <c>true</c>) before it completes; a
 /// <see cref="CachingTeacher"/> stores each batch of <see cref="TeacherScoreCacheOptions.BatchSize"/> pairs that way. After a crash, opening the file
-/// drops a torn tail — a partial record, or anything from the first record whose checksum fails — so no torn record is
-/// ever read, and whatever was stored is never scored again. The header is written once, atomically.
+/// drops a torn tail — a partial record, and any records after the last one whose checksum holds — so no torn record is
+/// ever read, and whatever was stored is never scored again. A damaged record with good records after it is not a torn
+/// tail (a crash only ever tears the end): it is skipped, counted in <see cref="DamagedRecords"/> and logged as a warning,
+/// the file is left as it is, and its pair is scored again when asked for. The header is written once, atomically.
 /// </para>
 /// <para>
 /// <b>Reading back</b> loads the whole file into memory in large blocks (millions of scores per second; 16 bytes of key
@@ -46,7 +48,12 @@ public sealed class TeacherScoreCache : IAsyncDisposable, IDisposable
     private bool _faulted;
     private bool _disposed;
 
-    private TeacherScoreCache(string path, string identity, FileStream file, Dictionary<PairKey, float> scores, uint seed, long length, long discarded, TeacherScoreCacheOptions options)
+    // Kept here rather than in TeacherLog: it belongs to the recovery path of this file only.
+    private static readonly Action<ILogger, string, long, long, long, Exception?> s_skippedDamaged = LoggerMessage.Define<string, long, long, long>(
+        LogLevel.Warning, new EventId(2004, "SkippedDamagedRecords"),
+        "Teacher score cache {Path}: skipped {Damaged} damaged record(s) followed by good ones (the first at byte {Offset}); the file is left as it is, {Records} score(s) loaded, and the damaged pairs will be scored again");
+
+    private TeacherScoreCache(string path, string identity, FileStream file, Dictionary<PairKey, float> scores, uint seed, long length, long discarded, long damaged, TeacherScoreCacheOptions options)
     {
         CachePath = path;
         TeacherIdentity = identity;
@@ -55,6 +62,7 @@ public sealed class TeacherScoreCache : IAsyncDisposable, IDisposable
         _seed = seed;
         _length = length;
         DiscardedTailBytes = discarded;
+        DamagedRecords = damaged;
         _options = options;
     }
 
@@ -66,6 +74,12 @@ public sealed class TeacherScoreCache : IAsyncDisposable, IDisposable
 
     /// <summary>How many bytes of torn or damaged tail were cut off when the file was opened (0 after a clean run).</summary>
     public long DiscardedTailBytes { get; }
+
+    /// <summary>
+    /// How many damaged records with good records after them were skipped when the file was opened (0 for a healthy
+    /// file). They stay in the file; their pairs count as not stored.
+    /// </summary>
+    public long DamagedRecords { get; }
 
     /// <summary>The number of pairs with a stored score.</summary>
     public int Count
@@ -114,16 +128,19 @@ public sealed class TeacherScoreCache : IAsyncDisposable, IDisposable
         {
             uint seed = ReadHeader(file, full, teacherIdentity);
             long headerSize = file.Position;
-            var (scores, goodEnd) = await LoadRecordsAsync(file, headerSize, seed, cancellationToken).ConfigureAwait(false);
-            long discarded = file.Length - goodEnd;
+            LoadResult loaded = await LoadRecordsAsync(file, headerSize, seed, cancellationToken).ConfigureAwait(false);
+            long discarded = file.Length - loaded.GoodEnd;
             if (discarded > 0)
             {
-                file.SetLength(goodEnd);
+                // Only what follows the last good record is cut: a crash tears the end of the file, never its middle.
+                file.SetLength(loaded.GoodEnd);
                 file.Flush(flushToDisk: true);
-                TeacherLog.DroppedTail(options.Logger, full, discarded, scores.Count);
+                TeacherLog.DroppedTail(options.Logger, full, discarded, loaded.Scores.Count);
             }
-            TeacherLog.Opened(options.Logger, full, scores.Count, teacherIdentity);
-            return new TeacherScoreCache(full, teacherIdentity, file, scores, seed, goodEnd, discarded, options);
+            if (loaded.Damaged > 0)
+                s_skippedDamaged(options.Logger, full, loaded.Damaged, loaded.FirstDamagedOffset, loaded.Scores.Count, null);
+            TeacherLog.Opened(options.Logger, full, loaded.Scores.Count, teacherIdentity);
+            return new TeacherScoreCache(full, teacherIdentity, file, loaded.Scores, seed, loaded.GoodEnd, discarded, loaded.Damaged, options);
         }
         catch
         {
@@ -365,13 +382,18 @@ public sealed class TeacherScoreCache : IAsyncDisposable, IDisposable
         return ScoreCacheFormat.HeaderSeed(header);
     }
 
-    private static async Task<(Dictionary<PairKey, float> Scores, long GoodEnd)> LoadRecordsAsync(FileStream file, long start, uint seed, CancellationToken cancellationToken)
+    /// <summary>
+    /// Reads every whole record. Good records load; a bad record (checksum or score) before the last good one is mid-file
+    /// damage and is skipped and counted; bad records and a partial record after the last good one are the torn tail,
+    /// which ends at <see cref="LoadResult.GoodEnd"/>.
+    /// </summary>
+    private static async Task<LoadResult> LoadRecordsAsync(FileStream file, long start, uint seed, CancellationToken cancellationToken)
     {
         long length = file.Length;
         long records = (length - start) / ScoreCacheFormat.RecordSize;
         var scores = new Dictionary<PairKey, float>((int)Math.Min(records, int.MaxValue / 2));
         var buffer = new byte[BlockRecords * ScoreCacheFormat.RecordSize];
-        long offset = start;
+        long offset = start, goodEnd = start, bad = 0, badBeforeGoodEnd = 0, firstBad = -1, firstDamaged = -1;
         while (offset + ScoreCacheFormat.RecordSize <= length)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -387,15 +409,30 @@ public sealed class TeacherScoreCache : IAsyncDisposable, IDisposable
             int whole = got / ScoreCacheFormat.RecordSize;
             for (int r = 0; r < whole; r++)
             {
-                if (!ScoreCacheFormat.TryDecodeRecord(buffer.AsSpan(r * ScoreCacheFormat.RecordSize, ScoreCacheFormat.RecordSize), seed, out PairKey key, out float score))
-                    return (scores, offset + (long)r * ScoreCacheFormat.RecordSize);
-                scores[key] = score;
+                long at = offset + (long)r * ScoreCacheFormat.RecordSize;
+                if (ScoreCacheFormat.TryDecodeRecord(buffer.AsSpan(r * ScoreCacheFormat.RecordSize, ScoreCacheFormat.RecordSize), seed, out PairKey key, out float score))
+                {
+                    scores[key] = score;
+                    goodEnd = at + ScoreCacheFormat.RecordSize;
+                    // The bad records seen so far have a good one after them: they are damage, not a tail.
+                    badBeforeGoodEnd = bad;
+                    if (firstDamaged < 0 && firstBad >= 0)
+                        firstDamaged = firstBad;
+                }
+                else
+                {
+                    bad++;
+                    if (firstBad < 0)
+                        firstBad = at;
+                }
             }
             offset += (long)whole * ScoreCacheFormat.RecordSize;
             if (got < want)
                 break;
         }
-        return (scores, offset);
+        return new LoadResult(scores, goodEnd, badBeforeGoodEnd, firstDamaged);
     }
+
+    private readonly record struct LoadResult(Dictionary<PairKey, float> Scores, long GoodEnd, long Damaged, long FirstDamagedOffset);
 
 }

@@ -51,7 +51,7 @@ internal static class TrainingLoop
             ExampleCount = examples.Count,
         };
         torch.random.manual_seed(o.Seed);
-        if (o.CheckpointDirectory is { } checkpointDirectory && CheckpointStore.FindLatest(checkpointDirectory) is { } latest)
+        if (o.CheckpointDirectory is { } checkpointDirectory && CheckpointStore.FindLatest(checkpointDirectory, logger) is { } latest)
         {
             TrainerState saved = CheckpointStore.ReadState(latest);
             string[] differences = state.Differences(saved).ToArray();

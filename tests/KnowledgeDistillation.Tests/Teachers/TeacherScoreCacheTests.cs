@@ -171,7 +171,7 @@ public class TeacherScoreCacheTests
     }
 
     [Fact]
-    public async Task A_damaged_record_cuts_the_file_there_and_its_pair_is_scored_again()
+    public async Task A_damaged_record_is_skipped_the_file_kept_and_only_its_pair_is_scored_again()
     {
         using var temp = new TempFolder();
         string path = await CacheWith(temp, 5);
@@ -182,10 +182,13 @@ public class TeacherScoreCacheTests
 
         var teacher = new DeterministicTeacher();
         await using TeacherScoreCache cache = await TeacherScoreCache.OpenAsync(path, Identity);
-        cache.Count.Should().Be(3);
+        cache.Count.Should().Be(4, "record 4 after the damaged one is good, so the damage is not a torn tail");
+        cache.DamagedRecords.Should().Be(1);
+        cache.DiscardedTailBytes.Should().Be(0);
+        new FileInfo(path).Length.Should().Be(bytes.Length, "nothing valid is cut off");
         float[] scores = await new CachingTeacher(teacher, cache).ScoreAsync(Pairs(5));
         scores.Should().Equal(Pairs(5).Select(p => DeterministicTeacher.Score(p.Query, p.Document)), "a damaged score is never returned");
-        teacher.Asked.Should().Equal(Pairs(5)[3..]);
+        teacher.Asked.Should().Equal(Pairs(5)[3..4]);
     }
 
     [Fact]

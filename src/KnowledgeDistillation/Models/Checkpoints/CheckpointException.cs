@@ -4,8 +4,9 @@ namespace KnowledgeDistillation.Models.Checkpoints;
 /// A model folder or checkpoint file cannot be used: a malformed or truncated file, a configuration key that is missing
 /// or has the wrong type, a forbidden pickle global, or weights whose names or shapes do not match the model. The message
 /// names the file and, where there is one, the key, tensor or line; all mismatched tensors are listed in one message.
+/// Format-specific failures derive from it (<see cref="Onnx.OnnxImportException"/>), so one catch covers every format.
 /// </summary>
-public sealed class CheckpointException : IOException
+public class CheckpointException : IOException
 {
     /// <summary>Creates the exception.</summary>
     /// <param name="message">What is wrong, and where.</param>

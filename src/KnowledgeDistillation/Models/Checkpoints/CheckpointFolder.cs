@@ -1,4 +1,5 @@
 using System.Text.Json;
+using KnowledgeDistillation.Models.Onnx;
 using static TorchSharp.torch;
 
 namespace KnowledgeDistillation.Models.Checkpoints;
@@ -6,7 +7,8 @@ namespace KnowledgeDistillation.Models.Checkpoints;
 /// <summary>
 /// The weights of a Hugging Face model folder, from whichever file it has, in this order of preference:
 /// <c>model.safetensors</c>, <c>model.safetensors.index.json</c> (shards), <c>pytorch_model.bin</c>,
-/// <c>pytorch_model.bin.index.json</c> (shards). Tensors are read on demand; dispose to close the files.
+/// <c>pytorch_model.bin.index.json</c> (shards), <c>model.onnx</c>, <c>onnx/model.onnx</c> (an ONNX export, whose
+/// weights <see cref="BertOnnxImporter"/> names). Tensors are read on demand; dispose to close the files.
 /// </summary>
 internal sealed class CheckpointFolder : IDisposable
 {
@@ -14,6 +16,8 @@ internal sealed class CheckpointFolder : IDisposable
     internal const string SafeTensorsIndexName = "model.safetensors.index.json";
     internal const string PyTorchName = "pytorch_model.bin";
     internal const string PyTorchIndexName = "pytorch_model.bin.index.json";
+    internal const string OnnxName = "model.onnx";
+    internal const string OnnxFolderName = "onnx";
 
     private readonly List<CheckpointFile> _files = [];
     private readonly Dictionary<string, (CheckpointFile File, CheckpointTensorInfo Info)> _tensors = new(StringComparer.Ordinal);
@@ -27,6 +31,9 @@ internal sealed class CheckpointFolder : IDisposable
 
     /// <summary>Every tensor in the checkpoint by its stored name.</summary>
     public IReadOnlyCollection<CheckpointTensorInfo> Tensors => _tensors.Values.Select(t => t.Info).ToArray();
+
+    /// <summary>The graph's inferred configuration and the weights' origins when the weights come from an ONNX export, else null.</summary>
+    public OnnxBertImport? Onnx { get; private set; }
 
     public bool Contains(string name) => _tensors.ContainsKey(name);
 
@@ -61,10 +68,12 @@ internal sealed class CheckpointFolder : IDisposable
                 folder.Add(new TorchZipFile(bin));
             else if (File.Exists(binIndex))
                 folder.AddShards(binIndex, p => new TorchZipFile(p));
+            else if (FindOnnx(directory) is { } onnx)
+                folder.AddOnnx(onnx);
             else
             {
                 throw new CheckpointException(directory,
-                    $"no weights found: expected {SafeTensorsName}, {SafeTensorsIndexName}, {PyTorchName} or {PyTorchIndexName}.");
+                    $"no weights found: expected {SafeTensorsName}, {SafeTensorsIndexName}, {PyTorchName}, {PyTorchIndexName}, {OnnxName} or {OnnxFolderName}/{OnnxName}.");
             }
             return folder;
         }
@@ -75,13 +84,26 @@ internal sealed class CheckpointFolder : IDisposable
         }
     }
 
-    /// <summary>Opens a single weights file (safetensors or torch zip, by extension).</summary>
+    /// <summary>The ONNX export of a folder without safetensors or torch weights: <c>model.onnx</c>, else <c>onnx/model.onnx</c>.</summary>
+    public static string? FindOnnx(string directory)
+    {
+        string root = Path.Combine(directory, OnnxName);
+        if (File.Exists(root))
+            return root;
+        string nested = Path.Combine(directory, OnnxFolderName, OnnxName);
+        return File.Exists(nested) ? nested : null;
+    }
+
+    /// <summary>Opens a single weights file (safetensors, ONNX or torch zip, by extension).</summary>
     public static CheckpointFolder OpenFile(string path)
     {
         var folder = new CheckpointFolder(Path.GetDirectoryName(Path.GetFullPath(path))!);
         try
         {
-            folder.Add(path.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase) ? new SafeTensorsFile(path) : new TorchZipFile(path));
+            if (path.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase))
+                folder.AddOnnx(path);
+            else
+                folder.Add(path.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase) ? new SafeTensorsFile(path) : new TorchZipFile(path));
             return folder;
         }
         catch
@@ -109,6 +131,13 @@ internal sealed class CheckpointFolder : IDisposable
                     $"tensor \"{info.Name}\" is also in {Path.GetFileName(_tensors[info.Name].File.FilePath)}; a name may appear in one shard only.");
             }
         }
+    }
+
+    private void AddOnnx(string path)
+    {
+        var file = OnnxCheckpointFile.Open(path);
+        Onnx = file.Import;
+        Add(file);
     }
 
     private void AddShards(string indexPath, Func<string, CheckpointFile> open)

@@ -125,29 +125,68 @@ internal sealed class SafeTensorsFile : CheckpointFile
 
         using (document)
         {
-            if (document.RootElement.ValueKind != JsonValueKind.Object)
-                throw new CheckpointException(FilePath, "the header must be a JSON object.");
-            foreach (JsonProperty entry in document.RootElement.EnumerateObject())
+            try
             {
-                if (entry.Name == "__metadata__")
-                {
-                    Metadata = ReadMetadata(entry.Value);
-                    continue;
-                }
-                try
-                {
-                    (CheckpointTensorInfo info, long begin, long end) = ReadEntry(entry, dataLength);
-                    if (!_offsets.TryAdd(info.Name, (begin, end)))
-                        throw new FormatException("the name appears twice");
-                    _tensors.Add(info);
-                }
-                catch (Exception ex) when (ex is FormatException or InvalidOperationException or KeyNotFoundException or OverflowException)
-                {
-                    throw new CheckpointException(FilePath, $"tensor \"{entry.Name}\": {ex.Message}.", ex);
-                }
+                ReadEntries(document, dataLength);
+            }
+            catch (InvalidOperationException ex)
+            {
+                // JsonDocument checks UTF-8 in names and strings only when they are read.
+                throw new CheckpointException(FilePath, $"the header is not valid UTF-8 JSON: {ex.Message}", ex);
             }
         }
+        CheckLayout(dataLength);
         return dataStart;
+    }
+
+    private void ReadEntries(JsonDocument document, long dataLength)
+    {
+        if (document.RootElement.ValueKind != JsonValueKind.Object)
+            throw new CheckpointException(FilePath, "the header must be a JSON object.");
+        foreach (JsonProperty entry in document.RootElement.EnumerateObject())
+        {
+            if (entry.Name == "__metadata__")
+            {
+                Metadata = ReadMetadata(entry.Value);
+                continue;
+            }
+            try
+            {
+                (CheckpointTensorInfo info, long begin, long end) = ReadEntry(entry, dataLength);
+                if (!_offsets.TryAdd(info.Name, (begin, end)))
+                    throw new FormatException("the name appears twice");
+                _tensors.Add(info);
+            }
+            catch (Exception ex) when (ex is FormatException or InvalidOperationException or KeyNotFoundException or OverflowException)
+            {
+                throw new CheckpointException(FilePath, $"tensor \"{entry.Name}\": {ex.Message}.", ex);
+            }
+        }
+    }
+
+    // As the safetensors crate requires: the byte ranges, in offset order, are contiguous from 0 and end exactly at the
+    // end of the file, so no two tensors share bytes and no bytes are unaccounted for.
+    private void CheckLayout(long dataLength)
+    {
+        long expected = 0;
+        string? previous = null;
+        foreach ((string name, (long begin, long end)) in _offsets.OrderBy(o => o.Value.Begin).ThenBy(o => o.Value.End))
+        {
+            if (begin < expected)
+            {
+                throw new CheckpointException(FilePath,
+                    $"tensor \"{name}\" data_offsets [{begin}, {end}] overlap those of tensor \"{previous}\", which end at {expected}; the header is corrupt.");
+            }
+            if (begin > expected)
+            {
+                throw new CheckpointException(FilePath,
+                    $"tensor \"{name}\" data_offsets start at {begin}, but the previous tensor{(previous is null ? "s end" : $" \"{previous}\" ends")} at {expected}: bytes {expected}..{begin} of the data section belong to no tensor; the header is corrupt.");
+            }
+            expected = end;
+            previous = name;
+        }
+        if (expected != dataLength)
+            throw new CheckpointException(FilePath, $"the tensors cover {expected} bytes of the data section, but it has {dataLength}; the file has trailing bytes or the header is corrupt.");
     }
 
     private (CheckpointTensorInfo Info, long Begin, long End) ReadEntry(JsonProperty entry, long dataLength)

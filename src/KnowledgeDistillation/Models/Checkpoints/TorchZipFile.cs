@@ -11,6 +11,9 @@ namespace KnowledgeDistillation.Models.Checkpoints;
 /// </summary>
 internal sealed class TorchZipFile : CheckpointFile
 {
+    // The limit safetensors puts on its JSON header, applied to the pickle that plays the same role.
+    private const long MaxPickleBytes = 100_000_000;
+
     private readonly FileStream _stream;
     private readonly ZipArchive _archive;
     private readonly string _folder;
@@ -26,6 +29,9 @@ internal sealed class TorchZipFile : CheckpointFile
             _archive = OpenArchive(_stream, path);
             ZipArchiveEntry pickle = FindPickle(_archive, path);
             _folder = pickle.FullName[..^"data.pkl".Length];
+            // data.pkl holds names and shapes only (a BERT-base state dict pickles to ~30 KB); refuse a bomb before inflating it.
+            if (pickle.Length > MaxPickleBytes)
+                throw new CheckpointException(path, $"{pickle.FullName} declares {pickle.Length} bytes uncompressed, above the {MaxPickleBytes / 1_000_000} MB limit for a state-dict pickle; the file is corrupt or hostile.");
             byte[] bytes = ReadEntry(pickle, pickle.Length);
             foreach ((string name, RestrictedUnpickler.TensorRef t) in RestrictedUnpickler.ReadStateDict(bytes, path))
             {
@@ -33,6 +39,13 @@ internal sealed class TorchZipFile : CheckpointFile
                     throw new CheckpointException(path, $"the state dict has \"{name}\" twice.");
                 _tensors.Add(new CheckpointTensorInfo(name, t.Storage.DType, t.Shape, path));
             }
+        }
+        catch (Exception ex) when (ex is InvalidDataException or OverflowException)
+        {
+            // ZipArchive reads its central directory lazily, so a damaged one surfaces here, not in OpenArchive.
+            _archive?.Dispose();
+            _stream.Dispose();
+            throw new CheckpointException(path, $"the zip archive is corrupt or truncated ({ex.Message}).", ex);
         }
         catch
         {
@@ -47,8 +60,16 @@ internal sealed class TorchZipFile : CheckpointFile
     public override Tensor Read(CheckpointTensorInfo tensor)
     {
         RestrictedUnpickler.TensorRef t = _refs[tensor.Name];
-        StorageRefCheck(tensor, t);
-        byte[] storage = Storage(t.Storage, tensor.Name);
+        byte[] storage;
+        try
+        {
+            StorageRefCheck(tensor, t);
+            storage = Storage(t.Storage, tensor.Name);
+        }
+        catch (OverflowException ex)
+        {
+            throw new CheckpointException(FilePath, $"tensor \"{tensor.Name}\" {tensor.ShapeText}: its storage size or strides overflow a 64-bit count; the pickle is corrupt.", ex);
+        }
         using var scope = NewDisposeScope();
         Tensor flat = empty(t.Storage.ElementCount, t.Storage.DType);
         if (storage.Length > 0)

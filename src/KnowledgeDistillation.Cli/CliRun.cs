@@ -1,0 +1,91 @@
+using System.CommandLine;
+using System.Globalization;
+using KnowledgeDistillation.Lucene;
+using Microsoft.Extensions.Logging;
+using Spectre.Console;
+using TorchSharp;
+
+namespace KnowledgeDistillation.Cli;
+
+/// <summary>What a command's action gets: the parse result, the environment, logging and progress display.</summary>
+internal sealed class CliRun
+{
+    private readonly TextWriterLogger _logger;
+
+    public CliRun(ParseResult parse, CliEnvironment environment)
+    {
+        Parse = parse;
+        Environment = environment;
+        Json = parse.GetValue(GlobalOptions.Json);
+        _logger = new TextWriterLogger(environment.Error, parse.GetValue(GlobalOptions.Verbose) ? LogLevel.Debug : LogLevel.Information);
+        Threads = parse.GetValue(GlobalOptions.Threads);
+        if (Threads is int threads)
+        {
+            // Intra-op threads of libtorch; set before the first model is built. BM25 takes Threads explicitly.
+            torch.set_num_threads(threads);
+        }
+    }
+
+    public ParseResult Parse { get; }
+
+    public CliEnvironment Environment { get; }
+
+    public bool Json { get; }
+
+    public int? Threads { get; }
+
+    public ILogger Logger => _logger;
+
+    /// <summary>BM25 search options with the thread limit.</summary>
+    public Bm25SearchOptions Bm25Options => new() { MaxDegreeOfParallelism = Threads ?? System.Environment.ProcessorCount };
+
+    public T Value<T>(Option<T> option) => Parse.GetValue(option)!;
+
+    /// <summary>A line on stderr (a step's summary); stdout stays for the result.</summary>
+    public void Info(string line)
+    {
+        lock (Environment.Error)
+            Environment.Error.WriteLine(line);
+    }
+
+    /// <summary>Runs <paramref name="body"/> with a progress bar on stderr (redrawn in a terminal, a line now and then otherwise).</summary>
+    public async Task<T> WithProgressAsync<T>(string title, Func<IProgress<(double Done, double Total)>, Task<T>> body)
+    {
+        if (!Environment.Interactive)
+        {
+            int lastDecile = -1;
+            var plain = new SyncProgress<(double Done, double Total)>(p =>
+            {
+                int decile = p.Total > 0 ? (int)(Math.Clamp(p.Done / p.Total, 0, 1) * 10) : 0;
+                if (decile > lastDecile)
+                {
+                    lastDecile = decile;
+                    Info(string.Create(CultureInfo.InvariantCulture, $"{title}: {decile * 10}% ({p.Done:N0}/{p.Total:N0})"));
+                }
+            });
+            return await body(plain).ConfigureAwait(false);
+        }
+        T result = default!;
+        await Environment.ErrorConsole.Progress()
+            .AutoClear(false)
+            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn())
+            .StartAsync(async context =>
+            {
+                ProgressTask task = context.AddTask(Markup.Escape(title), maxValue: 1);
+                var progress = new SyncProgress<(double Done, double Total)>(p =>
+                {
+                    task.MaxValue = Math.Max(p.Total, 1);
+                    task.Value = p.Done;
+                });
+                result = await body(progress).ConfigureAwait(false);
+                task.Value = task.MaxValue;
+            }).ConfigureAwait(false);
+        return result;
+    }
+
+    /// <summary>Reports on the caller's thread, in order (Progress&lt;T&gt; would post to the thread pool).</summary>
+    internal sealed class SyncProgress<T>(Action<T> report) : IProgress<T>
+    {
+        public void Report(T value) => report(value);
+    }
+}

@@ -1,0 +1,91 @@
+using System.CommandLine;
+using System.Globalization;
+using KnowledgeDistillation.Evaluation;
+using KnowledgeDistillation.Lucene;
+using KnowledgeDistillation.Models;
+using KnowledgeDistillation.Retrieval;
+using KnowledgeDistillation.Workflow.Data;
+using KnowledgeDistillation.Workflow.Evaluation;
+using KnowledgeDistillation.Workflow.Scoring;
+using Spectre.Console;
+
+namespace KnowledgeDistillation.Cli.Commands;
+
+/// <summary><c>kd evaluate</c>: a student, a reranker or BM25 on a dataset split → the metrics table and a TREC run.</summary>
+internal static class EvaluateCommand
+{
+    public static Command Create(CliEnvironment environment)
+    {
+        var data = new DataOptions("test");
+        var modelOption = new Option<string>("--model", "-m") { Description = "A student folder (sentence-transformers / BERT), a cross-encoder folder (reranks BM25's top --depth), or bm25.", Required = true };
+        var kind = new Option<string>("--kind") { Description = "What --model is: auto (a folder whose config.json names a *ForSequenceClassification architecture is a reranker), student or reranker.", DefaultValueFactory = _ => "auto" };
+        kind.AcceptOnlyFromAmong("auto", "student", "reranker");
+        var depth = new Option<int>("--depth") { Description = "BM25 candidates a reranker reranks.", DefaultValueFactory = _ => 100 };
+        var topK = new Option<int>("--top-k") { Description = "Documents retrieved per query (students, BM25).", DefaultValueFactory = _ => 100 };
+        var runFile = new Option<string?>("--run") { Description = "Write the ranking as a TREC run file." };
+        var batch = new Option<int>("--batch-size") { Description = "Pairs per reranker forward pass.", DefaultValueFactory = _ => 64 };
+        var command = new Command("evaluate", "Evaluate a student, a reranker or BM25 on a dataset split: nDCG@10, MRR@10, recall and more, and a TREC run.");
+        data.AddTo(command);
+        foreach (Option option in new Option[] { modelOption, kind, depth, topK, runFile, batch })
+            command.Options.Add(option);
+
+        KdApp.SetAction(command, environment, async (run, cancellationToken) =>
+        {
+            string model = run.Value(modelOption);
+            string what = TeacherSpec.IsBm25(model) ? "bm25" : run.Value(kind) is "auto" ? Detect(model) : run.Value(kind);
+            string? runPath = run.Value(runFile) is { } r ? Path.GetFullPath(r) : null;
+            RetrievalDataset dataset = await RetrievalDataset.LoadAsync(data.Source(run), cancellationToken).ConfigureAwait(false);
+            MetricResults metrics;
+            double qps;
+            if (what == "student")
+            {
+                using BiEncoderStudent student = BiEncoderStudent.FromPretrained(model);
+                EvaluationResult result = await run.WithProgressAsync("evaluating the student", progress =>
+                    EvaluateStep.StudentAsync(student, dataset, run.Value(topK), runPath, "student",
+                        new CliRun.SyncProgress<EvaluationProgress>(p => progress.Report((p.Completed, p.Total))), cancellationToken)).ConfigureAwait(false);
+                (metrics, qps) = (result.Metrics, result.QueriesPerSecond);
+            }
+            else
+            {
+                using Bm25Index index = Bm25Index.BuildInMemory(dataset.Corpus, cancellationToken: cancellationToken);
+                var (bm25Run, bm25Metrics, bm25Qps) = await EvaluateStep.Bm25Async(index, dataset, what == "bm25" ? run.Value(topK) : run.Value(depth),
+                    what == "bm25" ? runPath : null, cancellationToken).ConfigureAwait(false);
+                if (what == "bm25")
+                {
+                    (metrics, qps) = (bm25Metrics, bm25Qps);
+                }
+                else
+                {
+                    using var teacher = CrossEncoderTeacher.FromPretrained(model, new CrossEncoderTeacherOptions { BatchSize = run.Value(batch) });
+                    EvaluationResult result = await run.WithProgressAsync("reranking", progress =>
+                        EvaluateStep.RerankerAsync(teacher, dataset, bm25Run, run.Value(depth), runPath, "reranker",
+                            new CliRun.SyncProgress<EvaluationProgress>(p => progress.Report((p.Completed, p.Total))), cancellationToken)).ConfigureAwait(false);
+                    (metrics, qps) = (result.Metrics, result.QueriesPerSecond);
+                }
+            }
+            return new CommandResult(
+                new { model, kind = what, queries = metrics.QueryCount, metrics = metrics.Means, queriesPerSecond = qps, run = runPath },
+                e =>
+                {
+                    var table = new Table().AddColumn("metric").AddColumn(new TableColumn("value").RightAligned());
+                    foreach (string name in metrics.Names)
+                        table.AddRow(name, metrics[name].ToString("F4", CultureInfo.InvariantCulture));
+                    table.Caption($"{Markup.Escape(what)} {Markup.Escape(model)}: {metrics.QueryCount} queries, {qps.ToString("F0", CultureInfo.InvariantCulture)} queries/s");
+                    e.OutConsole.Write(table);
+                    if (runPath is not null)
+                        e.Out.WriteLine($"run: {runPath}");
+                });
+        });
+        return command;
+    }
+
+    internal static string Detect(string folder)
+    {
+        string config = Path.Combine(folder, "config.json");
+        if (!Directory.Exists(folder))
+            throw new DirectoryNotFoundException($"The model folder {Path.GetFullPath(folder)} does not exist.");
+        if (!File.Exists(config))
+            throw new FileNotFoundException($"{folder} has no config.json; give a Hugging Face or sentence-transformers folder, or bm25.", config);
+        return File.ReadAllText(config).Contains("ForSequenceClassification", StringComparison.Ordinal) ? "reranker" : "student";
+    }
+}

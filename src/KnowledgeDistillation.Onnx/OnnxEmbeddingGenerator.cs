@@ -1,0 +1,88 @@
+using Microsoft.Extensions.AI;
+
+namespace KnowledgeDistillation.Onnx;
+
+/// <summary>
+/// Microsoft.Extensions.AI's <see cref="IEmbeddingGenerator{TInput, TEmbedding}"/> over an <see cref="OnnxEmbeddingModel"/>,
+/// for one kind of text: an asymmetric model (different query and document prefixes) takes one generator per kind,
+/// both sharing one model. Thread-safe; runs on the calling thread.
+/// </summary>
+public sealed class OnnxEmbeddingGenerator : IEmbeddingGenerator<string, Embedding<float>>
+{
+    /// <summary>The provider name in <see cref="Metadata"/>.</summary>
+    public const string ProviderName = "KnowledgeDistillation.Onnx";
+
+    private readonly bool _ownsModel;
+
+    /// <summary>Creates a generator over a model.</summary>
+    /// <param name="model">The model.</param>
+    /// <param name="kind">Queries or documents: which prefix texts get.</param>
+    /// <param name="ownsModel">Whether disposing the generator disposes the model.</param>
+    public OnnxEmbeddingGenerator(OnnxEmbeddingModel model, TextKind kind = TextKind.Document, bool ownsModel = false)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        Model = model;
+        Kind = kind;
+        _ownsModel = ownsModel;
+        Metadata = new EmbeddingGeneratorMetadata(ProviderName, new Uri(Path.GetFullPath(model.ModelPath)), Path.GetFileName(Path.GetDirectoryName(Path.GetFullPath(model.ModelPath))), model.EmbeddingDimension);
+    }
+
+    /// <summary>The model.</summary>
+    public OnnxEmbeddingModel Model { get; }
+
+    /// <summary>Whether texts are embedded as queries or as documents.</summary>
+    public TextKind Kind { get; }
+
+    /// <summary>The provider, the model file, the folder's name as the model id, and the dimension.</summary>
+    public EmbeddingGeneratorMetadata Metadata { get; }
+
+    /// <summary>Loads a model folder into a generator that owns it.</summary>
+    /// <param name="directory">The folder (see <see cref="OnnxEmbeddingModel"/>).</param>
+    /// <param name="kind">Queries or documents.</param>
+    /// <param name="options">Model settings; <see langword="null"/> keeps the folder's.</param>
+    /// <returns>The generator; disposing it releases the model.</returns>
+    /// <exception cref="DirectoryNotFoundException">As for <see cref="OnnxEmbeddingModel.FromFolder"/>.</exception>
+    /// <exception cref="FileNotFoundException">As for <see cref="OnnxEmbeddingModel.FromFolder"/>.</exception>
+    /// <exception cref="KnowledgeDistillation.Models.Checkpoints.CheckpointException">As for <see cref="OnnxEmbeddingModel.FromFolder"/>.</exception>
+    public static OnnxEmbeddingGenerator FromFolder(string directory, TextKind kind = TextKind.Document, OnnxEmbeddingModelOptions? options = null)
+        => new(OnnxEmbeddingModel.FromFolder(directory, options), kind, ownsModel: true);
+
+    /// <inheritdoc />
+    /// <exception cref="ArgumentException">A value is <see langword="null"/>, or <see cref="EmbeddingGenerationOptions.Dimensions"/> asks for another size than the model's.</exception>
+    public Task<GeneratedEmbeddings<Embedding<float>>> GenerateAsync(IEnumerable<string> values, EmbeddingGenerationOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(values);
+        if (options?.Dimensions is { } d && d != Model.EmbeddingDimension)
+            throw new ArgumentException($"The model's embeddings have {Model.EmbeddingDimension} dimensions; {d} were requested.", nameof(options));
+        IReadOnlyList<string> texts = values as IReadOnlyList<string> ?? values.ToArray();
+        float[][] vectors = Model.EmbedCounting(texts, Kind, out long tokens, cancellationToken);
+        DateTimeOffset now = DateTimeOffset.UtcNow;
+        var result = new GeneratedEmbeddings<Embedding<float>>(vectors.Length)
+        {
+            Usage = new UsageDetails { InputTokenCount = tokens, TotalTokenCount = tokens },
+        };
+        foreach (float[] vector in vectors)
+            result.Add(new Embedding<float>(vector) { CreatedAt = now, ModelId = Metadata.DefaultModelId });
+        return Task.FromResult(result);
+    }
+
+    /// <inheritdoc />
+    public object? GetService(Type serviceType, object? serviceKey = null)
+    {
+        ArgumentNullException.ThrowIfNull(serviceType);
+        if (serviceKey is not null)
+            return null;
+        if (serviceType == typeof(EmbeddingGeneratorMetadata))
+            return Metadata;
+        if (serviceType.IsInstanceOfType(Model))
+            return Model;
+        return serviceType.IsInstanceOfType(this) ? this : null;
+    }
+
+    /// <summary>Disposes the model when the generator owns it.</summary>
+    public void Dispose()
+    {
+        if (_ownsModel)
+            Model.Dispose();
+    }
+}

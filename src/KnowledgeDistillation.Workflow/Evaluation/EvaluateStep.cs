@@ -1,0 +1,76 @@
+using KnowledgeDistillation.Evaluation;
+using KnowledgeDistillation.Lucene;
+using KnowledgeDistillation.Retrieval;
+using KnowledgeDistillation.Workflow.Data;
+
+namespace KnowledgeDistillation.Workflow.Evaluation;
+
+/// <summary>
+/// Evaluates on a dataset split: BM25 (the first stage), a reranker over BM25's top candidates, or a bi-encoder
+/// student over the whole corpus; each gives the metrics and, when asked, a TREC run file.
+/// </summary>
+public static class EvaluateStep
+{
+    /// <summary>BM25's run and metrics over the split's queries.</summary>
+    /// <param name="index">The BM25 index of the corpus.</param>
+    /// <param name="data">The dataset.</param>
+    /// <param name="topK">Documents per query.</param>
+    /// <param name="runFile">A TREC run file to write; optional.</param>
+    /// <param name="cancellationToken">Cancels.</param>
+    /// <returns>The run (query id → documents), its metrics and the queries per second of the search.</returns>
+    public static async Task<(Dictionary<string, IReadOnlyList<ScoredDocument>> Run, MetricResults Metrics, double QueriesPerSecond)> Bm25Async(
+        Bm25Index index, RetrievalDataset data, int topK = 100, string? runFile = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(index);
+        ArgumentNullException.ThrowIfNull(data);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        IReadOnlyList<IReadOnlyList<ScoredDocument>> results = index.Search(data.Queries.Select(q => q.Text).ToArray(), topK, cancellationToken: cancellationToken);
+        double qps = data.Queries.Count / Math.Max(clock.Elapsed.TotalSeconds, 1e-9);
+        var run = data.Queries.Zip(results).ToDictionary(p => p.First.Id, p => p.Second, StringComparer.Ordinal);
+        MetricResults metrics = RankingMetrics.Evaluate(run, data.Judgments);
+        if (runFile is not null)
+            await TrecRunFile.WriteAsync(runFile, run, "bm25", cancellationToken).ConfigureAwait(false);
+        return (run, metrics, qps);
+    }
+
+    /// <summary>A reranker (any teacher) over the first <paramref name="depth"/> candidates of a first-stage run.</summary>
+    /// <param name="teacher">The reranker.</param>
+    /// <param name="data">The dataset.</param>
+    /// <param name="candidates">The first-stage run.</param>
+    /// <param name="depth">Candidates reranked per query.</param>
+    /// <param name="runFile">A TREC run file to write; optional.</param>
+    /// <param name="runTag">The run tag.</param>
+    /// <param name="progress">Receives progress; optional.</param>
+    /// <param name="cancellationToken">Cancels.</param>
+    /// <returns>The evaluation.</returns>
+    public static Task<EvaluationResult> RerankerAsync(
+        ITeacher teacher, RetrievalDataset data, IReadOnlyDictionary<string, IReadOnlyList<ScoredDocument>> candidates, int depth = 100,
+        string? runFile = null, string runTag = "reranker", IProgress<EvaluationProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        ArgumentNullException.ThrowIfNull(candidates);
+        var top = candidates.ToDictionary(p => p.Key, p => (IReadOnlyList<ScoredDocument>)p.Value.Take(depth).ToArray(), StringComparer.Ordinal);
+        var evaluator = new RerankingEvaluator(data.Corpus, data.Queries, data.Judgments, top,
+            new RerankingEvaluatorOptions { Depth = depth, RunFilePath = runFile, RunTag = runTag });
+        return evaluator.EvaluateAsync(teacher, progress, cancellationToken);
+    }
+
+    /// <summary>A bi-encoder student retrieving from the whole corpus.</summary>
+    /// <param name="student">The student.</param>
+    /// <param name="data">The dataset.</param>
+    /// <param name="topK">Documents per query.</param>
+    /// <param name="runFile">A TREC run file to write; optional.</param>
+    /// <param name="runTag">The run tag.</param>
+    /// <param name="progress">Receives progress; optional.</param>
+    /// <param name="cancellationToken">Cancels.</param>
+    /// <returns>The evaluation.</returns>
+    public static Task<EvaluationResult> StudentAsync(
+        IStudent student, RetrievalDataset data, int topK = 100, string? runFile = null, string runTag = "student",
+        IProgress<EvaluationProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        var evaluator = new RetrievalEvaluator(data.Corpus, data.Queries, data.Judgments,
+            new RetrievalEvaluatorOptions { TopK = topK, RunFilePath = runFile, RunTag = runTag });
+        return evaluator.EvaluateAsync(student, progress, cancellationToken);
+    }
+}

@@ -1,0 +1,26 @@
+namespace KnowledgeDistillation.Workflow.Mining;
+
+/// <summary>Settings of <see cref="MineStep"/>: BM25 candidates, which of them become negatives, and pseudo-queries.</summary>
+public sealed record MineOptions
+{
+    /// <summary>The best-ranked BM25 candidate (1-based) that may become a negative. Default 1.</summary>
+    public int MinRank { get; init; } = 1;
+
+    /// <summary>The worst-ranked BM25 candidate that may become a negative. Default 50.</summary>
+    public int MaxRank { get; init; } = 50;
+
+    /// <summary>Negatives per example, sampled from the rank range. Default 7.</summary>
+    public int Negatives { get; init; } = 7;
+
+    /// <summary>Queries with fewer negatives than this are dropped. Default 7 (the same as <see cref="Negatives"/>).</summary>
+    public int MinNegatives { get; init; } = 7;
+
+    /// <summary>
+    /// Title pseudo-queries to add (a document's title, of three words or more, as the query and the document as its
+    /// positive), chosen with <see cref="Seed"/>; 0 (default) adds none, <see cref="int.MaxValue"/> every such document.
+    /// </summary>
+    public int PseudoQueries { get; init; }
+
+    /// <summary>Seed of negative sampling and of the pseudo-query choice. Default 42.</summary>
+    public int Seed { get; init; } = 42;
+}

@@ -1,0 +1,64 @@
+using KnowledgeDistillation.Data;
+using KnowledgeDistillation.Lucene;
+using KnowledgeDistillation.Retrieval;
+using KnowledgeDistillation.Retrieval.Mining;
+using Microsoft.Extensions.Logging;
+
+namespace KnowledgeDistillation.Workflow.Mining;
+
+/// <summary>
+/// Mines BM25 hard negatives for judged queries (positives: their relevant documents) and, optionally, for title
+/// pseudo-queries, giving the examples a teacher then scores.
+/// </summary>
+public static class MineStep
+{
+    /// <summary>Mines the examples.</summary>
+    /// <param name="index">The BM25 index of <paramref name="corpus"/>.</param>
+    /// <param name="corpus">The documents (texts of positives and negatives).</param>
+    /// <param name="queries">The judged queries.</param>
+    /// <param name="judgments">Their judgments: relevant documents are positives and never negatives.</param>
+    /// <param name="options">Settings; defaults when <see langword="null"/>.</param>
+    /// <param name="logger">Receives the miner's summary; optional.</param>
+    /// <param name="progress">Receives progress per batch of queries; optional.</param>
+    /// <param name="cancellationToken">Cancels mining.</param>
+    /// <returns>The examples.</returns>
+    public static async Task<MineResult> MineAsync(
+        Bm25Index index, IReadOnlyList<CorpusDocument> corpus, IReadOnlyList<QueryRecord> queries, RelevanceJudgments judgments,
+        MineOptions? options = null, ILogger? logger = null, IProgress<HardNegativeMiningProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(index);
+        ArgumentNullException.ThrowIfNull(corpus);
+        options ??= new MineOptions();
+        var miner = new HardNegativeMiner(new Bm25Retriever(index), corpus, teacher: null,
+            new HardNegativeMinerOptions
+            {
+                MinRank = options.MinRank,
+                MaxRank = options.MaxRank,
+                NegativesPerQuery = options.Negatives,
+                MinNegativesPerQuery = options.MinNegatives,
+                Seed = options.Seed,
+            },
+            logger);
+        var examples = new List<DistillationExample>(await miner.MineAsync(queries, judgments, progress, cancellationToken).ConfigureAwait(false));
+        int fromQueries = examples.Count;
+        if (options.PseudoQueries > 0)
+            examples.AddRange(await miner.MineAsync(TitlePseudoQueries(corpus, options.PseudoQueries, options.Seed), judgments: null, progress, cancellationToken).ConfigureAwait(false));
+        return new MineResult(examples, fromQueries);
+    }
+
+    /// <summary>
+    /// Title pseudo-queries: up to <paramref name="count"/> documents with a title of three words or more, shuffled with
+    /// <paramref name="seed"/>, each as the query <c>title:&lt;id&gt;</c> with the document as its positive.
+    /// </summary>
+    /// <param name="corpus">The documents.</param>
+    /// <param name="count">How many at most.</param>
+    /// <param name="seed">The shuffle's seed.</param>
+    /// <returns>The pseudo-queries.</returns>
+    public static IReadOnlyList<MiningQuery> TitlePseudoQueries(IReadOnlyList<CorpusDocument> corpus, int count, int seed)
+    {
+        ArgumentNullException.ThrowIfNull(corpus);
+        CorpusDocument[] titled = corpus.Where(d => d.Title.Split(' ', StringSplitOptions.RemoveEmptyEntries).Length >= 3).ToArray();
+        new Random(seed).Shuffle(titled);
+        return titled.Take(count).Select(d => new MiningQuery("title:" + d.Id, d.Title, [d.Id])).ToList();
+    }
+}

@@ -1,0 +1,86 @@
+using KnowledgeDistillation.Models;
+using KnowledgeDistillation.Tokenization;
+using KnowledgeDistillation.Training;
+using Microsoft.Extensions.Logging;
+
+namespace KnowledgeDistillation.Workflow.Training;
+
+/// <summary>Creates a bi-encoder student and distils scored examples into it, with resumable checkpoints.</summary>
+public static class DistillStep
+{
+    /// <summary>A new student (from <see cref="DistillOptions.StudentFrom"/>, or from scratch with <paramref name="tokenizer"/>'s vocabulary).</summary>
+    /// <param name="options">The student settings.</param>
+    /// <param name="tokenizer">The vocabulary of a new student; ignored when starting from a folder.</param>
+    /// <returns>The student; dispose it.</returns>
+    /// <exception cref="DirectoryNotFoundException">The student folder does not exist.</exception>
+    public static BiEncoderStudent CreateStudent(DistillOptions options, HuggingFaceBertTokenizer? tokenizer)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        if (options.StudentFrom is { } given)
+        {
+            if (!Directory.Exists(given))
+                throw new DirectoryNotFoundException($"The student folder {Path.GetFullPath(given)} does not exist.");
+            return Load(given, MaxLengthFor(options, given));
+        }
+        ArgumentNullException.ThrowIfNull(tokenizer);
+        var config = new BertConfig(tokenizer.VocabularySize, options.HiddenSize, options.Layers, options.Heads, options.IntermediateSize, maxPositionEmbeddings: 512);
+        return BiEncoderStudent.Create(config, tokenizer, new BiEncoderStudentOptions
+        {
+            MaxSequenceLength = options.MaxLength,
+            EncodeBatchSize = 64,
+            Pooling = PoolingMode.Mean,
+            Similarity = EmbeddingSimilarity.Cosine,
+        }, seed: options.Seed);
+    }
+
+    /// <summary>Loads a saved student the way <see cref="CreateStudent"/> configures one (for the best checkpoint of a run).</summary>
+    /// <param name="directory">The saved student.</param>
+    /// <param name="maxLength">Its longest input.</param>
+    /// <returns>The student.</returns>
+    public static BiEncoderStudent Load(string directory, int maxLength)
+        => BiEncoderStudent.FromPretrained(directory, new BiEncoderStudentOptions { MaxSequenceLength = maxLength, EncodeBatchSize = 64 });
+
+    /// <summary>
+    /// <see cref="DistillOptions.MaxLength"/>, or fewer when the student folder's <c>max_position_embeddings</c> is
+    /// smaller (it could not embed more).
+    /// </summary>
+    /// <param name="options">The options.</param>
+    /// <param name="directory">The student folder; <see langword="null"/> for a new student.</param>
+    /// <returns>The length.</returns>
+    public static int MaxLengthFor(DistillOptions options, string? directory)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        string? config = directory is null ? null : Path.Combine(directory, "config.json");
+        return config is not null && File.Exists(config) ? Math.Min(options.MaxLength, BertConfig.Load(config).MaxPositionEmbeddings) : options.MaxLength;
+    }
+
+    /// <summary>Trains the student in place. With a checkpoint folder that holds a checkpoint of the same settings, it resumes there.</summary>
+    /// <param name="student">The student.</param>
+    /// <param name="loss">The loss (<see cref="DistillationRecipes"/>).</param>
+    /// <param name="examples">Scored examples (hard-label losses ignore the scores).</param>
+    /// <param name="options">The budget and checkpoints.</param>
+    /// <param name="progress">Receives a report after every step; optional.</param>
+    /// <param name="logger">Receives checkpoint and resume messages; optional.</param>
+    /// <param name="cancellationToken">Stops at the next step (writing a checkpoint when a folder is set); the result then has <see cref="TrainingResult.Cancelled"/> set.</param>
+    /// <returns>What the run did.</returns>
+    public static Task<TrainingResult> TrainAsync(
+        IStudent student, IDistillationLoss loss, IReadOnlyList<DistillationExample> examples, DistillOptions options,
+        IProgress<TrainingProgress>? progress = null, ILogger<DistillationTrainer>? logger = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var trainer = new DistillationTrainer(new DistillationTrainerOptions
+        {
+            LearningRate = options.LearningRate ?? (options.StudentFrom is null ? 1e-3 : 5e-5),
+            BatchSize = options.BatchSize,
+            NegativesPerQuery = options.Negatives,
+            MaxSteps = options.Steps,
+            Seed = options.Seed,
+            Evaluator = options.Evaluator,
+            EvaluateEverySteps = options.EvaluateEvery,
+            BestStudentDirectory = options.BestStudentDirectory,
+            CheckpointDirectory = options.CheckpointDirectory,
+            CheckpointEverySteps = options.CheckpointEvery,
+        }, logger);
+        return trainer.TrainAsync(student, loss, examples, progress, cancellationToken);
+    }
+}

@@ -1,0 +1,52 @@
+using KnowledgeDistillation.Losses;
+
+namespace KnowledgeDistillation.Workflow.Training;
+
+/// <summary>The distillation losses by name (docs/results.md has what each reached on SciFact).</summary>
+public static class DistillationRecipes
+{
+    /// <summary>The default recipe.</summary>
+    public const string Default = "margin-mse+contrastive";
+
+    /// <summary>Every recipe name.</summary>
+    public static IReadOnlyList<string> Names { get; } = ["margin-mse+contrastive", "kl+contrastive", "kl", "margin-mse", "margin-mse-unscaled+contrastive"];
+
+    /// <summary>
+    /// Per-query z-scored teacher scores times 0.1: the students are cosine bi-encoders, whose margins are at most 2
+    /// (a few tenths in practice), so unscaled z-score margins (1–4) could never be fitted.
+    /// </summary>
+    public static TeacherScoreTransform StudentRangeMargins => TeacherScoreTransform.CosineStudentMargins;
+
+    /// <summary>The loss of a recipe.</summary>
+    /// <param name="recipe">One of <see cref="Names"/>.</param>
+    /// <param name="softWeight">Weight of the soft-label term against the contrastive one in the mixed recipes.</param>
+    /// <returns>The loss.</returns>
+    /// <exception cref="ArgumentException">Unknown recipe; the message lists the names.</exception>
+    public static IDistillationLoss Create(string recipe, double softWeight = 1.0) => recipe switch
+    {
+        // Margin-MSE alone never pushes unrelated documents away; the contrastive term with in-batch negatives does.
+        "margin-mse+contrastive" => new WeightedLoss((new MarginMseLoss(new MarginMseLossOptions { TeacherTransform = StudentRangeMargins }), softWeight), (new ContrastiveLoss(), 1.0)),
+        "margin-mse" => new MarginMseLoss(new MarginMseLossOptions { TeacherTransform = StudentRangeMargins }),
+        // The earlier default: z-scored margins (typically 1–4) that a cosine student (margins at most 2) cannot reach.
+        "margin-mse-unscaled+contrastive" => new WeightedLoss(
+            (new MarginMseLoss(new MarginMseLossOptions { TeacherTransform = TeacherScoreTransform.ZScore }), softWeight),
+            (new ContrastiveLoss(), 1.0)),
+        // Listwise KL over the own candidates plus the other queries' documents (zero teacher mass) and a contrastive term.
+        "kl+contrastive" => new WeightedLoss((InBatchKl(), softWeight), (new ContrastiveLoss(), 1.0)),
+        // Listwise KL alone: the teacher's distribution over the candidates (z-scored) replaces the one-hot label.
+        "kl" => InBatchKl(),
+        _ => throw new ArgumentException($"Unknown recipe '{recipe}'; use {string.Join(", ", Names)}.", nameof(recipe)),
+    };
+
+    /// <summary>Contrastive loss on hard labels only: the baseline a distilled student is compared with.</summary>
+    /// <returns>The loss.</returns>
+    public static IDistillationLoss HardLabels() => new ContrastiveLoss();
+
+    private static KlDivergenceLoss InBatchKl() => new(new KlDivergenceLossOptions
+    {
+        StudentTemperature = 0.05,
+        InBatchNegatives = true,
+        ScaleByTemperatureSquared = false,
+        TeacherTransform = TeacherScoreTransform.ZScore,
+    });
+}

@@ -1,0 +1,70 @@
+using KnowledgeDistillation.Models;
+using KnowledgeDistillation.Tokenization;
+using KnowledgeDistillation.Training;
+
+namespace KnowledgeDistillation.Workflow.Training;
+
+/// <summary>Trains a cross-encoder teacher on mined examples (hard labels) and saves it as a Hugging Face folder.</summary>
+public static class TeacherTrainingStep
+{
+    /// <summary>Trains, saves to <paramref name="outputDirectory"/> and returns the saved teacher, loaded back.</summary>
+    /// <param name="options">What to train and how.</param>
+    /// <param name="tokenizer">The vocabulary of a new model; ignored (the folder's is used) when fine-tuning.</param>
+    /// <param name="examples">Examples with at least <see cref="TeacherTrainingOptions.Negatives"/> negatives each.</param>
+    /// <param name="outputDirectory">Where the teacher is saved (atomically; an existing folder is replaced only once the new one is complete).</param>
+    /// <param name="progress">Receives a report after every step; optional.</param>
+    /// <param name="cancellationToken">Stops at the next step; nothing is saved.</param>
+    /// <returns>The training result and the saved teacher (scoring with what a later run loads, so cached scores share its identity).</returns>
+    /// <exception cref="OperationCanceledException">Cancelled; nothing was saved.</exception>
+    public static async Task<(TrainingResult Result, CrossEncoderTeacher Teacher)> TrainAsync(
+        TeacherTrainingOptions options, HuggingFaceBertTokenizer? tokenizer, IReadOnlyList<DistillationExample> examples, string outputDirectory,
+        IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentException.ThrowIfNullOrEmpty(outputDirectory);
+        BertForSequenceClassification model;
+        if (options.InitFrom is { } init)
+        {
+            if (!Directory.Exists(init))
+                throw new DirectoryNotFoundException($"The cross-encoder folder {Path.GetFullPath(init)} to fine-tune does not exist.");
+            tokenizer = HuggingFaceBertTokenizer.FromFolder(init);
+            model = BertForSequenceClassification.FromPretrained(init);
+        }
+        else
+        {
+            ArgumentNullException.ThrowIfNull(tokenizer);
+            var config = new BertConfig(tokenizer.VocabularySize, options.HiddenSize, options.Layers, options.Heads, options.IntermediateSize, maxPositionEmbeddings: 512)
+            {
+                ExactMatchEmbedding = options.ExactMatch,
+            }.WithNumLabels(1);
+            model = BertForSequenceClassification.Create(config, seed: options.Seed);
+        }
+
+        TrainingResult result;
+        try
+        {
+            var trainer = new CrossEncoderTrainer(tokenizer, new CrossEncoderTrainerOptions
+            {
+                LearningRate = options.LearningRate ?? (options.InitFrom is null ? 1e-3 : 2e-5),
+                BatchSize = options.BatchSize,
+                NegativesPerQuery = options.Negatives,
+                MaxLength = options.MaxLength,
+                MaxSteps = options.Steps,
+                Seed = options.Seed,
+            });
+            result = await trainer.TrainAsync(model, examples, progress, cancellationToken).ConfigureAwait(false);
+            cancellationToken.ThrowIfCancellationRequested();
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+
+        var scoring = new CrossEncoderTeacherOptions { BatchSize = options.ScoringBatchSize, MaxLength = options.MaxLength };
+        using (var trained = new CrossEncoderTeacher(model, tokenizer, scoring)) // owns the model from here
+            await trained.SaveAsync(outputDirectory, cancellationToken).ConfigureAwait(false);
+        // Score with the saved copy, exactly what a later run loads, so that its cached scores carry the same identity.
+        return (result, CrossEncoderTeacher.FromPretrained(outputDirectory, scoring));
+    }
+}

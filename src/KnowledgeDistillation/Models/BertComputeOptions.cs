@@ -1,0 +1,40 @@
+using static TorchSharp.torch;
+
+namespace KnowledgeDistillation.Models;
+
+/// <summary>
+/// How a <see cref="BertModel"/> computes, without changing what it computes: the matrix-product kernel, mixed precision
+/// and activation checkpointing. Set with <see cref="BertModel.ComputeOptions"/>; the defaults give the float32 results.
+/// </summary>
+public sealed record BertComputeOptions
+{
+    /// <summary>The default options: <see cref="LinearKernel.Auto"/>, float32 compute, no checkpointing.</summary>
+    public static BertComputeOptions Default { get; } = new();
+
+    /// <summary>The kernel of the float32 linear layers; default <see cref="LinearKernel.Auto"/>.</summary>
+    public LinearKernel LinearKernel { get; init; } = LinearKernel.Auto;
+
+    /// <summary>
+    /// Mixed precision: <see langword="null"/> (default) computes in the weights' dtype; <see cref="ScalarType.BFloat16"/>
+    /// runs the linear layers and attention of a float32 model in bfloat16 (the weights, their gradients and the optimiser
+    /// state stay float32; the residual stream, LayerNorm and so the loss stay float32), as <c>torch.autocast</c> does on
+    /// CPUs. Faster only where bfloat16 matrix products are (CPUs with AVX-512 BF16 or AMX; docs/benchmarks.md has the
+    /// measurements), at about 3 significant digits per product.
+    /// </summary>
+    public ScalarType? AutocastDType { get; init; }
+
+    /// <summary>
+    /// Activation (gradient) checkpointing while training: each layer keeps only its input for backward and recomputes its
+    /// activations there (the same dropout masks), trading about a third more compute for a fraction of the memory.
+    /// Default <see langword="false"/>. Ignored outside training and when no gradient is recorded.
+    /// </summary>
+    public bool GradientCheckpointing { get; init; }
+
+    internal void Validate()
+    {
+        if (!Enum.IsDefined(LinearKernel))
+            throw new ArgumentException($"BertComputeOptions.LinearKernel {LinearKernel} is not defined.", nameof(LinearKernel));
+        if (AutocastDType is { } d && d is not (ScalarType.BFloat16 or ScalarType.Float16))
+            throw new ArgumentException($"BertComputeOptions.AutocastDType must be BFloat16, Float16 or null, not {d}.", nameof(AutocastDType));
+    }
+}

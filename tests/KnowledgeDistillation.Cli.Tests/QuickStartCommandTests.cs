@@ -1,0 +1,47 @@
+using System.CommandLine;
+using QuickStart;
+
+namespace KnowledgeDistillation.Cli.Tests;
+
+/// <summary>The QuickStart's command line, now on System.CommandLine: defaults, --full and overrides, and refusals.</summary>
+public class QuickStartCommandTests
+{
+    private static QuickStartOptions Parse(params string[] args)
+    {
+        ParseResult parse = QuickStartCommand.Create().Parse(args);
+        parse.Errors.Should().BeEmpty();
+        return QuickStartCommand.ToOptions(parse, "/data", "/runs/now");
+    }
+
+    [Fact]
+    public void No_arguments_give_the_documented_defaults()
+    {
+        QuickStartOptions o = Parse();
+        var expected = new QuickStartOptions { DataDirectory = "/data/scifact", VocabularyDirectory = "/data/bert-base-uncased", OutputDirectory = "/runs/now" };
+        o.Should().Be(expected);
+        o.Seed.Should().Be(42);
+        o.TeacherSteps.Should().Be(600);
+        o.StudentSteps.Should().Be(300);
+        o.Recipe.Should().Be("margin-mse+contrastive");
+        o.DistilFrom.Should().Be(Pipeline.FusionTargets);
+    }
+
+    [Fact]
+    public void Full_then_explicit_steps_override_it()
+    {
+        QuickStartOptions o = Parse("--full", "--student-steps", "50", "--seed", "7", "--soft-weight", "10", "--output", "/tmp/x", "--distil-from", "teacher", "--recipe", "kl");
+        o.TeacherSteps.Should().Be(1500, "--full");
+        o.StudentSteps.Should().Be(50, "an explicit --student-steps wins over --full");
+        o.CurvePoints.Should().Be(6);
+        (o.Seed, o.SoftWeight, o.OutputDirectory, o.DistilFrom, o.Recipe).Should().Be((7, 10.0, "/tmp/x", "teacher", "kl"));
+    }
+
+    [Theory]
+    [InlineData("--recipe", "nonsense")]
+    [InlineData("--distil-from", "bm25")]
+    [InlineData("--teacher-steps", "0")]
+    [InlineData("--seed", "x")]
+    [InlineData("--frobnicate", "1")]
+    public void Bad_arguments_are_parse_errors(string option, string value)
+        => QuickStartCommand.Create().Parse([option, value]).Errors.Should().NotBeEmpty();
+}

@@ -1,0 +1,96 @@
+using System.Globalization;
+using System.Text.Json;
+
+namespace KnowledgeDistillation.Cli.Tests;
+
+/// <summary>The whole workflow through the tool on a SciFact slice, and Ctrl+C then the same command resuming.</summary>
+public class WorkflowTests
+{
+    [Fact]
+    public async Task Mine_train_teacher_score_distill_and_evaluate_run_end_to_end()
+    {
+        using var data = new TestData();
+        string beir = await data.BeirSliceAsync(queries: 30, documents: 200);
+        string train = data.File("train.jsonl.gz"), scored = data.File("scored.jsonl"), teacher = data.File("teacher"), student = data.File("student");
+
+        (await Kd.RunAsync("mine", "--data", beir, "--output", train, "--negatives", "7")).ExitCode.Should().Be(0);
+        Kd.Result trained = await Kd.RunAsync("train-teacher", "--train", train, "--output", teacher, "--steps", "3", "--batch-size", "4", "--max-length", "64", "--json");
+        trained.ExitCode.Should().Be(0, trained.Error);
+        File.Exists(Path.Combine(teacher, "config.json")).Should().BeTrue();
+        Kd.Result score = await Kd.RunAsync("score", "--teacher", teacher, "--input", train, "--cache", data.File("scores.kdscores"), "--output", scored,
+            "--max-negatives", "4", "--corpus", beir, "--fuse-bm25", "0.5", "--json");
+        score.ExitCode.Should().Be(0, score.Error);
+        File.ReadLines(scored).First().Should().Contain("pos_scores").And.Contain("neg_scores");
+        Kd.Result distilled = await Kd.RunAsync("distill", "--train", scored, "--output", student, "--steps", "4", "--batch-size", "4", "--max-length", "64", "--json");
+        distilled.ExitCode.Should().Be(0, distilled.Error);
+
+        Kd.Result student1 = await Kd.RunAsync("evaluate", "--data", beir, "--split", "train", "--model", student, "--run", data.File("student.trec"), "--json");
+        student1.ExitCode.Should().Be(0, student1.Error);
+        Kd.Result reranker = await Kd.RunAsync("evaluate", "--data", beir, "--split", "train", "--model", teacher, "--depth", "10", "--json");
+        reranker.ExitCode.Should().Be(0, reranker.Error);
+        Kd.Result bm25 = await Kd.RunAsync("evaluate", "--data", beir, "--split", "train", "--model", "bm25");
+        bm25.ExitCode.Should().Be(0, bm25.Error);
+        bm25.Out.Should().Contain("ndcg@10");
+        foreach ((Kd.Result result, string kind) in new[] { (student1, "student"), (reranker, "reranker") })
+        {
+            using JsonDocument json = JsonDocument.Parse(result.Out);
+            json.RootElement.GetProperty("kind").GetString().Should().Be(kind);
+            json.RootElement.GetProperty("queries").GetInt32().Should().Be(30);
+            json.RootElement.GetProperty("metrics").GetProperty("ndcg@10").GetDouble().Should().BeInRange(0, 1);
+        }
+        File.ReadLines(data.File("student.trec")).Should().NotBeEmpty();
+
+        // ONNX: the student exports; the small teacher has the exact-match input, which ONNX export does not support.
+        Kd.Result exported = await Kd.RunAsync("export", "--model", student, "--output", data.File("student-onnx"), "--json");
+        exported.ExitCode.Should().Be(0, exported.Error);
+        File.Exists(Path.Combine(data.File("student-onnx"), "model.onnx")).Should().BeTrue();
+        Kd.Result refused = await Kd.RunAsync("export", "--model", teacher, "--output", data.File("teacher-onnx"));
+        refused.ExitCode.Should().Be(ExitCodes.BadInput, refused.Error);
+        Directory.Exists(data.File("teacher-onnx")).Should().BeFalse();
+    }
+
+    [Fact]
+    public async Task Distill_stopped_by_cancellation_resumes_with_the_same_command_and_ends_where_an_uninterrupted_run_ends()
+    {
+        using var data = new TestData();
+        string beir = await data.BeirSliceAsync(queries: 30, documents: 200);
+        string train = data.File("train.jsonl");
+        (await Kd.RunAsync("mine", "--data", beir, "--output", train, "--negatives", "4")).ExitCode.Should().Be(0);
+        (await Kd.RunAsync("score", "--teacher", "bm25", "--corpus", beir, "--input", train, "--cache", data.File("bm25.kdscores"), "--output", data.File("scored.jsonl"))).ExitCode.Should().Be(0);
+        string[] Distill(string output) => ["distill", "--train", data.File("scored.jsonl"), "--output", output, "--steps", "8", "--batch-size", "4", "--max-length", "32", "--checkpoint-every", "2", "--json"];
+
+        Kd.Result straight = await Kd.RunAsync(Distill(data.File("straight")));
+        straight.ExitCode.Should().Be(0, straight.Error);
+
+        // Ctrl+C half-way (the token Program cancels): exit 130, a checkpoint kept, no student written.
+        using var cancellation = new CancellationTokenSource();
+        var watcher = new CancelOnText("distilling: 50%", cancellation);
+        Kd.Result stopped = await Kd.RunAsync(watcher, cancellation.Token, Distill(data.File("resumed")));
+        stopped.ExitCode.Should().Be(ExitCodes.Cancelled, stopped.Error);
+        stopped.Error.Should().Contain("Run the same command again to resume");
+        Directory.Exists(data.File("resumed")).Should().BeFalse();
+        Directory.EnumerateDirectories(data.File("resumed.checkpoints"), "checkpoint-*").Should().NotBeEmpty();
+
+        Kd.Result resumed = await Kd.RunAsync(Distill(data.File("resumed")));
+        resumed.ExitCode.Should().Be(0, resumed.Error);
+        resumed.Error.Should().Contain("resuming");
+        using (JsonDocument a = JsonDocument.Parse(straight.Out), b = JsonDocument.Parse(resumed.Out))
+        {
+            b.RootElement.GetProperty("steps").GetInt32().Should().Be(8);
+            b.RootElement.GetProperty("finalLoss").GetDouble().Should().Be(a.RootElement.GetProperty("finalLoss").GetDouble(), "resuming restores weights, optimiser, RNG and data position");
+        }
+        (await File.ReadAllBytesAsync(Path.Combine(data.File("resumed"), "model.safetensors")))
+            .Should().Equal(await File.ReadAllBytesAsync(Path.Combine(data.File("straight"), "model.safetensors")));
+    }
+
+    /// <summary>Cancels when a line containing the marker is written (the tool's own progress output).</summary>
+    private sealed class CancelOnText(string marker, CancellationTokenSource cancellation) : StringWriter(CultureInfo.InvariantCulture)
+    {
+        public override void WriteLine(string? value)
+        {
+            if (value is not null && value.Contains(marker, StringComparison.Ordinal))
+                cancellation.Cancel();
+            base.WriteLine(value);
+        }
+    }
+}
