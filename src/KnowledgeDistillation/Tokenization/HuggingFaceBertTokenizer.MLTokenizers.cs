@@ -27,6 +27,8 @@ public sealed partial class HuggingFaceBertTokenizer
     /// <param name="text">The text.</param>
     /// <param name="considerPreTokenization">Has no effect: pre-tokenization is built in.</param>
     /// <param name="considerNormalization">Has no effect: normalization is built in.</param>
+    // The overload set mirrors ML.NET's BertTokenizer (same signatures, same defaults), which RS0027 would rule out.
+#pragma warning disable RS0027
     public new IReadOnlyList<int> EncodeToIds(string text, bool considerPreTokenization = true, bool considerNormalization = true)
     {
         ArgumentNullException.ThrowIfNull(text);
@@ -36,6 +38,7 @@ public sealed partial class HuggingFaceBertTokenizer
     /// <inheritdoc cref="EncodeToIds(string, bool, bool)"/>
     public new IReadOnlyList<int> EncodeToIds(ReadOnlySpan<char> text, bool considerPreTokenization = true, bool considerNormalization = true) =>
         EncodeToIds(text, addSpecialTokens: true, considerPreTokenization, considerNormalization);
+#pragma warning restore RS0027
 
     /// <summary>Encodes the text's ids, with [CLS] before and [SEP] after them if <paramref name="addSpecialTokens"/>; no truncation.</summary>
     /// <param name="text">The text.</param>
