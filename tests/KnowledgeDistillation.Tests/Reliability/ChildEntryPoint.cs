@@ -20,7 +20,13 @@ internal static class ChildEntryPoint
         if (args.Length == 2 && args[0] == "train")
         {
             using BagOfWordsStudent student = Training.TrainerTestData.Student();
-            var progress = new Teachers.SyncProgress<TrainingProgress>(p => Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"step {p.Step}")));
+            // A pause per step keeps the run from finishing before the parent's kill lands: on a quiet machine the tiny
+            // model's remaining steps and checkpoints took less than the parent's read latency plus its kill delay.
+            var progress = new Teachers.SyncProgress<TrainingProgress>(p =>
+            {
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"step {p.Step}"));
+                Thread.Sleep(15);
+            });
             await new DistillationTrainer(TrainerReliabilityTests.KillOptions(args[1])).TrainAsync(student, new PairwiseHingeLoss(), Training.TrainerTestData.Examples(), progress);
             Console.WriteLine("finished");
             return 0;
