@@ -42,6 +42,25 @@ public class MergeTests
     }
 
     [Fact]
+    public async Task A_damaged_record_mid_file_is_left_out_and_the_good_records_after_it_are_merged()
+    {
+        using var data = new TestData();
+        string source = data.File("a.kdscores");
+        await WriteAsync(source, ("d1", 1f), ("d2", 2f), ("d3", 3f));
+        byte[] bytes = await File.ReadAllBytesAsync(source);
+        bytes[bytes.Length - 2 * 24 + 5] ^= 0x40; // one flipped bit inside d2's record (24-byte records, d3's last)
+        await File.WriteAllBytesAsync(source, bytes);
+
+        Kd.Result result = await Kd.RunAsync("merge-scores", source, "--output", data.File("m.kdscores"), "--json");
+
+        result.ExitCode.Should().Be(0, result.Error);
+        using JsonDocument json = JsonDocument.Parse(result.Out);
+        json.RootElement.GetProperty("written").GetInt64().Should().Be(2, "d3 comes after the damage and is intact");
+        json.RootElement.GetProperty("discardedTailBytes").GetInt64().Should().Be(24);
+        (await ReadAsync(data.File("m.kdscores"), "d1", "d2", "d3")).Should().Equal(new Dictionary<string, float> { ["d1"] = 1f, ["d3"] = 3f });
+    }
+
+    [Fact]
     public async Task A_pair_with_two_scores_keeps_the_first_and_is_counted_as_a_conflict()
     {
         using var data = new TestData();

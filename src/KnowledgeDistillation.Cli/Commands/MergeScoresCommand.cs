@@ -26,7 +26,7 @@ internal static class MergeScoresCommand
             if (result.Conflicts > 0)
                 run.Info($"warning: {result.Conflicts:N0} pair(s) had different scores in different caches (kept the first); the teacher is not bit-for-bit deterministic across batches.");
             if (result.DiscardedTailBytes > 0)
-                run.Info($"warning: {result.DiscardedTailBytes:N0} bytes of torn records (a shard killed mid-write) were left out; rerun that shard to rescore them.");
+                run.Info($"warning: {result.DiscardedTailBytes:N0} bytes of torn or damaged records (a shard killed mid-write, or a damaged disk) were left out; rerun that shard to rescore them.");
             return new CommandResult(
                 new
                 {

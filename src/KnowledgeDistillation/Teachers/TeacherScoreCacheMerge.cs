@@ -105,8 +105,7 @@ public static class TeacherScoreCacheMerge
                     using FileStream file = OpenShared(source);
                     (_, long start, uint sourceSeed) = ReadHeader(file, source);
                     long length = file.Length, offset = start;
-                    bool torn = false;
-                    while (!torn && offset + ScoreCacheFormat.RecordSize <= length)
+                    while (offset + ScoreCacheFormat.RecordSize <= length)
                     {
                         cancellationToken.ThrowIfCancellationRequested();
                         int want = (int)Math.Min(buffer.Length, (length - offset) / ScoreCacheFormat.RecordSize * ScoreCacheFormat.RecordSize);
@@ -116,9 +115,10 @@ public static class TeacherScoreCacheMerge
                         {
                             if (!ScoreCacheFormat.TryDecodeRecord(buffer.AsSpan(r * ScoreCacheFormat.RecordSize, ScoreCacheFormat.RecordSize), sourceSeed, out PairKey key, out float score))
                             {
-                                torn = true;
-                                whole = r;
-                                break;
+                                // A damaged record (or a whole-size torn one) is left out; the good records after it
+                                // are kept, as opening the cache keeps them.
+                                discarded += ScoreCacheFormat.RecordSize;
+                                continue;
                             }
                             read++;
                             uint bits = BitConverter.SingleToUInt32Bits(score);

@@ -10,6 +10,9 @@ namespace KnowledgeDistillation.Teachers;
 /// Records of a pair already written with a different score (the first one is kept). A deterministic teacher has none;
 /// a teacher whose scores depend on the batch a pair was scored in (padding, kernel choice) can differ in the last bits.
 /// </param>
-/// <param name="DiscardedTailBytes">Bytes of torn or damaged tails left out of the inputs (a shard killed mid-write).</param>
+/// <param name="DiscardedTailBytes">
+/// Bytes left out of the inputs: torn tails (a shard killed mid-write) and damaged records, 24 bytes each; the good
+/// records after a damaged one are merged.
+/// </param>
 public sealed record TeacherScoreCacheMergeResult(
     string TeacherIdentity, int Inputs, long RecordsRead, long Written, long DuplicatesDropped, long Conflicts, long DiscardedTailBytes);
