@@ -12,26 +12,29 @@ namespace KnowledgeDistillation.Tests.Reliability;
 internal static class ChildEntryPoint
 {
     /// <summary>
-    /// <c>train &lt;checkpoint folder&gt;</c>: runs <see cref="TrainerReliabilityTests.KillOptions"/>, writing a checkpoint after
+    /// <c>train &lt;checkpoint folder&gt; [kill target step]</c>: runs <see cref="TrainerReliabilityTests.KillOptions"/>, writing a checkpoint after
     /// every step and printing <c>step N</c> after each, then <c>finished</c>. Resumes from the folder like any run.
     /// </summary>
     public static async Task<int> Main(string[] args)
     {
-        if (args.Length == 2 && args[0] == "train")
+        if (args.Length is 2 or 3 && args[0] == "train")
         {
             using BagOfWordsStudent student = Training.TrainerTestData.Student();
-            // A pause per step keeps the run from finishing before the parent's kill lands: on a quiet machine the tiny
-            // model's remaining steps and checkpoints took less than the parent's read latency plus its kill delay.
+            // With a kill target (third argument), the run waits to be killed three steps after it: a parent whose
+            // reads are delayed (a busy test run starves its thread pool) must not see the run finish instead. Kills
+            // still land anywhere in the steps and checkpoint writes after the target.
+            int holdAt = args.Length == 3 ? int.Parse(args[2], CultureInfo.InvariantCulture) + 3 : int.MaxValue;
             var progress = new Teachers.SyncProgress<TrainingProgress>(p =>
             {
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"step {p.Step}"));
-                Thread.Sleep(15);
+                if (p.Step >= holdAt)
+                    Thread.Sleep(Timeout.Infinite);
             });
             await new DistillationTrainer(TrainerReliabilityTests.KillOptions(args[1])).TrainAsync(student, new PairwiseHingeLoss(), Training.TrainerTestData.Examples(), progress);
             Console.WriteLine("finished");
             return 0;
         }
-        await Console.Error.WriteLineAsync("usage: train <checkpoint folder>");
+        await Console.Error.WriteLineAsync("usage: train <checkpoint folder> [kill target step]");
         return 2;
     }
 }

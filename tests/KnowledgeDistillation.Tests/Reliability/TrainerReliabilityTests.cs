@@ -216,7 +216,7 @@ public sealed class TrainerReliabilityTests : IDisposable
             killAfter += random.Next(3, 9);
             int target = killAfter;
             bool finished = await ChildProcesses.RunTestAssemblyAndKillAsync(
-                ["train", _dir],
+                ["train", _dir, target.ToString(System.Globalization.CultureInfo.InvariantCulture)],
                 line => line.StartsWith("step ", StringComparison.Ordinal) && int.Parse(line.AsSpan(5), System.Globalization.CultureInfo.InvariantCulture) >= target,
                 TimeSpan.FromMilliseconds(random.Next(0, 25)));
             finished.Should().BeFalse("the child must be killed mid-run");
