@@ -24,8 +24,7 @@ public static class StudentExtensions
         Tensor inBatch = student.Score(queries, documents);
 
         // Own candidates are the diagonal blocks of the [B, B·C] matrix: columns b·C .. b·C + C − 1 of row b.
-        using Tensor rows = arange(b, dtype: ScalarType.Int64, device: inBatch.device).unsqueeze(1);
-        using Tensor columns = rows * c + arange(c, dtype: ScalarType.Int64, device: inBatch.device).unsqueeze(0);
+        using Tensor columns = Losses.KlDivergenceLoss.OwnColumns(b, c, inBatch.device);
         Tensor own = inBatch.gather(1, columns);
         return new StudentOutput(own, inBatch, queries, documents.view(b, c, -1));
     }

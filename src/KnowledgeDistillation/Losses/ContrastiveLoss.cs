@@ -57,7 +57,7 @@ public sealed class ContrastiveLoss : IDistillationLoss
 
         // In-batch: query b's positive is column b·C of the [B, B·C] logits; own candidates only: column 0 of [B, C].
         Tensor target = _inBatch
-            ? arange(b, dtype: ScalarType.Int64, device: logits.device) * c
+            ? arange(0L, (long)b * c, c, dtype: ScalarType.Int64, device: logits.device)
             : zeros(b, dtype: ScalarType.Int64, device: logits.device);
         return nn.functional.cross_entropy(logits, target).MoveToOuterDisposeScope();
     }

@@ -83,13 +83,11 @@ public sealed class KlDivergenceLoss : IDistillationLoss
         return loss.MoveToOuterDisposeScope();
     }
 
-    // [B, C] indices of each query's own candidates in the [B, B·C] in-batch matrix: row b holds b·C .. b·C + C − 1.
+    // [B, C] indices of each query's own candidates in the [B, B·C] in-batch matrix: row b holds b·C .. b·C + C − 1,
+    // which is 0 .. B·C − 1 laid out in rows. Built without tensor arithmetic: TorchSharp's operators pass implicitly
+    // converted Scalars that the finalizer thread can free mid-call (CI once saw an integer add fail with a float alpha).
     internal static Tensor OwnColumns(long b, long c, Device device)
-    {
-        using Tensor rows = arange(b, dtype: ScalarType.Int64, device: device).unsqueeze(1);
-        using Tensor columns = arange(c, dtype: ScalarType.Int64, device: device).unsqueeze(0);
-        return rows * c + columns;
-    }
+        => arange(b * c, dtype: ScalarType.Int64, device: device).view(b, c);
 
     private static double RequireTemperature(double value, string name)
     {
