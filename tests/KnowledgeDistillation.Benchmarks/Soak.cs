@@ -22,6 +22,9 @@ internal static class Soak
     // KD_BENCH_SOAK_COMPUTE names a TrainingComparison configuration (bf16, fp32-ckpt, bf16-ckpt) for the training student.
     private static readonly int Steps = int.TryParse(Environment.GetEnvironmentVariable("KD_BENCH_SOAK_STEPS"), CultureInfo.InvariantCulture, out int n) && n > 0 ? n : 1000;
 
+    // KD_BENCH_SOAK_BATCH (default 8) sets the training step's queries (each with 1 positive + 4 negatives).
+    private static readonly int TrainBatch = int.TryParse(Environment.GetEnvironmentVariable("KD_BENCH_SOAK_BATCH"), CultureInfo.InvariantCulture, out int b) && b > 0 ? b : 8;
+
     private static readonly int[] Checkpoints = new[] { 1, 10, 100, 250, 500, 750, 1000, 2500, 5000, 7500, 10_000, 20_000, 50_000 }.Where(c => c < Steps).Append(Steps).ToArray();
 
     public static void Run()
@@ -64,11 +67,17 @@ internal static class Soak
                 [batch.TeacherScores!.Value.Span[b * batch.CandidatesPerQuery]],
                 batch.TeacherScores!.Value.Slice(b * batch.CandidatesPerQuery + 1, batch.CandidatesPerQuery - 1).ToArray())).ToArray();
             var samples = new List<Sample>();
-            var trainer = new DistillationTrainer(new DistillationTrainerOptions { BatchSize = 8, NegativesPerQuery = 4, MaxSteps = Steps });
+            var trainer = new DistillationTrainer(new DistillationTrainerOptions { BatchSize = TrainBatch, NegativesPerQuery = 4, MaxSteps = Steps });
             var progress = new SyncProgress(p =>
             {
                 if (Checkpoints.Contains(p.Step))
-                    samples.Add(Sample.Take(p.Step));
+                {
+                    Sample sample = Sample.Take(p.Step);
+                    samples.Add(sample);
+                    // Long soaks report as they go (a 10,000-step run takes minutes to hours on a shared machine).
+                    Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                        $"[{DateTime.UtcNow:HH:mm:ss}] step {sample.Step}: live tensors {sample.LiveTensors}, working set {sample.WorkingSetMb:F0} MB"));
+                }
             });
             trainer.TrainAsync(student, new MarginMseLoss(), examples, progress).GetAwaiter().GetResult();
             results[compute is { Length: > 0 } ? $"train-step-{compute}" : "train-step"] = samples;

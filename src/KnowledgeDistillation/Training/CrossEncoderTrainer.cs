@@ -103,6 +103,8 @@ public sealed class CrossEncoderTrainer
 
         public override IReadOnlyList<(string Name, Parameter Parameter)> Parameters { get; } = [.. model.named_parameters()];
 
+        public override IReadOnlyList<BertModel> BertModels { get; } = [model.Bert];
+
         public override bool IsTraining
         {
             get => model.training;

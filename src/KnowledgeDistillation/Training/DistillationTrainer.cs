@@ -1,4 +1,5 @@
 using KnowledgeDistillation.Losses;
+using KnowledgeDistillation.Models;
 using KnowledgeDistillation.Runtime;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -66,6 +67,9 @@ public sealed class DistillationTrainer(DistillationTrainerOptions? options = nu
         // A loss may own parameters (e.g. a projection between embedding sizes); they train with the student.
         public override IReadOnlyList<(string Name, Parameter Parameter)> Parameters { get; } =
             [.. student.NamedParameters(), .. (loss as ITrainableLoss)?.NamedParameters().Select(p => ("loss." + p.Name, p.Parameter)) ?? []];
+
+        // TrainerOptions.Precision and GradientCheckpointing reach a BERT student's encoder.
+        public override IReadOnlyList<BertModel> BertModels { get; } = student is BiEncoderStudent bert ? [bert.Encoder] : [];
 
         public override bool IsTraining
         {

@@ -1,3 +1,4 @@
+using KnowledgeDistillation.Models;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -11,6 +12,12 @@ internal abstract class Trainee
 {
     /// <summary>Every trainable parameter with its name (the optimiser's groups and the checkpoints use the names).</summary>
     public abstract IReadOnlyList<(string Name, Parameter Parameter)> Parameters { get; }
+
+    /// <summary>
+    /// The BERT models whose compute options (<see cref="TrainerOptions.Precision"/>,
+    /// <see cref="TrainerOptions.GradientCheckpointing"/>) the loop sets for its steps; none by default.
+    /// </summary>
+    public virtual IReadOnlyList<BertModel> BertModels => [];
 
     /// <summary>The model's mode; the loop sets it for steps and evaluations and restores the mode it found.</summary>
     public abstract bool IsTraining { get; set; }

@@ -1,4 +1,5 @@
 using KnowledgeDistillation.Evaluation;
+using KnowledgeDistillation.Runtime;
 
 namespace KnowledgeDistillation.Training;
 
@@ -85,6 +86,28 @@ public abstract record TrainerOptions
     /// </summary>
     public int? EarlyStoppingPatience { get; init; }
 
+    /// <summary>
+    /// How the trained BERT model (a <see cref="Models.BiEncoderStudent"/>'s encoder, or the model of
+    /// <see cref="CrossEncoderTrainer"/>) computes during training steps. Default <see cref="TrainingPrecision.Auto"/>:
+    /// bfloat16 mixed precision where a one-time probe measures bfloat16 matrix products at least 1.5× as fast as
+    /// float32 on the CPU at hand (2.5× the float32 step on an AMD EPYC with AVX-512 BF16), float32 elsewhere; the
+    /// choice is logged. Set <see cref="TrainingPrecision.Float32"/> for results that do not depend on the CPU. The run
+    /// sets the model's <see cref="Models.BertModel.ComputeOptions"/> for its steps and restores them after each step
+    /// (evaluation and saving see the model's own). Other students are trained as they are.
+    /// </summary>
+    public TrainingPrecision Precision { get; init; } = TrainingPrecision.Auto;
+
+    /// <summary>
+    /// Activation checkpointing of the trained BERT model's layers during training steps: each layer keeps only its input
+    /// and recomputes its activations in backward (with the same dropout masks, so the gradients are unchanged). About a
+    /// third of the step's memory (MiniLM, 192 sequences × 128 tokens: 2.97 GB with bfloat16 against 8.8 GB) for 12–32%
+    /// more time. Default <see langword="false"/>.
+    /// </summary>
+    public bool GradientCheckpointing { get; init; }
+
+    /// <summary>The probe <see cref="TrainingPrecision.Auto"/> consults; the process's cached measurement when <see langword="null"/> (tests inject one).</summary>
+    internal Func<MatrixProductProbeResult>? PrecisionProbe { get; init; }
+
     /// <summary>Checks the settings against the data; the message names the option and its value.</summary>
     /// <param name="exampleCount">The number of training examples.</param>
     /// <exception cref="ArgumentException">A setting is out of range, or there are no examples.</exception>
@@ -120,6 +143,8 @@ public abstract record TrainerOptions
             throw Invalid(nameof(CheckpointEverySteps), $"{CheckpointEverySteps} (keep {KeepLastCheckpoints})", "Checkpoint interval and count must be at least 1.");
         if (EvaluateEverySteps < 1)
             throw Invalid(nameof(EvaluateEverySteps), EvaluateEverySteps, "The evaluation interval must be at least 1.");
+        if (!Enum.IsDefined(Precision))
+            throw Invalid(nameof(Precision), Precision, "Use Auto, Float32 or BFloat16.");
         if (EarlyStoppingPatience is < 1)
             throw Invalid(nameof(EarlyStoppingPatience), EarlyStoppingPatience, "Patience must be at least 1 evaluation.");
     }

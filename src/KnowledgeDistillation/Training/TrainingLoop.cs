@@ -74,6 +74,7 @@ internal static class TrainingLoop
             TrainerLog.CheckpointWritten(logger, path);
         }
 
+        TrainingCompute compute = TrainingCompute.Resolve(o, trainee.BertModels, logger);
         var clock = Stopwatch.StartNew();
         int startStep = state.Step;
         long examplesThisRun = 0;
@@ -103,19 +104,23 @@ internal static class TrainingLoop
                 int microCount = (int)Math.Min(o.GradientAccumulationSteps, totalMicro - firstMicro);
                 double stepLoss = 0;
                 var components = new Dictionary<string, double>(StringComparer.Ordinal);
-                for (int m = 0; m < microCount; m++)
+                // The run's precision and checkpointing hold for the forward and backward passes only.
+                using (compute.Apply())
                 {
-                    long micro = firstMicro + m;
-                    DistillationExample[] rows = permutations.MicroBatch(micro, microPerEpoch, o.BatchSize).Select(i => examples[i]).ToArray();
-                    DistillationBatch batch = DistillationBatch.FromExamples(rows, o.NegativesPerQuery, new Random(Mix(o.Seed, micro)));
-                    using var scope = NewDisposeScope();
-                    Tensor value = trainee.Loss(batch, components, 1.0 / microCount);
-                    double lossValue = value.item<float>();
-                    if (!double.IsFinite(lossValue))
-                        throw new InvalidOperationException($"The loss '{trainee.LossName}' is {lossValue} at step {state.Step + 1} (micro-batch {micro}); lower the learning rate or check the teacher scores.");
-                    (microCount == 1 ? value : value / microCount).backward();
-                    stepLoss += lossValue / microCount;
-                    examplesThisRun += rows.Length;
+                    for (int m = 0; m < microCount; m++)
+                    {
+                        long micro = firstMicro + m;
+                        DistillationExample[] rows = permutations.MicroBatch(micro, microPerEpoch, o.BatchSize).Select(i => examples[i]).ToArray();
+                        DistillationBatch batch = DistillationBatch.FromExamples(rows, o.NegativesPerQuery, new Random(Mix(o.Seed, micro)));
+                        using var scope = NewDisposeScope();
+                        Tensor value = trainee.Loss(batch, components, 1.0 / microCount);
+                        double lossValue = value.item<float>();
+                        if (!double.IsFinite(lossValue))
+                            throw new InvalidOperationException($"The loss '{trainee.LossName}' is {lossValue} at step {state.Step + 1} (micro-batch {micro}); lower the learning rate or check the teacher scores.");
+                        (microCount == 1 ? value : value / microCount).backward();
+                        stepLoss += lossValue / microCount;
+                        examplesThisRun += rows.Length;
+                    }
                 }
 
                 if (o.MaxGradientNorm is double maxNorm)
