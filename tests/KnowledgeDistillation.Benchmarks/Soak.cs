@@ -57,8 +57,6 @@ internal static class Soak
         // Training through DistillationTrainer.TrainAsync (its progress callback runs on the training thread).
         using (BiEncoderStudent student = BiEncoderStudent.Create(config, tokenizer, new BiEncoderStudentOptions { MaxSequenceLength = 48 }, seed: 3))
         {
-            if (compute is { Length: > 0 })
-                student.Encoder.ComputeOptions = TrainingComparison.Configs[compute];
             DistillationBatch batch = Workloads.TrainingBatch();
             var examples = Enumerable.Range(0, batch.Size).Select(b => new DistillationExample(
                 batch.Queries[b],
@@ -67,7 +65,15 @@ internal static class Soak
                 [batch.TeacherScores!.Value.Span[b * batch.CandidatesPerQuery]],
                 batch.TeacherScores!.Value.Slice(b * batch.CandidatesPerQuery + 1, batch.CandidatesPerQuery - 1).ToArray())).ToArray();
             var samples = new List<Sample>();
-            var trainer = new DistillationTrainer(new DistillationTrainerOptions { BatchSize = TrainBatch, NegativesPerQuery = 4, MaxSteps = Steps });
+            var trainer = new DistillationTrainer(new DistillationTrainerOptions
+            {
+                BatchSize = TrainBatch,
+                NegativesPerQuery = 4,
+                MaxSteps = Steps,
+                // The trainer applies the configuration (explicitly: Auto would depend on the CPU).
+                Precision = compute?.StartsWith("bf16", StringComparison.Ordinal) == true ? TrainingPrecision.BFloat16 : TrainingPrecision.Float32,
+                GradientCheckpointing = compute?.EndsWith("-ckpt", StringComparison.Ordinal) == true,
+            });
             var progress = new SyncProgress(p =>
             {
                 if (Checkpoints.Contains(p.Step))
