@@ -8,6 +8,7 @@ using KnowledgeDistillation.Benchmarks;
 //   gemm [reps]         GFLOP/s of libtorch matrix products (ceiling and MiniLM linear shapes)
 //   inference [rounds]  real all-MiniLM-L6-v2: ours (MKL, oneDNN, bf16) against ONNX Runtime, interleaved
 //   train compare|peak|drift  training step per BertComputeOptions (real MiniLM): time, peak memory, bf16 loss drift
+//   auto-precision      what TrainingPrecision.Auto chooses on this CPU (the trainer's log line)
 //   profile [rounds] [queries]  per-operation profile of the MiniLM training step, fp32 and bf16 autocast
 //   corpus [fp32,bf16]  BiEncoderStudent.Encode of the SciFact corpus, real all-MiniLM-L6-v2, 256 tokens
 //   soak                live-tensor count and working set over 1,000 steps/calls
@@ -31,6 +32,9 @@ switch (args.FirstOrDefault())
         break;
     case "train":
         TrainingComparison.Run(args[1..]);
+        break;
+    case "auto-precision":
+        AutoPrecision.Run();
         break;
     case "profile":
         StepProfile.Run(args[1..]);

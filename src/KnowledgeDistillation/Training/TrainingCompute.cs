@@ -10,7 +10,8 @@ namespace KnowledgeDistillation.Training;
 /// The compute options a run applies to the BERT models it trains (<see cref="TrainerOptions.Precision"/>,
 /// <see cref="TrainerOptions.GradientCheckpointing"/>): resolved once per run, set around each optimiser step's forward
 /// and backward passes, and the model's own <see cref="BertModel.ComputeOptions"/> put back after each step, so that
-/// evaluation, saving and the caller after the run see the model as they configured it.
+/// evaluation, saving and the caller after the run see the model as they configured it. <see cref="TrainingPrecision.Auto"/>
+/// keeps an autocast dtype the caller set on the model, and a <see langword="null"/> checkpointing option keeps the model's.
 /// </summary>
 internal sealed partial class TrainingCompute
 {
@@ -19,12 +20,14 @@ internal sealed partial class TrainingCompute
 
     private readonly IReadOnlyList<BertModel> _models;
     private readonly ScalarType? _autocast;
-    private readonly bool _checkpointing;
+    private readonly bool _explicit;
+    private readonly bool? _checkpointing;
 
-    private TrainingCompute(IReadOnlyList<BertModel> models, ScalarType? autocast, bool checkpointing)
+    private TrainingCompute(IReadOnlyList<BertModel> models, ScalarType? autocast, bool isExplicit, bool? checkpointing)
     {
         _models = models;
         _autocast = autocast;
+        _explicit = isExplicit;
         _checkpointing = checkpointing;
     }
 
@@ -36,9 +39,9 @@ internal sealed partial class TrainingCompute
     {
         if (models.Count == 0)
         {
-            if (options.Precision == TrainingPrecision.BFloat16 || options.GradientCheckpointing)
-                LogNoBertModel(logger, options.Precision, options.GradientCheckpointing);
-            return new TrainingCompute(models, null, false);
+            if (options.Precision == TrainingPrecision.BFloat16 || options.GradientCheckpointing == true)
+                LogNoBertModel(logger, options.Precision, options.GradientCheckpointing == true);
+            return new TrainingCompute(models, null, false, null);
         }
 
         // Autocast only changes float32 weights (BertCompute.Linear); a bfloat16 or float16 model already computes in its dtype.
@@ -56,7 +59,12 @@ internal sealed partial class TrainingCompute
                 reason = "set in the trainer options";
                 break;
             default:
-                if (!float32)
+                if (models.All(m => m.ComputeOptions.AutocastDType is not null))
+                {
+                    reason = $"automatic: the model's own ComputeOptions.AutocastDType {models[0].ComputeOptions.AutocastDType}";
+                    autocast = models[0].ComputeOptions.AutocastDType;
+                }
+                else if (!float32)
                 {
                     reason = "automatic: the weights are not float32, so they compute in their own dtype";
                 }
@@ -74,8 +82,9 @@ internal sealed partial class TrainingCompute
                 }
                 break;
         }
-        LogChoice(logger, autocast is null ? "float32" : "bfloat16 mixed precision", options.GradientCheckpointing, reason);
-        return new TrainingCompute(models, autocast, options.GradientCheckpointing);
+        bool checkpointing = options.GradientCheckpointing ?? models.Any(m => m.ComputeOptions.GradientCheckpointing);
+        LogChoice(logger, autocast is null ? "float32" : autocast == ScalarType.BFloat16 ? "bfloat16 mixed precision" : $"{autocast} mixed precision", checkpointing, reason);
+        return new TrainingCompute(models, autocast, options.Precision != TrainingPrecision.Auto, options.GradientCheckpointing);
     }
 
     /// <summary>Sets the run's options on every model until the returned scope is disposed, which restores each model's own.</summary>
@@ -85,7 +94,13 @@ internal sealed partial class TrainingCompute
         for (int i = 0; i < _models.Count; i++)
         {
             saved[i] = _models[i].ComputeOptions;
-            _models[i].ComputeOptions = saved[i] with { AutocastDType = _autocast, GradientCheckpointing = _checkpointing };
+            // Auto keeps an autocast the caller set on the model; an explicit precision replaces it. Checkpointing is
+            // the model's own unless the options say.
+            _models[i].ComputeOptions = saved[i] with
+            {
+                AutocastDType = _explicit ? _autocast : saved[i].AutocastDType ?? _autocast,
+                GradientCheckpointing = _checkpointing ?? saved[i].GradientCheckpointing,
+            };
         }
         return new Scope(_models, saved);
     }

@@ -67,19 +67,35 @@ public class TrainingPrecisionTests
     }
 
     [Fact]
-    public async Task Auto_trains_in_float32_where_the_probe_measures_bfloat16_slower_and_overrides_the_models_own_autocast()
+    public async Task Auto_trains_in_float32_where_the_probe_measures_bfloat16_slower_and_restores_the_models_own_options()
     {
         using BiEncoderStudent student = Student();
-        var own = new BertComputeOptions { AutocastDType = ScalarType.BFloat16 };
+        var own = new BertComputeOptions { GradientCheckpointing = true };
         student.Encoder.ComputeOptions = own;
         var loss = new RecordingLoss(student);
         var logger = new ListLogger<DistillationTrainer>();
 
         await new DistillationTrainer(Options(TrainingPrecision.Auto) with { PrecisionProbe = () => s_bf16Slower, MaxSteps = 3 }, logger).TrainAsync(student, loss, Examples(negatives: 2));
 
-        loss.Seen.Should().HaveCount(3).And.AllBeEquivalentTo(BertComputeOptions.Default);
+        loss.Seen.Should().HaveCount(3).And.AllBeEquivalentTo(own, "float32, and the model's own checkpointing when the options leave it unset");
         student.Encoder.ComputeOptions.Should().BeSameAs(own, "the model's own options come back after the run");
         logger.Messages.Should().ContainSingle(m => m.Contains("Training in float32", StringComparison.Ordinal) && m.Contains("0.60x float32", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Auto_keeps_an_autocast_set_on_the_model_and_an_explicit_precision_replaces_it()
+    {
+        using BiEncoderStudent student = Student();
+        var own = new BertComputeOptions { AutocastDType = ScalarType.BFloat16 };
+        student.Encoder.ComputeOptions = own;
+        var auto = new RecordingLoss(student);
+        await new DistillationTrainer(Options(TrainingPrecision.Auto) with { PrecisionProbe = () => s_bf16Slower, MaxSteps = 2 }).TrainAsync(student, auto, Examples(negatives: 2));
+        var explicitFloat32 = new RecordingLoss(student);
+        await new DistillationTrainer(Options(TrainingPrecision.Float32) with { GradientCheckpointing = false, MaxSteps = 2 }).TrainAsync(student, explicitFloat32, Examples(negatives: 2));
+
+        auto.Seen.Should().HaveCount(2).And.AllBeEquivalentTo(own);
+        explicitFloat32.Seen.Should().HaveCount(2).And.AllBeEquivalentTo(BertComputeOptions.Default);
+        student.Encoder.ComputeOptions.Should().BeSameAs(own);
     }
 
     [Fact]
