@@ -89,8 +89,9 @@ public sealed class DomainAdaptationPipelineTests : IDisposable
                 if (layers == 6)
                     cosine.Should().BeInRange(0.9, 0.999999, $"{folder} is all-MiniLM-L6-v2 after four small steps: close to it, not equal");
             }
-            // The teacher's term must move the student: the recipe whose teacher term was inert next to the contrastive
-            // loss left the distilled and hard-label students equal to four decimals.
+            // The two 6-layer students must differ by the teacher's term (same data, steps, batches and seed). This guards the
+            // wiring only: after four steps even the nearly inert Margin-MSE recipe passes it; the full run's figures
+            // judge the recipe (docs/results.md).
             trained["student-minilm-distilled"].Zip(trained["student-minilm-hard-labels"], (a, b) => Math.Abs(a - b)).Max()
                 .Should().BeGreaterThan(1e-4f, "the distilled student learns from the teacher's scores, not only from the hard labels");
         }
