@@ -331,7 +331,6 @@ public static class DomainAdaptationPipeline
             return CrossEncoderTeacher.FromPretrained(saved, scoring);
         }
         BertForSequenceClassification crossEncoder = ModelLoading.CrossEncoder(model, o.Seed);
-        crossEncoder.Bert.ComputeOptions = Training(inference);
         // The dev queries rerank their BM25 candidates every TeacherSteps / TeacherEvaluations steps; the best model is kept.
         string[] devIds = data.DevQueries.Select(q => q.Id).ToArray();
         var devCandidates = devIds.Zip(index.Search(data.DevQueries.Select(q => q.Text).ToArray(), o.RerankDepth, s_bm25, cancellationToken: cancellationToken))
@@ -350,12 +349,12 @@ public static class DomainAdaptationPipeline
             Evaluator = devCurve,
             EvaluateEverySteps = Math.Max(1, o.TeacherSteps / Math.Max(1, o.TeacherEvaluations)),
             BestModelDirectory = best,
+            Precision = Training(inference),
         });
         var curve = new List<(int, double)>();
         losses["teacher"] = curve;
         TrainingResult result = await trainer.TrainAsync(crossEncoder, examples, ui.Training(curve), cancellationToken).ConfigureAwait(false);
         cancellationToken.ThrowIfCancellationRequested();
-        crossEncoder.Bert.ComputeOptions = BertComputeOptions.Default;
         ui.Info("teacher dev nDCG@10 by step: " + string.Join(", ", devCurve.Points.Select((v, i) => Inv($"{(i + 1) * Math.Max(1, o.TeacherSteps / Math.Max(1, o.TeacherEvaluations))}: {v:F4}"))));
         if (File.Exists(Path.Combine(best, "config.json")))
         {
@@ -406,7 +405,6 @@ public static class DomainAdaptationPipeline
             return;
         }
         using BiEncoderStudent student = ModelLoading.Student(model, o.StudentMaxLength, torch.ScalarType.Float32, layers);
-        student.Encoder.ComputeOptions = Training(trainingDType);
         int steps = layers is null ? o.StudentSteps : o.CompressedStudentSteps;
         var lossCurve = new List<(int, double)>();
         losses[name] = lossCurve;
@@ -429,12 +427,12 @@ public static class DomainAdaptationPipeline
             Seed = o.Seed,
             Evaluator = evaluator,
             EvaluateEverySteps = Math.Max(1, steps / Math.Max(1, o.CurvePoints)),
+            Precision = Training(trainingDType),
         });
         TrainingResult result = await trainer.TrainAsync(student, loss, examples, ui.Training(lossCurve), cancellationToken).ConfigureAwait(false);
         if (result.Cancelled)
             throw new OperationCanceledException(cancellationToken);
         curves[name] = evaluator.Points;
-        student.Encoder.ComputeOptions = BertComputeOptions.Default;
         await student.SaveAsync(folder, cancellationToken).ConfigureAwait(false);
         var json = new Dictionary<string, double[][]>
         {
@@ -510,8 +508,8 @@ public static class DomainAdaptationPipeline
     /// How models train: bf16 autocast (fp32 master weights, optimizer state and loss) when the probe chose bf16 for
     /// this CPU, fp32 otherwise.
     /// </summary>
-    private static BertComputeOptions Training(torch.ScalarType dtype)
-        => dtype == torch.ScalarType.BFloat16 ? new BertComputeOptions { AutocastDType = torch.ScalarType.BFloat16 } : BertComputeOptions.Default;
+    private static TrainingPrecision Training(torch.ScalarType dtype)
+        => dtype == torch.ScalarType.BFloat16 ? TrainingPrecision.BFloat16 : TrainingPrecision.Float32;
 
     /// <summary>Evaluates the teacher on the dev queries during its training and records nDCG@10.</summary>
     private sealed class DevCurve(ITeacherEvaluator inner) : ITeacherEvaluator
