@@ -1,4 +1,5 @@
 using Microsoft.Extensions.AI;
+using Microsoft.Extensions.Logging;
 
 namespace KnowledgeDistillation.Onnx;
 
@@ -40,12 +41,13 @@ public sealed class OnnxEmbeddingGenerator : IEmbeddingGenerator<string, Embeddi
     /// <param name="directory">The folder (see <see cref="OnnxEmbeddingModel"/>).</param>
     /// <param name="kind">Queries or documents.</param>
     /// <param name="options">Model settings; <see langword="null"/> keeps the folder's.</param>
+    /// <param name="logger">Receives what was loaded and from where; nothing is logged when <see langword="null"/>.</param>
     /// <returns>The generator; disposing it releases the model.</returns>
     /// <exception cref="DirectoryNotFoundException">As for <see cref="OnnxEmbeddingModel.FromFolder"/>.</exception>
     /// <exception cref="FileNotFoundException">As for <see cref="OnnxEmbeddingModel.FromFolder"/>.</exception>
     /// <exception cref="KnowledgeDistillation.Models.Checkpoints.CheckpointException">As for <see cref="OnnxEmbeddingModel.FromFolder"/>.</exception>
-    public static OnnxEmbeddingGenerator FromFolder(string directory, TextKind kind = TextKind.Document, OnnxEmbeddingModelOptions? options = null)
-        => new(OnnxEmbeddingModel.FromFolder(directory, options), kind, ownsModel: true);
+    public static OnnxEmbeddingGenerator FromFolder(string directory, TextKind kind = TextKind.Document, OnnxEmbeddingModelOptions? options = null, ILogger? logger = null)
+        => new(OnnxEmbeddingModel.FromFolder(directory, options, logger), kind, ownsModel: true);
 
     /// <inheritdoc />
     /// <exception cref="ArgumentException">A value is <see langword="null"/>, or <see cref="EmbeddingGenerationOptions.Dimensions"/> asks for another size than the model's.</exception>

@@ -1,6 +1,7 @@
 using System.Text;
 using KnowledgeDistillation.Data;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace KnowledgeDistillation.Teachers;
 
@@ -43,6 +44,7 @@ public sealed class TeacherScoreCache : IAsyncDisposable, IDisposable
     private readonly Dictionary<PairKey, float> _scores;
     private readonly uint _seed;
     private readonly TeacherScoreCacheOptions _options;
+    private readonly ILogger _logger;
     private readonly SemaphoreSlim _gate = new(1, 1);
     private long _length;
     private bool _faulted;
@@ -53,7 +55,7 @@ public sealed class TeacherScoreCache : IAsyncDisposable, IDisposable
         LogLevel.Warning, new EventId(2004, "SkippedDamagedRecords"),
         "Teacher score cache {Path}: skipped {Damaged} damaged record(s) followed by good ones (the first at byte {Offset}); the file is left as it is, {Records} score(s) loaded, and the damaged pairs will be scored again");
 
-    private TeacherScoreCache(string path, string identity, FileStream file, Dictionary<PairKey, float> scores, uint seed, long length, long discarded, long damaged, TeacherScoreCacheOptions options)
+    private TeacherScoreCache(string path, string identity, FileStream file, Dictionary<PairKey, float> scores, uint seed, long length, long discarded, long damaged, TeacherScoreCacheOptions options, ILogger logger)
     {
         CachePath = path;
         TeacherIdentity = identity;
@@ -64,6 +66,7 @@ public sealed class TeacherScoreCache : IAsyncDisposable, IDisposable
         DiscardedTailBytes = discarded;
         DamagedRecords = damaged;
         _options = options;
+        _logger = logger;
     }
 
     /// <summary>The cache file.</summary>
@@ -96,7 +99,8 @@ public sealed class TeacherScoreCache : IAsyncDisposable, IDisposable
     /// </summary>
     /// <param name="path">The cache file; its folder is created when missing.</param>
     /// <param name="teacherIdentity">The <see cref="ITeacher.Identity"/> of the teacher whose scores it holds.</param>
-    /// <param name="options">Batch size and logging; <see cref="TeacherScoreCacheOptions.Default"/> when <see langword="null"/>.</param>
+    /// <param name="options">Batch size; <see cref="TeacherScoreCacheOptions.Default"/> when <see langword="null"/>.</param>
+    /// <param name="logger">Receives recovery from a torn tail and scoring summaries; nothing is logged when <see langword="null"/>.</param>
     /// <param name="cancellationToken">Cancels the load.</param>
     /// <returns>The open cache; dispose it to release the file.</returns>
     /// <exception cref="TeacherScoreCacheException">
@@ -104,11 +108,12 @@ public sealed class TeacherScoreCache : IAsyncDisposable, IDisposable
     /// elsewhere.
     /// </exception>
     public static async Task<TeacherScoreCache> OpenAsync(
-        string path, string teacherIdentity, TeacherScoreCacheOptions? options = null, CancellationToken cancellationToken = default)
+        string path, string teacherIdentity, TeacherScoreCacheOptions? options = null, ILogger? logger = null, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         ArgumentNullException.ThrowIfNull(teacherIdentity);
         options ??= TeacherScoreCacheOptions.Default;
+        logger ??= NullLogger.Instance;
         ArgumentOutOfRangeException.ThrowIfLessThan(options.BatchSize, 1, nameof(options));
         string full = Path.GetFullPath(path);
         byte[] expectedHeader = ScoreCacheFormat.EncodeHeader(teacherIdentity);
@@ -135,12 +140,12 @@ public sealed class TeacherScoreCache : IAsyncDisposable, IDisposable
                 // Only what follows the last good record is cut: a crash tears the end of the file, never its middle.
                 file.SetLength(loaded.GoodEnd);
                 file.Flush(flushToDisk: true);
-                TeacherLog.DroppedTail(options.Logger, full, discarded, loaded.Scores.Count);
+                TeacherLog.DroppedTail(logger, full, discarded, loaded.Scores.Count);
             }
             if (loaded.Damaged > 0)
-                s_skippedDamaged(options.Logger, full, loaded.Damaged, loaded.FirstDamagedOffset, loaded.Scores.Count, null);
-            TeacherLog.Opened(options.Logger, full, loaded.Scores.Count, teacherIdentity);
-            return new TeacherScoreCache(full, teacherIdentity, file, loaded.Scores, seed, loaded.GoodEnd, discarded, loaded.Damaged, options);
+                s_skippedDamaged(logger, full, loaded.Damaged, loaded.FirstDamagedOffset, loaded.Scores.Count, null);
+            TeacherLog.Opened(logger, full, loaded.Scores.Count, teacherIdentity);
+            return new TeacherScoreCache(full, teacherIdentity, file, loaded.Scores, seed, loaded.GoodEnd, discarded, loaded.Damaged, options, logger);
         }
         catch
         {
@@ -171,7 +176,7 @@ public sealed class TeacherScoreCache : IAsyncDisposable, IDisposable
     internal int BatchSize => _options.BatchSize;
 
     /// <summary>Where scoring summaries are logged.</summary>
-    internal ILogger Logger => _options.Logger;
+    internal ILogger Logger => _logger;
 
     /// <summary>
     /// Stores the scores of pairs: they are appended and flushed to disk as one batch before the task completes, so a

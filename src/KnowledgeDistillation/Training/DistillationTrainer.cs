@@ -30,10 +30,10 @@ namespace KnowledgeDistillation.Training;
 /// </remarks>
 /// <param name="options">Settings; defaults when <see langword="null"/>.</param>
 /// <param name="logger">Receives progress and checkpoint messages; <see cref="NullLogger"/> when <see langword="null"/>.</param>
-public sealed class DistillationTrainer(DistillationTrainerOptions? options = null, ILogger<DistillationTrainer>? logger = null) : ITrainer
+public sealed class DistillationTrainer(DistillationTrainerOptions? options = null, ILogger? logger = null) : ITrainer
 {
     private readonly DistillationTrainerOptions _options = options ?? new DistillationTrainerOptions();
-    private readonly ILogger _logger = (ILogger?)logger ?? NullLogger.Instance;
+    private readonly ILogger _logger = logger ?? NullLogger.Instance;
 
     /// <inheritdoc />
     /// <exception cref="ArgumentException">An option is out of range or there are no examples (thrown before training starts).</exception>
