@@ -2,6 +2,7 @@ using KnowledgeDistillation.Models.Checkpoints;
 using KnowledgeDistillation.Models.SentenceTransformers;
 using KnowledgeDistillation.Runtime;
 using KnowledgeDistillation.Tokenization;
+using KnowledgeDistillation.Training;
 using Microsoft.Extensions.Logging;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -337,6 +338,9 @@ public sealed class BiEncoderStudent : IStudent
             await SentenceTransformerLayout.WriteAsync(temp, this, ct).ConfigureAwait(false);
         }, cancellationToken);
     }
+
+    /// <summary>The last training run's details, which <see cref="SaveAsync"/> writes into the model card; <see langword="null"/> when untrained here.</summary>
+    internal TrainingDetails? TrainingDetails { get; set; }
 
     /// <summary>Disposes the encoder.</summary>
     public void Dispose() => _encoder.Dispose();

@@ -1,4 +1,3 @@
-using System.Text;
 using KnowledgeDistillation.Data;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -360,31 +359,13 @@ public sealed class TeacherScoreCache : IAsyncDisposable, IDisposable
 
     private static uint ReadHeader(FileStream file, string path, string identity)
     {
-        Span<byte> fixedPart = stackalloc byte[ScoreCacheFormat.FixedHeaderSize];
-        if (file.ReadAtLeast(fixedPart, fixedPart.Length, throwOnEndOfStream: false) < fixedPart.Length || !fixedPart[..8].SequenceEqual(ScoreCacheFormat.Magic))
-            throw new TeacherScoreCacheException(path, $"{path} is not a teacher score cache (it does not start with the \"KDSCORES\" header). Choose another file name.");
-        int version = BitConverter.ToInt32(fixedPart[8..]);
-        int recordSize = BitConverter.ToInt32(fixedPart[12..]);
-        int idLength = BitConverter.ToInt32(fixedPart[16..]);
-        if (version != ScoreCacheFormat.Version || recordSize != ScoreCacheFormat.RecordSize)
-            throw new TeacherScoreCacheException(path, $"The teacher score cache {path} has format version {version} with {recordSize}-byte records; this library reads version {ScoreCacheFormat.Version} with {ScoreCacheFormat.RecordSize}-byte records.");
-        if (idLength < 0 || idLength > ScoreCacheFormat.MaxIdentityBytes)
-            throw new TeacherScoreCacheException(path, $"The header of the teacher score cache {path} is damaged (identity length {idLength}).");
-
-        var header = new byte[ScoreCacheFormat.FixedHeaderSize + idLength + 4];
-        fixedPart.CopyTo(header);
-        if (file.ReadAtLeast(header.AsSpan(ScoreCacheFormat.FixedHeaderSize), idLength + 4, throwOnEndOfStream: false) < idLength + 4)
-            throw new TeacherScoreCacheException(path, $"The header of the teacher score cache {path} is truncated.");
-        if (ScoreCacheFormat.Crc(header.AsSpan(0, header.Length - 4)) != ScoreCacheFormat.HeaderSeed(header))
-            throw new TeacherScoreCacheException(path, $"The header of the teacher score cache {path} is damaged (checksum mismatch).");
-
-        string stored = Encoding.UTF8.GetString(header, ScoreCacheFormat.FixedHeaderSize, idLength);
+        (string stored, uint seed) = ScoreCacheFormat.ReadHeader(file, path);
         if (!string.Equals(stored, identity, StringComparison.Ordinal))
         {
             throw new TeacherScoreCacheException(path,
                 $"The teacher score cache {path} holds scores of teacher '{stored}', not '{identity}'. Scores of different teachers must not be mixed: use one cache file per teacher identity.");
         }
-        return ScoreCacheFormat.HeaderSeed(header);
+        return seed;
     }
 
     /// <summary>

@@ -1,4 +1,5 @@
 using KnowledgeDistillation.Losses;
+using KnowledgeDistillation.Models;
 using KnowledgeDistillation.Runtime;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -58,7 +59,14 @@ public sealed class DistillationTrainer(DistillationTrainerOptions? options = nu
             throw new ArgumentException("The student has no trainable parameters.", nameof(student));
         // Training is CPU-bound and synchronous between evaluations: run it off the caller's thread (a UI thread stays
         // responsive, and the caller gets its task back at once).
-        return Task.Run(() => TrainingLoop.RunAsync(trainee, _options, examples, progress, _logger, cancellationToken), CancellationToken.None);
+        return Task.Run(async () =>
+        {
+            TrainingResult result = await TrainingLoop.RunAsync(trainee, _options, examples, progress, _logger, cancellationToken).ConfigureAwait(false);
+            // What sentence-transformers' model card records of a training run; SaveAsync writes it into README.md.
+            if (student is BiEncoderStudent saved)
+                saved.TrainingDetails = TrainingDetails.Of(nameof(DistillationTrainer), loss, _options, examples, result, trainee.LastMetrics);
+            return result;
+        }, CancellationToken.None);
     }
 
     private sealed class StudentTrainee(IStudent student, IDistillationLoss loss, DistillationTrainerOptions options) : Trainee
@@ -91,8 +99,11 @@ public sealed class DistillationTrainer(DistillationTrainerOptions? options = nu
             return breakdown.Total;
         }
 
-        public override Task<IReadOnlyDictionary<string, double>> EvaluateAsync(CancellationToken cancellationToken)
-            => options.Evaluator!.EvaluateAsync(student, cancellationToken);
+        /// <summary>The metrics of the last evaluation, for the model card.</summary>
+        public IReadOnlyDictionary<string, double>? LastMetrics { get; private set; }
+
+        public override async Task<IReadOnlyDictionary<string, double>> EvaluateAsync(CancellationToken cancellationToken)
+            => LastMetrics = await options.Evaluator!.EvaluateAsync(student, cancellationToken).ConfigureAwait(false);
 
         public override Task SaveAsync(string directory, CancellationToken cancellationToken) => student.SaveAsync(directory, cancellationToken);
     }
