@@ -11,6 +11,7 @@ using KnowledgeDistillation.Retrieval.Mining;
 using KnowledgeDistillation.Teachers;
 using KnowledgeDistillation.Tokenization;
 using KnowledgeDistillation.Training;
+using Samples.Common;
 using TorchSharp;
 
 namespace DomainAdaptation;
@@ -59,7 +60,7 @@ public static class DomainAdaptationPipeline
 
         // 0. Data and models.
         ui.Begin("Reading SciFact and the pretrained models");
-        SciFactData data = await SciFactData.LoadAsync(o, cancellationToken).ConfigureAwait(false);
+        SciFactData data = await SciFactData.LoadAsync(o.DataDirectory, o.Slice, o.DevQueries, cancellationToken).ConfigureAwait(false);
         PretrainedModel miniLM = PretrainedModels.MiniLM(o.ModelDirectory);
         PretrainedModel arctic = PretrainedModels.ArcticXs(o.ModelDirectory);
         HuggingFaceBertTokenizer tokenizer = ModelLoading.Tokenizer(miniLM);

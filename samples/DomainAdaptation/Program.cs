@@ -3,6 +3,7 @@
 // student from layers 0, 2, 4. See docs/results.md, "Real pretrained models".
 using System.Globalization;
 using DomainAdaptation;
+using Samples.Common;
 
 const string Usage = """
     Usage: dotnet run --project samples/DomainAdaptation -c Release -- [options]

@@ -43,10 +43,7 @@ public static class Recipes
     /// <summary>The control students' loss: hard labels with in-batch negatives (MultipleNegativesRankingLoss), scale 20.</summary>
     public static IDistillationLoss HardLabels() => new ContrastiveLoss();
 
-    private static MarginMseLoss MarginMse() => new(new MarginMseLossOptions
-    {
-        TeacherTransform = TeacherScoreTransform.ZScore.Then(TeacherScoreTransform.Scale(0.1)),
-    });
+    private static MarginMseLoss MarginMse() => new(TeacherScoreTransform.ZScore.Then(TeacherScoreTransform.Scale(0.1)));
 
     private static KlDivergenceLoss Kl() => new(new KlDivergenceLossOptions
     {

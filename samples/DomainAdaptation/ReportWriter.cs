@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using KnowledgeDistillation.Evaluation;
+using Samples.Common;
 using static DomainAdaptation.DomainAdaptationPipeline;
 
 namespace DomainAdaptation;

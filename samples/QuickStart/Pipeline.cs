@@ -12,6 +12,7 @@ using KnowledgeDistillation.Workflow.Evaluation;
 using KnowledgeDistillation.Workflow.Mining;
 using KnowledgeDistillation.Workflow.Scoring;
 using KnowledgeDistillation.Workflow.Training;
+using Samples.Common;
 
 namespace QuickStart;
 
@@ -46,7 +47,7 @@ public static class Pipeline
 
         // 0. Data.
         ui.Begin("Reading SciFact");
-        SciFactData data = await SciFactData.LoadAsync(o, cancellationToken).ConfigureAwait(false);
+        SciFactData data = await SciFactData.LoadAsync(o.DataDirectory, o.Slice, o.DevQueries, cancellationToken).ConfigureAwait(false);
         HuggingFaceBertTokenizer tokenizer = HuggingFaceBertTokenizer.FromVocabularyFile(Path.Combine(o.VocabularyDirectory, "vocab.txt"));
         RetrievalDataset test = Split(data, data.TestQueries, data.TestJudgments);
         ui.End($"{data.Corpus.Count} documents; {data.TrainQueries.Count} train + {data.DevQueries.Count} dev queries; {data.TestQueries.Count} test queries, {data.CleanTestQueries.Count} of them clean");

@@ -38,8 +38,8 @@ using BiEncoderStudent student = BiEncoderStudent.FromPretrained(studentDirector
 Console.WriteLine($"Student: {studentDirectory} ({student.Pooling} pooling, normalize {student.Normalize}, max {student.MaxSequenceLength} tokens).");
 
 var export = Stopwatch.StartNew();
-await student.ExportOnnxAsync(output, new OnnxExportOptions { Quantize = true });
-Console.WriteLine($"Exported to {output} in {export.Elapsed.TotalSeconds:F1} s: model.onnx {Megabytes(Path.Combine(output, OnnxExportOptions.ModelFileName))}, model.int8.onnx {Megabytes(Path.Combine(output, OnnxExportOptions.QuantizedModelFileName))}.");
+await student.ExportOnnxAsync(output, quantize: true);
+Console.WriteLine($"Exported to {output} in {export.Elapsed.TotalSeconds:F1} s: model.onnx {Megabytes(Path.Combine(output, OnnxExporter.ModelFileName))}, model.int8.onnx {Megabytes(Path.Combine(output, OnnxExporter.QuantizedModelFileName))}.");
 Console.WriteLine();
 
 var options = new OnnxEmbeddingModelOptions { IntraOpThreads = threads };
@@ -52,7 +52,7 @@ if (withTorchSharp)
 }
 using (var fp32 = OnnxEmbeddingModel.FromFolder(output, options))
     rows.Add(await Serving.RunAsync("ONNX Runtime fp32", fp32.AsIEmbeddingGenerator(TextKind.Document), fp32.AsIEmbeddingGenerator(TextKind.Query), data, fp32.Similarity));
-using (var int8 = OnnxEmbeddingModel.FromFolder(output, options with { ModelFile = OnnxExportOptions.QuantizedModelFileName }))
+using (var int8 = OnnxEmbeddingModel.FromFolder(output, options with { ModelFile = OnnxExporter.QuantizedModelFileName }))
     rows.Add(await Serving.RunAsync("ONNX Runtime int8", int8.AsIEmbeddingGenerator(TextKind.Document), int8.AsIEmbeddingGenerator(TextKind.Query), data, int8.Similarity));
 
 Console.WriteLine("| model | corpus (texts/s) | query latency median (ms) | p95 (ms) | nDCG@10 |");

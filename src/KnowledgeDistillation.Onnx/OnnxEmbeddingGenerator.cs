@@ -1,4 +1,6 @@
+using KnowledgeDistillation.Models;
 using Microsoft.Extensions.AI;
+using Microsoft.Extensions.Logging;
 
 namespace KnowledgeDistillation.Onnx;
 
@@ -40,44 +42,26 @@ public sealed class OnnxEmbeddingGenerator : IEmbeddingGenerator<string, Embeddi
     /// <param name="directory">The folder (see <see cref="OnnxEmbeddingModel"/>).</param>
     /// <param name="kind">Queries or documents.</param>
     /// <param name="options">Model settings; <see langword="null"/> keeps the folder's.</param>
+    /// <param name="logger">Receives what was loaded and from where; nothing is logged when <see langword="null"/>.</param>
     /// <returns>The generator; disposing it releases the model.</returns>
     /// <exception cref="DirectoryNotFoundException">As for <see cref="OnnxEmbeddingModel.FromFolder"/>.</exception>
     /// <exception cref="FileNotFoundException">As for <see cref="OnnxEmbeddingModel.FromFolder"/>.</exception>
     /// <exception cref="KnowledgeDistillation.Models.Checkpoints.CheckpointException">As for <see cref="OnnxEmbeddingModel.FromFolder"/>.</exception>
-    public static OnnxEmbeddingGenerator FromFolder(string directory, TextKind kind = TextKind.Document, OnnxEmbeddingModelOptions? options = null)
-        => new(OnnxEmbeddingModel.FromFolder(directory, options), kind, ownsModel: true);
+    public static OnnxEmbeddingGenerator FromFolder(string directory, TextKind kind = TextKind.Document, OnnxEmbeddingModelOptions? options = null, ILogger? logger = null)
+        => new(OnnxEmbeddingModel.FromFolder(directory, options, logger), kind, ownsModel: true);
 
     /// <inheritdoc />
     /// <exception cref="ArgumentException">A value is <see langword="null"/>, or <see cref="EmbeddingGenerationOptions.Dimensions"/> asks for another size than the model's.</exception>
     public Task<GeneratedEmbeddings<Embedding<float>>> GenerateAsync(IEnumerable<string> values, EmbeddingGenerationOptions? options = null, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(values);
-        if (options?.Dimensions is { } d && d != Model.EmbeddingDimension)
-            throw new ArgumentException($"The model's embeddings have {Model.EmbeddingDimension} dimensions; {d} were requested.", nameof(options));
-        IReadOnlyList<string> texts = values as IReadOnlyList<string> ?? values.ToArray();
+        IReadOnlyList<string> texts = EmbeddingGenerators.Texts(values, options, Model.EmbeddingDimension, "model");
         float[][] vectors = Model.EmbedCounting(texts, Kind, out long tokens, cancellationToken);
-        DateTimeOffset now = DateTimeOffset.UtcNow;
-        var result = new GeneratedEmbeddings<Embedding<float>>(vectors.Length)
-        {
-            Usage = new UsageDetails { InputTokenCount = tokens, TotalTokenCount = tokens },
-        };
-        foreach (float[] vector in vectors)
-            result.Add(new Embedding<float>(vector) { CreatedAt = now, ModelId = Metadata.DefaultModelId });
-        return Task.FromResult(result);
+        return Task.FromResult(EmbeddingGenerators.Result(vectors, Metadata.DefaultModelId, tokens));
     }
 
     /// <inheritdoc />
     public object? GetService(Type serviceType, object? serviceKey = null)
-    {
-        ArgumentNullException.ThrowIfNull(serviceType);
-        if (serviceKey is not null)
-            return null;
-        if (serviceType == typeof(EmbeddingGeneratorMetadata))
-            return Metadata;
-        if (serviceType.IsInstanceOfType(Model))
-            return Model;
-        return serviceType.IsInstanceOfType(this) ? this : null;
-    }
+        => EmbeddingGenerators.GetService(this, Model, Metadata, serviceType, serviceKey);
 
     /// <summary>Disposes the model when the generator owns it.</summary>
     public void Dispose()

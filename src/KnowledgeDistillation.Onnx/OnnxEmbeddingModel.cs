@@ -166,6 +166,7 @@ public sealed partial class OnnxEmbeddingModel : IDisposable
     /// <summary>Loads a model folder.</summary>
     /// <param name="directory">The folder (see the class remarks for its files).</param>
     /// <param name="options">Settings; <see langword="null"/> keeps the folder's and the defaults.</param>
+    /// <param name="logger">Receives what was loaded and from where; nothing is logged when <see langword="null"/>.</param>
     /// <returns>The model, ready to embed.</returns>
     /// <exception cref="DirectoryNotFoundException">The folder does not exist.</exception>
     /// <exception cref="FileNotFoundException">No ONNX file or no <c>vocab.txt</c> is where it should be.</exception>
@@ -175,12 +176,12 @@ public sealed partial class OnnxEmbeddingModel : IDisposable
     /// or the tokenizer does not fit the model.
     /// </exception>
     /// <exception cref="TokenizerFileException">A tokenizer file is malformed.</exception>
-    public static OnnxEmbeddingModel FromFolder(string directory, OnnxEmbeddingModelOptions? options = null)
+    public static OnnxEmbeddingModel FromFolder(string directory, OnnxEmbeddingModelOptions? options = null, ILogger? logger = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(directory);
         options ??= new OnnxEmbeddingModelOptions();
         options.Validate();
-        ILogger logger = options.Logger ?? NullLogger.Instance;
+        logger ??= NullLogger.Instance;
         if (!Directory.Exists(directory))
             throw new DirectoryNotFoundException($"The model folder {directory} does not exist.");
 

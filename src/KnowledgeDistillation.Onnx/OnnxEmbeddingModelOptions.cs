@@ -1,5 +1,4 @@
 using KnowledgeDistillation.Models;
-using Microsoft.Extensions.Logging;
 using Microsoft.ML.OnnxRuntime;
 
 namespace KnowledgeDistillation.Onnx;
@@ -57,9 +56,6 @@ public sealed record OnnxEmbeddingModelOptions
     /// this record does not cover. Default: nothing.
     /// </summary>
     public Action<SessionOptions>? ConfigureSession { get; init; }
-
-    /// <summary>Receives what was loaded and from where. Default: none.</summary>
-    public ILogger? Logger { get; init; }
 
     internal void Validate()
     {

@@ -85,6 +85,9 @@ public sealed class DistillationExample
     /// <summary>The teacher's score of each negative, or <see langword="null"/> when the example has no teacher scores.</summary>
     public IReadOnlyList<float>? NegativeScores { get; }
 
+    /// <summary>The identity of the teacher whose scores it carries, when they were computed in this process (for the model card).</summary>
+    internal string? ScoredBy { get; init; }
+
     /// <summary>Whether the example carries teacher scores.</summary>
     public bool HasTeacherScores => PositiveScores is not null;
 

@@ -35,10 +35,10 @@ public class ServingBenchmarks
     public int Batch { get; set; } = 32;
 
     [GlobalSetup(Target = nameof(GeneratorOnnxFp32))]
-    public void SetupFp32() => SetupOnnx(OnnxExportOptions.ModelFileName);
+    public void SetupFp32() => SetupOnnx(OnnxExporter.ModelFileName);
 
     [GlobalSetup(Target = nameof(GeneratorOnnxInt8))]
-    public void SetupInt8() => SetupOnnx(OnnxExportOptions.QuantizedModelFileName);
+    public void SetupInt8() => SetupOnnx(OnnxExporter.QuantizedModelFileName);
 
     [GlobalSetup(Target = nameof(GeneratorTorchSharp))]
     public void SetupTorchSharp()
@@ -52,7 +52,7 @@ public class ServingBenchmarks
     public void SetupDirect()
     {
         string folder = ExportedFolder();
-        _session = OnnxSessions.Create(Path.Combine(folder, OnnxExportOptions.ModelFileName));
+        _session = OnnxSessions.Create(Path.Combine(folder, OnnxExporter.ModelFileName));
         HuggingFaceBertTokenizer tokenizer = HuggingFaceBertTokenizer.FromFolder(folder);
         string[] texts = Workloads.EncodeDocuments().Take(Texts).ToArray();
         // Pre-tokenized exactly as the generator batches: length-sorted, padded to the longest of each batch.
@@ -134,10 +134,10 @@ public class ServingBenchmarks
     private string ExportedFolder()
     {
         string folder = Path.Combine(BenchEnvironment.Artifacts, "serving", "minilm-256");
-        if (!File.Exists(Path.Combine(folder, OnnxExportOptions.QuantizedModelFileName)))
+        if (!File.Exists(Path.Combine(folder, OnnxExporter.QuantizedModelFileName)))
         {
             using BiEncoderStudent student = NewStudent();
-            student.ExportOnnxAsync(folder, new OnnxExportOptions { Quantize = true }).GetAwaiter().GetResult();
+            student.ExportOnnxAsync(folder, quantize: true).GetAwaiter().GetResult();
         }
         return folder;
     }

@@ -24,20 +24,20 @@ internal static class ExportCommand
             string source = run.Value(model);
             string what = run.Value(kind) is "auto" ? EvaluateCommand.Detect(source) : run.Value(kind);
             string path = Path.GetFullPath(run.Value(output));
-            var options = new OnnxExportOptions { Quantize = run.Value(quantize) };
+            bool quantized = run.Value(quantize);
             if (what == "student")
             {
                 using BiEncoderStudent student = BiEncoderStudent.FromPretrained(source);
-                await student.ExportOnnxAsync(path, options, cancellationToken).ConfigureAwait(false);
+                await student.ExportOnnxAsync(path, quantized, cancellationToken).ConfigureAwait(false);
             }
             else
             {
                 using BertForSequenceClassification classifier = BertForSequenceClassification.FromPretrained(source);
-                await classifier.ExportOnnxAsync(HuggingFaceBertTokenizer.FromFolder(source), path, options, cancellationToken).ConfigureAwait(false);
+                await classifier.ExportOnnxAsync(HuggingFaceBertTokenizer.FromFolder(source), path, quantized, cancellationToken).ConfigureAwait(false);
             }
             string[] files = Directory.EnumerateFiles(path).Select(Path.GetFileName).Order(StringComparer.Ordinal).ToArray()!;
             return new CommandResult(
-                new { model = source, kind = what, output = path, quantized = options.Quantize, files },
+                new { model = source, kind = what, output = path, quantized, files },
                 e => e.Out.WriteLine($"{what} {source} exported to {path} ({string.Join(", ", files.Where(f => f.EndsWith(".onnx", StringComparison.Ordinal)))})"));
         });
         return command;

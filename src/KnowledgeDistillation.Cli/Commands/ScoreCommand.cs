@@ -57,7 +57,7 @@ internal static class ScoreCommand
             try
             {
                 await using TeacherScoreCache cache = await TeacherScoreCache.OpenAsync(cachePath, teacher.Identity,
-                    new TeacherScoreCacheOptions { BatchSize = Math.Max(64, run.Value(batch)), Logger = run.Logger }, cancellationToken).ConfigureAwait(false);
+                    new TeacherScoreCacheOptions { BatchSize = Math.Max(64, run.Value(batch)) }, run.Logger, cancellationToken).ConfigureAwait(false);
                 run.Info($"shard {shard}: {examples.Count:N0} examples; cache {cachePath} holds {cache.Count:N0} scores of {teacher.Identity}");
                 ScoreResult result = await run.WithProgressAsync($"scoring (shard {shard})", progress =>
                     ScoreStep.ScoreAsync(cache, teacher, examples, new ScoreOptions { Shard = shard, MaxNegatives = run.Value(maxNegatives) },

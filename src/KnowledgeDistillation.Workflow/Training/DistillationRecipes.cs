@@ -19,11 +19,11 @@ public static class DistillationRecipes
     public static IDistillationLoss Create(string recipe, double softWeight = 1.0) => recipe switch
     {
         // Margin-MSE alone never pushes unrelated documents away; the contrastive term with in-batch negatives does.
-        "margin-mse+contrastive" => new WeightedLoss((new MarginMseLoss(MarginMseLossOptions.ForCosineStudent), softWeight), (new ContrastiveLoss(), 1.0)),
-        "margin-mse" => new MarginMseLoss(MarginMseLossOptions.ForCosineStudent),
+        "margin-mse+contrastive" => new WeightedLoss((MarginMseLoss.ForCosineStudent(), softWeight), (new ContrastiveLoss(), 1.0)),
+        "margin-mse" => MarginMseLoss.ForCosineStudent(),
         // The earlier default: z-scored margins (typically 1–4) that a cosine student (margins at most 2) cannot reach.
         "margin-mse-unscaled+contrastive" => new WeightedLoss(
-            (new MarginMseLoss(new MarginMseLossOptions { TeacherTransform = TeacherScoreTransform.ZScore }), softWeight),
+            (new MarginMseLoss(TeacherScoreTransform.ZScore), softWeight),
             (new ContrastiveLoss(), 1.0)),
         // Listwise KL over the own candidates plus the other queries' documents (zero teacher mass) and a contrastive term.
         "kl+contrastive" => new WeightedLoss((InBatchKl(), softWeight), (new ContrastiveLoss(), 1.0)),

@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Logging;
+
 namespace KnowledgeDistillation.Data;
 
 /// <summary>
@@ -62,29 +64,32 @@ public sealed class BeirDataset
     }
 
     /// <summary>Streams the corpus; see <see cref="BeirFormat.ReadCorpusAsync"/>.</summary>
-    /// <param name="options">Strict or skipping, and logging.</param>
+    /// <param name="options">Strict or skipping.</param>
     /// <param name="statistics">Receives the counts; optional.</param>
+    /// <param name="logger">Where skipped lines and per-file summaries are logged; nothing is logged when <see langword="null"/>.</param>
     /// <param name="cancellationToken">Stops the enumeration.</param>
     /// <returns>The documents, in file order.</returns>
-    public IAsyncEnumerable<CorpusDocument> ReadCorpusAsync(DataReaderOptions? options = null, DataReadStatistics? statistics = null, CancellationToken cancellationToken = default)
-        => BeirFormat.ReadCorpusAsync(CorpusPath, options, statistics, cancellationToken);
+    public IAsyncEnumerable<CorpusDocument> ReadCorpusAsync(DataReaderOptions? options = null, DataReadStatistics? statistics = null, ILogger? logger = null, CancellationToken cancellationToken = default)
+        => BeirFormat.ReadCorpusAsync(CorpusPath, options, statistics, logger, cancellationToken);
 
     /// <summary>Streams the queries; see <see cref="BeirFormat.ReadQueriesAsync"/>.</summary>
-    /// <param name="options">Strict or skipping, and logging.</param>
+    /// <param name="options">Strict or skipping.</param>
     /// <param name="statistics">Receives the counts; optional.</param>
+    /// <param name="logger">Where skipped lines and per-file summaries are logged; nothing is logged when <see langword="null"/>.</param>
     /// <param name="cancellationToken">Stops the enumeration.</param>
     /// <returns>The queries, in file order.</returns>
-    public IAsyncEnumerable<QueryRecord> ReadQueriesAsync(DataReaderOptions? options = null, DataReadStatistics? statistics = null, CancellationToken cancellationToken = default)
-        => BeirFormat.ReadQueriesAsync(QueriesPath, options, statistics, cancellationToken);
+    public IAsyncEnumerable<QueryRecord> ReadQueriesAsync(DataReaderOptions? options = null, DataReadStatistics? statistics = null, ILogger? logger = null, CancellationToken cancellationToken = default)
+        => BeirFormat.ReadQueriesAsync(QueriesPath, options, statistics, logger, cancellationToken);
 
     /// <summary>Reads the qrels of a split; see <see cref="BeirFormat.ReadQrelsAsync"/>.</summary>
     /// <param name="split">The split, for example <c>test</c>.</param>
-    /// <param name="options">Strict or skipping, and logging.</param>
+    /// <param name="options">Strict or skipping.</param>
     /// <param name="statistics">Receives the counts; optional.</param>
+    /// <param name="logger">Where skipped lines and per-file summaries are logged; nothing is logged when <see langword="null"/>.</param>
     /// <param name="cancellationToken">Cancels the read.</param>
     /// <returns>The judgments.</returns>
-    public Task<RelevanceJudgments> ReadQrelsAsync(string split, DataReaderOptions? options = null, DataReadStatistics? statistics = null, CancellationToken cancellationToken = default)
-        => BeirFormat.ReadQrelsAsync(QrelsPath(split), options, statistics, cancellationToken);
+    public Task<RelevanceJudgments> ReadQrelsAsync(string split, DataReaderOptions? options = null, DataReadStatistics? statistics = null, ILogger? logger = null, CancellationToken cancellationToken = default)
+        => BeirFormat.ReadQrelsAsync(QrelsPath(split), options, statistics, logger, cancellationToken);
 
     private static string Find(string folder, string name)
     {

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Encodings.Web;
 using System.Text.Json;
+using Microsoft.Extensions.Logging;
 
 namespace KnowledgeDistillation.Data;
 
@@ -27,41 +28,44 @@ public static class BeirFormat
 
     /// <summary>Streams the documents of a BEIR <c>corpus.jsonl</c>.</summary>
     /// <param name="path">The file (plain or gzip).</param>
-    /// <param name="options">Strict or skipping, and logging; <see cref="DataReaderOptions.Default"/> when <see langword="null"/>.</param>
+    /// <param name="options">Strict or skipping; <see cref="DataReaderOptions.Default"/> when <see langword="null"/>.</param>
     /// <param name="statistics">Receives the line, record and skipped-line counts; optional.</param>
+    /// <param name="logger">Where skipped lines and per-file summaries are logged; nothing is logged when <see langword="null"/>.</param>
     /// <param name="cancellationToken">Stops the enumeration.</param>
     /// <returns>The documents, in file order.</returns>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
     /// <exception cref="DataFormatException">A line is malformed (during enumeration; not when skipping).</exception>
     public static IAsyncEnumerable<CorpusDocument> ReadCorpusAsync(
-        string path, DataReaderOptions? options = null, DataReadStatistics? statistics = null, CancellationToken cancellationToken = default)
-        => LineReader.ReadAsync<CorpusDocument>(path, ParseDocument, options, statistics, cancellationToken);
+        string path, DataReaderOptions? options = null, DataReadStatistics? statistics = null, ILogger? logger = null, CancellationToken cancellationToken = default)
+        => LineReader.ReadAsync<CorpusDocument>(path, ParseDocument, options, statistics, logger, cancellationToken);
 
     /// <summary>Streams the queries of a BEIR <c>queries.jsonl</c>.</summary>
     /// <param name="path">The file (plain or gzip).</param>
-    /// <param name="options">Strict or skipping, and logging; <see cref="DataReaderOptions.Default"/> when <see langword="null"/>.</param>
+    /// <param name="options">Strict or skipping; <see cref="DataReaderOptions.Default"/> when <see langword="null"/>.</param>
     /// <param name="statistics">Receives the line, record and skipped-line counts; optional.</param>
+    /// <param name="logger">Where skipped lines and per-file summaries are logged; nothing is logged when <see langword="null"/>.</param>
     /// <param name="cancellationToken">Stops the enumeration.</param>
     /// <returns>The queries, in file order.</returns>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
     /// <exception cref="DataFormatException">A line is malformed (during enumeration; not when skipping).</exception>
     public static IAsyncEnumerable<QueryRecord> ReadQueriesAsync(
-        string path, DataReaderOptions? options = null, DataReadStatistics? statistics = null, CancellationToken cancellationToken = default)
-        => LineReader.ReadAsync<QueryRecord>(path, ParseQuery, options, statistics, cancellationToken);
+        string path, DataReaderOptions? options = null, DataReadStatistics? statistics = null, ILogger? logger = null, CancellationToken cancellationToken = default)
+        => LineReader.ReadAsync<QueryRecord>(path, ParseQuery, options, statistics, logger, cancellationToken);
 
     /// <summary>Reads a BEIR qrels file (<c>query-id \t corpus-id \t score</c>, with or without the header).</summary>
     /// <param name="path">The file (plain or gzip).</param>
-    /// <param name="options">Strict or skipping, and logging; <see cref="DataReaderOptions.Default"/> when <see langword="null"/>.</param>
+    /// <param name="options">Strict or skipping; <see cref="DataReaderOptions.Default"/> when <see langword="null"/>.</param>
     /// <param name="statistics">Receives the line, record and skipped-line counts; optional.</param>
+    /// <param name="logger">Where skipped lines and per-file summaries are logged; nothing is logged when <see langword="null"/>.</param>
     /// <param name="cancellationToken">Cancels the read.</param>
     /// <returns>The judgments; a pair judged twice keeps the later grade.</returns>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
     /// <exception cref="DataFormatException">A line is malformed (not when skipping).</exception>
     public static async Task<RelevanceJudgments> ReadQrelsAsync(
-        string path, DataReaderOptions? options = null, DataReadStatistics? statistics = null, CancellationToken cancellationToken = default)
+        string path, DataReaderOptions? options = null, DataReadStatistics? statistics = null, ILogger? logger = null, CancellationToken cancellationToken = default)
     {
         var judgments = new RelevanceJudgments();
-        await foreach (var (query, document, grade) in LineReader.ReadAsync<(string, string, int)>(path, ParseQrel, options, statistics, cancellationToken).ConfigureAwait(false))
+        await foreach (var (query, document, grade) in LineReader.ReadAsync<(string, string, int)>(path, ParseQrel, options, statistics, logger, cancellationToken).ConfigureAwait(false))
             judgments.Add(query, document, grade);
         return judgments;
     }

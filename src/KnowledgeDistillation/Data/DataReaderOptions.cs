@@ -1,9 +1,6 @@
-using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Abstractions;
-
 namespace KnowledgeDistillation.Data;
 
-/// <summary>How the data readers treat malformed lines and where they log.</summary>
+/// <summary>How the data readers treat malformed lines (the logger is a parameter of each reader).</summary>
 /// <remarks>
 /// Every reader accepts plain or gzip-compressed files (recognised by the gzip magic bytes, whatever the extension),
 /// UTF-8 with or without a byte-order mark, and <c>\n</c> or <c>\r\n</c> line ends. Blank lines are ignored and are not
@@ -11,7 +8,7 @@ namespace KnowledgeDistillation.Data;
 /// </remarks>
 public sealed class DataReaderOptions
 {
-    /// <summary>The defaults: strict (the first malformed line throws), no logging.</summary>
+    /// <summary>The defaults: strict (the first malformed line throws).</summary>
     public static DataReaderOptions Default { get; } = new();
 
     /// <summary>
@@ -24,7 +21,4 @@ public sealed class DataReaderOptions
 
     /// <summary>How many skipped lines are logged one by one before only the total is reported. Default 10.</summary>
     public int MaxLoggedLines { get; init; } = 10;
-
-    /// <summary>Where skipped lines and per-file summaries are logged. Default <see cref="NullLogger.Instance"/>.</summary>
-    public ILogger Logger { get; init; } = NullLogger.Instance;
 }

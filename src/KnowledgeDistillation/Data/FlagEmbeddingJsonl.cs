@@ -1,5 +1,6 @@
 using System.Text.Encodings.Web;
 using System.Text.Json;
+using Microsoft.Extensions.Logging;
 
 namespace KnowledgeDistillation.Data;
 
@@ -30,15 +31,16 @@ public static class FlagEmbeddingJsonl
 
     /// <summary>Streams the examples of a FlagEmbedding JSONL file.</summary>
     /// <param name="path">The file (plain or gzip).</param>
-    /// <param name="options">Strict or skipping, and logging; <see cref="DataReaderOptions.Default"/> when <see langword="null"/>.</param>
+    /// <param name="options">Strict or skipping; <see cref="DataReaderOptions.Default"/> when <see langword="null"/>.</param>
     /// <param name="statistics">Receives the line, record and skipped-line counts; optional.</param>
+    /// <param name="logger">Where skipped lines and per-file summaries are logged; nothing is logged when <see langword="null"/>.</param>
     /// <param name="cancellationToken">Stops the enumeration.</param>
     /// <returns>The examples, in file order; <see cref="DistillationExample.Id"/> is <see langword="null"/>.</returns>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
     /// <exception cref="DataFormatException">A line is malformed (during enumeration; not when skipping).</exception>
     public static IAsyncEnumerable<DistillationExample> ReadAsync(
-        string path, DataReaderOptions? options = null, DataReadStatistics? statistics = null, CancellationToken cancellationToken = default)
-        => LineReader.ReadAsync<DistillationExample>(path, ParseLine, options, statistics, cancellationToken);
+        string path, DataReaderOptions? options = null, DataReadStatistics? statistics = null, ILogger? logger = null, CancellationToken cancellationToken = default)
+        => LineReader.ReadAsync<DistillationExample>(path, ParseLine, options, statistics, logger, cancellationToken);
 
     /// <summary>Writes examples as FlagEmbedding JSONL, atomically (gzip when the path ends in <c>.gz</c>).</summary>
     /// <param name="path">The file to write; replaced when it exists.</param>

@@ -1,6 +1,8 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 using System.Text;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace KnowledgeDistillation.Data;
 
@@ -16,17 +18,17 @@ internal static class LineReader
     private const int BufferSize = 1 << 16;
 
     internal static IAsyncEnumerable<T> ReadAsync<T>(
-        string path, LineParser<T> parse, DataReaderOptions? options, DataReadStatistics? statistics, CancellationToken cancellationToken)
+        string path, LineParser<T> parse, DataReaderOptions? options, DataReadStatistics? statistics, ILogger? logger, CancellationToken cancellationToken)
     {
         // Validate eagerly, not at the first MoveNextAsync.
         ArgumentException.ThrowIfNullOrEmpty(path);
         if (!File.Exists(path))
             throw new FileNotFoundException($"The data file {path} does not exist.", path);
-        return Iterate(path, parse, options ?? DataReaderOptions.Default, statistics ?? new DataReadStatistics(), cancellationToken);
+        return Iterate(path, parse, options ?? DataReaderOptions.Default, statistics ?? new DataReadStatistics(), logger ?? NullLogger.Instance, cancellationToken);
     }
 
     private static async IAsyncEnumerable<T> Iterate<T>(
-        string path, LineParser<T> parse, DataReaderOptions options, DataReadStatistics statistics, [EnumeratorCancellation] CancellationToken cancellationToken)
+        string path, LineParser<T> parse, DataReaderOptions options, DataReadStatistics statistics, ILogger logger, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         statistics.FilePath = path;
         long lineNumber = 0, records = 0, skipped = 0;
@@ -63,7 +65,7 @@ internal static class LineReader
                     skipped++;
                     statistics.SkippedLines++;
                     if (skipped <= options.MaxLoggedLines)
-                        DataLog.SkippedLine(options.Logger, path, lineNumber, reason);
+                        DataLog.SkippedLine(logger, path, lineNumber, reason);
                     continue;
                 }
                 if (!isRecord)
@@ -74,8 +76,8 @@ internal static class LineReader
             }
         }
         if (skipped > 0)
-            DataLog.SkippedTotal(options.Logger, path, skipped, records);
-        DataLog.FileRead(options.Logger, path, records, lineNumber, gzip);
+            DataLog.SkippedTotal(logger, path, skipped, records);
+        DataLog.FileRead(logger, path, records, lineNumber, gzip);
     }
 
     private static async ValueTask<string?> ReadLineAsync(StreamReader reader, string path, long lineNumber, bool gzip, CancellationToken cancellationToken)

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Microsoft.Extensions.Logging;
 
 namespace KnowledgeDistillation.Data;
 
@@ -24,56 +25,60 @@ public static class MsMarcoFormat
 {
     /// <summary>Streams the passages of a <c>collection.tsv</c> (<c>pid \t passage</c>).</summary>
     /// <param name="path">The file (plain or gzip).</param>
-    /// <param name="options">Strict or skipping, and logging; <see cref="DataReaderOptions.Default"/> when <see langword="null"/>.</param>
+    /// <param name="options">Strict or skipping; <see cref="DataReaderOptions.Default"/> when <see langword="null"/>.</param>
     /// <param name="statistics">Receives the line, record and skipped-line counts; optional.</param>
+    /// <param name="logger">Where skipped lines and per-file summaries are logged; nothing is logged when <see langword="null"/>.</param>
     /// <param name="cancellationToken">Stops the enumeration.</param>
     /// <returns>The passages, in file order, with empty titles.</returns>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
     /// <exception cref="DataFormatException">A line is malformed (during enumeration; not when skipping).</exception>
     public static IAsyncEnumerable<CorpusDocument> ReadCollectionAsync(
-        string path, DataReaderOptions? options = null, DataReadStatistics? statistics = null, CancellationToken cancellationToken = default)
-        => LineReader.ReadAsync<CorpusDocument>(path, ParsePassage, options, statistics, cancellationToken);
+        string path, DataReaderOptions? options = null, DataReadStatistics? statistics = null, ILogger? logger = null, CancellationToken cancellationToken = default)
+        => LineReader.ReadAsync<CorpusDocument>(path, ParsePassage, options, statistics, logger, cancellationToken);
 
     /// <summary>Streams the queries of a <c>queries.tsv</c> (<c>qid \t text</c>).</summary>
     /// <param name="path">The file (plain or gzip).</param>
-    /// <param name="options">Strict or skipping, and logging; <see cref="DataReaderOptions.Default"/> when <see langword="null"/>.</param>
+    /// <param name="options">Strict or skipping; <see cref="DataReaderOptions.Default"/> when <see langword="null"/>.</param>
     /// <param name="statistics">Receives the line, record and skipped-line counts; optional.</param>
+    /// <param name="logger">Where skipped lines and per-file summaries are logged; nothing is logged when <see langword="null"/>.</param>
     /// <param name="cancellationToken">Stops the enumeration.</param>
     /// <returns>The queries, in file order.</returns>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
     /// <exception cref="DataFormatException">A line is malformed (during enumeration; not when skipping).</exception>
     public static IAsyncEnumerable<QueryRecord> ReadQueriesAsync(
-        string path, DataReaderOptions? options = null, DataReadStatistics? statistics = null, CancellationToken cancellationToken = default)
-        => LineReader.ReadAsync<QueryRecord>(path, ParseQuery, options, statistics, cancellationToken);
+        string path, DataReaderOptions? options = null, DataReadStatistics? statistics = null, ILogger? logger = null, CancellationToken cancellationToken = default)
+        => LineReader.ReadAsync<QueryRecord>(path, ParseQuery, options, statistics, logger, cancellationToken);
 
     /// <summary>Reads TREC-format qrels (<c>qid 0 pid relevance</c>, or two columns <c>qid pid</c>).</summary>
     /// <param name="path">The file (plain or gzip).</param>
-    /// <param name="options">Strict or skipping, and logging; <see cref="DataReaderOptions.Default"/> when <see langword="null"/>.</param>
+    /// <param name="options">Strict or skipping; <see cref="DataReaderOptions.Default"/> when <see langword="null"/>.</param>
     /// <param name="statistics">Receives the line, record and skipped-line counts; optional.</param>
+    /// <param name="logger">Where skipped lines and per-file summaries are logged; nothing is logged when <see langword="null"/>.</param>
     /// <param name="cancellationToken">Cancels the read.</param>
     /// <returns>The judgments; a pair judged twice keeps the later grade.</returns>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
     /// <exception cref="DataFormatException">A line is malformed (not when skipping).</exception>
     public static async Task<RelevanceJudgments> ReadQrelsAsync(
-        string path, DataReaderOptions? options = null, DataReadStatistics? statistics = null, CancellationToken cancellationToken = default)
+        string path, DataReaderOptions? options = null, DataReadStatistics? statistics = null, ILogger? logger = null, CancellationToken cancellationToken = default)
     {
         var judgments = new RelevanceJudgments();
-        await foreach (var (query, document, grade) in LineReader.ReadAsync<(string, string, int)>(path, ParseQrel, options, statistics, cancellationToken).ConfigureAwait(false))
+        await foreach (var (query, document, grade) in LineReader.ReadAsync<(string, string, int)>(path, ParseQrel, options, statistics, logger, cancellationToken).ConfigureAwait(false))
             judgments.Add(query, document, grade);
         return judgments;
     }
 
     /// <summary>Streams id triples (<c>qid \t positive pid \t negative pid</c>).</summary>
     /// <param name="path">The file (plain or gzip).</param>
-    /// <param name="options">Strict or skipping, and logging; <see cref="DataReaderOptions.Default"/> when <see langword="null"/>.</param>
+    /// <param name="options">Strict or skipping; <see cref="DataReaderOptions.Default"/> when <see langword="null"/>.</param>
     /// <param name="statistics">Receives the line, record and skipped-line counts; optional.</param>
+    /// <param name="logger">Where skipped lines and per-file summaries are logged; nothing is logged when <see langword="null"/>.</param>
     /// <param name="cancellationToken">Stops the enumeration.</param>
     /// <returns>The triples, in file order.</returns>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
     /// <exception cref="DataFormatException">A line is malformed (during enumeration; not when skipping).</exception>
     public static IAsyncEnumerable<IdTriple> ReadTriplesAsync(
-        string path, DataReaderOptions? options = null, DataReadStatistics? statistics = null, CancellationToken cancellationToken = default)
-        => LineReader.ReadAsync<IdTriple>(path, ParseTriple, options, statistics, cancellationToken);
+        string path, DataReaderOptions? options = null, DataReadStatistics? statistics = null, ILogger? logger = null, CancellationToken cancellationToken = default)
+        => LineReader.ReadAsync<IdTriple>(path, ParseTriple, options, statistics, logger, cancellationToken);
 
     /// <summary>Writes a <c>collection.tsv</c> (<c>pid \t passage</c>; a title, when present, is prefixed as in <see cref="CorpusDocument.FullText"/>).</summary>
     /// <param name="path">The file; gzip-compressed when it ends in <c>.gz</c>.</param>

@@ -12,7 +12,7 @@ namespace KnowledgeDistillation.Losses;
 /// the mean over all B·N (query, negative) pairs of <c>((s_pos − s_neg_i) − (t_pos − t_neg_i))²</c>. It only sees
 /// differences, so adding a constant to one query's student or teacher scores does not change it: the student's scale
 /// must match the teacher's margins, not its offsets. A cosine student's margins are at most 2, so give it
-/// <see cref="MarginMseLossOptions.ForCosineStudent"/> (teacher margins z-scored and scaled into its range) or a
+/// <see cref="ForCosineStudent"/> (teacher margins z-scored and scaled into its range) or a
 /// <see cref="Models.BiEncoderStudentOptions.ScoreScale"/>.
 /// </para>
 /// <para>
@@ -22,15 +22,28 @@ namespace KnowledgeDistillation.Losses;
 /// </remarks>
 public sealed class MarginMseLoss : IDistillationLoss
 {
-    private readonly TeacherScoreTransform _transform;
-
     /// <summary>Creates the loss.</summary>
-    /// <param name="options">The options; <see langword="null"/> for the defaults.</param>
-    public MarginMseLoss(MarginMseLossOptions? options = null)
-    {
-        options ??= new MarginMseLossOptions();
-        _transform = options.TeacherTransform ?? throw new ArgumentException("TeacherTransform must not be null.", nameof(options));
-    }
+    /// <param name="teacherTransform">
+    /// The transform applied to the teacher's scores before the margins are taken. <see langword="null"/> (the default)
+    /// is <see cref="TeacherScoreTransform.Identity"/>: raw logits, as in Hofstätter et al., for a dot-product student or
+    /// one with a <see cref="Models.BiEncoderStudentOptions.ScoreScale"/>; a cosine student takes
+    /// <see cref="ForCosineStudent"/>. Avoid <see cref="TeacherScoreTransform.Sigmoid"/>, which squashes the margins the
+    /// loss learns from.
+    /// </param>
+    public MarginMseLoss(TeacherScoreTransform? teacherTransform = null)
+        => TeacherTransform = teacherTransform ?? TeacherScoreTransform.Identity;
+
+    /// <summary>
+    /// The recipe for a cosine student (<see cref="Models.EmbeddingSimilarity.Cosine"/>, the default of
+    /// <see cref="Models.BiEncoderStudent"/>): teacher scores through <see cref="TeacherScoreTransform.CosineStudentMargins"/>,
+    /// so that the margins asked of the student are ones its scores in [−1, 1] can reach. With the plain defaults a cosine
+    /// student faces a cross-encoder's margins of several units and the loss cannot go below their excess.
+    /// </summary>
+    /// <returns>A new loss.</returns>
+    public static MarginMseLoss ForCosineStudent() => new(TeacherScoreTransform.CosineStudentMargins);
+
+    /// <summary>The transform applied to the teacher's scores before the margins are taken.</summary>
+    public TeacherScoreTransform TeacherTransform { get; }
 
     /// <inheritdoc />
     public string Name => "margin-mse";
@@ -50,7 +63,7 @@ public sealed class MarginMseLoss : IDistillationLoss
         }
         using var scope = NewDisposeScope();
         Tensor s = student.Scores;
-        Tensor t = LossInputs.TeacherScores(Name, student, teacher, _transform);
+        Tensor t = LossInputs.TeacherScores(Name, student, teacher, TeacherTransform);
         Tensor studentMargins = s[.., ..1] - s[.., 1..];
         Tensor teacherMargins = t[.., ..1] - t[.., 1..];
         return (studentMargins - teacherMargins).square().mean().MoveToOuterDisposeScope();

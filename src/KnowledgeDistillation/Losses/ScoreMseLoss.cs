@@ -14,15 +14,17 @@ namespace KnowledgeDistillation.Losses;
 /// </remarks>
 public sealed class ScoreMseLoss : IDistillationLoss
 {
-    private readonly TeacherScoreTransform _transform;
-
     /// <summary>Creates the loss.</summary>
-    /// <param name="options">The options; <see langword="null"/> for the defaults.</param>
-    public ScoreMseLoss(ScoreMseLossOptions? options = null)
-    {
-        options ??= new ScoreMseLossOptions();
-        _transform = options.TeacherTransform ?? throw new ArgumentException("TeacherTransform must not be null.", nameof(options));
-    }
+    /// <param name="teacherTransform">
+    /// The transform applied to the teacher's scores before the comparison; <see langword="null"/> (the default) is
+    /// <see cref="TeacherScoreTransform.Identity"/>. Pointwise MSE matches the scores themselves, so the student's score
+    /// scale must be able to reach the (transformed) teacher's: a cosine student in [−1, 1] cannot match logits of ±10.
+    /// </param>
+    public ScoreMseLoss(TeacherScoreTransform? teacherTransform = null)
+        => TeacherTransform = teacherTransform ?? TeacherScoreTransform.Identity;
+
+    /// <summary>The transform applied to the teacher's scores before the comparison.</summary>
+    public TeacherScoreTransform TeacherTransform { get; }
 
     /// <inheritdoc />
     public string Name => "score-mse";
@@ -33,7 +35,7 @@ public sealed class ScoreMseLoss : IDistillationLoss
     {
         ArgumentNullException.ThrowIfNull(student);
         using var scope = NewDisposeScope();
-        Tensor t = LossInputs.TeacherScores(Name, student, teacher, _transform);
+        Tensor t = LossInputs.TeacherScores(Name, student, teacher, TeacherTransform);
         return (student.Scores - t).square().mean().MoveToOuterDisposeScope();
     }
 }

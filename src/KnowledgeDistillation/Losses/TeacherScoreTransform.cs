@@ -81,7 +81,7 @@ public abstract class TeacherScoreTransform
     /// <summary>
     /// Per-query z-scores times 0.1, <c>ZScore.Then(Scale(0.1))</c>: the teacher's margins put where a cosine student's
     /// margins can follow (at most 2, a few tenths in practice), while raw logits (margins of several units) or plain
-    /// z-scores (1–4) cannot be fitted. The transform of <see cref="MarginMseLossOptions.ForCosineStudent"/>, and the
+    /// z-scores (1–4) cannot be fitted. The transform of <see cref="MarginMseLoss.ForCosineStudent"/>, and the
     /// QuickStart's measured recipe (docs/results.md).
     /// </summary>
     public static TeacherScoreTransform CosineStudentMargins { get; } = ZScore.Then(Scale(0.1));

@@ -1,5 +1,7 @@
 using KnowledgeDistillation.Models.Checkpoints;
 using KnowledgeDistillation.Runtime;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -40,7 +42,8 @@ public sealed class BertForSequenceClassification : nn.Module
 
     /// <summary>Loads a Hugging Face <c>BertForSequenceClassification</c> checkpoint from a local folder.</summary>
     /// <param name="directory">A folder with <c>config.json</c> and the weights.</param>
-    /// <param name="options">dtype, device and logging; defaults when <see langword="null"/>.</param>
+    /// <param name="options">dtype and device; defaults when <see langword="null"/>.</param>
+    /// <param name="logger">Receives what was loaded and ignored; nothing is logged when <see langword="null"/>.</param>
     /// <returns>The model, in evaluation mode.</returns>
     /// <exception cref="DirectoryNotFoundException">The folder does not exist.</exception>
     /// <exception cref="FileNotFoundException"><c>config.json</c> is missing.</exception>
@@ -48,18 +51,18 @@ public sealed class BertForSequenceClassification : nn.Module
     /// As for <see cref="BertModel.FromPretrained"/>; in particular a checkpoint without <c>classifier.*</c> or pooler
     /// weights is not a sequence classifier.
     /// </exception>
-    public static BertForSequenceClassification FromPretrained(string directory, BertLoadOptions? options = null)
+    public static BertForSequenceClassification FromPretrained(string directory, BertLoadOptions? options = null, ILogger? logger = null)
     {
         ArgumentNullException.ThrowIfNull(directory);
         options ??= new BertLoadOptions();
         options.Validate();
         TorchRuntime.EnsureAvailable(); // before the first module constructor, which is a native call
-        (CheckpointFolder opened, BertConfig config) = BertWeights.Open(directory, options);
+        (CheckpointFolder opened, BertConfig config) = BertWeights.Open(directory, options, logger ??= NullLogger.Instance);
         using CheckpointFolder checkpoint = opened;
         var model = new BertForSequenceClassification(config);
         try
         {
-            BertWeights.Load(model, BertWeights.EncoderPrefix, checkpoint, options, nameof(BertForSequenceClassification));
+            BertWeights.Load(model, BertWeights.EncoderPrefix, checkpoint, options, logger, nameof(BertForSequenceClassification));
             model.bert.Prepare(options);
             model.Prepare(options);
             return model;
@@ -81,19 +84,20 @@ public sealed class BertForSequenceClassification : nn.Module
     /// <param name="directory">The checkpoint folder or <c>.onnx</c> file.</param>
     /// <param name="numLabels">Outputs of the new head; 1 (the default) for a cross-encoder's relevance logit.</param>
     /// <param name="seed">Seeds the new head's initialisation; the same seed gives the same head. The global RNG is untouched.</param>
-    /// <param name="options">dtype, device, layer subset and logging; defaults when <see langword="null"/>.</param>
+    /// <param name="options">dtype, device and layer subset; defaults when <see langword="null"/>.</param>
+    /// <param name="logger">Receives what was loaded and ignored; nothing is logged when <see langword="null"/>.</param>
     /// <returns>The model, in evaluation mode.</returns>
     /// <exception cref="DirectoryNotFoundException">The folder does not exist.</exception>
     /// <exception cref="FileNotFoundException"><c>config.json</c> is missing (and the weights are not an ONNX export).</exception>
     /// <exception cref="CheckpointException">As for <see cref="BertModel.FromPretrained"/>.</exception>
-    public static BertForSequenceClassification FromEncoder(string directory, int numLabels = 1, long seed = 0, BertLoadOptions? options = null)
+    public static BertForSequenceClassification FromEncoder(string directory, int numLabels = 1, long seed = 0, BertLoadOptions? options = null, ILogger? logger = null)
     {
         ArgumentNullException.ThrowIfNull(directory);
         ArgumentOutOfRangeException.ThrowIfLessThan(numLabels, 1);
         options ??= new BertLoadOptions();
         options.Validate();
         TorchRuntime.EnsureAvailable();
-        (CheckpointFolder opened, BertConfig config) = BertWeights.Open(directory, options);
+        (CheckpointFolder opened, BertConfig config) = BertWeights.Open(directory, options, logger ??= NullLogger.Instance);
         using CheckpointFolder checkpoint = opened;
         config = config.WithNumLabels(numLabels) with { Architectures = [nameof(BertForSequenceClassification)] };
         var model = new BertForSequenceClassification(config);
@@ -101,7 +105,7 @@ public sealed class BertForSequenceClassification : nn.Module
         {
             // Everything starts from Hugging Face's initialisation with the seed; the checkpoint then overwrites the encoder.
             BertWeights.Initialize(model, config, seed);
-            BertWeights.Load(model, BertWeights.EncoderPrefix, checkpoint, options, nameof(BertForSequenceClassification), newHead: true);
+            BertWeights.Load(model, BertWeights.EncoderPrefix, checkpoint, options, logger, nameof(BertForSequenceClassification), newHead: true);
             model.bert.Prepare(options);
             model.Prepare(options);
             return model;

@@ -1,5 +1,3 @@
-using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Abstractions;
 using static TorchSharp.torch;
 
 namespace KnowledgeDistillation.Models;
@@ -33,14 +31,10 @@ public sealed class BertLoadOptions
     /// </summary>
     public IReadOnlyList<int>? Layers { get; init; }
 
-    /// <summary>Receives what was loaded and ignored; default <see cref="NullLogger.Instance"/>.</summary>
-    public ILogger Logger { get; init; } = NullLogger.Instance;
-
     internal void Validate()
     {
         if (DType is not (ScalarType.Float32 or ScalarType.BFloat16 or ScalarType.Float16))
             throw new ArgumentException($"BertLoadOptions.DType must be Float32, BFloat16 or Float16, not {DType}.", nameof(DType));
-        ArgumentNullException.ThrowIfNull(Logger, nameof(Logger));
         if (Layers is not null)
         {
             if (Layers.Count == 0)

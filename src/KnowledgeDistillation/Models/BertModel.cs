@@ -1,5 +1,7 @@
 using KnowledgeDistillation.Models.Checkpoints;
 using KnowledgeDistillation.Runtime;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -84,7 +86,8 @@ public sealed class BertModel : nn.Module
     /// or a folder whose weights are an ONNX export, <c>model.onnx</c> or <c>onnx/model.onnx</c> (<c>config.json</c>
     /// optional: the configuration is inferred from the graph); or the path of a <c>.onnx</c> file. See docs/models.md.
     /// </param>
-    /// <param name="options">dtype, device, head handling, layer subset and logging; defaults when <see langword="null"/>.</param>
+    /// <param name="options">dtype, device, head handling and layer subset; defaults when <see langword="null"/>.</param>
+    /// <param name="logger">Receives what was loaded and ignored; nothing is logged when <see langword="null"/>.</param>
     /// <returns>The model, in evaluation mode. The pooler is present when the checkpoint has one.</returns>
     /// <exception cref="DirectoryNotFoundException">The folder does not exist.</exception>
     /// <exception cref="FileNotFoundException"><c>config.json</c> is missing (and the weights are not an ONNX export).</exception>
@@ -93,18 +96,18 @@ public sealed class BertModel : nn.Module
     /// or of the wrong shape (all listed in one message); for an ONNX export, an <see cref="Onnx.OnnxImportException"/>
     /// naming the node or initializer the importer cannot map.
     /// </exception>
-    public static BertModel FromPretrained(string directory, BertLoadOptions? options = null)
+    public static BertModel FromPretrained(string directory, BertLoadOptions? options = null, ILogger? logger = null)
     {
         ArgumentNullException.ThrowIfNull(directory);
         options ??= new BertLoadOptions();
         options.Validate();
         TorchRuntime.EnsureAvailable(); // before the first module constructor, which is a native call
-        (CheckpointFolder opened, BertConfig config) = BertWeights.Open(directory, options);
+        (CheckpointFolder opened, BertConfig config) = BertWeights.Open(directory, options, logger ?? NullLogger.Instance);
         using CheckpointFolder checkpoint = opened;
         var model = new BertModel(config, BertWeights.HasPooler(checkpoint));
         try
         {
-            BertWeights.Load(model, "", checkpoint, options, nameof(BertModel));
+            BertWeights.Load(model, "", checkpoint, options, logger ?? NullLogger.Instance, nameof(BertModel));
             model.Prepare(options);
             return model;
         }

@@ -29,7 +29,7 @@ internal static partial class BertWeights
     /// <exception cref="DirectoryNotFoundException">The folder does not exist.</exception>
     /// <exception cref="FileNotFoundException"><c>config.json</c> is missing (and there is no ONNX graph to infer it from).</exception>
     /// <exception cref="CheckpointException">Malformed files, or an ONNX graph that cannot be mapped (<see cref="OnnxImportException"/>).</exception>
-    public static (CheckpointFolder Checkpoint, BertConfig Config) Open(string path, BertLoadOptions options)
+    public static (CheckpointFolder Checkpoint, BertConfig Config) Open(string path, BertLoadOptions options, ILogger logger)
     {
         bool onnxFile = path.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase) && File.Exists(path);
         string directory = FolderOf(path);
@@ -49,7 +49,7 @@ internal static partial class BertWeights
             {
                 if (fileConfig is not null)
                     CheckAgrees(fileConfig, import, configPath);
-                LogOnnx(options.Logger, import, fileConfig is null ? "inferred from the graph" : "from config.json");
+                LogOnnx(logger, import, fileConfig is null ? "inferred from the graph" : "from config.json");
             }
             if (options.Layers is { } layers)
             {
@@ -141,13 +141,14 @@ internal static partial class BertWeights
     /// <param name="encoderPrefix">Where the encoder sits in the model's names: "" for BertModel, "bert." for a task model.</param>
     /// <param name="checkpoint">The weights.</param>
     /// <param name="options">Loading options.</param>
+    /// <param name="logger">Receives what was loaded and ignored.</param>
     /// <param name="modelName">The model class, for messages.</param>
     /// <param name="newHead">
     /// Start a classifier from an encoder-only checkpoint: <c>classifier.*</c> (and the pooler, when the checkpoint has
     /// none) keep their initial values instead of being required, and any classifier in the checkpoint is ignored.
     /// </param>
     /// <exception cref="CheckpointException">Missing, unexpected, duplicated or wrongly shaped tensors, all listed.</exception>
-    public static void Load(nn.Module model, string encoderPrefix, CheckpointFolder checkpoint, BertLoadOptions options, string modelName, bool newHead = false)
+    public static void Load(nn.Module model, string encoderPrefix, CheckpointFolder checkpoint, BertLoadOptions options, ILogger logger, string modelName, bool newHead = false)
     {
         Dictionary<string, Tensor> expected = model.state_dict();
         bool prefixed = checkpoint.Tensors.Any(t => t.Name.StartsWith(EncoderPrefix, StringComparison.Ordinal));
@@ -218,21 +219,21 @@ internal static partial class BertWeights
             }
         }
 
-        if (options.Logger.IsEnabled(LogLevel.Information))
-            LogLoaded(options.Logger, modelName, sources.Count, checkpoint.Description, checkpoint.Directory);
+        if (logger.IsEnabled(LogLevel.Information))
+            LogLoaded(logger, modelName, sources.Count, checkpoint.Description, checkpoint.Directory);
         if (legacyNames > 0)
-            LogLegacy(options.Logger, legacyNames);
-        if (options.Logger.IsEnabled(LogLevel.Information) && options.Layers is not null)
+            LogLegacy(logger, legacyNames);
+        if (logger.IsEnabled(LogLevel.Information) && options.Layers is not null)
         {
             string kept = string.Join(", ", options.Layers);
-            LogLayers(options.Logger, kept, skippedLayerTensors);
+            LogLayers(logger, kept, skippedLayerTensors);
         }
-        if (fresh.Count > 0 && options.Logger.IsEnabled(LogLevel.Warning))
-            LogNewHead(options.Logger, modelName, checkpoint.Directory, string.Join(", ", fresh));
-        if (ignored.Count > 0 && options.Logger.IsEnabled(LogLevel.Information))
+        if (fresh.Count > 0 && logger.IsEnabled(LogLevel.Warning))
+            LogNewHead(logger, modelName, checkpoint.Directory, string.Join(", ", fresh));
+        if (ignored.Count > 0 && logger.IsEnabled(LogLevel.Information))
         {
             string names = string.Join(", ", ignored);
-            LogIgnored(options.Logger, ignored.Count, names);
+            LogIgnored(logger, ignored.Count, names);
         }
     }
 

@@ -2,6 +2,8 @@ using KnowledgeDistillation.Models.Checkpoints;
 using KnowledgeDistillation.Models.SentenceTransformers;
 using KnowledgeDistillation.Runtime;
 using KnowledgeDistillation.Tokenization;
+using KnowledgeDistillation.Training;
+using Microsoft.Extensions.Logging;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -174,6 +176,7 @@ public sealed class BiEncoderStudent : IStudent
     /// </summary>
     /// <param name="directory">The folder (or <c>.onnx</c> file), for example a local copy of <c>sentence-transformers/all-MiniLM-L6-v2</c>, <c>BAAI/bge-small-en-v1.5</c> or <c>bert-base-uncased</c>.</param>
     /// <param name="options">Overrides of the folder's settings; <see langword="null"/> keeps them all.</param>
+    /// <param name="logger">Receives loading notes; nothing is logged when <see langword="null"/>.</param>
     /// <returns>The student, in evaluation mode.</returns>
     /// <exception cref="DirectoryNotFoundException">
     /// The folder does not exist (for a Hugging Face hub id such as <c>sentence-transformers/all-MiniLM-L6-v2</c>, the
@@ -184,7 +187,7 @@ public sealed class BiEncoderStudent : IStudent
     /// A file is malformed, the modules are not Transformer → Pooling (→ Normalize), the pooling mode is unsupported,
     /// the weights do not fit, or the tokenizer's vocabulary is larger than the embedding matrix (both sizes named).
     /// </exception>
-    public static BiEncoderStudent FromPretrained(string directory, BiEncoderStudentOptions? options = null)
+    public static BiEncoderStudent FromPretrained(string directory, BiEncoderStudentOptions? options = null, ILogger? logger = null)
     {
         ArgumentNullException.ThrowIfNull(directory);
         ModelFolder.EnsureExists(directory);
@@ -198,8 +201,8 @@ public sealed class BiEncoderStudent : IStudent
             throw new CheckpointException(weights,
                 "an ONNX export does not record how its token states are pooled, and there is no sentence-transformers modules.json beside it; set BiEncoderStudentOptions.Pooling (Mean for all-MiniLM-L6-v2, Cls for BGE and arctic-embed) and, for a normalising model, Normalize.");
         }
-        HuggingFaceBertTokenizer tokenizer = HuggingFaceBertTokenizer.FromFolder(folder.TransformerDirectory, options.Logger);
-        BertModel encoder = BertModel.FromPretrained(weights, new BertLoadOptions { DType = options.DType, Device = options.Device, Logger = options.Logger, Layers = options.Layers });
+        HuggingFaceBertTokenizer tokenizer = HuggingFaceBertTokenizer.FromFolder(folder.TransformerDirectory, logger);
+        BertModel encoder = BertModel.FromPretrained(weights, new BertLoadOptions { DType = options.DType, Device = options.Device, Layers = options.Layers }, logger);
         try
         {
             return new BiEncoderStudent(encoder, tokenizer, options, folder);
@@ -335,6 +338,9 @@ public sealed class BiEncoderStudent : IStudent
             await SentenceTransformerLayout.WriteAsync(temp, this, ct).ConfigureAwait(false);
         }, cancellationToken);
     }
+
+    /// <summary>The last training run's details, which <see cref="SaveAsync"/> writes into the model card; <see langword="null"/> when untrained here.</summary>
+    internal TrainingDetails? TrainingDetails { get; set; }
 
     /// <summary>Disposes the encoder.</summary>
     public void Dispose() => _encoder.Dispose();

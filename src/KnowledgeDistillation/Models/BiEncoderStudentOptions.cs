@@ -1,5 +1,3 @@
-using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Abstractions;
 using static TorchSharp.torch;
 
 namespace KnowledgeDistillation.Models;
@@ -78,9 +76,6 @@ public sealed class BiEncoderStudentOptions
     /// </summary>
     public IReadOnlyList<int>? Layers { get; init; }
 
-    /// <summary>Receives loading notes; default <see cref="NullLogger.Instance"/>.</summary>
-    public ILogger Logger { get; init; } = NullLogger.Instance;
-
     internal void Validate()
     {
         if (!(ScoreScale > 0 && double.IsFinite(ScoreScale)))
@@ -95,6 +90,5 @@ public sealed class BiEncoderStudentOptions
             throw new ArgumentException($"Unknown pooling mode {p}.", nameof(Pooling));
         if (Similarity is { } s && !Enum.IsDefined(s))
             throw new ArgumentException($"Unknown similarity {s}.", nameof(Similarity));
-        ArgumentNullException.ThrowIfNull(Logger, nameof(Logger));
     }
 }

@@ -5,6 +5,7 @@ using System.Text;
 using KnowledgeDistillation.Models.Checkpoints;
 using KnowledgeDistillation.Runtime;
 using KnowledgeDistillation.Tokenization;
+using Microsoft.Extensions.Logging;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -110,6 +111,7 @@ public sealed class CrossEncoderTeacher : ITeacher, IDisposable
     /// </summary>
     /// <param name="directory">The folder, for example a local copy of <c>cross-encoder/ms-marco-MiniLM-L6-v2</c>.</param>
     /// <param name="options">Scoring options; defaults when <see langword="null"/>.</param>
+    /// <param name="logger">Receives loading notes; nothing is logged when <see langword="null"/>.</param>
     /// <returns>The teacher.</returns>
     /// <exception cref="DirectoryNotFoundException">The folder does not exist (a hub id gets a message on how to download it).</exception>
     /// <exception cref="FileNotFoundException"><c>config.json</c> or <c>vocab.txt</c> is missing.</exception>
@@ -119,15 +121,15 @@ public sealed class CrossEncoderTeacher : ITeacher, IDisposable
     /// </exception>
     /// <exception cref="TokenizerFileException">A tokenizer file is malformed.</exception>
     /// <exception cref="ArgumentException">An option the model cannot honour, as for the constructor.</exception>
-    public static CrossEncoderTeacher FromPretrained(string directory, CrossEncoderTeacherOptions? options = null)
+    public static CrossEncoderTeacher FromPretrained(string directory, CrossEncoderTeacherOptions? options = null, ILogger? logger = null)
     {
         ArgumentNullException.ThrowIfNull(directory);
         ModelFolder.EnsureExists(directory);
         options ??= new CrossEncoderTeacherOptions();
         options.Validate();
-        HuggingFaceBertTokenizer tokenizer = HuggingFaceBertTokenizer.FromFolder(BertWeights.FolderOf(directory), options.Logger);
+        HuggingFaceBertTokenizer tokenizer = HuggingFaceBertTokenizer.FromFolder(BertWeights.FolderOf(directory), logger);
         BertForSequenceClassification model = BertForSequenceClassification.FromPretrained(
-            directory, new BertLoadOptions { DType = options.DType, Device = options.Device, Logger = options.Logger });
+            directory, new BertLoadOptions { DType = options.DType, Device = options.Device }, logger);
         try
         {
             return new CrossEncoderTeacher(model, tokenizer, options);
@@ -150,24 +152,25 @@ public sealed class CrossEncoderTeacher : ITeacher, IDisposable
     /// Starts a cross-encoder from an encoder-only checkpoint, for example a bi-encoder such as all-MiniLM-L6-v2 (a Hugging
     /// Face folder, an ONNX export or a <c>.onnx</c> file with <c>vocab.txt</c> beside it): the encoder's weights plus a
     /// newly initialised one-logit classifier head (see <see cref="BertForSequenceClassification.FromEncoder"/>), logged
-    /// as a warning through <see cref="CrossEncoderTeacherOptions.Logger"/>. Its scores mean nothing until it is trained.
+    /// as a warning through the logger. Its scores mean nothing until it is trained.
     /// </summary>
     /// <param name="directory">The checkpoint folder or <c>.onnx</c> file.</param>
     /// <param name="options">Scoring options; defaults when <see langword="null"/>.</param>
     /// <param name="seed">Seeds the new head; the same seed gives the same head.</param>
+    /// <param name="logger">Receives loading notes; nothing is logged when <see langword="null"/>.</param>
     /// <returns>The teacher.</returns>
     /// <exception cref="DirectoryNotFoundException">The folder does not exist.</exception>
     /// <exception cref="FileNotFoundException"><c>vocab.txt</c> is missing, or <c>config.json</c> for weights that are not an ONNX export.</exception>
     /// <exception cref="CheckpointException">The model files are malformed or do not make a BERT encoder.</exception>
     /// <exception cref="TokenizerFileException">A tokenizer file is malformed.</exception>
-    public static CrossEncoderTeacher FromEncoder(string directory, CrossEncoderTeacherOptions? options = null, long seed = 0)
+    public static CrossEncoderTeacher FromEncoder(string directory, CrossEncoderTeacherOptions? options = null, long seed = 0, ILogger? logger = null)
     {
         ArgumentNullException.ThrowIfNull(directory);
         options ??= new CrossEncoderTeacherOptions();
         options.Validate();
-        HuggingFaceBertTokenizer tokenizer = HuggingFaceBertTokenizer.FromFolder(BertWeights.FolderOf(directory), options.Logger);
+        HuggingFaceBertTokenizer tokenizer = HuggingFaceBertTokenizer.FromFolder(BertWeights.FolderOf(directory), logger);
         BertForSequenceClassification model = BertForSequenceClassification.FromEncoder(
-            directory, numLabels: 1, seed, new BertLoadOptions { DType = ScalarType.Float32, Device = options.Device, Logger = options.Logger });
+            directory, numLabels: 1, seed, new BertLoadOptions { DType = ScalarType.Float32, Device = options.Device }, logger);
         try
         {
             return new CrossEncoderTeacher(model, tokenizer, options);

@@ -1,5 +1,3 @@
-using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Abstractions;
 using static TorchSharp.torch;
 
 namespace KnowledgeDistillation.Models;
@@ -46,9 +44,6 @@ public sealed class CrossEncoderTeacherOptions
     /// </summary>
     public bool SortByLength { get; init; } = true;
 
-    /// <summary>Receives loading notes; default <see cref="NullLogger.Instance"/>.</summary>
-    public ILogger Logger { get; init; } = NullLogger.Instance;
-
     internal void Validate()
     {
         if (BatchSize < 1)
@@ -61,6 +56,5 @@ public sealed class CrossEncoderTeacherOptions
             throw new ArgumentException($"CrossEncoderTeacherOptions.DType must be Float32 or BFloat16, not {DType}.", nameof(DType));
         if (!Enum.IsDefined(Activation))
             throw new ArgumentException($"Unknown activation {Activation}.", nameof(Activation));
-        ArgumentNullException.ThrowIfNull(Logger, nameof(Logger));
     }
 }

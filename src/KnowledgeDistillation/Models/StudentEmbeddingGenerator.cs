@@ -44,35 +44,13 @@ public sealed class StudentEmbeddingGenerator : IEmbeddingGenerator<string, Embe
     /// <exception cref="InvalidOperationException">The student is in training mode.</exception>
     public Task<GeneratedEmbeddings<Embedding<float>>> GenerateAsync(IEnumerable<string> values, EmbeddingGenerationOptions? options = null, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(values);
-        if (options?.Dimensions is { } d && d != Student.EmbeddingDimension)
-            throw new ArgumentException($"The student's embeddings have {Student.EmbeddingDimension} dimensions; {d} were requested.", nameof(options));
-        IReadOnlyList<string> texts = values as IReadOnlyList<string> ?? values.ToArray();
-        for (int i = 0; i < texts.Count; i++)
-        {
-            if (texts[i] is null)
-                throw new ArgumentException($"Text {i} is null.", nameof(values));
-        }
-        float[][] vectors = Student.Encode(texts, Kind, cancellationToken);
-        DateTimeOffset now = DateTimeOffset.UtcNow;
-        var result = new GeneratedEmbeddings<Embedding<float>>(vectors.Length);
-        foreach (float[] vector in vectors)
-            result.Add(new Embedding<float>(vector) { CreatedAt = now, ModelId = Metadata.DefaultModelId });
-        return Task.FromResult(result);
+        IReadOnlyList<string> texts = EmbeddingGenerators.Texts(values, options, Student.EmbeddingDimension, "student");
+        return Task.FromResult(EmbeddingGenerators.Result(Student.Encode(texts, Kind, cancellationToken), Metadata.DefaultModelId));
     }
 
     /// <inheritdoc />
     public object? GetService(Type serviceType, object? serviceKey = null)
-    {
-        ArgumentNullException.ThrowIfNull(serviceType);
-        if (serviceKey is not null)
-            return null;
-        if (serviceType == typeof(EmbeddingGeneratorMetadata))
-            return Metadata;
-        if (serviceType.IsInstanceOfType(Student))
-            return Student;
-        return serviceType.IsInstanceOfType(this) ? this : null;
-    }
+        => EmbeddingGenerators.GetService(this, Student, Metadata, serviceType, serviceKey);
 
     /// <summary>Disposes the student when the generator owns it.</summary>
     public void Dispose()

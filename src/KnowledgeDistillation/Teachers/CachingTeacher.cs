@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Microsoft.Extensions.Logging;
 
 namespace KnowledgeDistillation.Teachers;
 
@@ -39,14 +40,15 @@ public sealed class CachingTeacher : DelegatingTeacher, IAsyncDisposable
     /// <summary>Opens (or creates) a cache file for a teacher and wraps the teacher with it; the result owns the cache.</summary>
     /// <param name="inner">The teacher that computes missing scores.</param>
     /// <param name="cachePath">The cache file (one per teacher identity).</param>
-    /// <param name="options">Batch size and logging of the cache.</param>
+    /// <param name="options">Batch size of the cache.</param>
+    /// <param name="logger">Receives the cache's recovery notes and scoring summaries; nothing is logged when <see langword="null"/>.</param>
     /// <param name="cancellationToken">Cancels opening.</param>
     /// <returns>The caching teacher; dispose it to close the cache.</returns>
     /// <exception cref="TeacherScoreCacheException">The file cannot be used as this teacher's cache.</exception>
-    public static async Task<CachingTeacher> OpenAsync(ITeacher inner, string cachePath, TeacherScoreCacheOptions? options = null, CancellationToken cancellationToken = default)
+    public static async Task<CachingTeacher> OpenAsync(ITeacher inner, string cachePath, TeacherScoreCacheOptions? options = null, ILogger? logger = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(inner);
-        TeacherScoreCache cache = await TeacherScoreCache.OpenAsync(cachePath, inner.Identity, options, cancellationToken).ConfigureAwait(false);
+        TeacherScoreCache cache = await TeacherScoreCache.OpenAsync(cachePath, inner.Identity, options, logger, cancellationToken).ConfigureAwait(false);
         return new CachingTeacher(inner, cache, ownsCache: true);
     }
 

@@ -42,6 +42,32 @@ internal static class ScoreCacheFormat
         return header;
     }
 
+    /// <summary>
+    /// Reads and checks a cache file's header from the start of <paramref name="file"/>, leaving the stream at the first
+    /// record.
+    /// </summary>
+    /// <exception cref="TeacherScoreCacheException">Not a cache file, another format version, or a damaged or truncated header.</exception>
+    internal static (string Identity, uint Seed) ReadHeader(FileStream file, string path)
+    {
+        Span<byte> fixedPart = stackalloc byte[FixedHeaderSize];
+        if (file.ReadAtLeast(fixedPart, fixedPart.Length, throwOnEndOfStream: false) < fixedPart.Length || !fixedPart[..8].SequenceEqual(Magic))
+            throw new TeacherScoreCacheException(path, $"{path} is not a teacher score cache (it does not start with the \"KDSCORES\" header).");
+        int version = BinaryPrimitives.ReadInt32LittleEndian(fixedPart[8..]);
+        int recordSize = BinaryPrimitives.ReadInt32LittleEndian(fixedPart[12..]);
+        int idLength = BinaryPrimitives.ReadInt32LittleEndian(fixedPart[16..]);
+        if (version != Version || recordSize != RecordSize)
+            throw new TeacherScoreCacheException(path, $"The teacher score cache {path} has format version {version} with {recordSize}-byte records; this library reads version {Version} with {RecordSize}-byte records.");
+        if (idLength < 0 || idLength > MaxIdentityBytes)
+            throw new TeacherScoreCacheException(path, $"The header of the teacher score cache {path} is damaged (identity length {idLength}).");
+        var header = new byte[FixedHeaderSize + idLength + 4];
+        fixedPart.CopyTo(header);
+        if (file.ReadAtLeast(header.AsSpan(FixedHeaderSize), idLength + 4, throwOnEndOfStream: false) < idLength + 4)
+            throw new TeacherScoreCacheException(path, $"The header of the teacher score cache {path} is truncated.");
+        if (Crc(header.AsSpan(0, header.Length - 4)) != HeaderSeed(header))
+            throw new TeacherScoreCacheException(path, $"The header of the teacher score cache {path} is damaged (checksum mismatch).");
+        return (Encoding.UTF8.GetString(header, FixedHeaderSize, idLength), HeaderSeed(header));
+    }
+
     internal static uint HeaderSeed(ReadOnlySpan<byte> header) => BinaryPrimitives.ReadUInt32LittleEndian(header[^4..]);
 
     internal static void EncodeRecord(Span<byte> destination, PairKey key, float score, uint seed)

@@ -41,7 +41,7 @@ public static class TeacherExtensions
             DistillationExample e = examples[i];
             float[] positives = scores[next..(next += e.Positives.Count)];
             float[] negatives = scores[next..(next += e.Negatives.Count)];
-            scored[i] = new DistillationExample(e.Query, e.Positives, e.Negatives, positives, negatives, e.Id);
+            scored[i] = new DistillationExample(e.Query, e.Positives, e.Negatives, positives, negatives, e.Id) { ScoredBy = teacher.Identity };
         }
         return scored;
     }

@@ -1,6 +1,6 @@
-using System.Text;
 using KnowledgeDistillation.Data;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace KnowledgeDistillation.Teachers;
 
@@ -43,6 +43,7 @@ public sealed class TeacherScoreCache : IAsyncDisposable, IDisposable
     private readonly Dictionary<PairKey, float> _scores;
     private readonly uint _seed;
     private readonly TeacherScoreCacheOptions _options;
+    private readonly ILogger _logger;
     private readonly SemaphoreSlim _gate = new(1, 1);
     private long _length;
     private bool _faulted;
@@ -53,7 +54,7 @@ public sealed class TeacherScoreCache : IAsyncDisposable, IDisposable
         LogLevel.Warning, new EventId(2004, "SkippedDamagedRecords"),
         "Teacher score cache {Path}: skipped {Damaged} damaged record(s) followed by good ones (the first at byte {Offset}); the file is left as it is, {Records} score(s) loaded, and the damaged pairs will be scored again");
 
-    private TeacherScoreCache(string path, string identity, FileStream file, Dictionary<PairKey, float> scores, uint seed, long length, long discarded, long damaged, TeacherScoreCacheOptions options)
+    private TeacherScoreCache(string path, string identity, FileStream file, Dictionary<PairKey, float> scores, uint seed, long length, long discarded, long damaged, TeacherScoreCacheOptions options, ILogger logger)
     {
         CachePath = path;
         TeacherIdentity = identity;
@@ -64,6 +65,7 @@ public sealed class TeacherScoreCache : IAsyncDisposable, IDisposable
         DiscardedTailBytes = discarded;
         DamagedRecords = damaged;
         _options = options;
+        _logger = logger;
     }
 
     /// <summary>The cache file.</summary>
@@ -96,7 +98,8 @@ public sealed class TeacherScoreCache : IAsyncDisposable, IDisposable
     /// </summary>
     /// <param name="path">The cache file; its folder is created when missing.</param>
     /// <param name="teacherIdentity">The <see cref="ITeacher.Identity"/> of the teacher whose scores it holds.</param>
-    /// <param name="options">Batch size and logging; <see cref="TeacherScoreCacheOptions.Default"/> when <see langword="null"/>.</param>
+    /// <param name="options">Batch size; <see cref="TeacherScoreCacheOptions.Default"/> when <see langword="null"/>.</param>
+    /// <param name="logger">Receives recovery from a torn tail and scoring summaries; nothing is logged when <see langword="null"/>.</param>
     /// <param name="cancellationToken">Cancels the load.</param>
     /// <returns>The open cache; dispose it to release the file.</returns>
     /// <exception cref="TeacherScoreCacheException">
@@ -104,11 +107,12 @@ public sealed class TeacherScoreCache : IAsyncDisposable, IDisposable
     /// elsewhere.
     /// </exception>
     public static async Task<TeacherScoreCache> OpenAsync(
-        string path, string teacherIdentity, TeacherScoreCacheOptions? options = null, CancellationToken cancellationToken = default)
+        string path, string teacherIdentity, TeacherScoreCacheOptions? options = null, ILogger? logger = null, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         ArgumentNullException.ThrowIfNull(teacherIdentity);
         options ??= TeacherScoreCacheOptions.Default;
+        logger ??= NullLogger.Instance;
         ArgumentOutOfRangeException.ThrowIfLessThan(options.BatchSize, 1, nameof(options));
         string full = Path.GetFullPath(path);
         byte[] expectedHeader = ScoreCacheFormat.EncodeHeader(teacherIdentity);
@@ -135,12 +139,12 @@ public sealed class TeacherScoreCache : IAsyncDisposable, IDisposable
                 // Only what follows the last good record is cut: a crash tears the end of the file, never its middle.
                 file.SetLength(loaded.GoodEnd);
                 file.Flush(flushToDisk: true);
-                TeacherLog.DroppedTail(options.Logger, full, discarded, loaded.Scores.Count);
+                TeacherLog.DroppedTail(logger, full, discarded, loaded.Scores.Count);
             }
             if (loaded.Damaged > 0)
-                s_skippedDamaged(options.Logger, full, loaded.Damaged, loaded.FirstDamagedOffset, loaded.Scores.Count, null);
-            TeacherLog.Opened(options.Logger, full, loaded.Scores.Count, teacherIdentity);
-            return new TeacherScoreCache(full, teacherIdentity, file, loaded.Scores, seed, loaded.GoodEnd, discarded, loaded.Damaged, options);
+                s_skippedDamaged(logger, full, loaded.Damaged, loaded.FirstDamagedOffset, loaded.Scores.Count, null);
+            TeacherLog.Opened(logger, full, loaded.Scores.Count, teacherIdentity);
+            return new TeacherScoreCache(full, teacherIdentity, file, loaded.Scores, seed, loaded.GoodEnd, discarded, loaded.Damaged, options, logger);
         }
         catch
         {
@@ -171,7 +175,7 @@ public sealed class TeacherScoreCache : IAsyncDisposable, IDisposable
     internal int BatchSize => _options.BatchSize;
 
     /// <summary>Where scoring summaries are logged.</summary>
-    internal ILogger Logger => _options.Logger;
+    internal ILogger Logger => _logger;
 
     /// <summary>
     /// Stores the scores of pairs: they are appended and flushed to disk as one batch before the task completes, so a
@@ -355,31 +359,13 @@ public sealed class TeacherScoreCache : IAsyncDisposable, IDisposable
 
     private static uint ReadHeader(FileStream file, string path, string identity)
     {
-        Span<byte> fixedPart = stackalloc byte[ScoreCacheFormat.FixedHeaderSize];
-        if (file.ReadAtLeast(fixedPart, fixedPart.Length, throwOnEndOfStream: false) < fixedPart.Length || !fixedPart[..8].SequenceEqual(ScoreCacheFormat.Magic))
-            throw new TeacherScoreCacheException(path, $"{path} is not a teacher score cache (it does not start with the \"KDSCORES\" header). Choose another file name.");
-        int version = BitConverter.ToInt32(fixedPart[8..]);
-        int recordSize = BitConverter.ToInt32(fixedPart[12..]);
-        int idLength = BitConverter.ToInt32(fixedPart[16..]);
-        if (version != ScoreCacheFormat.Version || recordSize != ScoreCacheFormat.RecordSize)
-            throw new TeacherScoreCacheException(path, $"The teacher score cache {path} has format version {version} with {recordSize}-byte records; this library reads version {ScoreCacheFormat.Version} with {ScoreCacheFormat.RecordSize}-byte records.");
-        if (idLength < 0 || idLength > ScoreCacheFormat.MaxIdentityBytes)
-            throw new TeacherScoreCacheException(path, $"The header of the teacher score cache {path} is damaged (identity length {idLength}).");
-
-        var header = new byte[ScoreCacheFormat.FixedHeaderSize + idLength + 4];
-        fixedPart.CopyTo(header);
-        if (file.ReadAtLeast(header.AsSpan(ScoreCacheFormat.FixedHeaderSize), idLength + 4, throwOnEndOfStream: false) < idLength + 4)
-            throw new TeacherScoreCacheException(path, $"The header of the teacher score cache {path} is truncated.");
-        if (ScoreCacheFormat.Crc(header.AsSpan(0, header.Length - 4)) != ScoreCacheFormat.HeaderSeed(header))
-            throw new TeacherScoreCacheException(path, $"The header of the teacher score cache {path} is damaged (checksum mismatch).");
-
-        string stored = Encoding.UTF8.GetString(header, ScoreCacheFormat.FixedHeaderSize, idLength);
+        (string stored, uint seed) = ScoreCacheFormat.ReadHeader(file, path);
         if (!string.Equals(stored, identity, StringComparison.Ordinal))
         {
             throw new TeacherScoreCacheException(path,
                 $"The teacher score cache {path} holds scores of teacher '{stored}', not '{identity}'. Scores of different teachers must not be mixed: use one cache file per teacher identity.");
         }
-        return ScoreCacheFormat.HeaderSeed(header);
+        return seed;
     }
 
     /// <summary>

@@ -1,6 +1,4 @@
-using System.Buffers.Binary;
 using System.Runtime.InteropServices;
-using System.Text;
 
 namespace KnowledgeDistillation.Teachers;
 
@@ -28,7 +26,7 @@ public static class TeacherScoreCacheMerge
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         using FileStream file = OpenShared(Path.GetFullPath(path));
-        return ReadHeader(file, Path.GetFullPath(path)).Identity;
+        return ScoreCacheFormat.ReadHeader(file, Path.GetFullPath(path)).Identity;
     }
 
     /// <summary>Merges cache files into <paramref name="output"/>.</summary>
@@ -70,7 +68,7 @@ public static class TeacherScoreCacheMerge
         foreach (string source in sources)
         {
             using FileStream file = OpenShared(source);
-            string id = ReadHeader(file, source).Identity;
+            string id = ScoreCacheFormat.ReadHeader(file, source).Identity;
             if (identity is null)
             {
                 identity = id;
@@ -103,7 +101,8 @@ public static class TeacherScoreCacheMerge
                 foreach (string source in sources)
                 {
                     using FileStream file = OpenShared(source);
-                    (_, long start, uint sourceSeed) = ReadHeader(file, source);
+                    (_, uint sourceSeed) = ScoreCacheFormat.ReadHeader(file, source);
+                    long start = file.Position;
                     long length = file.Length, offset = start;
                     while (offset + ScoreCacheFormat.RecordSize <= length)
                     {
@@ -177,26 +176,5 @@ public static class TeacherScoreCacheMerge
         {
             throw new TeacherScoreCacheException(path, $"The teacher score cache {path} cannot be read; a process may still be writing it (merge after every shard has finished).", e);
         }
-    }
-
-    private static (string Identity, long RecordsStart, uint Seed) ReadHeader(FileStream file, string path)
-    {
-        Span<byte> fixedPart = stackalloc byte[ScoreCacheFormat.FixedHeaderSize];
-        if (file.ReadAtLeast(fixedPart, fixedPart.Length, throwOnEndOfStream: false) < fixedPart.Length || !fixedPart[..8].SequenceEqual(ScoreCacheFormat.Magic))
-            throw new TeacherScoreCacheException(path, $"{path} is not a teacher score cache (it does not start with the \"KDSCORES\" header).");
-        int version = BinaryPrimitives.ReadInt32LittleEndian(fixedPart[8..]);
-        int recordSize = BinaryPrimitives.ReadInt32LittleEndian(fixedPart[12..]);
-        int idLength = BinaryPrimitives.ReadInt32LittleEndian(fixedPart[16..]);
-        if (version != ScoreCacheFormat.Version || recordSize != ScoreCacheFormat.RecordSize)
-            throw new TeacherScoreCacheException(path, $"The teacher score cache {path} has format version {version} with {recordSize}-byte records; this library reads version {ScoreCacheFormat.Version} with {ScoreCacheFormat.RecordSize}-byte records.");
-        if (idLength < 0 || idLength > ScoreCacheFormat.MaxIdentityBytes)
-            throw new TeacherScoreCacheException(path, $"The header of the teacher score cache {path} is damaged (identity length {idLength}).");
-        var header = new byte[ScoreCacheFormat.FixedHeaderSize + idLength + 4];
-        fixedPart.CopyTo(header);
-        if (file.ReadAtLeast(header.AsSpan(ScoreCacheFormat.FixedHeaderSize), idLength + 4, throwOnEndOfStream: false) < idLength + 4)
-            throw new TeacherScoreCacheException(path, $"The header of the teacher score cache {path} is truncated.");
-        if (ScoreCacheFormat.Crc(header.AsSpan(0, header.Length - 4)) != ScoreCacheFormat.HeaderSeed(header))
-            throw new TeacherScoreCacheException(path, $"The header of the teacher score cache {path} is damaged (checksum mismatch).");
-        return (Encoding.UTF8.GetString(header, ScoreCacheFormat.FixedHeaderSize, idLength), header.Length, ScoreCacheFormat.HeaderSeed(header));
     }
 }

@@ -1,6 +1,3 @@
-using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Abstractions;
-
 namespace KnowledgeDistillation.Teachers;
 
 /// <summary>Options of a <see cref="TeacherScoreCache"/>.</summary>
@@ -14,7 +11,4 @@ public sealed class TeacherScoreCacheOptions
     /// a crash loses at most the batch in flight, and cancellation takes effect between batches. Default 64.
     /// </summary>
     public int BatchSize { get; init; } = 64;
-
-    /// <summary>Where recovery from a torn tail and scoring summaries are logged. Default <see cref="NullLogger.Instance"/>.</summary>
-    public ILogger Logger { get; init; } = NullLogger.Instance;
 }

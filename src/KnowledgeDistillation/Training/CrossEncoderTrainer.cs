@@ -46,12 +46,12 @@ public sealed class CrossEncoderTrainer
     /// <param name="tokenizer">Tokenizes the (query, document) pairs; the model's vocabulary.</param>
     /// <param name="options">Settings; defaults when <see langword="null"/>.</param>
     /// <param name="logger">Receives progress and checkpoint messages; <see cref="NullLogger"/> when <see langword="null"/>.</param>
-    public CrossEncoderTrainer(HuggingFaceBertTokenizer tokenizer, CrossEncoderTrainerOptions? options = null, ILogger<CrossEncoderTrainer>? logger = null)
+    public CrossEncoderTrainer(HuggingFaceBertTokenizer tokenizer, CrossEncoderTrainerOptions? options = null, ILogger? logger = null)
     {
         ArgumentNullException.ThrowIfNull(tokenizer);
         _tokenizer = tokenizer;
         _options = options ?? new CrossEncoderTrainerOptions();
-        _logger = (ILogger?)logger ?? NullLogger.Instance;
+        _logger = logger ?? NullLogger.Instance;
     }
 
     /// <summary>Trains <paramref name="model"/> in place on <paramref name="examples"/>.</summary>

@@ -31,10 +31,10 @@ namespace KnowledgeDistillation.Training;
 /// </remarks>
 /// <param name="options">Settings; defaults when <see langword="null"/>.</param>
 /// <param name="logger">Receives progress and checkpoint messages; <see cref="NullLogger"/> when <see langword="null"/>.</param>
-public sealed class DistillationTrainer(DistillationTrainerOptions? options = null, ILogger<DistillationTrainer>? logger = null) : ITrainer
+public sealed class DistillationTrainer(DistillationTrainerOptions? options = null, ILogger? logger = null) : ITrainer
 {
     private readonly DistillationTrainerOptions _options = options ?? new DistillationTrainerOptions();
-    private readonly ILogger _logger = (ILogger?)logger ?? NullLogger.Instance;
+    private readonly ILogger _logger = logger ?? NullLogger.Instance;
 
     /// <inheritdoc />
     /// <exception cref="ArgumentException">An option is out of range or there are no examples (thrown before training starts).</exception>
@@ -59,7 +59,14 @@ public sealed class DistillationTrainer(DistillationTrainerOptions? options = nu
             throw new ArgumentException("The student has no trainable parameters.", nameof(student));
         // Training is CPU-bound and synchronous between evaluations: run it off the caller's thread (a UI thread stays
         // responsive, and the caller gets its task back at once).
-        return Task.Run(() => TrainingLoop.RunAsync(trainee, _options, examples, progress, _logger, cancellationToken), CancellationToken.None);
+        return Task.Run(async () =>
+        {
+            TrainingResult result = await TrainingLoop.RunAsync(trainee, _options, examples, progress, _logger, cancellationToken).ConfigureAwait(false);
+            // What sentence-transformers' model card records of a training run; SaveAsync writes it into README.md.
+            if (student is BiEncoderStudent saved)
+                saved.TrainingDetails = TrainingDetails.Of(nameof(DistillationTrainer), loss, _options, examples, result, trainee.LastMetrics);
+            return result;
+        }, CancellationToken.None);
     }
 
     private sealed class StudentTrainee(IStudent student, IDistillationLoss loss, DistillationTrainerOptions options) : Trainee
@@ -95,8 +102,11 @@ public sealed class DistillationTrainer(DistillationTrainerOptions? options = nu
             return breakdown.Total;
         }
 
-        public override Task<IReadOnlyDictionary<string, double>> EvaluateAsync(CancellationToken cancellationToken)
-            => options.Evaluator!.EvaluateAsync(student, cancellationToken);
+        /// <summary>The metrics of the last evaluation, for the model card.</summary>
+        public IReadOnlyDictionary<string, double>? LastMetrics { get; private set; }
+
+        public override async Task<IReadOnlyDictionary<string, double>> EvaluateAsync(CancellationToken cancellationToken)
+            => LastMetrics = await options.Evaluator!.EvaluateAsync(student, cancellationToken).ConfigureAwait(false);
 
         public override Task SaveAsync(string directory, CancellationToken cancellationToken) => student.SaveAsync(directory, cancellationToken);
     }

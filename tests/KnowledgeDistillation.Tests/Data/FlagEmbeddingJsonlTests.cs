@@ -157,9 +157,9 @@ public class FlagEmbeddingJsonlTests
             "{\"query\": \"c\", \"pos\": [\"p\"], \"neg\": []}"));
         var logger = new CollectingLogger();
         var statistics = new DataReadStatistics();
-        var options = new DataReaderOptions { SkipMalformedLines = true, Logger = logger };
+        var options = new DataReaderOptions { SkipMalformedLines = true };
 
-        List<DistillationExample> examples = await Fixtures.ToListAsync(FlagEmbeddingJsonl.ReadAsync(path, options, statistics));
+        List<DistillationExample> examples = await Fixtures.ToListAsync(FlagEmbeddingJsonl.ReadAsync(path, options, statistics, logger));
 
         examples.Select(e => e.Query).Should().Equal("a", "c");
         statistics.SkippedLines.Should().Be(2);

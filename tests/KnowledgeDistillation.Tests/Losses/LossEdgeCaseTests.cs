@@ -13,7 +13,7 @@ public class LossEdgeCaseTests
         "margin-mse" => new MarginMseLoss(),
         "kl" => new KlDivergenceLoss(new KlDivergenceLossOptions { StudentTemperature = 0.5, TeacherTemperature = 2 }),
         "kl-inbatch" => new KlDivergenceLoss(new KlDivergenceLossOptions { InBatchNegatives = true }),
-        "score-mse" => new ScoreMseLoss(new ScoreMseLossOptions { TeacherTransform = TeacherScoreTransform.ZScore }),
+        "score-mse" => new ScoreMseLoss(TeacherScoreTransform.ZScore),
         "contrastive" => new ContrastiveLoss(),
         "contrastive-scores" => new ContrastiveLoss(new ContrastiveLossOptions { Similarity = ContrastiveSimilarity.StudentScores }),
         "weighted" => new WeightedLoss((new MarginMseLoss(), 1.0), (new KlDivergenceLoss(), 0.5), (new ContrastiveLoss(), 0.1)),

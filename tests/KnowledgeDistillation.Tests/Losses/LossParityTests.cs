@@ -106,7 +106,7 @@ public class LossParityTests
 
     private static IDistillationLoss Build(string kind, JsonElement p) => kind switch
     {
-        "margin_mse" => new MarginMseLoss(new MarginMseLossOptions { TeacherTransform = Transform(p) }),
+        "margin_mse" => new MarginMseLoss(Transform(p)),
         "kl" => Kl(p),
         "score_mse" => new ScoreMseLoss(),
         // Scale 20 (cosine) and 1 (scores) are the defaults: leave them unset so the defaults are what is tested.

@@ -99,11 +99,11 @@ public class LossPropertyTests
         (string, IDistillationLoss)[] losses =
         [
             ("margin-mse", new MarginMseLoss()),
-            ("margin-mse z-score", new MarginMseLoss(new MarginMseLossOptions { TeacherTransform = TeacherScoreTransform.ZScore })),
+            ("margin-mse z-score", new MarginMseLoss(TeacherScoreTransform.ZScore)),
             ("kl", new KlDivergenceLoss()),
             ("kl T=0.5/3, T²", new KlDivergenceLoss(new KlDivergenceLossOptions { StudentTemperature = 0.5, TeacherTemperature = 3 })),
             ("kl sigmoid teacher", new KlDivergenceLoss(new KlDivergenceLossOptions { TeacherTransform = TeacherScoreTransform.Sigmoid })),
-            ("score-mse min-max", new ScoreMseLoss(new ScoreMseLossOptions { TeacherTransform = TeacherScoreTransform.MinMax })),
+            ("score-mse min-max", new ScoreMseLoss(TeacherScoreTransform.MinMax)),
             ("contrastive own scores", new ContrastiveLoss(new ContrastiveLossOptions { Similarity = ContrastiveSimilarity.StudentScores, InBatchNegatives = false })),
         ];
         foreach ((string name, IDistillationLoss loss) in losses)

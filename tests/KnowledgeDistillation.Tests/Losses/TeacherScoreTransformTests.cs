@@ -88,7 +88,7 @@ public class TeacherScoreTransformTests
         Tensor s = zeros(1, 3, dtype: ScalarType.Float64);
         Tensor t = tensor(new[] { 9.0, 4.0, 2.0 }, [1, 3]);
         double raw = new MarginMseLoss().Compute(new StudentOutput(s), new TeacherOutput(t)).item<double>();
-        double squashed = new MarginMseLoss(new MarginMseLossOptions { TeacherTransform = TeacherScoreTransform.Sigmoid })
+        double squashed = new MarginMseLoss(TeacherScoreTransform.Sigmoid)
             .Compute(new StudentOutput(s), new TeacherOutput(t)).item<double>();
         raw.Should().Be((25 + 49) / 2.0);
         squashed.Should().BeLessThan(raw / 1000);
@@ -98,7 +98,7 @@ public class TeacherScoreTransformTests
     public void A_consumer_can_write_a_transform()
     {
         using var scope = NewDisposeScope();
-        var loss = new ScoreMseLoss(new ScoreMseLossOptions { TeacherTransform = new Clip(1.0) });
+        var loss = new ScoreMseLoss(new Clip(1.0));
         Tensor s = zeros(1, 2, dtype: ScalarType.Float64);
         // Clipped targets 1 and −1: mean of 1² and 1².
         loss.Compute(new StudentOutput(s), new TeacherOutput(tensor(new[] { 5.0, -3.0 }, [1, 2]))).item<double>().Should().Be(1.0);
@@ -123,11 +123,11 @@ public class TeacherScoreTransformTests
         Tensor s = tensor(target, [1, 4], ScalarType.Float32); // the student that matches the preset's targets exactly
 
         target.Should().OnlyContain(x => Math.Abs(x) <= 1, "the targets are scores a cosine student can produce");
-        new MarginMseLoss(MarginMseLossOptions.ForCosineStudent).Compute(new StudentOutput(s), new TeacherOutput(t)).item<float>()
+        MarginMseLoss.ForCosineStudent().Compute(new StudentOutput(s), new TeacherOutput(t)).item<float>()
             .Should().BeApproximately(0f, 1e-6f);
         // The plain default asks the same student for the raw margins: no score in [-1, 1] can get near them.
         new MarginMseLoss().Compute(new StudentOutput(tensor(new[] { 1f, -1f, -1f, -1f }, [1, 4])), new TeacherOutput(t)).item<float>()
             .Should().BeGreaterThan(10);
-        MarginMseLossOptions.ForCosineStudent.TeacherTransform.Name.Should().Be("zscore+scale(0.1)");
+        MarginMseLoss.ForCosineStudent().TeacherTransform.Name.Should().Be("zscore+scale(0.1)");
     }
 }

@@ -134,7 +134,7 @@ public sealed class OnnxImportTests(PretrainedModels models)
     public async Task A_cross_encoder_from_the_encoder_only_minilm_gets_a_seeded_new_head_and_a_warning()
     {
         var logger = new CollectingLogger();
-        using CrossEncoderTeacher teacher = CrossEncoderTeacher.FromEncoder(models.MiniLM, new CrossEncoderTeacherOptions { Logger = logger }, seed: 7);
+        using CrossEncoderTeacher teacher = CrossEncoderTeacher.FromEncoder(models.MiniLM, seed: 7, logger: logger);
         using CrossEncoderTeacher same = CrossEncoderTeacher.FromEncoder(models.MiniLM, seed: 7);
         using CrossEncoderTeacher other = CrossEncoderTeacher.FromEncoder(models.MiniLM, seed: 8);
         using BertModel encoder = BertModel.FromPretrained(models.MiniLM);
@@ -157,7 +157,7 @@ public sealed class OnnxImportTests(PretrainedModels models)
     public void A_classifier_on_arctic_initialises_the_missing_pooler_too()
     {
         var logger = new CollectingLogger();
-        using BertForSequenceClassification model = BertForSequenceClassification.FromEncoder(models.ArcticXs, numLabels: 2, seed: 1, new BertLoadOptions { Logger = logger });
+        using BertForSequenceClassification model = BertForSequenceClassification.FromEncoder(models.ArcticXs, numLabels: 2, seed: 1, logger: logger);
 
         model.NumLabels.Should().Be(2);
         logger.Entries.Should().Contain(e => e.Level == LogLevel.Warning && e.Message.Contains("bert.pooler.dense.weight", StringComparison.Ordinal));

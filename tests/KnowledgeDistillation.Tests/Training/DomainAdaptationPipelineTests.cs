@@ -3,6 +3,7 @@ using System.Xml.Linq;
 using DomainAdaptation;
 using KnowledgeDistillation.Evaluation;
 using KnowledgeDistillation.Models;
+using Samples.Common;
 using static DomainAdaptation.DomainAdaptationPipeline;
 
 namespace KnowledgeDistillation.Tests.Training;

@@ -77,7 +77,7 @@ internal static class GettingStartedGuide
             seed: 42);
         // ForCosineStudent: z-scored teacher margins times 0.1, since a cosine student's margins are at most 2.
         var loss = new WeightedLoss(
-            (new MarginMseLoss(MarginMseLossOptions.ForCosineStudent), 1.0),
+            (MarginMseLoss.ForCosineStudent(), 1.0),
             (new ContrastiveLoss(), 1.0)); // in-batch negatives: Margin-MSE alone never pushes unrelated documents away
         var trainer = new DistillationTrainer(new DistillationTrainerOptions
         {

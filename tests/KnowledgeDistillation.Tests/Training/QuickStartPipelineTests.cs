@@ -7,6 +7,7 @@ using KnowledgeDistillation.Retrieval;
 using KnowledgeDistillation.Teachers;
 using KnowledgeDistillation.Tests.Models;
 using QuickStart;
+using Samples.Common;
 
 namespace KnowledgeDistillation.Tests.Training;
 

@@ -22,7 +22,7 @@ namespace KnowledgeDistillation.Models.Onnx;
 /// into place; an existing folder is replaced only once the new one is complete.
 /// </para>
 /// <para>
-/// With <see cref="OnnxExportOptions.Quantize"/>, <c>model.int8.onnx</c> holds the same graph with the linear layers
+/// With <c>quantize</c>, <c>model.int8.onnx</c> holds the same graph with the linear layers
 /// dynamically quantized to int8, in the operator pattern of ONNX Runtime's <c>quantize_dynamic</c>.
 /// </para>
 /// <para>
@@ -30,6 +30,8 @@ namespace KnowledgeDistillation.Models.Onnx;
 /// graph's <c>sentence_embedding</c> still pools every token; the loader then pools <c>token_embeddings</c> itself.
 /// </para>
 /// </remarks>
+// The ExportOnnxAsync overloads extend different types, so their optional parameters cannot make a call ambiguous (RS0026).
+#pragma warning disable RS0026
 public static class OnnxExporter
 {
     /// <summary>The graph output holding the pooled (and normalised) embeddings.</summary>
@@ -41,24 +43,32 @@ public static class OnnxExporter
     /// <summary>The graph output holding a cross-encoder's logits.</summary>
     public const string LogitsOutput = "logits";
 
+    /// <summary>The file name of the float32 graph.</summary>
+    public const string ModelFileName = "model.onnx";
+
+    /// <summary>The file name of the int8 graph written with <c>quantize</c>.</summary>
+    public const string QuantizedModelFileName = "model.int8.onnx";
+
     /// <summary>Exports a student to a folder (see the class remarks).</summary>
     /// <param name="student">The student.</param>
     /// <param name="directory">The folder to write.</param>
-    /// <param name="options">Export settings; defaults when <see langword="null"/>.</param>
+    /// <param name="quantize">
+    /// Whether to write, next to the float32 graph, a dynamically quantized int8 one (<see cref="QuantizedModelFileName"/>:
+    /// int8 weights of the linear layers, activations quantized at run time). Default <see langword="false"/>.
+    /// </param>
     /// <param name="cancellationToken">Cancels the export; an existing folder then stays as it was.</param>
     /// <returns>A task that completes when the folder is in place.</returns>
     /// <exception cref="NotSupportedException">The encoder has the exact-match embedding extension or an activation without an ONNX export.</exception>
-    public static Task ExportOnnxAsync(this BiEncoderStudent student, string directory, OnnxExportOptions? options = null, CancellationToken cancellationToken = default)
+    public static Task ExportOnnxAsync(this BiEncoderStudent student, string directory, bool quantize = false, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(student);
         ArgumentException.ThrowIfNullOrEmpty(directory);
-        options ??= new OnnxExportOptions();
         ModelProto model = BuildStudentGraph(student);
-        ModelProto? quantized = options.Quantize ? OnnxDynamicQuantizer.Quantize(model) : null;
+        ModelProto? quantized = quantize ? OnnxDynamicQuantizer.Quantize(model) : null;
         var manifest = new OnnxExportManifest
         {
-            ModelFile = OnnxExportOptions.ModelFileName,
-            QuantizedModelFile = quantized is null ? null : OnnxExportOptions.QuantizedModelFileName,
+            ModelFile = ModelFileName,
+            QuantizedModelFile = quantized is null ? null : QuantizedModelFileName,
             Pooling = student.Pooling,
             Normalize = student.Normalize,
             IncludePrompt = student.IncludePrefixInPooling,
@@ -72,9 +82,9 @@ public static class OnnxExporter
         };
         return AtomicDirectory.WriteAsync(directory, async (temp, ct) =>
         {
-            await WriteModelAsync(Path.Combine(temp, OnnxExportOptions.ModelFileName), model, ct).ConfigureAwait(false);
+            await WriteModelAsync(Path.Combine(temp, ModelFileName), model, ct).ConfigureAwait(false);
             if (quantized is not null)
-                await WriteModelAsync(Path.Combine(temp, OnnxExportOptions.QuantizedModelFileName), quantized, ct).ConfigureAwait(false);
+                await WriteModelAsync(Path.Combine(temp, QuantizedModelFileName), quantized, ct).ConfigureAwait(false);
             await student.Encoder.Config.SaveAsync(Path.Combine(temp, "config.json"), cancellationToken: ct).ConfigureAwait(false);
             await student.Tokenizer.SaveAsync(temp, ct).ConfigureAwait(false);
             await SentenceTransformerLayout.WriteAsync(temp, student, ct).ConfigureAwait(false);
@@ -90,39 +100,44 @@ public static class OnnxExporter
     /// <param name="model">The cross-encoder.</param>
     /// <param name="tokenizer">Its tokenizer.</param>
     /// <param name="directory">The folder to write.</param>
-    /// <param name="options">Export settings; defaults when <see langword="null"/>.</param>
+    /// <param name="quantize">
+    /// Whether to write, next to the float32 graph, a dynamically quantized int8 one (<see cref="QuantizedModelFileName"/>:
+    /// int8 weights of the linear layers, activations quantized at run time). Default <see langword="false"/>.
+    /// </param>
     /// <param name="cancellationToken">Cancels the export; an existing folder then stays as it was.</param>
     /// <returns>A task that completes when the folder is in place.</returns>
     /// <exception cref="NotSupportedException">The encoder has the exact-match embedding extension or an activation without an ONNX export.</exception>
-    public static Task ExportOnnxAsync(this BertForSequenceClassification model, HuggingFaceBertTokenizer tokenizer, string directory, OnnxExportOptions? options = null, CancellationToken cancellationToken = default)
+    public static Task ExportOnnxAsync(this BertForSequenceClassification model, HuggingFaceBertTokenizer tokenizer, string directory, bool quantize = false, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(tokenizer);
         ArgumentException.ThrowIfNullOrEmpty(directory);
-        options ??= new OnnxExportOptions();
         ModelProto graph = BuildClassifierGraph(model);
-        ModelProto? quantized = options.Quantize ? OnnxDynamicQuantizer.Quantize(graph) : null;
+        ModelProto? quantized = quantize ? OnnxDynamicQuantizer.Quantize(graph) : null;
         return AtomicDirectory.WriteAsync(directory, async (temp, ct) =>
         {
-            await WriteModelAsync(Path.Combine(temp, OnnxExportOptions.ModelFileName), graph, ct).ConfigureAwait(false);
+            await WriteModelAsync(Path.Combine(temp, ModelFileName), graph, ct).ConfigureAwait(false);
             if (quantized is not null)
-                await WriteModelAsync(Path.Combine(temp, OnnxExportOptions.QuantizedModelFileName), quantized, ct).ConfigureAwait(false);
+                await WriteModelAsync(Path.Combine(temp, QuantizedModelFileName), quantized, ct).ConfigureAwait(false);
             await model.Config.SaveAsync(Path.Combine(temp, "config.json"), cancellationToken: ct).ConfigureAwait(false);
             await tokenizer.SaveAsync(temp, ct).ConfigureAwait(false);
         }, cancellationToken);
     }
 
-    /// <summary>Exports a teacher's cross-encoder and tokenizer, as <see cref="ExportOnnxAsync(BertForSequenceClassification, HuggingFaceBertTokenizer, string, OnnxExportOptions?, CancellationToken)"/> does.</summary>
+    /// <summary>Exports a teacher's cross-encoder and tokenizer, as <see cref="ExportOnnxAsync(BertForSequenceClassification, HuggingFaceBertTokenizer, string, bool, CancellationToken)"/> does.</summary>
     /// <param name="teacher">The teacher; its activation (<see cref="CrossEncoderTeacherOptions"/>) is not part of the graph, which returns logits.</param>
     /// <param name="directory">The folder to write.</param>
-    /// <param name="options">Export settings; defaults when <see langword="null"/>.</param>
+    /// <param name="quantize">
+    /// Whether to write, next to the float32 graph, a dynamically quantized int8 one (<see cref="QuantizedModelFileName"/>:
+    /// int8 weights of the linear layers, activations quantized at run time). Default <see langword="false"/>.
+    /// </param>
     /// <param name="cancellationToken">Cancels the export; an existing folder then stays as it was.</param>
     /// <returns>A task that completes when the folder is in place.</returns>
     /// <exception cref="NotSupportedException">As for the model's export.</exception>
-    public static Task ExportOnnxAsync(this CrossEncoderTeacher teacher, string directory, OnnxExportOptions? options = null, CancellationToken cancellationToken = default)
+    public static Task ExportOnnxAsync(this CrossEncoderTeacher teacher, string directory, bool quantize = false, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(teacher);
-        return teacher.Model.ExportOnnxAsync(teacher.Tokenizer, directory, options, cancellationToken);
+        return teacher.Model.ExportOnnxAsync(teacher.Tokenizer, directory, quantize, cancellationToken);
     }
 
     internal static ModelProto BuildStudentGraph(BiEncoderStudent student)
@@ -172,3 +187,4 @@ public static class OnnxExporter
         await File.WriteAllBytesAsync(path, bytes, cancellationToken).ConfigureAwait(false);
     }
 }
+#pragma warning restore RS0026

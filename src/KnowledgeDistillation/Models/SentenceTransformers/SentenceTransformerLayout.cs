@@ -161,6 +161,7 @@ internal static class SentenceTransformerLayout
         b.AppendLine(CultureInfo.InvariantCulture, $"- Similarity: {similarity}");
         b.AppendLine(CultureInfo.InvariantCulture, $"- Query prefix: {Quote(student.QueryPrefix)}; document prefix: {Quote(student.DocumentPrefix)}");
         b.AppendLine();
+        student.TrainingDetails?.AppendTo(b);
         b.AppendLine("## Usage (Python)");
         b.AppendLine();
         b.AppendLine("```python");

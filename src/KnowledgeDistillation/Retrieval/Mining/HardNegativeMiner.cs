@@ -201,9 +201,10 @@ public sealed partial class HardNegativeMiner
         return new Pending(query, positiveTexts, candidates);
     }
 
-    private async Task ScoreAsync(ITeacher teacher, Pending[] pending, CancellationToken cancellationToken)
+    private static async Task ScoreAsync(ITeacher teacher, Pending[] pending, CancellationToken cancellationToken)
     {
-        // One flat list of pairs (each query's positives, then its candidates), scored in teacher-sized chunks.
+        // One flat list of pairs (each query's positives, then its candidates) in one call: batching is the teacher's
+        // (CrossEncoderTeacherOptions.BatchSize, TeacherScoreCacheOptions.BatchSize), not the miner's.
         var pairs = new List<QueryDocumentPair>();
         foreach (Pending p in pending)
         {
@@ -211,14 +212,7 @@ public sealed partial class HardNegativeMiner
             pairs.AddRange(p.Candidates.Select(c => new QueryDocumentPair(p.Query.Text, c.Text)));
         }
 
-        var scores = new float[pairs.Count];
-        for (int start = 0; start < pairs.Count; start += _options.TeacherBatchSize)
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            int count = Math.Min(_options.TeacherBatchSize, pairs.Count - start);
-            float[] chunk = await TeacherReply.ScoreAsync(teacher, pairs.GetRange(start, count), describe: null, cancellationToken).ConfigureAwait(false);
-            chunk.CopyTo(scores, start);
-        }
+        float[] scores = await TeacherReply.ScoreAsync(teacher, pairs, describe: null, cancellationToken).ConfigureAwait(false);
 
         int next = 0;
         foreach (Pending p in pending)
@@ -275,7 +269,7 @@ public sealed partial class HardNegativeMiner
             chosen.Select(c => c.Text).ToArray(),
             p.PositiveScores,
             p.PositiveScores is null ? null : chosen.Select(c => c.Score).ToArray(),
-            id: p.Query.Id);
+            id: p.Query.Id) { ScoredBy = p.PositiveScores is null ? null : _teacher?.Identity };
     }
 
     private string Text(string documentId, string role, string queryId)

@@ -36,11 +36,11 @@ public sealed class HardNegativeMinerOptions
     /// </summary>
     public int Seed { get; init; } = 42;
 
-    /// <summary>How many queries are sent to the retriever at once (≥ 1). Default 256.</summary>
+    /// <summary>
+    /// How many queries are sent to the retriever at once (≥ 1), and whose pairs go to the teacher in one call (the
+    /// teacher, or a <see cref="Teachers.CachingTeacher"/> around it, splits them into its own batches). Default 256.
+    /// </summary>
     public int QueryBatchSize { get; init; } = 256;
-
-    /// <summary>How many (query, document) pairs are sent to the teacher at once (≥ 1). Default 256.</summary>
-    public int TeacherBatchSize { get; init; } = 256;
 
     /// <summary>The false-negative filters applied with a teacher. Default: drop candidates scored above the positive.</summary>
     public FalseNegativeFilterOptions FalseNegativeFilter { get; init; } = new();
@@ -57,8 +57,6 @@ public sealed class HardNegativeMinerOptions
             throw new ArgumentOutOfRangeException(nameof(MinNegativesPerQuery), MinNegativesPerQuery, $"MinNegativesPerQuery must be between 0 and NegativesPerQuery ({NegativesPerQuery}).");
         if (QueryBatchSize < 1)
             throw new ArgumentOutOfRangeException(nameof(QueryBatchSize), QueryBatchSize, "QueryBatchSize must be at least 1.");
-        if (TeacherBatchSize < 1)
-            throw new ArgumentOutOfRangeException(nameof(TeacherBatchSize), TeacherBatchSize, "TeacherBatchSize must be at least 1.");
         ArgumentNullException.ThrowIfNull(FalseNegativeFilter);
         FalseNegativeFilter.Validate();
     }

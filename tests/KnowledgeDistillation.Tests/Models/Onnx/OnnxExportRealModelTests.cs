@@ -24,7 +24,7 @@ public sealed class OnnxExportRealModelTests(PretrainedModels models, ITestOutpu
     public async Task Our_export_of_all_MiniLM_L6_v2_agrees_with_the_original_file_and_with_sbert_net()
     {
         using BiEncoderStudent student = BiEncoderStudent.FromPretrained(models.MiniLM, MiniLMSettings);
-        await student.ExportOnnxAsync(_folder, new OnnxExportOptions { Quantize = true });
+        await student.ExportOnnxAsync(_folder, quantize: true);
         string[] texts = [.. OnnxReference.SciFactDocuments(24), .. OnnxReference.SciFactQueries(8), .. OnnxReference.AdversarialStrings().Take(64)];
 
         // The original file, pooled after the graph, against ours, pooled inside it; both in ONNX Runtime.
@@ -45,10 +45,10 @@ public sealed class OnnxExportRealModelTests(PretrainedModels models, ITestOutpu
         Cosine(e[1].Vector.Span, e[2].Vector.Span).Should().BeApproximately(0.1411, 1e-4);
 
         // int8: close to fp32 on the same texts.
-        using var int8 = OnnxEmbeddingModel.FromFolder(_folder, new OnnxEmbeddingModelOptions { ModelFile = OnnxExportOptions.QuantizedModelFileName });
+        using var int8 = OnnxEmbeddingModel.FromFolder(_folder, new OnnxEmbeddingModelOptions { ModelFile = OnnxExporter.QuantizedModelFileName });
         float[][] quantized = int8.Embed(texts, TextKind.Document);
         double[] cosines = quantized.Zip(reference, (a, b) => Cosine(a, b)).ToArray();
-        output.WriteLine($"int8 vs fp32 cosine: min {cosines.Min():F4}, mean {cosines.Average():F4}; sizes {new FileInfo(Path.Combine(_folder, OnnxExportOptions.ModelFileName)).Length / 1e6:F1} MB / {new FileInfo(Path.Combine(_folder, OnnxExportOptions.QuantizedModelFileName)).Length / 1e6:F1} MB");
+        output.WriteLine($"int8 vs fp32 cosine: min {cosines.Min():F4}, mean {cosines.Average():F4}; sizes {new FileInfo(Path.Combine(_folder, OnnxExporter.ModelFileName)).Length / 1e6:F1} MB / {new FileInfo(Path.Combine(_folder, OnnxExporter.QuantizedModelFileName)).Length / 1e6:F1} MB");
         cosines.Min().Should().BeGreaterThan(0.95);
         cosines.Average().Should().BeGreaterThan(0.99);
     }

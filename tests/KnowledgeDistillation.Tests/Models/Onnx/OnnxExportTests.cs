@@ -90,9 +90,9 @@ public sealed class OnnxExportTests : IDisposable
     {
         using BiEncoderStudent student = Student("encoder-gelunew", new BiEncoderStudentOptions { Normalize = true });
         string folder = NewFolder();
-        await student.ExportOnnxAsync(folder, new OnnxExportOptions { Quantize = true });
+        await student.ExportOnnxAsync(folder, quantize: true);
 
-        ModelProto int8 = ModelProto.Parser.ParseFrom(File.ReadAllBytes(Path.Combine(folder, OnnxExportOptions.QuantizedModelFileName)));
+        ModelProto int8 = ModelProto.Parser.ParseFrom(File.ReadAllBytes(Path.Combine(folder, OnnxExporter.QuantizedModelFileName)));
         int layers = student.Encoder.Config.NumHiddenLayers;
         int8.Graph.Node.Count(n => n.OpType == "MatMulInteger").Should().Be(6 * layers, "q, k, v, attention output, intermediate and output of every layer");
         int8.Graph.Node.Count(n => n.OpType == "DynamicQuantizeLinear").Should().Be(4 * layers, "q, k and v share one quantized input");
@@ -100,7 +100,7 @@ public sealed class OnnxExportTests : IDisposable
         int8.Graph.Initializer.Should().Contain(t => t.DataType == (int)TensorProto.Types.DataType.Int8);
 
         using var fp32 = OnnxEmbeddingModel.FromFolder(folder);
-        using var quantized = OnnxEmbeddingModel.FromFolder(folder, new OnnxEmbeddingModelOptions { ModelFile = OnnxExportOptions.QuantizedModelFileName });
+        using var quantized = OnnxEmbeddingModel.FromFolder(folder, new OnnxEmbeddingModelOptions { ModelFile = OnnxExporter.QuantizedModelFileName });
         float[][] a = fp32.Embed(s_texts.Value, TextKind.Document);
         float[][] b = quantized.Embed(s_texts.Value, TextKind.Document);
         double minCosine = a.Zip(b, Cosine).Min();
@@ -130,7 +130,7 @@ public sealed class OnnxExportTests : IDisposable
             expected = model.Forward(ids, mask, types).data<float>().ToArray();
         }
 
-        using var session = new InferenceSession(Path.Combine(folder, OnnxExportOptions.ModelFileName));
+        using var session = new InferenceSession(Path.Combine(folder, OnnxExporter.ModelFileName));
         long[] shape = [batch.BatchSize, batch.SequenceLength];
         using var ids2 = OrtValue.CreateTensorValueFromMemory(batch.InputIds, shape);
         using var mask2 = OrtValue.CreateTensorValueFromMemory(batch.AttentionMask.ToArray(), shape);
@@ -148,17 +148,17 @@ public sealed class OnnxExportTests : IDisposable
     {
         using BiEncoderStudent student = Student("encoder-gelunew", new BiEncoderStudentOptions());
         string folder = NewFolder();
-        await student.ExportOnnxAsync(folder, new OnnxExportOptions { Quantize = true });
-        File.Exists(Path.Combine(folder, OnnxExportOptions.QuantizedModelFileName)).Should().BeTrue();
+        await student.ExportOnnxAsync(folder, quantize: true);
+        File.Exists(Path.Combine(folder, OnnxExporter.QuantizedModelFileName)).Should().BeTrue();
 
         using var cancelled = new CancellationTokenSource();
         await cancelled.CancelAsync();
         Func<Task> cancelledExport = () => student.ExportOnnxAsync(folder, cancellationToken: cancelled.Token);
         await cancelledExport.Should().ThrowAsync<OperationCanceledException>();
-        File.Exists(Path.Combine(folder, OnnxExportOptions.QuantizedModelFileName)).Should().BeTrue("the old folder stays");
+        File.Exists(Path.Combine(folder, OnnxExporter.QuantizedModelFileName)).Should().BeTrue("the old folder stays");
 
         await student.ExportOnnxAsync(folder);
-        File.Exists(Path.Combine(folder, OnnxExportOptions.QuantizedModelFileName)).Should().BeFalse("the new folder replaced the old one");
+        File.Exists(Path.Combine(folder, OnnxExporter.QuantizedModelFileName)).Should().BeFalse("the new folder replaced the old one");
         File.ReadAllText(Path.Combine(folder, "onnx_export.json")).Should().Contain("\"quantized_model_file\": null");
     }
 

@@ -1,6 +1,8 @@
 using KnowledgeDistillation.Data;
 using KnowledgeDistillation.Retrieval;
 using KnowledgeDistillation.Retrieval.Mining;
+using KnowledgeDistillation.Teachers;
+using KnowledgeDistillation.Tests.Data;
 using Microsoft.Extensions.Logging;
 
 namespace KnowledgeDistillation.Tests.Retrieval.Mining;
@@ -156,16 +158,28 @@ public class HardNegativeMinerTests
     }
 
     [Fact]
-    public async Task Teacher_calls_respect_the_batch_size()
+    public async Task The_teacher_gets_each_query_batch_whole_and_a_caching_teacher_batches_it()
     {
-        var teacher = new TextScoreTeacher(new Dictionary<string, float>(), unknown: 0f);
-        var miner = new HardNegativeMiner(Retriever("a", "b", "c"), Corpus, teacher, new HardNegativeMinerOptions
+        // 10 queries × (1 positive + 29 candidates) = 300 pairs per query batch, more than any batch the miner once cut.
+        string[] texts = Enumerable.Range(0, 10).Select(i => $"q{i}").ToArray();
+        MiningQuery[] queries = texts.Select(t => new MiningQuery(t, t, ["d0"])).ToArray();
+        var options = new HardNegativeMinerOptions
         {
-            MinRank = 1, MaxRank = 10, TeacherBatchSize = 7, FalseNegativeFilter = new FalseNegativeFilterOptions { DropAbovePositive = false },
-        });
-        await miner.MineAsync([new MiningQuery("1", "a", ["d0"]), new MiningQuery("2", "b", ["d0"]), new MiningQuery("3", "c", ["d0"])]);
-        // 3 × (1 positive + 9 candidates) = 30 pairs.
-        teacher.CallSizes.Should().Equal(7, 7, 7, 7, 2);
+            MinRank = 1, MaxRank = 30, QueryBatchSize = 10, FalseNegativeFilter = new FalseNegativeFilterOptions { DropAbovePositive = false },
+        };
+        var direct = new TextScoreTeacher(new Dictionary<string, float> { [T(0)] = 1f }, unknown: 0.5f);
+        IReadOnlyList<DistillationExample> plain = await new HardNegativeMiner(Retriever(texts), Corpus, direct, options).MineAsync(queries);
+        direct.CallSizes.Should().Equal(300);
+
+        using var temp = new TempFolder();
+        var inner = new TextScoreTeacher(new Dictionary<string, float> { [T(0)] = 1f }, unknown: 0.5f);
+        await using (CachingTeacher cached = await CachingTeacher.OpenAsync(inner, temp.File("scores.kdsc"), new TeacherScoreCacheOptions { BatchSize = 64 }))
+        {
+            IReadOnlyList<DistillationExample> viaCache = await new HardNegativeMiner(Retriever(texts), Corpus, cached, options).MineAsync(queries);
+            viaCache.Select(e => e.NegativeScores).Should().BeEquivalentTo(plain.Select(e => e.NegativeScores), o => o.WithStrictOrdering());
+        }
+        // The positive d0 is one distinct pair per query: 10 + 10 × 29 = 300 distinct pairs, in the cache's batches of 64.
+        inner.CallSizes.Should().Equal(64, 64, 64, 64, 44);
     }
 
     [Fact]

@@ -1,8 +1,8 @@
 using KnowledgeDistillation.Data;
 
-namespace QuickStart;
+namespace Samples.Common;
 
-/// <summary>SciFact split for the QuickStart: train queries (minus a dev hold-out), test queries, and the "clean" test queries.</summary>
+/// <summary>The samples' SciFact split: train queries (minus a dev hold-out), test queries, and the "clean" test queries.</summary>
 public sealed class SciFactData
 {
     public required IReadOnlyList<CorpusDocument> Corpus { get; init; }
@@ -24,9 +24,15 @@ public sealed class SciFactData
     /// <summary>Test queries none of whose relevant documents is a train positive (104 of 300 on SciFact).</summary>
     public required IReadOnlySet<string> CleanTestQueries { get; init; }
 
-    public static async Task<SciFactData> LoadAsync(QuickStartOptions options, CancellationToken cancellationToken)
+    /// <summary>Reads the BEIR folder and splits it.</summary>
+    /// <param name="dataDirectory">The BEIR folder (corpus.jsonl, queries.jsonl, qrels/).</param>
+    /// <param name="slice">A smaller corpus and query set (for tests), or <see langword="null"/> for all of it.</param>
+    /// <param name="devQueries">How many train queries to hold out for the dev set (at most a quarter).</param>
+    /// <param name="cancellationToken">Cancels reading.</param>
+    public static async Task<SciFactData> LoadAsync(
+        string dataDirectory, (int Documents, int TrainQueries, int TestQueries)? slice, int devQueries, CancellationToken cancellationToken)
     {
-        var dataset = new BeirDataset(options.DataDirectory);
+        var dataset = new BeirDataset(dataDirectory);
         var corpus = new List<CorpusDocument>();
         await foreach (CorpusDocument d in dataset.ReadCorpusAsync(cancellationToken: cancellationToken).ConfigureAwait(false))
             corpus.Add(d);
@@ -39,7 +45,7 @@ public sealed class SciFactData
         List<QueryRecord> trainQueries = train.QueryIds.Where(queries.ContainsKey).Select(id => queries[id]).OrderBy(q => q.Id, StringComparer.Ordinal).ToList();
         List<QueryRecord> testQueries = test.QueryIds.Where(queries.ContainsKey).Select(id => queries[id]).OrderBy(q => q.Id, StringComparer.Ordinal).ToList();
 
-        if (options.Slice is var (documents, trainCount, testCount))
+        if (slice is var (documents, trainCount, testCount))
         {
             // Keep every judged document of the kept queries, then fill up with the first documents of the corpus.
             trainQueries = trainQueries.Take(trainCount).ToList();
@@ -55,7 +61,7 @@ public sealed class SciFactData
         }
 
         // A fixed, seed-independent dev hold-out: every k-th train query, so all seeds are compared on the same data.
-        int devCount = Math.Min(options.DevQueries, trainQueries.Count / 4);
+        int devCount = Math.Min(devQueries, trainQueries.Count / 4);
         int stride = devCount == 0 ? int.MaxValue : trainQueries.Count / devCount;
         var dev = new List<QueryRecord>();
         var rest = new List<QueryRecord>();

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
 
-namespace DomainAdaptation;
+namespace Samples.Common;
 
 /// <summary>Two line charts side by side, written as plain SVG: training loss by step, and dev nDCG@10 by step.</summary>
 public static class CurvesSvg

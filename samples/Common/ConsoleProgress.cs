@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using KnowledgeDistillation;
 
-namespace DomainAdaptation;
+namespace Samples.Common;
 
 /// <summary>
 /// Prints the pipeline's steps with their times, and a one-line progress bar that redraws in a terminal (or a line every

@@ -1,0 +1,82 @@
+using KnowledgeDistillation.Losses;
+using KnowledgeDistillation.Models;
+using KnowledgeDistillation.Teachers;
+using KnowledgeDistillation.Tests.Data;
+using KnowledgeDistillation.Tests.Models;
+using KnowledgeDistillation.Tokenization;
+using KnowledgeDistillation.Training;
+
+namespace KnowledgeDistillation.Tests.Training;
+
+// Trains (and so seeds libtorch's process-wide RNG): run alone (see Models/GlobalTorchRng.cs).
+[Collection(KnowledgeDistillation.Tests.Models.GlobalTorchRng.Name)]
+public class ModelCardTrainingTests
+{
+    private static BiEncoderStudent NewStudent()
+    {
+        var tokenizer = HuggingFaceBertTokenizer.FromFolder(BertFixture.Dir("encoder-gelunew"));
+        BertConfig config = BertConfig.Load(Path.Combine(BertFixture.Dir("encoder-gelunew"), "config.json"));
+        return BiEncoderStudent.Create(config, tokenizer, seed: 3);
+    }
+
+    private static string Card(string folder) => File.ReadAllText(Path.Combine(folder, "README.md")).ReplaceLineEndings("\n");
+
+    [Fact]
+    public async Task A_trained_student_saves_how_it_was_trained_into_its_model_card()
+    {
+        using BiEncoderStudent student = NewStudent();
+        var teacher = new DelegateTeacher("length:v1", pair => pair.Document.Length % 7);
+        DistillationExample[] examples = Enumerable.Range(0, 6)
+            .Select(i => new DistillationExample($"query {i}", [$"the positive {i}"], [$"negative {i}", $"another negative {i}"]))
+            .ToArray();
+        IReadOnlyList<DistillationExample> scored = await teacher.ScoreExamplesAsync(examples);
+        var loss = new WeightedLoss((MarginMseLoss.ForCosineStudent(), 1.0), (new ContrastiveLoss(), 0.5));
+        var options = new DistillationTrainerOptions
+        {
+            MaxSteps = 2, BatchSize = 3, NegativesPerQuery = 2, LearningRate = 1e-4, Seed = 5,
+            Evaluator = new FixedEvaluator(0.4321), EvaluateEverySteps = 1,
+        };
+
+        TrainingResult result = await new DistillationTrainer(options).TrainAsync(student, loss, scored);
+        using var temp = new TempFolder();
+        string folder = temp.File("student");
+        await student.SaveAsync(folder);
+
+        string card = Card(folder);
+        card.Should().Contain("\n## Training\n")
+            .And.Contain("- Trainer: DistillationTrainer")
+            .And.Contain("- Loss: 1·margin-mse + 0.5·contrastive")
+            .And.Contain("- Teacher: `length:v1`")
+            .And.Contain("- Training examples: 6; per step 3 queries × (1 positive + 2 negatives)")
+            .And.Contain("- Steps: 2; learning rate 0.0001, weight decay 0.01, seed 5")
+            .And.Contain(FormattableString.Invariant($"- Final training loss: {result.FinalLoss:G5}"))
+            .And.Contain("- Final evaluation: ndcg@10 0.4321");
+        card.IndexOf("## Training", StringComparison.Ordinal).Should().BeLessThan(card.IndexOf("## Usage (Python)", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Examples_that_came_with_their_scores_leave_the_teacher_unrecorded_and_an_untrained_student_has_no_training_section()
+    {
+        using BiEncoderStudent untrained = NewStudent();
+        using var temp = new TempFolder();
+        string plain = temp.File("untrained");
+        await untrained.SaveAsync(plain);
+        Card(plain).Should().NotContain("## Training");
+
+        using BiEncoderStudent student = NewStudent();
+        DistillationExample[] read = Enumerable.Range(0, 4)
+            .Select(i => new DistillationExample($"query {i}", [$"positive {i}"], [$"negative {i}"], [1f], [0f]))
+            .ToArray();
+        await new DistillationTrainer(new DistillationTrainerOptions { MaxSteps = 1, BatchSize = 2, NegativesPerQuery = 1 })
+            .TrainAsync(student, new MarginMseLoss(), read);
+        string folder = temp.File("student");
+        await student.SaveAsync(folder);
+        Card(folder).Should().Contain("- Teacher: not recorded").And.Contain("- Loss: margin-mse").And.NotContain("Final evaluation");
+    }
+
+    private sealed class FixedEvaluator(double value) : IStudentEvaluator
+    {
+        public Task<IReadOnlyDictionary<string, double>> EvaluateAsync(IStudent student, CancellationToken cancellationToken = default)
+            => Task.FromResult<IReadOnlyDictionary<string, double>>(new Dictionary<string, double> { ["ndcg@10"] = value });
+    }
+}
