@@ -49,7 +49,7 @@ if (dtype is not (null or "fp32" or "bf16"))
 }
 
 string baseDir = AppContext.BaseDirectory;
-output ??= Path.Combine(ProjectDirectory() ?? Directory.GetCurrentDirectory(), "runs", DateTime.Now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture));
+output ??= Path.Combine(SampleConsole.ProjectDirectory("DomainAdaptation.csproj") ?? Directory.GetCurrentDirectory(), "runs", DateTime.Now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture));
 var options = new DomainAdaptationOptions
 {
     DataDirectory = Path.Combine(baseDir, "data", "scifact"),
@@ -68,46 +68,15 @@ if (recipe is not null)
 if (dtype is not null)
     options = options with { InferenceDType = dtype == "bf16" ? TorchSharp.torch.ScalarType.BFloat16 : TorchSharp.torch.ScalarType.Float32 };
 
-// Ctrl+C cancels cleanly at the next step or batch boundary; a second Ctrl+C ends the process at once.
-using var cts = new CancellationTokenSource();
-Console.CancelKeyPress += (_, e) =>
-{
-    if (cts.IsCancellationRequested)
-        return;
-    e.Cancel = true;
-    Console.WriteLine();
-    Console.WriteLine("Cancelling at the next step boundary (press Ctrl+C again to stop at once)...");
-    cts.Cancel();
-};
-
 Console.WriteLine($"KnowledgeDistillation: distillation with real pretrained models on SciFact — seed {seed}, {Environment.ProcessorCount} cores, load {DomainAdaptationPipeline.LoadAverage()}");
 Console.WriteLine($"Report folder: {options.OutputDirectory}");
-var ui = new ConsoleProgress(Console.Out, interactive: !Console.IsOutputRedirected);
-try
+return await SampleConsole.RunAsync(options.OutputDirectory, async (ui, cancellationToken) =>
 {
-    DomainAdaptationReport report = await DomainAdaptationPipeline.RunAsync(options, ui, cts.Token);
+    DomainAdaptationReport report = await DomainAdaptationPipeline.RunAsync(options, ui, cancellationToken);
     Console.WriteLine();
     Console.WriteLine(ReportWriter.Table(report));
     Console.WriteLine(ReportWriter.Comparisons(report));
     Console.WriteLine(ReportWriter.Goals(report));
     Console.Write(ReportWriter.Summary(report));
     Console.WriteLine($"Report: {Path.Combine(report.OutputDirectory, "report.md")}");
-    return 0;
-}
-catch (OperationCanceledException) when (cts.IsCancellationRequested)
-{
-    Console.WriteLine();
-    Console.WriteLine($"Cancelled after {ConsoleProgress.Format(ui.Elapsed)}. What was finished is in {options.OutputDirectory} " +
-        "(run again with --output on that folder to reuse its teacher and cached scores).");
-    return 130;
-}
-
-static string? ProjectDirectory()
-{
-    for (DirectoryInfo? d = new(AppContext.BaseDirectory); d is not null; d = d.Parent)
-    {
-        if (File.Exists(Path.Combine(d.FullName, "DomainAdaptation.csproj")))
-            return d.FullName;
-    }
-    return null;
-}
+});
