@@ -121,7 +121,7 @@ public static class DomainAdaptationPipeline
             // 4. Teacher.
             ui.Begin("Step 4/8  Teacher: cross-encoder from all-MiniLM-L6-v2's encoder (new head), fine-tuned on the train labels with BM25 negatives");
             var losses = new Dictionary<string, List<(int, double)>>();
-            using CrossEncoderTeacher crossEncoder = await TeacherAsync(o, miniLM, tokenizer, teacherExamples, inference, ui, losses, cancellationToken).ConfigureAwait(false);
+            using CrossEncoderTeacher crossEncoder = await TeacherAsync(o, data, index, miniLM, tokenizer, teacherExamples, inference, ui, losses, cancellationToken).ConfigureAwait(false);
             long teacherParameters = crossEncoder.Model.parameters().Sum(p => p.numel());
             ui.End($"{teacherParameters:N0} parameters; scoring in {dtypeName}");
             Done("teacher");
@@ -165,7 +165,7 @@ public static class DomainAdaptationPipeline
             {
                 var s = students[i];
                 ui.Begin($"Step 6/8  Student {i + 1}/4: {s.Name} ({(s.Layers is null ? "6 layers" : $"layers {string.Join(", ", s.Layers)}")}, {(s.Loss is KnowledgeDistillation.Losses.ContrastiveLoss ? "hard labels, contrastive" : o.Recipe)})");
-                await TrainStudentAsync(o, miniLM, s.Name, s.Layers, s.Loss, s.Examples, Out(s.Folder), dev, startPoints, ui, losses, curves, cancellationToken).ConfigureAwait(false);
+                await TrainStudentAsync(o, miniLM, s.Name, s.Layers, s.Loss, s.Examples, Out(s.Folder), inference, dev, startPoints, ui, losses, curves, cancellationToken).ConfigureAwait(false);
                 ui.End(Inv($"dev nDCG@10 {curves[s.Name][0].Item2:F4} → {curves[s.Name][^1].Item2:F4}; saved in the sentence-transformers layout to {s.Folder}/"));
                 Done(s.Name);
             }
@@ -320,8 +320,8 @@ public static class DomainAdaptationPipeline
     }
 
     private static async Task<CrossEncoderTeacher> TeacherAsync(
-        DomainAdaptationOptions o, PretrainedModel model, HuggingFaceBertTokenizer tokenizer, List<DistillationExample> examples, torch.ScalarType inference,
-        ConsoleProgress ui, Dictionary<string, List<(int, double)>> losses, CancellationToken cancellationToken)
+        DomainAdaptationOptions o, SciFactData data, Bm25Index index, PretrainedModel model, HuggingFaceBertTokenizer tokenizer, List<DistillationExample> examples,
+        torch.ScalarType inference, ConsoleProgress ui, Dictionary<string, List<(int, double)>> losses, CancellationToken cancellationToken)
     {
         var scoring = new CrossEncoderTeacherOptions { BatchSize = 32, MaxLength = o.TeacherMaxLength, DType = inference };
         string saved = Path.Combine(o.OutputDirectory, "teacher");
@@ -331,6 +331,14 @@ public static class DomainAdaptationPipeline
             return CrossEncoderTeacher.FromPretrained(saved, scoring);
         }
         BertForSequenceClassification crossEncoder = ModelLoading.CrossEncoder(model, o.Seed);
+        crossEncoder.Bert.ComputeOptions = Training(inference);
+        // The dev queries rerank their BM25 candidates every TeacherSteps / TeacherEvaluations steps; the best model is kept.
+        string[] devIds = data.DevQueries.Select(q => q.Id).ToArray();
+        var devCandidates = devIds.Zip(index.Search(data.DevQueries.Select(q => q.Text).ToArray(), o.RerankDepth, s_bm25, cancellationToken: cancellationToken))
+            .ToDictionary(p => p.First, p => p.Second, StringComparer.Ordinal);
+        var devCurve = new DevCurve(new RerankingEvaluator(data.Corpus, data.DevQueries, data.DevJudgments, devCandidates,
+            new RerankingEvaluatorOptions { Depth = o.RerankDepth }));
+        string best = Path.Combine(o.OutputDirectory, "teacher-best");
         var trainer = new CrossEncoderTrainer(tokenizer, new CrossEncoderTrainerOptions
         {
             LearningRate = o.TeacherLearningRate,
@@ -339,15 +347,31 @@ public static class DomainAdaptationPipeline
             MaxLength = o.TeacherMaxLength,
             MaxSteps = o.TeacherSteps,
             Seed = o.Seed,
+            Evaluator = devCurve,
+            EvaluateEverySteps = Math.Max(1, o.TeacherSteps / Math.Max(1, o.TeacherEvaluations)),
+            BestModelDirectory = best,
         });
         var curve = new List<(int, double)>();
         losses["teacher"] = curve;
         TrainingResult result = await trainer.TrainAsync(crossEncoder, examples, ui.Training(curve), cancellationToken).ConfigureAwait(false);
         cancellationToken.ThrowIfCancellationRequested();
-        // The teacher owns (and disposes) the model it wraps.
-        using (var trained = new CrossEncoderTeacher(crossEncoder, tokenizer, new CrossEncoderTeacherOptions { MaxLength = o.TeacherMaxLength }))
+        crossEncoder.Bert.ComputeOptions = BertComputeOptions.Default;
+        ui.Info("teacher dev nDCG@10 by step: " + string.Join(", ", devCurve.Points.Select((v, i) => Inv($"{(i + 1) * Math.Max(1, o.TeacherSteps / Math.Max(1, o.TeacherEvaluations))}: {v:F4}"))));
+        if (File.Exists(Path.Combine(best, "config.json")))
+        {
+            // The best dev checkpoint is the teacher; the last step's weights are dropped.
+            crossEncoder.Dispose();
+            if (Directory.Exists(saved))
+                Directory.Delete(saved, recursive: true);
+            Directory.Move(best, saved);
+        }
+        else
+        {
+            // The teacher owns (and disposes) the model it wraps.
+            using var trained = new CrossEncoderTeacher(crossEncoder, tokenizer, new CrossEncoderTeacherOptions { MaxLength = o.TeacherMaxLength });
             await trained.SaveAsync(saved, cancellationToken).ConfigureAwait(false);
-        ui.Info(Inv($"{result.Steps} steps, final loss {result.FinalLoss:F3}, saved to teacher/"));
+        }
+        ui.Info(Inv($"{result.Steps} steps, final loss {result.FinalLoss:F3}; the best dev checkpoint ({(devCurve.Points.Count > 0 ? devCurve.Points.Max() : double.NaN):F4}) saved to teacher/"));
         // Score with the saved copy, exactly what a later run loads, so its cached scores carry the same identity.
         return CrossEncoderTeacher.FromPretrained(saved, scoring);
     }
@@ -368,7 +392,7 @@ public static class DomainAdaptationPipeline
     /// <summary>Fine-tunes one student from all-MiniLM-L6-v2 (or a subset of its layers) and saves it; the last step is kept.</summary>
     private static async Task TrainStudentAsync(
         DomainAdaptationOptions o, PretrainedModel model, string name, IReadOnlyList<int>? layers, IDistillationLoss loss, IReadOnlyList<DistillationExample> examples,
-        string folder, RetrievalEvaluator dev, Dictionary<int, double> startPoints, ConsoleProgress ui,
+        string folder, torch.ScalarType trainingDType, RetrievalEvaluator dev, Dictionary<int, double> startPoints, ConsoleProgress ui,
         Dictionary<string, List<(int, double)>> losses, Dictionary<string, List<(int, double)>> curves, CancellationToken cancellationToken)
     {
         // A student a previous run (of this folder) finished is reused with its curves: a killed run resumes here.
@@ -382,6 +406,8 @@ public static class DomainAdaptationPipeline
             return;
         }
         using BiEncoderStudent student = ModelLoading.Student(model, o.StudentMaxLength, torch.ScalarType.Float32, layers);
+        student.Encoder.ComputeOptions = Training(trainingDType);
+        int steps = layers is null ? o.StudentSteps : o.CompressedStudentSteps;
         var lossCurve = new List<(int, double)>();
         losses[name] = lossCurve;
         var evaluator = new CurveEvaluator(dev, () => lossCurve.Count == 0 ? 0 : lossCurve[^1].Item1);
@@ -399,15 +425,16 @@ public static class DomainAdaptationPipeline
             LearningRate = o.StudentLearningRate,
             BatchSize = o.StudentBatchSize,
             NegativesPerQuery = o.StudentNegatives,
-            MaxSteps = o.StudentSteps,
+            MaxSteps = steps,
             Seed = o.Seed,
             Evaluator = evaluator,
-            EvaluateEverySteps = Math.Max(1, o.StudentSteps / Math.Max(1, o.CurvePoints)),
+            EvaluateEverySteps = Math.Max(1, steps / Math.Max(1, o.CurvePoints)),
         });
         TrainingResult result = await trainer.TrainAsync(student, loss, examples, ui.Training(lossCurve), cancellationToken).ConfigureAwait(false);
         if (result.Cancelled)
             throw new OperationCanceledException(cancellationToken);
         curves[name] = evaluator.Points;
+        student.Encoder.ComputeOptions = BertComputeOptions.Default;
         await student.SaveAsync(folder, cancellationToken).ConfigureAwait(false);
         var json = new Dictionary<string, double[][]>
         {
@@ -477,6 +504,26 @@ public static class DomainAdaptationPipeline
     private sealed class Reporter<T>(Action<T> report) : IProgress<T>
     {
         public void Report(T value) => report(value);
+    }
+
+    /// <summary>
+    /// How models train: bf16 autocast (fp32 master weights, optimizer state and loss) when the probe chose bf16 for
+    /// this CPU, fp32 otherwise.
+    /// </summary>
+    private static BertComputeOptions Training(torch.ScalarType dtype)
+        => dtype == torch.ScalarType.BFloat16 ? new BertComputeOptions { AutocastDType = torch.ScalarType.BFloat16 } : BertComputeOptions.Default;
+
+    /// <summary>Evaluates the teacher on the dev queries during its training and records nDCG@10.</summary>
+    private sealed class DevCurve(ITeacherEvaluator inner) : ITeacherEvaluator
+    {
+        public List<double> Points { get; } = [];
+
+        public async Task<IReadOnlyDictionary<string, double>> EvaluateAsync(ITeacher teacher, CancellationToken cancellationToken = default)
+        {
+            IReadOnlyDictionary<string, double> metrics = await inner.EvaluateAsync(teacher, cancellationToken).ConfigureAwait(false);
+            Points.Add(metrics[MetricNames.Ndcg10]);
+            return metrics;
+        }
     }
 
     /// <summary>Evaluates a student on the dev queries during training and records nDCG@10 by step for the curves.</summary>

@@ -64,11 +64,11 @@ public static class ReportWriter
         b.AppendLine(Inv($"Test queries: {r.Row(Bm25).All.Queries} (clean: {r.Row(Bm25).Clean.Queries}, none of whose relevant documents is a train positive)."));
         b.AppendLine("Agreement with the teacher on BM25's top " + r.Options.RerankDepth + " (mean Spearman / Kendall tau-b): "
             + string.Join("; ", r.Agreement.Select(a => Inv($"{a.Key} {a.Value.MeanSpearman:F3} / {a.Value.MeanKendallTau:F3}"))));
-        b.AppendLine(Inv($"fp32 vs bf16 on this CPU: MiniLM encoding {r.Speed.Fp32TextsPerSecond:F1} vs {r.Speed.Bf16TextsPerSecond:F1} texts/s ({r.Speed.Bf16TextsPerSecond / r.Speed.Fp32TextsPerSecond:F2}×), cross-encoder scoring {r.Speed.TeacherFp32PairsPerSecond:F1} vs {r.Speed.TeacherBf16PairsPerSecond:F1} pairs/s ({r.Speed.TeacherBf16PairsPerSecond / r.Speed.TeacherFp32PairsPerSecond:F2}×); inference in {r.Speed.Chosen}, training in fp32."));
+        b.AppendLine(Inv($"fp32 vs bf16 on this CPU: MiniLM encoding {r.Speed.Fp32TextsPerSecond:F1} vs {r.Speed.Bf16TextsPerSecond:F1} texts/s ({r.Speed.Bf16TextsPerSecond / r.Speed.Fp32TextsPerSecond:F2}×), cross-encoder scoring {r.Speed.TeacherFp32PairsPerSecond:F1} vs {r.Speed.TeacherBf16PairsPerSecond:F1} pairs/s ({r.Speed.TeacherBf16PairsPerSecond / r.Speed.TeacherFp32PairsPerSecond:F2}×); inference in {r.Speed.Chosen}, training in {(r.Speed.Chosen == "bf16" ? "bf16 autocast (fp32 master weights)" : "fp32")}."));
         b.AppendLine(Inv($"Teacher scores: {r.TeacherScoresRequested:N0} training pairs, {r.TeacherScoresReused:N0} reused from the cache."));
         b.AppendLine(Inv($"Teacher + BM25 fusion: BM25 weight {r.FusionWeight:F1} (the distilled students' targets); dev nDCG@10 teacher {r.TeacherDevNdcg10:F4}, fusion {r.FusionDevNdcg10:F4}."));
         DomainAdaptationOptions o = r.Options;
-        b.AppendLine(Inv($"Budget: teacher {o.TeacherSteps} steps × {o.TeacherBatchSize} queries × (1 + {o.TeacherNegatives}) pairs at {o.TeacherMaxLength} tokens, lr {o.TeacherLearningRate:E0}; students {o.StudentSteps} steps × {o.StudentBatchSize} queries × (1 + {o.StudentNegatives} of {o.ScoredNegatives} scored negatives + in-batch) at {o.StudentMaxLength} tokens, lr {o.StudentLearningRate:E0}; recipe {o.Recipe}; {r.TrainingExamples:N0} training examples; seed {r.Seed}."));
+        b.AppendLine(Inv($"Budget: teacher {o.TeacherSteps} steps × {o.TeacherBatchSize} queries × (1 + {o.TeacherNegatives}) pairs at {o.TeacherMaxLength} tokens, lr {o.TeacherLearningRate:E0}, best of {o.TeacherEvaluations} dev evaluations; students {o.StudentSteps} steps (3-layer {o.CompressedStudentSteps}) × {o.StudentBatchSize} queries × (1 + {o.StudentNegatives} of {o.ScoredNegatives} scored negatives + in-batch) at {o.StudentMaxLength} tokens, lr {o.StudentLearningRate:E0}; recipe {o.Recipe}; {r.TrainingExamples:N0} training examples; seed {r.Seed}."));
         b.AppendLine("Time per step (wall / CPU): " + string.Join(", ", r.StepTimes.Select(t => Inv($"{t.Step} {t.Wall.TotalSeconds:F0} s / {t.Cpu.TotalSeconds:F0} s"))) + Inv($"; total {r.Total.TotalMinutes:F1} min wall, {r.StepTimes.Sum(t => t.Cpu.TotalMinutes):F1} min CPU."));
         b.AppendLine(Inv($"Machine: {Environment.ProcessorCount} cores; load average at start {r.LoadAtStart}, at end {r.LoadAtEnd}."));
         return b.ToString();
@@ -101,8 +101,8 @@ public static class ReportWriter
             r.Seed,
             options = new
             {
-                r.Options.TeacherSteps, r.Options.TeacherBatchSize, r.Options.TeacherNegatives, r.Options.TeacherMaxLength, r.Options.TeacherLearningRate,
-                r.Options.StudentSteps, r.Options.StudentBatchSize, r.Options.StudentNegatives, r.Options.ScoredNegatives, r.Options.StudentMaxLength,
+                r.Options.TeacherSteps, r.Options.TeacherBatchSize, r.Options.TeacherNegatives, r.Options.TeacherMaxLength, r.Options.TeacherLearningRate, r.Options.TeacherEvaluations,
+                r.Options.StudentSteps, r.Options.CompressedStudentSteps, r.Options.StudentBatchSize, r.Options.StudentNegatives, r.Options.ScoredNegatives, r.Options.StudentMaxLength,
                 r.Options.StudentLearningRate, r.Options.PseudoQueries, r.Options.EvaluationMaxLength, r.Options.RerankDepth, r.Options.Recipe, r.Options.CompressedLayers,
             },
             fusion = new { weight = r.FusionWeight, teacherDev = r.TeacherDevNdcg10, fusionDev = r.FusionDevNdcg10 },
