@@ -1,4 +1,5 @@
 using KnowledgeDistillation.Data;
+using KnowledgeDistillation.Workflow.Data;
 
 namespace Samples.Common;
 
@@ -60,13 +61,8 @@ public sealed class SciFactData
             corpus = corpus.Where(d => keep.Contains(d.Id)).ToList();
         }
 
-        // A fixed, seed-independent dev hold-out: every k-th train query, so all seeds are compared on the same data.
-        int devCount = Math.Min(devQueries, trainQueries.Count / 4);
-        int stride = devCount == 0 ? int.MaxValue : trainQueries.Count / devCount;
-        var dev = new List<QueryRecord>();
-        var rest = new List<QueryRecord>();
-        for (int i = 0; i < trainQueries.Count; i++)
-            (i % stride == stride - 1 && dev.Count < devCount ? dev : rest).Add(trainQueries[i]);
+        // A fixed, seed-independent dev hold-out: every k-th train query (the one kd mine --dev-queries holds out).
+        (IReadOnlyList<QueryRecord> rest, IReadOnlyList<QueryRecord> dev) = DevHoldout.Split(trainQueries, devQueries);
 
         var trainPositives = train.QueryIds.SelectMany(train.RelevantDocuments).ToHashSet(StringComparer.Ordinal);
         var clean = testQueries.Where(q => !test.RelevantDocuments(q.Id).Any(trainPositives.Contains)).Select(q => q.Id).ToHashSet(StringComparer.Ordinal);

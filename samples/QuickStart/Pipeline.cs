@@ -229,13 +229,7 @@ public static class Pipeline
     /// point costs seconds rather than a full corpus encoding; the test numbers use the whole corpus.
     /// </summary>
     private static RetrievalEvaluator DevEvaluator(SciFactData data, Bm25Index index)
-    {
-        var devDocuments = index.Search(data.DevQueries.Select(q => q.Text).ToArray(), 20, s_bm25)
-            .SelectMany(r => r.Select(d => d.DocumentId))
-            .Concat(data.DevQueries.SelectMany(q => data.DevJudgments.RelevantDocuments(q.Id)))
-            .Distinct().Where(data.ById.ContainsKey).Select(id => data.ById[id]).ToList();
-        return new RetrievalEvaluator(devDocuments, data.DevQueries, data.DevJudgments, new RetrievalEvaluatorOptions { TopK = 100 });
-    }
+        => EvaluateStep.DevEvaluator(index, Split(data, data.DevQueries, data.DevJudgments));
 
     /// <summary>The first best dev point after step 0, which is the one the trainer saved as its best student.</summary>
     private static (int Step, double Ndcg) BestPoint(List<(int Step, double Ndcg)> points)
@@ -252,17 +246,15 @@ public static class Pipeline
     /// <summary>
     /// The BM25 weight of the fusion row: <see cref="QuickStartOptions.FusionWeight"/> when set, else the weight in 0, 0.1,
     /// …, 1 with the best nDCG@10 on the dev queries (the first on ties), with the teacher reranking their BM25 top
-    /// <see cref="QuickStartOptions.RerankDepth"/> over the whole corpus. Also returns the teacher's and the fusion's dev nDCG@10.
+    /// <see cref="QuickStartOptions.RerankDepth"/> over the whole corpus (<see cref="ScoreFusion.TuneAsync"/>, as
+    /// <c>kd score --fuse-bm25 tune</c>). Also returns the teacher's and the fusion's dev nDCG@10.
     /// </summary>
     private static async Task<(double Weight, double TeacherDev, double FusionDev)> TuneFusionAsync(
         QuickStartOptions o, SciFactData data, Bm25Index index, ITeacher teacher, CancellationToken cancellationToken)
     {
-        RetrievalDataset dev = Split(data, data.DevQueries, data.DevJudgments);
-        var (candidates, _, _) = await EvaluateStep.Bm25Async(index, dev, o.RerankDepth, cancellationToken: cancellationToken).ConfigureAwait(false);
-        EvaluationResult reranked = await EvaluateStep.RerankerAsync(teacher, dev, candidates, o.RerankDepth, cancellationToken: cancellationToken).ConfigureAwait(false);
-        double Ndcg(double w) => RankingMetrics.Evaluate(ScoreFusion.Runs(reranked.Run, candidates, w), data.DevJudgments)[MetricNames.Ndcg10];
-        double weight = o.FusionWeight ?? Enumerable.Range(0, 11).Select(i => i / 10.0).MaxBy(Ndcg);
-        return (weight, reranked.Metrics[MetricNames.Ndcg10], Ndcg(weight));
+        FusionTuning tuned = await ScoreFusion.TuneAsync(teacher, index, Split(data, data.DevQueries, data.DevJudgments), o.RerankDepth, o.FusionWeight,
+            cancellationToken: cancellationToken).ConfigureAwait(false);
+        return (tuned.Weight, tuned.TeacherNdcg10, tuned.FusionNdcg10);
     }
 
     private sealed record Evaluation(List<SystemRow> Rows, SignificanceResult All, SignificanceResult Clean, AgreementResult DistilledAgreement, AgreementResult HardAgreement);

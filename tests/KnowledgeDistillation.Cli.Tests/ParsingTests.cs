@@ -31,6 +31,15 @@ public class ParsingTests
     [InlineData("evaluate --data d --model m", "--split", "test")]
     [InlineData("evaluate --data d --model m", "--depth", "100")]
     [InlineData("score --teacher t --input i --cache c", "--batch-size", "32")]
+    [InlineData("distill --train a.jsonl --output s", "--gradient-accumulation", "1")]
+    [InlineData("train-teacher --train a.jsonl --output t", "--gradient-accumulation", "1")]
+    [InlineData("train-teacher --train a.jsonl --output t", "--checkpoint-every", "100")]
+    [InlineData("distill --train a.jsonl --output s", "--evaluate-every", "100")]
+    [InlineData("mine --data d --output o.jsonl", "--dev-queries", "0")]
+    [InlineData("mine --data d --output o.jsonl", "--retriever", "bm25")]
+    [InlineData("mine --data d --output o.jsonl --pseudo-queries all", "--pseudo-queries", "2147483647")]
+    [InlineData("mine --data d --output o.jsonl --pseudo-queries 12", "--pseudo-queries", "12")]
+    [InlineData("score --teacher t --input i --cache c", "--depth", "100")]
     public void Defaults_are_the_documented_ones(string commandLine, string option, string expected)
     {
         ParseResult parse = KdApp.Build(Quiet).Parse(commandLine.Split(' '));
@@ -38,6 +47,19 @@ public class ParsingTests
         Option symbol = parse.CommandResult.Command.Options.Single(o => o.Name == option);
         object? value = parse.GetResult(symbol)?.GetValueOrDefault<object>();
         Convert.ToString(value, CultureInfo.InvariantCulture).Should().Be(expected);
+    }
+
+    [Theory]
+    [InlineData("distill")]
+    [InlineData("train-teacher")]
+    public async Task Help_shows_gradient_accumulation_and_checkpoints_with_their_defaults(string command)
+    {
+        Kd.Result help = await Kd.RunAsync(command, "--help");
+        help.ExitCode.Should().Be(0);
+        string[] lines = help.Out.Split('\n');
+        lines.Should().Contain(l => l.Contains("--gradient-accumulation <gradient-accumulation>", StringComparison.Ordinal) && l.TrimEnd().EndsWith("[default: 1]", StringComparison.Ordinal));
+        lines.Should().Contain(l => l.Contains("--checkpoint-every <checkpoint-every>", StringComparison.Ordinal) && l.TrimEnd().EndsWith("[default: 100]", StringComparison.Ordinal));
+        lines.Should().Contain(l => l.TrimStart().StartsWith("--resume ", StringComparison.Ordinal));
     }
 
     [Theory]
@@ -55,6 +77,16 @@ public class ParsingTests
     [InlineData("frobnicate")]
     [InlineData("score --teacher @t --input @i --cache @c --threads 0")]
     [InlineData("export --model @m --output @o --kind onnx")]
+    [InlineData("score --teacher @t --input @i --cache @c --fuse-bm25 tune --corpus @x")] // no --dev-queries
+    [InlineData("score --teacher @t --input @i --cache @c --fuse-bm25 tuned --corpus @x --output @o")]
+    [InlineData("score --teacher @t --input @i --cache @c --fuse-bm25 tune --corpus @x --dev-queries 5 --shard 0/2")]
+    [InlineData("mine --data @d --output @o.jsonl --pseudo-queries lots")]
+    [InlineData("mine --data @d --output @o.jsonl --dev-queries -1")]
+    [InlineData("train-teacher --train @a --output @t --resume --fresh")]
+    [InlineData("train-teacher --train @a --output @t --gradient-accumulation 0")]
+    [InlineData("distill --train @a --output @s --gradient-accumulation 0")]
+    [InlineData("distill --train @a --output @s --dev-queries 0 --data @d")]
+    [InlineData("evaluate --data @d --model bm25 --fuse-bm25 0.5")]
     public async Task Bad_usage_exits_2_with_a_message_and_touches_no_file(string commandLine)
     {
         using var data = new TestData();

@@ -49,6 +49,46 @@ internal sealed class TestData : IDisposable
         return folder;
     }
 
+    /// <summary>
+    /// SciFact cut as the QuickStart's <c>Slice</c> cuts it, as a BEIR folder with both splits: the first
+    /// <paramref name="trainQueries"/> train and <paramref name="testQueries"/> test queries (by id), every document they
+    /// judge, and the first documents of the corpus up to <paramref name="documents"/>, in corpus order.
+    /// </summary>
+    public async Task<string> BeirSliceWithTestAsync(int trainQueries, int testQueries, int documents)
+    {
+        var scifact = new BeirDataset(Path.Combine(AppContext.BaseDirectory, "data", "scifact"));
+        RelevanceJudgments train = await scifact.ReadQrelsAsync("train");
+        RelevanceJudgments test = await scifact.ReadQrelsAsync("test");
+        var allQueries = new Dictionary<string, QueryRecord>(StringComparer.Ordinal);
+        await foreach (QueryRecord q in scifact.ReadQueriesAsync())
+            allQueries[q.Id] = q;
+        List<QueryRecord> Kept(RelevanceJudgments j, int n) => j.QueryIds.Where(allQueries.ContainsKey).Order(StringComparer.Ordinal).Take(n).Select(id => allQueries[id]).ToList();
+        List<QueryRecord> keptTrain = Kept(train, trainQueries), keptTest = Kept(test, testQueries);
+        var keep = keptTrain.SelectMany(q => train.RelevantDocuments(q.Id)).Concat(keptTest.SelectMany(q => test.RelevantDocuments(q.Id))).ToHashSet(StringComparer.Ordinal);
+        var all = new List<CorpusDocument>();
+        await foreach (CorpusDocument d in scifact.ReadCorpusAsync())
+            all.Add(d);
+        foreach (CorpusDocument d in all)
+        {
+            if (keep.Count >= documents)
+                break;
+            keep.Add(d.Id);
+        }
+
+        string folder = File("beir-slice");
+        Directory.CreateDirectory(Path.Combine(folder, "qrels"));
+        await System.IO.File.WriteAllLinesAsync(Path.Combine(folder, "corpus.jsonl"), all.Where(d => keep.Contains(d.Id))
+            .Select(d => JsonSerializer.Serialize(new Dictionary<string, string> { ["_id"] = d.Id, ["title"] = d.Title, ["text"] = d.Text })));
+        await System.IO.File.WriteAllLinesAsync(Path.Combine(folder, "queries.jsonl"), keptTrain.Concat(keptTest).DistinctBy(q => q.Id)
+            .Select(q => JsonSerializer.Serialize(new Dictionary<string, string> { ["_id"] = q.Id, ["text"] = q.Text })));
+        foreach ((string split, RelevanceJudgments j, List<QueryRecord> kept) in new[] { ("train", train, keptTrain), ("test", test, keptTest) })
+        {
+            await System.IO.File.WriteAllLinesAsync(Path.Combine(folder, "qrels", $"{split}.tsv"),
+                new[] { "query-id\tcorpus-id\tscore" }.Concat(kept.SelectMany(q => j.For(q.Id).Select(p => $"{q.Id}\t{p.Key}\t{p.Value}"))));
+        }
+        return folder;
+    }
+
     public void Dispose()
     {
         try

@@ -1,9 +1,14 @@
 using System.Globalization;
 using System.Text.Json;
+using KnowledgeDistillation.Data;
+using KnowledgeDistillation.Models;
+using KnowledgeDistillation.Tokenization;
+using KnowledgeDistillation.Workflow.Training;
 
 namespace KnowledgeDistillation.Cli.Tests;
 
 /// <summary>The whole workflow through the tool on a SciFact slice, and Ctrl+C then the same command resuming.</summary>
+[Collection(InProcessTraining.Name)]
 public class WorkflowTests
 {
     [Fact]
@@ -81,6 +86,117 @@ public class WorkflowTests
         }
         (await File.ReadAllBytesAsync(Path.Combine(data.File("resumed"), "model.safetensors")))
             .Should().Equal(await File.ReadAllBytesAsync(Path.Combine(data.File("straight"), "model.safetensors")));
+    }
+
+    [Fact]
+    public async Task Train_teacher_stopped_by_cancellation_resumes_with_the_same_command_and_ends_where_an_uninterrupted_run_ends()
+    {
+        using var data = new TestData();
+        string beir = await data.BeirSliceAsync(queries: 30, documents: 200);
+        string train = data.File("train.jsonl");
+        (await Kd.RunAsync("mine", "--data", beir, "--output", train, "--negatives", "4")).ExitCode.Should().Be(0);
+        string[] Train(string output, params string[] more) =>
+            ["train-teacher", "--train", train, "--output", output, "--steps", "8", "--batch-size", "4", "--negatives", "3", "--max-length", "32", "--checkpoint-every", "2", "--json", .. more];
+
+        Kd.Result straight = await Kd.RunAsync(Train(data.File("straight")));
+        straight.ExitCode.Should().Be(0, straight.Error);
+
+        using var cancellation = new CancellationTokenSource();
+        Kd.Result stopped = await Kd.RunAsync(new CancelOnText("training the teacher: 50%", cancellation), cancellation.Token, Train(data.File("resumed")));
+        stopped.ExitCode.Should().Be(ExitCodes.Cancelled, stopped.Error);
+        Directory.Exists(data.File("resumed")).Should().BeFalse("a cancelled teacher is not saved");
+        Directory.EnumerateDirectories(data.File("resumed.checkpoints"), "checkpoint-*").Should().NotBeEmpty();
+
+        Kd.Result resumed = await Kd.RunAsync(Train(data.File("resumed"), "--resume"));
+        resumed.ExitCode.Should().Be(0, resumed.Error);
+        using (JsonDocument a = JsonDocument.Parse(straight.Out), b = JsonDocument.Parse(resumed.Out))
+        {
+            b.RootElement.GetProperty("resumed").GetBoolean().Should().BeTrue();
+            b.RootElement.GetProperty("steps").GetInt32().Should().Be(8);
+            b.RootElement.GetProperty("finalLoss").GetDouble().Should().Be(a.RootElement.GetProperty("finalLoss").GetDouble());
+            b.RootElement.GetProperty("teacher").GetString().Should().Be(a.RootElement.GetProperty("teacher").GetString(), "the identity hashes the weights");
+        }
+        (await File.ReadAllBytesAsync(Path.Combine(data.File("resumed"), "model.safetensors")))
+            .Should().Equal(await File.ReadAllBytesAsync(Path.Combine(data.File("straight"), "model.safetensors")));
+    }
+
+    [Fact]
+    public async Task Gradient_accumulation_reaches_the_trainer()
+    {
+        using var data = new TestData();
+        string beir = await data.BeirSliceAsync(queries: 30, documents: 200);
+        string train = data.File("train.jsonl");
+        (await Kd.RunAsync("mine", "--data", beir, "--output", train, "--negatives", "4")).ExitCode.Should().Be(0);
+        async Task<double> LossAsync(string command, string output, string accumulation)
+        {
+            string[] args = [command, "--train", train, "--output", data.File(output), "--steps", "3", "--batch-size", "4", "--negatives", "2",
+                "--max-length", "32", "--gradient-accumulation", accumulation, "--json"];
+            Kd.Result r = await Kd.RunAsync(command == "distill" ? [.. args, "--hard-labels"] : args);
+            r.ExitCode.Should().Be(0, r.Error);
+            using JsonDocument json = JsonDocument.Parse(r.Out);
+            return json.RootElement.GetProperty("finalLoss").GetDouble();
+        }
+
+        // Two micro-batches per step see other examples than one, so the last step's loss differs.
+        foreach (string command in new[] { "distill", "train-teacher" })
+            (await LossAsync(command, command + "-1", "1")).Should().NotBe(await LossAsync(command, command + "-2", "2"), command);
+    }
+
+    [Fact]
+    public async Task Mine_with_a_student_takes_negatives_from_its_dense_ranking()
+    {
+        using var data = new TestData();
+        string beir = await data.BeirSliceAsync(queries: 20, documents: 150);
+        // A small random student, saved in the sentence-transformers layout: its ranking is unlike BM25's.
+        string studentFolder = data.File("student");
+        var tokenizer = HuggingFaceBertTokenizer.FromVocabularyFile(Path.Combine(AppContext.BaseDirectory, "vocab", "bert-base-uncased", "vocab.txt"));
+        using (BiEncoderStudent created = DistillStep.CreateStudent(new DistillOptions { MaxLength = 64, Seed = 3 }, tokenizer))
+            await created.SaveAsync(studentFolder);
+
+        Kd.Result dense = await Kd.RunAsync("mine", "--data", beir, "--output", data.File("dense.jsonl"), "--retriever", studentFolder,
+            "--negatives", "3", "--max-rank", "8", "--json");
+        dense.ExitCode.Should().Be(0, dense.Error);
+        JsonDocument.Parse(dense.Out).RootElement.GetProperty("retriever").GetString().Should().Be("dense");
+        (await Kd.RunAsync("mine", "--data", beir, "--output", data.File("bm25.jsonl"), "--negatives", "3", "--max-rank", "8")).ExitCode.Should().Be(0);
+
+        // The check: rank the corpus by the student's own cosine similarity, independently of the miner.
+        var corpus = new List<CorpusDocument>();
+        await foreach (CorpusDocument d in new BeirDataset(beir).ReadCorpusAsync())
+            corpus.Add(d);
+        List<DistillationExample> mined = await ReadAsync(data.File("dense.jsonl"));
+        List<DistillationExample> bm25 = await ReadAsync(data.File("bm25.jsonl"));
+        mined.Should().NotBeEmpty();
+        using BiEncoderStudent student = BiEncoderStudent.FromPretrained(studentFolder);
+        float[][] documents = student.Encode(corpus.Select(d => d.FullText).ToArray(), TextKind.Document);
+        float[][] queries = student.Encode(mined.Select(e => e.Query).ToArray(), TextKind.Query);
+        for (int q = 0; q < mined.Count; q++)
+        {
+            string[] ranking = corpus.Select((d, i) => (d.FullText, Score: Cosine(queries[q], documents[i])))
+                .OrderByDescending(p => p.Score).Select(p => p.FullText).ToArray();
+            foreach (string negative in mined[q].Negatives)
+                Array.IndexOf(ranking, negative).Should().BeLessThan(8 + mined[q].Positives.Count, "a negative comes from the student's top 8 (positives may rank above it)");
+        }
+        mined.Select(e => string.Join('|', e.Negatives)).Should().NotEqual(bm25.Select(e => string.Join('|', e.Negatives)), "dense and BM25 candidates differ");
+    }
+
+    private static async Task<List<DistillationExample>> ReadAsync(string path)
+    {
+        var examples = new List<DistillationExample>();
+        await foreach (DistillationExample e in FlagEmbeddingJsonl.ReadAsync(path))
+            examples.Add(e);
+        return examples;
+    }
+
+    private static double Cosine(float[] a, float[] b)
+    {
+        double dot = 0, na = 0, nb = 0;
+        for (int i = 0; i < a.Length; i++)
+        {
+            dot += a[i] * (double)b[i];
+            na += a[i] * (double)a[i];
+            nb += b[i] * (double)b[i];
+        }
+        return dot / Math.Sqrt(na * nb);
     }
 
     /// <summary>Cancels when a line containing the marker is written (the tool's own progress output).</summary>

@@ -1,7 +1,11 @@
 using System.CommandLine;
 using System.Globalization;
+using KnowledgeDistillation.Evaluation;
+using KnowledgeDistillation.Lucene;
 using KnowledgeDistillation.Models;
 using KnowledgeDistillation.Tokenization;
+using KnowledgeDistillation.Workflow.Data;
+using KnowledgeDistillation.Workflow.Evaluation;
 using KnowledgeDistillation.Workflow.Training;
 
 namespace KnowledgeDistillation.Cli.Commands;
@@ -11,79 +15,101 @@ internal static class DistillCommand
 {
     public static Command Create(CliEnvironment environment)
     {
-        var train = new Option<string>("--train") { Description = "FlagEmbedding JSONL with pos_scores/neg_scores (from kd score).", Required = true };
-        var output = new Option<string>("--output", "-o") { Description = "The student folder to write (sentence-transformers layout).", Required = true };
+        var common = new TrainingOptions(new TrainingOptions.Defaults(
+            TrainDescription: "FlagEmbedding JSONL with pos_scores/neg_scores (from kd score).",
+            OutputDescription: "The student folder to write (sentence-transformers layout).",
+            Steps: 300, BatchSize: 16, Negatives: 2, NegativesDescription: "Hard negatives per query in a step.",
+            MaxLengthDescription: "Longest student input in tokens.",
+            LearningRateDescription: "Peak learning rate (default 1e-3 for a new student, 5e-5 with --student)."));
         var student = new Option<string?>("--student") { Description = "A sentence-transformers or Hugging Face BERT folder to start from (default: a new small student)." };
         var recipe = new Option<string>("--recipe") { Description = $"The loss: {string.Join(", ", DistillationRecipes.Names)}.", DefaultValueFactory = _ => DistillationRecipes.Default };
         recipe.AcceptOnlyFromAmong([.. DistillationRecipes.Names]);
         var hardLabels = new Option<bool>("--hard-labels") { Description = "Ignore the teacher scores and train with the contrastive loss on hard labels (the baseline)." };
         var softWeight = new Option<double>("--soft-weight") { Description = "Weight of the soft-label term against the contrastive one.", DefaultValueFactory = _ => 1.0 };
-        var steps = new Option<int>("--steps") { Description = "Optimiser steps.", DefaultValueFactory = _ => 300 };
-        var batch = new Option<int>("--batch-size") { Description = "Queries per step.", DefaultValueFactory = _ => 16 };
-        var negatives = new Option<int>("--negatives") { Description = "Hard negatives per query in a step.", DefaultValueFactory = _ => 2 };
-        var maxLength = new Option<int>("--max-length") { Description = "Longest student input in tokens.", DefaultValueFactory = _ => 128 };
-        var lr = new Option<double?>("--lr") { Description = "Peak learning rate (default 1e-3 for a new student, 5e-5 with --student)." };
-        var seed = new Option<int>("--seed") { Description = "Seed of initialisation, shuffling and sampling.", DefaultValueFactory = _ => 42 };
-        var checkpoints = new Option<string?>("--checkpoints") { Description = "Checkpoint folder (default: <output>.checkpoints). A run whose folder holds checkpoints of the same settings resumes from the latest." };
-        var checkpointEvery = new Option<int>("--checkpoint-every") { Description = "Checkpoint every N steps (and on Ctrl+C, and at the end).", DefaultValueFactory = _ => 100 };
-        var resume = new Option<bool>("--resume") { Description = "Require a checkpoint to resume from (fail if there is none). Without it, existing checkpoints are resumed too, so the same command continues after Ctrl+C." };
-        var fresh = new Option<bool>("--fresh") { Description = "Delete existing checkpoints and start over." };
-        var model = new ModelOptions();
+        var dev = new DataOptions("train");
+        var devQueries = new Option<int?>("--dev-queries")
+        {
+            Description = "Evaluate on the N queries kd mine --dev-queries N held out of --data's --split (BM25 top 20 of each plus its relevant documents as the corpus) and write the checkpoint with the best dev nDCG@10 as the output, as the QuickStart does.",
+        };
+        var evaluateEvery = new Option<int>("--evaluate-every") { Description = "With --dev-queries: evaluate every N steps (and at the end).", DefaultValueFactory = _ => 100 };
         var command = new Command("distill", "Distil scored examples into a bi-encoder student. Ctrl+C checkpoints and stops; the same command resumes.");
-        foreach (Option option in new Option[] { train, output, student, recipe, hardLabels, softWeight, steps, batch, negatives, maxLength, lr, seed, checkpoints, checkpointEvery, resume, fresh })
+        common.AddInputs(command);
+        foreach (Option option in new Option[] { student, recipe, hardLabels, softWeight })
             command.Options.Add(option);
-        model.AddTo(command);
+        common.AddRest(command, devQueries, evaluateEvery);
+        dev.AddTo(command);
 
         KdApp.SetAction(command, environment, async (run, cancellationToken) =>
         {
-            if (run.Value(resume) && run.Value(fresh))
-                throw new UsageException("--resume and --fresh exclude each other.");
-            string path = Path.GetFullPath(run.Value(output));
-            string checkpointDirectory = Path.GetFullPath(run.Value(checkpoints) ?? path + ".checkpoints");
-            bool hasCheckpoint = Directory.Exists(checkpointDirectory) && Directory.EnumerateDirectories(checkpointDirectory, "checkpoint-*").Any();
-            if (run.Value(resume) && !hasCheckpoint)
-                throw new FileNotFoundException($"--resume: there is no checkpoint in {checkpointDirectory} to resume from.", checkpointDirectory);
+            (string path, string checkpointDirectory, bool hasCheckpoint) = common.Locations(run);
+            if (run.Value(devQueries) is < 1)
+                throw new UsageException("--dev-queries must be at least 1.");
+            if (run.Value(evaluateEvery) < 1)
+                throw new UsageException("--evaluate-every must be at least 1.");
+            DatasetSource? devSource = run.Value(devQueries) is null ? null : dev.Source(run);
             var options = new DistillOptions
             {
                 StudentFrom = run.Value(student),
-                HiddenSize = run.Value(model.Hidden),
-                Layers = run.Value(model.Layers),
-                Heads = run.Value(model.Heads),
-                IntermediateSize = run.Value(model.Intermediate),
-                MaxLength = run.Value(maxLength),
+                HiddenSize = run.Value(common.Model.Hidden),
+                Layers = run.Value(common.Model.Layers),
+                Heads = run.Value(common.Model.Heads),
+                IntermediateSize = run.Value(common.Model.Intermediate),
+                MaxLength = run.Value(common.MaxLength),
                 Recipe = run.Value(recipe),
                 SoftWeight = run.Value(softWeight),
-                Steps = run.Value(steps),
-                BatchSize = run.Value(batch),
-                Negatives = run.Value(negatives),
-                LearningRate = run.Value(lr),
-                Seed = run.Value(seed),
+                Steps = run.Value(common.Steps),
+                BatchSize = run.Value(common.BatchSize),
+                GradientAccumulation = run.Value(common.GradientAccumulation),
+                Negatives = run.Value(common.Negatives),
+                LearningRate = run.Value(common.LearningRate),
+                Seed = run.Value(common.Seed),
                 CheckpointDirectory = checkpointDirectory,
-                CheckpointEvery = run.Value(checkpointEvery),
+                CheckpointEvery = run.Value(common.CheckpointEvery),
+                EvaluateEvery = run.Value(evaluateEvery),
             };
             IDistillationLoss loss = run.Value(hardLabels) ? DistillationRecipes.HardLabels() : DistillationRecipes.Create(options.Recipe, options.SoftWeight);
-            HuggingFaceBertTokenizer? tokenizer = options.StudentFrom is null ? model.Tokenizer(run) : null;
-            var examples = await CorpusReader.ReadExamplesAsync(run.Value(train), cancellationToken).ConfigureAwait(false);
+            HuggingFaceBertTokenizer? tokenizer = options.StudentFrom is null ? common.Model.Tokenizer(run) : null;
+            string train = run.Value(common.Train);
+            var examples = await CorpusReader.ReadExamplesAsync(train, cancellationToken).ConfigureAwait(false);
             if (!run.Value(hardLabels) && examples.FirstOrDefault(e => !e.HasTeacherScores) is { } unscored)
-                throw new InvalidDataException($"{run.Value(train)}: the example {unscored} has no pos_scores/neg_scores; score the examples first (kd score --output) or pass --hard-labels.");
-            if (run.Value(fresh) && hasCheckpoint)
-            {
-                Directory.Delete(checkpointDirectory, recursive: true);
-                hasCheckpoint = false;
-            }
-            if (hasCheckpoint)
-                run.Info($"resuming from the latest checkpoint in {checkpointDirectory}");
+                throw new InvalidDataException($"{train}: the example {unscored} has no pos_scores/neg_scores; score the examples first (kd score --output) or pass --hard-labels.");
 
-            using BiEncoderStudent model1 = DistillStep.CreateStudent(options, tokenizer);
+            // The dev evaluator of the QuickStart: the held-out queries over a reduced corpus; the best checkpoint is the output.
+            RetrievalEvaluator? evaluator = null;
+            int devCount = 0;
+            if (devSource is not null)
+            {
+                RetrievalDataset all = await RetrievalDataset.LoadAsync(devSource, cancellationToken).ConfigureAwait(false);
+                RetrievalDataset devSet = DevHoldout.Split(all, run.Value(devQueries)!.Value).Dev;
+                if (devSet.Queries.Count == 0)
+                    throw new InvalidDataException($"{devSource.BeirFolder ?? devSource.QrelsTsv}: {all.Queries.Count} judged queries are too few to hold out dev queries (at most a quarter are).");
+                using Bm25Index index = Bm25Index.BuildInMemory(all.Corpus, cancellationToken: cancellationToken);
+                evaluator = EvaluateStep.DevEvaluator(index, devSet);
+                devCount = devSet.Queries.Count;
+                options = options with { Evaluator = evaluator, BestStudentDirectory = Path.Combine(checkpointDirectory, "best") };
+            }
+            bool resumed = common.PrepareCheckpoints(run, checkpointDirectory, hasCheckpoint);
+
+            using BiEncoderStudent model = DistillStep.CreateStudent(options, tokenizer);
             TrainingResult result = await run.WithProgressAsync("distilling", progress =>
-                DistillStep.TrainAsync(model1, loss, examples, options,
+                DistillStep.TrainAsync(model, loss, examples, options,
                     new CliRun.SyncProgress<TrainingProgress>(p => progress.Report((p.Step, p.TotalSteps))), logger: null, cancellationToken)).ConfigureAwait(false);
             if (result.Cancelled)
                 throw new OperationCanceledException(cancellationToken);
-            await model1.SaveAsync(path, cancellationToken).ConfigureAwait(false);
+            if (options.BestStudentDirectory is { } best)
+            {
+                // The best dev checkpoint (the last step's when it is the best) is the output, as in the QuickStart.
+                using BiEncoderStudent kept = DistillStep.Load(best, DistillStep.MaxLengthFor(options, options.StudentFrom));
+                await kept.SaveAsync(path, cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                await model.SaveAsync(path, cancellationToken).ConfigureAwait(false);
+            }
             return new CommandResult(
-                new { output = path, steps = result.Steps, finalLoss = result.FinalLoss, seconds = result.Elapsed.TotalSeconds, checkpoints = checkpointDirectory, resumed = hasCheckpoint },
-                e => e.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{result.Steps} steps, final loss {result.FinalLoss:F4}; student saved to {path}")));
+                new { output = path, steps = result.Steps, finalLoss = result.FinalLoss, seconds = result.Elapsed.TotalSeconds, checkpoints = checkpointDirectory, resumed, devQueries = devCount },
+                e => e.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"{result.Steps} steps, final loss {result.FinalLoss:F4}; {(devCount > 0 ? "the best dev checkpoint" : "student")} saved to {path}")));
         });
         return command;
     }

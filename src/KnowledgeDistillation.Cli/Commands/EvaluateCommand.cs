@@ -4,6 +4,7 @@ using KnowledgeDistillation.Evaluation;
 using KnowledgeDistillation.Lucene;
 using KnowledgeDistillation.Models;
 using KnowledgeDistillation.Retrieval;
+using KnowledgeDistillation.Teachers;
 using KnowledgeDistillation.Workflow.Data;
 using KnowledgeDistillation.Workflow.Evaluation;
 using KnowledgeDistillation.Workflow.Scoring;
@@ -23,10 +24,13 @@ internal static class EvaluateCommand
         var depth = new Option<int>("--depth") { Description = "BM25 candidates a reranker reranks.", DefaultValueFactory = _ => 100 };
         var topK = new Option<int>("--top-k") { Description = "Documents retrieved per query (students, BM25).", DefaultValueFactory = _ => 100 };
         var runFile = new Option<string?>("--run") { Description = "Write the ranking as a TREC run file." };
-        var batch = new Option<int>("--batch-size") { Description = "Pairs per reranker forward pass.", DefaultValueFactory = _ => 64 };
+        var batch = new Option<int>("--batch-size") { Description = "Pairs per reranker forward pass, or texts per student forward pass.", DefaultValueFactory = _ => 64 };
+        var maxLength = new Option<int?>("--max-length") { Description = "Longest input in tokens (a reranker's pair, a student's text); default: the model's." };
+        var cacheOption = new Option<string?>("--cache") { Description = "A reranker's score cache (as kd score writes): cached pairs are not scored again, new ones are stored." };
+        var fuse = new Option<double?>("--fuse-bm25") { Description = "A reranker's run fused with BM25's (per-query z-scores, this BM25 weight in [0, 1], as kd score --fuse-bm25) is evaluated too." };
         var command = new Command("evaluate", "Evaluate a student, a reranker or BM25 on a dataset split: nDCG@10, MRR@10, recall and more, and a TREC run.");
         data.AddTo(command);
-        foreach (Option option in new Option[] { modelOption, kind, depth, topK, runFile, batch })
+        foreach (Option option in new Option[] { modelOption, kind, depth, topK, runFile, batch, maxLength, cacheOption, fuse })
             command.Options.Add(option);
 
         KdApp.SetAction(command, environment, async (run, cancellationToken) =>
@@ -34,12 +38,20 @@ internal static class EvaluateCommand
             string model = run.Value(modelOption);
             string what = TeacherSpec.IsBm25(model) ? "bm25" : run.Value(kind) is "auto" ? Detect(model) : run.Value(kind);
             string? runPath = run.Value(runFile) is { } r ? Path.GetFullPath(r) : null;
+            if (run.Value(batch) < 1)
+                throw new UsageException("--batch-size must be at least 1.");
+            if (run.Value(fuse) is { } w && (w < 0 || w > 1 || double.IsNaN(w)))
+                throw new UsageException($"--fuse-bm25 {w.ToString(CultureInfo.InvariantCulture)}: the BM25 weight must be in [0, 1].");
+            if (what != "reranker" && (run.Value(fuse) is not null || run.Value(cacheOption) is not null))
+                throw new UsageException("--fuse-bm25 and --cache apply to a reranker only.");
             RetrievalDataset dataset = await RetrievalDataset.LoadAsync(data.Source(run), cancellationToken).ConfigureAwait(false);
             MetricResults metrics;
             double qps;
+            (double Weight, MetricResults Metrics)? fused = null;
             if (what == "student")
             {
-                using BiEncoderStudent student = BiEncoderStudent.FromPretrained(model);
+                using BiEncoderStudent student = BiEncoderStudent.FromPretrained(model,
+                    new BiEncoderStudentOptions { EncodeBatchSize = run.Value(batch), MaxSequenceLength = run.Value(maxLength) });
                 EvaluationResult result = await run.WithProgressAsync("evaluating the student", progress =>
                     EvaluateStep.StudentAsync(student, dataset, run.Value(topK), runPath, "student",
                         new CliRun.SyncProgress<EvaluationProgress>(p => progress.Report((p.Completed, p.Total))), cancellationToken)).ConfigureAwait(false);
@@ -56,20 +68,48 @@ internal static class EvaluateCommand
                 }
                 else
                 {
-                    using var teacher = CrossEncoderTeacher.FromPretrained(model, new CrossEncoderTeacherOptions { BatchSize = run.Value(batch) });
+                    using var teacher = CrossEncoderTeacher.FromPretrained(model, new CrossEncoderTeacherOptions { BatchSize = run.Value(batch), MaxLength = run.Value(maxLength) });
+                    // Through the cache the reranking reuses kd score's pairs and scores new ones in the same batches as the QuickStart.
+                    await using TeacherScoreCache? cache = run.Value(cacheOption) is { } cachePath
+                        ? await TeacherScoreCache.OpenAsync(Path.GetFullPath(cachePath), teacher.Identity,
+                            new TeacherScoreCacheOptions { BatchSize = Math.Max(64, run.Value(batch)) }, run.Logger, cancellationToken).ConfigureAwait(false)
+                        : null;
+                    ITeacher reranker = cache is null ? teacher : new CachingTeacher(teacher, cache);
                     EvaluationResult result = await run.WithProgressAsync("reranking", progress =>
-                        EvaluateStep.RerankerAsync(teacher, dataset, bm25Run, run.Value(depth), runPath, "reranker",
+                        EvaluateStep.RerankerAsync(reranker, dataset, bm25Run, run.Value(depth), runPath, "reranker",
                             new CliRun.SyncProgress<EvaluationProgress>(p => progress.Report((p.Completed, p.Total))), cancellationToken)).ConfigureAwait(false);
                     (metrics, qps) = (result.Metrics, result.QueriesPerSecond);
+                    if (run.Value(fuse) is { } weight)
+                    {
+                        var candidates = bm25Run.ToDictionary(p => p.Key, p => (IReadOnlyList<ScoredDocument>)p.Value.Take(run.Value(depth)).ToArray(), StringComparer.Ordinal);
+                        fused = (weight, RankingMetrics.Evaluate(ScoreFusion.Runs(result.Run, candidates, weight), dataset.Judgments));
+                    }
                 }
             }
             return new CommandResult(
-                new { model, kind = what, queries = metrics.QueryCount, metrics = metrics.Means, queriesPerSecond = qps, run = runPath },
+                new
+                {
+                    model,
+                    kind = what,
+                    queries = metrics.QueryCount,
+                    metrics = metrics.Means,
+                    queriesPerSecond = qps,
+                    run = runPath,
+                    fusion = fused is { } f ? new { bm25Weight = f.Weight, metrics = f.Metrics.Means } : null,
+                },
                 e =>
                 {
                     var table = new Table().AddColumn("metric").AddColumn(new TableColumn("value").RightAligned());
+                    if (fused is { } f)
+                        table.AddColumn(new TableColumn(string.Create(CultureInfo.InvariantCulture, $"fused with BM25 ({f.Weight:F2})")).RightAligned());
                     foreach (string name in metrics.Names)
-                        table.AddRow(name, metrics[name].ToString("F4", CultureInfo.InvariantCulture));
+                    {
+                        string value = metrics[name].ToString("F4", CultureInfo.InvariantCulture);
+                        if (fused is { } g)
+                            table.AddRow(name, value, g.Metrics[name].ToString("F4", CultureInfo.InvariantCulture));
+                        else
+                            table.AddRow(name, value);
+                    }
                     table.Caption($"{Markup.Escape(what)} {Markup.Escape(model)}: {metrics.QueryCount} queries, {qps.ToString("F0", CultureInfo.InvariantCulture)} queries/s");
                     e.OutConsole.Write(table);
                     if (runPath is not null)

@@ -1,33 +1,70 @@
 using System.CommandLine;
+using System.Globalization;
 using KnowledgeDistillation.Data;
+using KnowledgeDistillation.Evaluation;
 using KnowledgeDistillation.Lucene;
+using KnowledgeDistillation.Models;
 using KnowledgeDistillation.Retrieval;
 using KnowledgeDistillation.Retrieval.Mining;
 using KnowledgeDistillation.Workflow.Data;
 using KnowledgeDistillation.Workflow.Mining;
+using KnowledgeDistillation.Workflow.Scoring;
 
 namespace KnowledgeDistillation.Cli.Commands;
 
-/// <summary><c>kd mine</c>: BM25 hard negatives for judged queries (and title pseudo-queries) → FlagEmbedding JSONL.</summary>
+/// <summary><c>kd mine</c>: BM25 or dense hard negatives for judged queries (and title pseudo-queries) → FlagEmbedding JSONL.</summary>
 internal static class MineCommand
 {
     public static Command Create(CliEnvironment environment)
     {
         var data = new DataOptions("train");
         var output = new Option<string>("--output", "-o") { Description = "The FlagEmbedding JSONL to write (query, pos, neg); .gz compresses. Written atomically.", Required = true };
-        var negatives = new Option<int>("--negatives") { Description = "Negatives per query, sampled from the BM25 rank range.", DefaultValueFactory = _ => 7 };
+        var negatives = new Option<int>("--negatives") { Description = "Negatives per query, sampled from the first stage's rank range.", DefaultValueFactory = _ => 7 };
         var minNegatives = new Option<int?>("--min-negatives") { Description = "Drop queries with fewer negatives (default: --negatives)." };
-        var minRank = new Option<int>("--min-rank") { Description = "Best BM25 rank (1-based) a negative may have.", DefaultValueFactory = _ => 1 };
-        var maxRank = new Option<int>("--max-rank") { Description = "Worst BM25 rank a negative may have.", DefaultValueFactory = _ => 50 };
-        var pseudo = new Option<int>("--pseudo-queries") { Description = "Add up to this many title pseudo-queries (a title of 3+ words finds its document).", DefaultValueFactory = _ => 0 };
+        var minRank = new Option<int>("--min-rank") { Description = "Best first-stage rank (1-based) a negative may have.", DefaultValueFactory = _ => 1 };
+        var maxRank = new Option<int>("--max-rank") { Description = "Worst first-stage rank a negative may have.", DefaultValueFactory = _ => 50 };
+        var pseudo = new Option<int>("--pseudo-queries")
+        {
+            Description = "Add up to this many title pseudo-queries (a title of 3+ words finds its document); all adds every such document.",
+            DefaultValueFactory = _ => 0,
+            CustomParser = r =>
+            {
+                string text = r.Tokens.Count == 1 ? r.Tokens[0].Value : "";
+                if (string.Equals(text, "all", StringComparison.OrdinalIgnoreCase))
+                    return int.MaxValue;
+                if (int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out int count))
+                    return count;
+                r.AddError($"--pseudo-queries takes a count (0 or more) or all, not '{text}'.");
+                return 0;
+            },
+        };
         var seed = new Option<int>("--seed") { Description = "Seed of negative sampling and the pseudo-query choice.", DefaultValueFactory = _ => 42 };
-        var command = new Command("mine", "Mine BM25 hard negatives for the judged queries of a split (positives: their relevant documents) and write FlagEmbedding JSONL.");
+        var devQueries = new Option<int>("--dev-queries")
+        {
+            Description = "Hold out N judged queries (every k-th by id, at most a quarter) as dev queries: they are not mined; score --fuse-bm25 tune and distill --dev-queries use them.",
+            DefaultValueFactory = _ => 0,
+        };
+        var retriever = new Option<string>("--retriever")
+        {
+            Description = "Where candidates come from: bm25, or a bi-encoder student (a sentence-transformers or Hugging Face BERT folder, an ONNX export folder or a .onnx file with vocab.txt) searching the whole corpus by its embeddings.",
+            DefaultValueFactory = _ => "bm25",
+        };
+        var encodeBatch = new Option<int>("--encode-batch-size") { Description = "Texts per forward pass of a dense --retriever.", DefaultValueFactory = _ => 64 };
+        var command = new Command("mine", "Mine hard negatives (BM25 or a dense student's) for the judged queries of a split (positives: their relevant documents) and write FlagEmbedding JSONL.");
         data.AddTo(command);
-        foreach (Option option in new Option[] { output, negatives, minNegatives, minRank, maxRank, pseudo, seed })
+        foreach (Option option in new Option[] { output, negatives, minNegatives, minRank, maxRank, pseudo, seed, devQueries, retriever, encodeBatch })
             command.Options.Add(option);
 
         KdApp.SetAction(command, environment, async (run, cancellationToken) =>
         {
+            if (run.Value(devQueries) < 0)
+                throw new UsageException("--dev-queries cannot be negative.");
+            if (run.Value(encodeBatch) < 1)
+                throw new UsageException("--encode-batch-size must be at least 1.");
+            string candidates = run.Value(retriever);
+            bool dense = !TeacherSpec.IsBm25(candidates);
+            if (dense && !Directory.Exists(candidates) && !File.Exists(candidates))
+                throw new DirectoryNotFoundException($"The --retriever {Path.GetFullPath(candidates)} does not exist (give bm25, or a student folder or .onnx file).");
             var options = new MineOptions
             {
                 Negatives = run.Value(negatives),
@@ -37,17 +74,25 @@ internal static class MineCommand
                 PseudoQueries = run.Value(pseudo),
                 Seed = run.Value(seed),
             };
-            RetrievalDataset dataset = await RetrievalDataset.LoadAsync(data.Source(run), cancellationToken).ConfigureAwait(false);
-            run.Info($"{dataset.Corpus.Count:N0} documents, {dataset.Queries.Count:N0} judged queries");
-            using Bm25Index index = Bm25Index.BuildInMemory(dataset.Corpus, cancellationToken: cancellationToken);
+            RetrievalDataset all = await RetrievalDataset.LoadAsync(data.Source(run), cancellationToken).ConfigureAwait(false);
+            (RetrievalDataset dataset, RetrievalDataset dev) = DevHoldout.Split(all, run.Value(devQueries));
+            run.Info($"{dataset.Corpus.Count:N0} documents, {all.Queries.Count:N0} judged queries{(dev.Queries.Count > 0 ? $", {dev.Queries.Count:N0} of them held out as dev queries" : "")}");
+
+            using Bm25Index? index = dense ? null : Bm25Index.BuildInMemory(dataset.Corpus, cancellationToken: cancellationToken);
+            using BiEncoderStudent? student = dense ? BiEncoderStudent.FromPretrained(candidates, new BiEncoderStudentOptions { EncodeBatchSize = run.Value(encodeBatch) }) : null;
+            using DenseRetriever? denseRetriever = student is null ? null : await run.WithProgressAsync("encoding the corpus", progress =>
+                Task.FromResult(DenseRetriever.Create(student, dataset.Corpus, new DenseRetrieverOptions { EncodeBatchSize = run.Value(encodeBatch) },
+                    new CliRun.SyncProgress<EvaluationProgress>(p => progress.Report((p.Completed, p.Total))), cancellationToken))).ConfigureAwait(false);
+            ICandidateRetriever first = denseRetriever is not null ? denseRetriever : new Bm25Retriever(index!);
             MineResult mined = await run.WithProgressAsync("mining", progress =>
-                MineStep.MineAsync(index, dataset.Corpus, dataset.Queries, dataset.Judgments, options, run.Logger,
+                MineStep.MineAsync(first, dataset.Corpus, dataset.Queries, dataset.Judgments, options, run.Logger,
                     new CliRun.SyncProgress<HardNegativeMiningProgress>(p => progress.Report((p.QueriesDone, p.TotalQueries))), cancellationToken)).ConfigureAwait(false);
             string path = Path.GetFullPath(run.Value(output));
             await FlagEmbeddingJsonl.WriteAsync(path, mined.Examples, cancellationToken).ConfigureAwait(false);
+            string source = dense ? "dense" : "bm25";
             return new CommandResult(
-                new { output = path, examples = mined.Examples.Count, fromQueries = mined.FromQueries, fromPseudoQueries = mined.FromPseudoQueries },
-                e => e.Out.WriteLine($"{mined.Examples.Count:N0} examples ({mined.FromQueries:N0} judged queries + {mined.FromPseudoQueries:N0} pseudo-queries) written to {path}"));
+                new { output = path, examples = mined.Examples.Count, fromQueries = mined.FromQueries, fromPseudoQueries = mined.FromPseudoQueries, devQueries = dev.Queries.Count, retriever = source },
+                e => e.Out.WriteLine($"{mined.Examples.Count:N0} examples ({mined.FromQueries:N0} judged queries + {mined.FromPseudoQueries:N0} pseudo-queries, {source} candidates) written to {path}"));
         });
         return command;
     }

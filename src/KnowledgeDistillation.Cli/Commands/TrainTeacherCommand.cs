@@ -11,40 +11,42 @@ internal static class TrainTeacherCommand
 {
     public static Command Create(CliEnvironment environment)
     {
-        var train = new Option<string>("--train") { Description = "FlagEmbedding JSONL of examples (query, pos, neg), for example from kd mine.", Required = true };
-        var output = new Option<string>("--output", "-o") { Description = "The teacher folder to write (Hugging Face layout); replaced only once training finished.", Required = true };
+        var common = new TrainingOptions(new TrainingOptions.Defaults(
+            TrainDescription: "FlagEmbedding JSONL of examples (query, pos, neg), for example from kd mine.",
+            OutputDescription: "The teacher folder to write (Hugging Face layout); replaced only once training finished.",
+            Steps: 600, BatchSize: 8, Negatives: 7, NegativesDescription: "Negatives per query in a step.",
+            MaxLengthDescription: "Longest (query, document) input in tokens.",
+            LearningRateDescription: "Peak learning rate (default 1e-3 from scratch, 2e-5 with --init)."));
         var init = new Option<string?>("--init") { Description = "A cross-encoder folder to fine-tune instead of training a new small one." };
-        var steps = new Option<int>("--steps") { Description = "Optimiser steps.", DefaultValueFactory = _ => 600 };
-        var batch = new Option<int>("--batch-size") { Description = "Queries per step.", DefaultValueFactory = _ => 8 };
-        var negatives = new Option<int>("--negatives") { Description = "Negatives per query in a step.", DefaultValueFactory = _ => 7 };
-        var maxLength = new Option<int>("--max-length") { Description = "Longest (query, document) input in tokens.", DefaultValueFactory = _ => 128 };
-        var lr = new Option<double?>("--lr") { Description = "Peak learning rate (default 1e-3 from scratch, 2e-5 with --init)." };
-        var seed = new Option<int>("--seed") { Description = "Seed of initialisation, shuffling and sampling.", DefaultValueFactory = _ => 42 };
-        var model = new ModelOptions();
-        var command = new Command("train-teacher", "Train a cross-encoder teacher on mined examples with hard labels (listwise loss over 1 positive + negatives). Ctrl+C stops without saving; there is no resume yet.");
-        foreach (Option option in new Option[] { train, output, init, steps, batch, negatives, maxLength, lr, seed })
-            command.Options.Add(option);
-        model.AddTo(command);
+        var command = new Command("train-teacher",
+            "Train a cross-encoder teacher on mined examples with hard labels (listwise loss over 1 positive + negatives). Ctrl+C checkpoints and stops; the same command resumes.");
+        common.AddInputs(command);
+        command.Options.Add(init);
+        common.AddRest(command);
 
         KdApp.SetAction(command, environment, async (run, cancellationToken) =>
         {
+            (string path, string checkpointDirectory, bool hasCheckpoint) = common.Locations(run);
             var options = new TeacherTrainingOptions
             {
                 InitFrom = run.Value(init),
-                HiddenSize = run.Value(model.Hidden),
-                Layers = run.Value(model.Layers),
-                Heads = run.Value(model.Heads),
-                IntermediateSize = run.Value(model.Intermediate),
-                Steps = run.Value(steps),
-                BatchSize = run.Value(batch),
-                Negatives = run.Value(negatives),
-                MaxLength = run.Value(maxLength),
-                LearningRate = run.Value(lr),
-                Seed = run.Value(seed),
+                HiddenSize = run.Value(common.Model.Hidden),
+                Layers = run.Value(common.Model.Layers),
+                Heads = run.Value(common.Model.Heads),
+                IntermediateSize = run.Value(common.Model.Intermediate),
+                Steps = run.Value(common.Steps),
+                BatchSize = run.Value(common.BatchSize),
+                GradientAccumulation = run.Value(common.GradientAccumulation),
+                Negatives = run.Value(common.Negatives),
+                MaxLength = run.Value(common.MaxLength),
+                LearningRate = run.Value(common.LearningRate),
+                Seed = run.Value(common.Seed),
+                CheckpointDirectory = checkpointDirectory,
+                CheckpointEvery = run.Value(common.CheckpointEvery),
             };
-            HuggingFaceBertTokenizer? tokenizer = options.InitFrom is null ? model.Tokenizer(run) : null;
-            var examples = await CorpusReader.ReadExamplesAsync(run.Value(train), cancellationToken).ConfigureAwait(false);
-            string path = Path.GetFullPath(run.Value(output));
+            HuggingFaceBertTokenizer? tokenizer = options.InitFrom is null ? common.Model.Tokenizer(run) : null;
+            var examples = await CorpusReader.ReadExamplesAsync(run.Value(common.Train), cancellationToken).ConfigureAwait(false);
+            bool resumed = common.PrepareCheckpoints(run, checkpointDirectory, hasCheckpoint);
             (TrainingResult result, CrossEncoderTeacher teacher) = await run.WithProgressAsync("training the teacher", progress =>
                 TeacherTrainingStep.TrainAsync(options, tokenizer, examples, path,
                     new CliRun.SyncProgress<TrainingProgress>(p => progress.Report((p.Step, p.TotalSteps))), cancellationToken)).ConfigureAwait(false);
@@ -52,7 +54,7 @@ internal static class TrainTeacherCommand
             using (teacher)
                 identity = teacher.Identity;
             return new CommandResult(
-                new { output = path, steps = result.Steps, finalLoss = result.FinalLoss, seconds = result.Elapsed.TotalSeconds, teacher = identity },
+                new { output = path, steps = result.Steps, finalLoss = result.FinalLoss, seconds = result.Elapsed.TotalSeconds, teacher = identity, checkpoints = checkpointDirectory, resumed },
                 e => e.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{result.Steps} steps, final loss {result.FinalLoss:F3}; teacher saved to {path}")));
         });
         return command;

@@ -70,4 +70,19 @@ public sealed class RetrievalDataset
             throw new InvalidDataException($"No query of {where} has judgments in the split '{source.Split}' (qrels with {judgments.QueryCount} query ids, none in the queries file).");
         return new RetrievalDataset { Corpus = corpus, ById = byId, Queries = judged, Judgments = judgments };
     }
+
+    /// <summary>The same corpus with only some of the queries and their judgments.</summary>
+    /// <param name="queries">The queries to keep (normally a subset of <see cref="Queries"/>).</param>
+    /// <returns>The dataset.</returns>
+    public RetrievalDataset WithQueries(IReadOnlyList<QueryRecord> queries)
+    {
+        ArgumentNullException.ThrowIfNull(queries);
+        var judgments = new RelevanceJudgments();
+        foreach (QueryRecord q in queries)
+        {
+            foreach ((string document, int grade) in Judgments.For(q.Id))
+                judgments.Add(q.Id, document, grade);
+        }
+        return new RetrievalDataset { Corpus = Corpus, ById = ById, Queries = queries, Judgments = judgments };
+    }
 }

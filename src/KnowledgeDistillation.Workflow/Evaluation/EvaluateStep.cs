@@ -73,4 +73,24 @@ public static class EvaluateStep
             new RetrievalEvaluatorOptions { TopK = topK, RunFilePath = runFile, RunTag = runTag });
         return evaluator.EvaluateAsync(student, progress, cancellationToken);
     }
+
+    /// <summary>
+    /// The QuickStart's dev evaluator for training curves and best-checkpoint choice: the dev queries retrieve from a
+    /// reduced corpus (their BM25 top <paramref name="candidates"/> and their relevant documents), so that an evaluation
+    /// during training costs seconds rather than a full corpus encoding.
+    /// </summary>
+    /// <param name="index">The BM25 index of the corpus.</param>
+    /// <param name="dev">The dev queries and judgments (<see cref="DevHoldout"/>).</param>
+    /// <param name="candidates">BM25 documents per dev query in the reduced corpus.</param>
+    /// <returns>The evaluator (top 100, nDCG@10 and the rest).</returns>
+    public static RetrievalEvaluator DevEvaluator(Bm25Index index, RetrievalDataset dev, int candidates = 20)
+    {
+        ArgumentNullException.ThrowIfNull(index);
+        ArgumentNullException.ThrowIfNull(dev);
+        var documents = index.Search(dev.Queries.Select(q => q.Text).ToArray(), candidates, new Bm25SearchOptions { K1 = 0.9f, B = 0.4f })
+            .SelectMany(r => r.Select(d => d.DocumentId))
+            .Concat(dev.Queries.SelectMany(q => dev.Judgments.RelevantDocuments(q.Id)))
+            .Distinct().Where(dev.ById.ContainsKey).Select(id => dev.ById[id]).ToList();
+        return new RetrievalEvaluator(documents, dev.Queries, dev.Judgments, new RetrievalEvaluatorOptions { TopK = 100 });
+    }
 }

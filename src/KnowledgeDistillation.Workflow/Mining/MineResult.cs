@@ -1,6 +1,6 @@
 namespace KnowledgeDistillation.Workflow.Mining;
 
-/// <summary>What <see cref="MineStep.MineAsync"/> produced.</summary>
+/// <summary>What <see cref="MineStep"/> produced.</summary>
 /// <param name="Examples">The examples: the judged queries' first, then the pseudo-queries'.</param>
 /// <param name="FromQueries">How many of them come from judged queries.</param>
 public sealed record MineResult(IReadOnlyList<DistillationExample> Examples, int FromQueries)

@@ -22,14 +22,32 @@ public static class MineStep
     /// <param name="progress">Receives progress per batch of queries; optional.</param>
     /// <param name="cancellationToken">Cancels mining.</param>
     /// <returns>The examples.</returns>
-    public static async Task<MineResult> MineAsync(
+    public static Task<MineResult> MineAsync(
         Bm25Index index, IReadOnlyList<CorpusDocument> corpus, IReadOnlyList<QueryRecord> queries, RelevanceJudgments judgments,
         MineOptions? options = null, ILogger? logger = null, IProgress<HardNegativeMiningProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(index);
+        return MineAsync(new Bm25Retriever(index), corpus, queries, judgments, options, logger, progress, cancellationToken);
+    }
+
+    /// <summary>Mines the examples from any first stage: BM25, or a dense retriever over a student's embeddings (<see cref="DenseRetriever"/>).</summary>
+    /// <param name="retriever">The first stage the candidates come from.</param>
+    /// <param name="corpus">The documents (texts of positives and negatives).</param>
+    /// <param name="queries">The judged queries.</param>
+    /// <param name="judgments">Their judgments: relevant documents are positives and never negatives.</param>
+    /// <param name="options">Settings; defaults when <see langword="null"/>.</param>
+    /// <param name="logger">Receives the miner's summary; optional.</param>
+    /// <param name="progress">Receives progress per batch of queries; optional.</param>
+    /// <param name="cancellationToken">Cancels mining.</param>
+    /// <returns>The examples.</returns>
+    public static async Task<MineResult> MineAsync(
+        ICandidateRetriever retriever, IReadOnlyList<CorpusDocument> corpus, IReadOnlyList<QueryRecord> queries, RelevanceJudgments judgments,
+        MineOptions? options = null, ILogger? logger = null, IProgress<HardNegativeMiningProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(retriever);
         ArgumentNullException.ThrowIfNull(corpus);
         options ??= new MineOptions();
-        var miner = new HardNegativeMiner(new Bm25Retriever(index), corpus, teacher: null,
+        var miner = new HardNegativeMiner(retriever, corpus, teacher: null,
             new HardNegativeMinerOptions
             {
                 MinRank = options.MinRank,

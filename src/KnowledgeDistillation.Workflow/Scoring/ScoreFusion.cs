@@ -1,7 +1,10 @@
+using KnowledgeDistillation.Evaluation;
 using KnowledgeDistillation.Losses;
 using KnowledgeDistillation.Lucene;
 using KnowledgeDistillation.Retrieval;
 using KnowledgeDistillation.Teachers;
+using KnowledgeDistillation.Workflow.Data;
+using KnowledgeDistillation.Workflow.Evaluation;
 
 namespace KnowledgeDistillation.Workflow.Scoring;
 
@@ -43,6 +46,35 @@ public static class ScoreFusion
                 .OrderByDescending(d => d.Score).ToArray();
         }
         return fused;
+    }
+
+    /// <summary>The BM25 weights <see cref="TuneAsync"/> tries: 0, 0.1, …, 1.</summary>
+    public static IReadOnlyList<double> Weights { get; } = Enumerable.Range(0, 11).Select(i => i / 10.0).ToArray();
+
+    /// <summary>
+    /// Tunes the fusion's BM25 weight on dev queries (the QuickStart's rule): the teacher reranks each query's BM25 top
+    /// <paramref name="depth"/> over the whole corpus, and the weight in <see cref="Weights"/> with the best dev nDCG@10
+    /// wins (the first on ties). With <paramref name="weight"/> given, only its dev figures are computed.
+    /// </summary>
+    /// <param name="teacher">The teacher (a <see cref="CachingTeacher"/> stores the dev pairs' scores too).</param>
+    /// <param name="index">The BM25 index of the corpus.</param>
+    /// <param name="dev">The dev queries, their judgments and the corpus (<see cref="DevHoldout"/>).</param>
+    /// <param name="depth">BM25 candidates the teacher reranks per query.</param>
+    /// <param name="weight">A fixed weight instead of tuning; <see langword="null"/> tunes.</param>
+    /// <param name="progress">Receives the reranking's progress; optional.</param>
+    /// <param name="cancellationToken">Cancels.</param>
+    /// <returns>The weight and the teacher's and the fusion's dev nDCG@10.</returns>
+    public static async Task<FusionTuning> TuneAsync(
+        ITeacher teacher, Bm25Index index, RetrievalDataset dev, int depth, double? weight = null,
+        IProgress<EvaluationProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(teacher);
+        ArgumentNullException.ThrowIfNull(dev);
+        var (candidates, _, _) = await EvaluateStep.Bm25Async(index, dev, depth, cancellationToken: cancellationToken).ConfigureAwait(false);
+        EvaluationResult reranked = await EvaluateStep.RerankerAsync(teacher, dev, candidates, depth, progress: progress, cancellationToken: cancellationToken).ConfigureAwait(false);
+        double Ndcg(double w) => RankingMetrics.Evaluate(Runs(reranked.Run, candidates, w), dev.Judgments)[MetricNames.Ndcg10];
+        double chosen = weight ?? Weights.MaxBy(Ndcg);
+        return new FusionTuning(chosen, reranked.Metrics[MetricNames.Ndcg10], Ndcg(chosen));
     }
 
     // The library's z-score (TeacherScoreTransform.ZScores), so that the fusion of runs and the fusion of examples treat

@@ -41,6 +41,9 @@ public sealed record DistillOptions
     /// <summary>Hard negatives per query in a step (the other queries' documents are negatives too). Default 2.</summary>
     public int Negatives { get; init; } = 2;
 
+    /// <summary>Micro-batches of <see cref="BatchSize"/> queries whose gradients are summed before each optimiser step. Default 1.</summary>
+    public int GradientAccumulation { get; init; } = 1;
+
     /// <summary>Peak learning rate; <see langword="null"/> (default) is 1e-3 for a new student and 5e-5 for a pretrained one.</summary>
     public double? LearningRate { get; init; }
 

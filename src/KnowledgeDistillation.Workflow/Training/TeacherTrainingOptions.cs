@@ -36,6 +36,9 @@ public sealed record TeacherTrainingOptions
     /// <summary>Negatives per query in a step. Default 7.</summary>
     public int Negatives { get; init; } = 7;
 
+    /// <summary>Micro-batches of <see cref="BatchSize"/> queries whose gradients are summed before each optimiser step. Default 1.</summary>
+    public int GradientAccumulation { get; init; } = 1;
+
     /// <summary>Longest (query, document) input in tokens. Default 128.</summary>
     public int MaxLength { get; init; } = 128;
 
@@ -44,6 +47,15 @@ public sealed record TeacherTrainingOptions
 
     /// <summary>Seed of initialisation, shuffling and sampling. Default 42.</summary>
     public int Seed { get; init; } = 42;
+
+    /// <summary>
+    /// Folder of resumable checkpoints (weights, optimiser, schedule, RNG state, data position); <see langword="null"/>
+    /// (default) writes none. When it holds a checkpoint of the same settings, training resumes from the latest one.
+    /// </summary>
+    public string? CheckpointDirectory { get; init; }
+
+    /// <summary>Checkpoint every this many steps (and when cancelled, and at the end). Default 100.</summary>
+    public int CheckpointEvery { get; init; } = 100;
 
     /// <summary>Pairs per forward pass when the trained teacher scores. Default 64.</summary>
     public int ScoringBatchSize { get; init; } = 64;

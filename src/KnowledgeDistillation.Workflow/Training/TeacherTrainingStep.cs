@@ -13,9 +13,12 @@ public static class TeacherTrainingStep
     /// <param name="examples">Examples with at least <see cref="TeacherTrainingOptions.Negatives"/> negatives each.</param>
     /// <param name="outputDirectory">Where the teacher is saved (atomically; an existing folder is replaced only once the new one is complete).</param>
     /// <param name="progress">Receives a report after every step; optional.</param>
-    /// <param name="cancellationToken">Stops at the next step; nothing is saved.</param>
+    /// <param name="cancellationToken">
+    /// Stops at the next step; the teacher is not saved (with <see cref="TeacherTrainingOptions.CheckpointDirectory"/> a
+    /// checkpoint is, and the same call resumes from it).
+    /// </param>
     /// <returns>The training result and the saved teacher (scoring with what a later run loads, so cached scores share its identity).</returns>
-    /// <exception cref="OperationCanceledException">Cancelled; nothing was saved.</exception>
+    /// <exception cref="OperationCanceledException">Cancelled; the teacher was not saved.</exception>
     public static async Task<(TrainingResult Result, CrossEncoderTeacher Teacher)> TrainAsync(
         TeacherTrainingOptions options, HuggingFaceBertTokenizer? tokenizer, IReadOnlyList<DistillationExample> examples, string outputDirectory,
         IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
@@ -51,6 +54,9 @@ public static class TeacherTrainingStep
                 MaxLength = options.MaxLength,
                 MaxSteps = options.Steps,
                 Seed = options.Seed,
+                GradientAccumulationSteps = options.GradientAccumulation,
+                CheckpointDirectory = options.CheckpointDirectory,
+                CheckpointEverySteps = options.CheckpointEvery,
             });
             result = await trainer.TrainAsync(model, examples, progress, cancellationToken).ConfigureAwait(false);
             cancellationToken.ThrowIfCancellationRequested();
