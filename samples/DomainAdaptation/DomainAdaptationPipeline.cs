@@ -11,6 +11,7 @@ using KnowledgeDistillation.Retrieval.Mining;
 using KnowledgeDistillation.Teachers;
 using KnowledgeDistillation.Tokenization;
 using KnowledgeDistillation.Training;
+using KnowledgeDistillation.Workflow.Scoring;
 using Samples.Common;
 using TorchSharp;
 
@@ -182,7 +183,7 @@ public static class DomainAdaptationPipeline
             EvaluationResult teacherResult = await reranker.EvaluateAsync(teacher, Progress(ui, "teacher"), cancellationToken).ConfigureAwait(false);
             rows.Add(Row(Teacher, teacherResult.Metrics, data, teacherResult.QueriesPerSecond, null, teacherParameters, dtypeName));
             perQuery[Teacher] = teacherResult.Metrics;
-            Dictionary<string, IReadOnlyList<ScoredDocument>> fused = Fuse(teacherResult.Run, candidates, fusionWeight);
+            Dictionary<string, IReadOnlyList<ScoredDocument>> fused = ScoreFusion.Runs(teacherResult.Run, candidates, fusionWeight);
             MetricResults fusedMetrics = RankingMetrics.Evaluate(fused, data.TestJudgments);
             await TrecRunFile.WriteAsync(Out("run.teacher-bm25-fusion.trec"), fused, "teacher-bm25-fusion", cancellationToken).ConfigureAwait(false);
             rows.Add(Row(Fusion, fusedMetrics, data, teacherResult.QueriesPerSecond, null, teacherParameters, dtypeName));
@@ -333,10 +334,7 @@ public static class DomainAdaptationPipeline
         }
         BertForSequenceClassification crossEncoder = ModelLoading.CrossEncoder(model, o.Seed);
         // The dev queries rerank their BM25 candidates every TeacherSteps / TeacherEvaluations steps; the best model is kept.
-        string[] devIds = data.DevQueries.Select(q => q.Id).ToArray();
-        var devCandidates = devIds.Zip(index.Search(data.DevQueries.Select(q => q.Text).ToArray(), o.RerankDepth, s_bm25, cancellationToken: cancellationToken))
-            .ToDictionary(p => p.First, p => p.Second, StringComparer.Ordinal);
-        var devCurve = new DevCurve(new RerankingEvaluator(data.Corpus, data.DevQueries, data.DevJudgments, devCandidates,
+        var devCurve = new DevCurve(new RerankingEvaluator(data.Corpus, data.DevQueries, data.DevJudgments, DevCandidates(o, data, index, cancellationToken),
             new RerankingEvaluatorOptions { Depth = o.RerankDepth }));
         string best = Path.Combine(o.OutputDirectory, "teacher-best");
         var trainer = new CrossEncoderTrainer(tokenizer, new CrossEncoderTrainerOptions
@@ -452,37 +450,18 @@ public static class DomainAdaptationPipeline
     private static async Task<(double Weight, double TeacherDev, double FusionDev)> TuneFusionAsync(
         DomainAdaptationOptions o, SciFactData data, Bm25Index index, ITeacher teacher, CancellationToken cancellationToken)
     {
-        string[] ids = data.DevQueries.Select(q => q.Id).ToArray();
-        var candidates = ids.Zip(index.Search(data.DevQueries.Select(q => q.Text).ToArray(), o.RerankDepth, s_bm25, cancellationToken: cancellationToken))
-            .ToDictionary(p => p.First, p => p.Second, StringComparer.Ordinal);
+        Dictionary<string, IReadOnlyList<ScoredDocument>> candidates = DevCandidates(o, data, index, cancellationToken);
         var reranker = new RerankingEvaluator(data.Corpus, data.DevQueries, data.DevJudgments, candidates, new RerankingEvaluatorOptions { Depth = o.RerankDepth });
         EvaluationResult dev = await reranker.EvaluateAsync(teacher, cancellationToken: cancellationToken).ConfigureAwait(false);
-        double Ndcg(double w) => RankingMetrics.Evaluate(Fuse(dev.Run, candidates, w), data.DevJudgments)[MetricNames.Ndcg10];
-        double weight = Enumerable.Range(0, 11).Select(i => i / 10.0).MaxBy(Ndcg);
+        double Ndcg(double w) => RankingMetrics.Evaluate(ScoreFusion.Runs(dev.Run, candidates, w), data.DevJudgments)[MetricNames.Ndcg10];
+        double weight = ScoreFusion.Weights.MaxBy(Ndcg);
         return (weight, dev.Metrics[MetricNames.Ndcg10], Ndcg(weight));
     }
 
-    /// <summary>Per query, z-normalise the teacher's and BM25's scores over the candidates and mix them.</summary>
-    internal static Dictionary<string, IReadOnlyList<ScoredDocument>> Fuse(
-        IReadOnlyDictionary<string, IReadOnlyList<ScoredDocument>> teacher, IReadOnlyDictionary<string, IReadOnlyList<ScoredDocument>> bm25, double bm25Weight)
-    {
-        var fused = new Dictionary<string, IReadOnlyList<ScoredDocument>>(StringComparer.Ordinal);
-        foreach ((string query, IReadOnlyList<ScoredDocument> t) in teacher)
-        {
-            Dictionary<string, double> zt = ZScores(t);
-            Dictionary<string, double> zb = ZScores(bm25[query]);
-            fused[query] = zt.Select(p => new ScoredDocument(p.Key, (float)((1 - bm25Weight) * p.Value + bm25Weight * zb.GetValueOrDefault(p.Key))))
-                .OrderByDescending(d => d.Score).ToArray();
-        }
-        return fused;
-    }
-
-    private static Dictionary<string, double> ZScores(IReadOnlyList<ScoredDocument> documents)
-    {
-        double mean = documents.Average(d => (double)d.Score);
-        double sd = Math.Sqrt(documents.Average(d => (d.Score - mean) * (d.Score - mean)));
-        return documents.ToDictionary(d => d.DocumentId, d => sd > 0 ? (d.Score - mean) / sd : 0.0, StringComparer.Ordinal);
-    }
+    /// <summary>The dev queries' BM25 top <see cref="DomainAdaptationOptions.RerankDepth"/>, which the teacher reranks on dev.</summary>
+    private static Dictionary<string, IReadOnlyList<ScoredDocument>> DevCandidates(DomainAdaptationOptions o, SciFactData data, Bm25Index index, CancellationToken cancellationToken)
+        => data.DevQueries.Select(q => q.Id).Zip(index.Search(data.DevQueries.Select(q => q.Text).ToArray(), o.RerankDepth, s_bm25, cancellationToken: cancellationToken))
+            .ToDictionary(p => p.First, p => p.Second, StringComparer.Ordinal);
 
     private static Dictionary<string, double> Only(IReadOnlyDictionary<string, double> values, IReadOnlySet<string> ids)
         => values.Where(p => ids.Contains(p.Key)).ToDictionary(p => p.Key, p => p.Value, StringComparer.Ordinal);

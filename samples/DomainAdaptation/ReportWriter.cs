@@ -65,7 +65,7 @@ public static class ReportWriter
         b.AppendLine(Inv($"Test queries: {r.Row(Bm25).All.Queries} (clean: {r.Row(Bm25).Clean.Queries}, none of whose relevant documents is a train positive)."));
         b.AppendLine("Agreement with the teacher on BM25's top " + r.Options.RerankDepth + " (mean Spearman / Kendall tau-b): "
             + string.Join("; ", r.Agreement.Select(a => Inv($"{a.Key} {a.Value.MeanSpearman:F3} / {a.Value.MeanKendallTau:F3}"))));
-        b.AppendLine(Inv($"fp32 vs bf16 on this CPU: MiniLM encoding {r.Speed.Fp32TextsPerSecond:F1} vs {r.Speed.Bf16TextsPerSecond:F1} texts/s ({r.Speed.Bf16TextsPerSecond / r.Speed.Fp32TextsPerSecond:F2}×), cross-encoder scoring {r.Speed.TeacherFp32PairsPerSecond:F1} vs {r.Speed.TeacherBf16PairsPerSecond:F1} pairs/s ({r.Speed.TeacherBf16PairsPerSecond / r.Speed.TeacherFp32PairsPerSecond:F2}×); inference in {r.Speed.Chosen}, training in {(r.Speed.Chosen == "bf16" ? "bf16 autocast (fp32 master weights)" : "fp32")}."));
+        b.AppendLine(Inv($"fp32 vs bf16 on this CPU: MiniLM encoding {r.Speed.Fp32TextsPerSecond:F1} vs {r.Speed.Bf16TextsPerSecond:F1} texts/s ({r.Speed.Bf16TextsPerSecond / r.Speed.Fp32TextsPerSecond:F2}×), cross-encoder scoring {r.Speed.TeacherFp32PairsPerSecond:F1} vs {r.Speed.TeacherBf16PairsPerSecond:F1} pairs/s ({r.Speed.TeacherBf16PairsPerSecond / r.Speed.TeacherFp32PairsPerSecond:F2}×); inference in {Used(r)}, training in {(Used(r) == "bf16" ? "bf16 autocast (fp32 master weights)" : "fp32")}."));
         b.AppendLine(Inv($"Teacher scores: {r.TeacherScoresRequested:N0} training pairs, {r.TeacherScoresReused:N0} reused from the cache."));
         b.AppendLine(Inv($"Teacher + BM25 fusion: BM25 weight {r.FusionWeight:F1} (the distilled students' targets); dev nDCG@10 teacher {r.TeacherDevNdcg10:F4}, fusion {r.FusionDevNdcg10:F4}."));
         DomainAdaptationOptions o = r.Options;
@@ -128,4 +128,8 @@ public static class ReportWriter
     }
 
     private static string Inv(FormattableString s) => s.ToString(s_inv);
+
+    // The dtype the run used: --dtype when given, else the probe's choice (training follows it).
+    private static string Used(DomainAdaptationReport r)
+        => r.Options.InferenceDType is { } d ? (d == TorchSharp.torch.ScalarType.BFloat16 ? "bf16" : "fp32") : r.Speed.Chosen;
 }
