@@ -46,9 +46,9 @@ public static class ReportWriter
         b.AppendLine(Inv($"- Domain-adapted student ≥ zero-shot all-MiniLM-L6-v2 + 0.03 nDCG@10, significant, not below it on the clean queries: **{(adapted ? "met" : "missed")}** — {dz.All.MeanDifference:+0.0000;-0.0000} (p = {dz.All.PValue:F4}) on all, {dz.Clean.MeanDifference:+0.0000;-0.0000} (p = {dz.Clean.PValue:F4}) on clean{(adapted ? "" : Inv($"; short of +0.03 by {Math.Max(0, 0.03 - dz.All.MeanDifference):F4}"))}."));
         b.AppendLine(Inv($"- Domain-adapted student above the hard-label student: **{(dh.All.MeanDifference > 0 ? (dh.All.IsSignificant() ? "met, significant" : "above, not significant") : "missed")}** — {dh.All.MeanDifference:+0.0000;-0.0000} (p = {dh.All.PValue:F4}) on all, {dh.Clean.MeanDifference:+0.0000;-0.0000} (p = {dh.Clean.PValue:F4}) on clean."));
         Comparison cz = r.Compare(CompressedDistilled, MiniLMZeroShot);
-        SystemRow six = r.Row(Distilled), three = r.Row(CompressedDistilled);
-        double speedup = (three.TextsPerSecond ?? double.NaN) / (six.TextsPerSecond ?? double.NaN);
-        b.AppendLine(Inv($"- 3-layer student ≥ zero-shot 6-layer all-MiniLM-L6-v2: **{(cz.All.MeanDifference >= 0 ? "met" : "missed")}** — {three.All.Ndcg10:F4} vs {r.Row(MiniLMZeroShot).All.Ndcg10:F4} ({cz.All.MeanDifference:+0.0000;-0.0000}, p = {cz.All.PValue:F4}; clean {cz.Clean.MeanDifference:+0.0000;-0.0000}, p = {cz.Clean.PValue:F4}); encoding {three.TextsPerSecond:F1} vs {six.TextsPerSecond:F1} texts/s = {speedup:F2}× the 6-layer student (goal about 2×)."));
+        SystemRow three = r.Row(CompressedDistilled);
+        EncodingSpeed e = r.Encoding;
+        b.AppendLine(Inv($"- 3-layer student ≥ zero-shot 6-layer all-MiniLM-L6-v2: **{(cz.All.MeanDifference >= 0 ? "met" : "missed")}** — {three.All.Ndcg10:F4} vs {r.Row(MiniLMZeroShot).All.Ndcg10:F4} ({cz.All.MeanDifference:+0.0000;-0.0000}, p = {cz.All.PValue:F4}; clean {cz.Clean.MeanDifference:+0.0000;-0.0000}, p = {cz.Clean.PValue:F4}); encoding {e.ThreeLayerTextsPerCpuSecond:F1} vs {e.SixLayerTextsPerCpuSecond:F1} texts per CPU second = {e.Speedup:F2}× the 6-layer student (goal about 2×; {e.Texts} documents, median of {e.Rounds} alternating rounds; wall {e.ThreeLayerTextsPerSecond:F1} vs {e.SixLayerTextsPerSecond:F1} texts/s)."));
         if (r.Rows.Any(x => x.Name == CompressedRestored))
         {
             Comparison rz = r.Compare(CompressedRestored, MiniLMZeroShot), dr = r.Compare(CompressedDistilled, CompressedRestored);
@@ -113,6 +113,7 @@ public static class ReportWriter
             },
             fusion = new { weight = r.FusionWeight, teacherDev = r.TeacherDevNdcg10, fusionDev = r.FusionDevNdcg10 },
             speed = r.Speed,
+            encoding = r.Encoding,
             totalSeconds = r.Total.TotalSeconds,
             machine = new { Environment.ProcessorCount, os = Environment.OSVersion.VersionString, loadAtStart = r.LoadAtStart, loadAtEnd = r.LoadAtEnd },
             rows = r.Rows.Select(x => new { x.Name, all = x.All, clean = x.Clean, x.QueriesPerSecond, x.TextsPerSecond, x.Parameters, x.DType }),

@@ -49,6 +49,9 @@ public sealed class DomainAdaptationPipelineTests : IDisposable
         first.Row(CompressedDistilled).Parameters.Should().Be(22_565_376 - 3 * 1_774_464, "three of the six layers, 1,774,464 parameters each");
         first.Rows.Where(r => r.TextsPerSecond is not null).Should().HaveCount(8).And.OnlyContain(r => r.TextsPerSecond > 0);
 
+        first.Encoding.Texts.Should().Be(16);
+        first.Encoding.SixLayerTextsPerCpuSecond.Should().BePositive();
+        first.Encoding.ThreeLayerTextsPerCpuSecond.Should().BePositive();
         first.Comparisons.Should().HaveCount(14).And.OnlyContain(c => c.All.Queries == 20 && c.Clean.Queries == first.Rows[0].Clean.Queries);
         first.Agreement.Keys.Should().BeEquivalentTo([MiniLMZeroShot, ArcticZeroShot, Distilled, HardLabel, CompressedZeroShot, CompressedRestored, CompressedDistilled, CompressedHardLabel]);
         first.Agreement.Values.Should().OnlyContain(a => a.SpearmanQueries > 0);
