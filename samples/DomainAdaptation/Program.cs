@@ -12,6 +12,8 @@ const string Usage = """
                          its fine-tuned teacher, its cached teacher scores and its fp32/bf16 choice
       --teacher-steps N  optimiser steps of the teacher (default 600; the best of 3 dev evaluations is kept)
       --student-steps N  optimiser steps of each 6-layer student (default 80; the 3-layer students take twice as many)
+      --student-negatives N  scored negatives per query in a student batch (default 1 of the 4 scored; the other queries'
+                         documents are negatives too)
       --recipe NAME      kl+contrastive (default), margin-mse+contrastive or margin-mse+kl
       --dtype fp32|bf16  inference dtype, and bf16 autocast in training (default: measured on this CPU, the faster)
       --smoke            the same pipeline on a slice of SciFact with a few steps (about a minute): checks the setup
@@ -19,7 +21,7 @@ const string Usage = """
 
 int seed = 42;
 string? output = null, recipe = null, dtype = null;
-int? teacherSteps = null, studentSteps = null;
+int? teacherSteps = null, studentSteps = null, studentNegatives = null;
 bool smoke = false;
 for (int i = 0; i < args.Length; i++)
 {
@@ -30,6 +32,7 @@ for (int i = 0; i < args.Length; i++)
         case "--output": output = Next(); break;
         case "--teacher-steps": teacherSteps = int.Parse(Next(), CultureInfo.InvariantCulture); break;
         case "--student-steps": studentSteps = int.Parse(Next(), CultureInfo.InvariantCulture); break;
+        case "--student-negatives": studentNegatives = int.Parse(Next(), CultureInfo.InvariantCulture); break;
         case "--recipe": recipe = Next(); break;
         case "--dtype": dtype = Next(); break;
         case "--smoke": smoke = true; break;
@@ -63,6 +66,8 @@ if (teacherSteps is int t)
     options = options with { TeacherSteps = t };
 if (studentSteps is int s)
     options = options with { StudentSteps = s, CompressedStudentSteps = 2 * s };
+if (studentNegatives is int n)
+    options = options with { StudentNegatives = n };
 if (recipe is not null)
     options = options with { Recipe = recipe };
 if (dtype is not null)
