@@ -26,6 +26,15 @@ public sealed record Comparison(string System, string Baseline, SignificanceResu
 public sealed record SpeedProbe(double Fp32TextsPerSecond, double Bf16TextsPerSecond, double TeacherFp32PairsPerSecond, double TeacherBf16PairsPerSecond, string Chosen);
 
 /// <summary>A step's wall time, this process's CPU time during it, and the load average at its end.</summary>
+/// <summary>
+/// The 6- and 3-layer students encoding the same corpus documents in alternating rounds, timed in this process's CPU
+/// seconds (what a shared machine's load does not inflate much), median of the rounds.
+/// </summary>
+public sealed record EncodingSpeed(int Texts, int Rounds, double SixLayerTextsPerCpuSecond, double ThreeLayerTextsPerCpuSecond, double SixLayerTextsPerSecond, double ThreeLayerTextsPerSecond)
+{
+    public double Speedup => ThreeLayerTextsPerCpuSecond / SixLayerTextsPerCpuSecond;
+}
+
 public sealed record StepTime(string Step, TimeSpan Wall, TimeSpan Cpu, string Load);
 
 /// <summary>Everything a run measured.</summary>
@@ -45,6 +54,8 @@ public sealed class DomainAdaptationReport
     public required IReadOnlyDictionary<string, AgreementResult> Agreement { get; init; }
 
     public required SpeedProbe Speed { get; init; }
+
+    public required EncodingSpeed Encoding { get; init; }
 
     public required int TeacherScoresRequested { get; init; }
 

@@ -10,7 +10,7 @@ const string Usage = """
       --seed N           seed of the new classifier head, sampling and shuffling (default 42)
       --output DIR       report folder (default samples/DomainAdaptation/runs/<timestamp>); reusing a folder reuses
                          its fine-tuned teacher, its cached teacher scores and its fp32/bf16 choice
-      --teacher-steps N  optimiser steps of the teacher (default 300; the best of 3 dev evaluations is kept)
+      --teacher-steps N  optimiser steps of the teacher (default 600; the best of 3 dev evaluations is kept)
       --student-steps N  optimiser steps of each 6-layer student (default 80; the 3-layer students take twice as many)
       --recipe NAME      kl+contrastive (default), margin-mse+contrastive or margin-mse+kl
       --dtype fp32|bf16  inference dtype, and bf16 autocast in training (default: measured on this CPU, the faster)
