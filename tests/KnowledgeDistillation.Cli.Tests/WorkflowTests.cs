@@ -143,6 +143,37 @@ public class WorkflowTests
     }
 
     [Fact]
+    public async Task Precision_reaches_both_trainers_and_distill_logs_it()
+    {
+        using var data = new TestData();
+        string beir = await data.BeirSliceAsync(queries: 30, documents: 200);
+        string train = data.File("train.jsonl");
+        (await Kd.RunAsync("mine", "--data", beir, "--output", train, "--negatives", "4")).ExitCode.Should().Be(0);
+        async Task<(double Loss, string Log)> RunAsync(string command, string output, string precision)
+        {
+            string[] args = [command, "--train", train, "--output", data.File(output), "--steps", "3", "--batch-size", "4", "--negatives", "2",
+                "--max-length", "32", "--precision", precision, "--json"];
+            Kd.Result r = await Kd.RunAsync(command == "distill" ? [.. args, "--hard-labels"] : args);
+            r.ExitCode.Should().Be(0, r.Error);
+            using JsonDocument json = JsonDocument.Parse(r.Out);
+            return (json.RootElement.GetProperty("finalLoss").GetDouble(), r.Error);
+        }
+
+        // bfloat16 products round differently from float32 ones, so the third step's loss differs.
+        foreach (string command in new[] { "distill", "train-teacher" })
+        {
+            (double loss32, string log32) = await RunAsync(command, command + "-fp32", "float32");
+            (double loss16, string log16) = await RunAsync(command, command + "-bf16", "bfloat16");
+            loss32.Should().NotBe(loss16, command);
+            if (command == "distill")
+            {
+                log32.Should().Contain("Training in float32");
+                log16.Should().Contain("Training in bfloat16");
+            }
+        }
+    }
+
+    [Fact]
     public async Task Mine_with_a_student_takes_negatives_from_its_dense_ranking()
     {
         using var data = new TestData();

@@ -4,6 +4,7 @@ using KnowledgeDistillation.Evaluation;
 using KnowledgeDistillation.Lucene;
 using KnowledgeDistillation.Models;
 using KnowledgeDistillation.Tokenization;
+using KnowledgeDistillation.Training;
 using KnowledgeDistillation.Workflow.Data;
 using KnowledgeDistillation.Workflow.Evaluation;
 using KnowledgeDistillation.Workflow.Training;
@@ -63,6 +64,7 @@ internal static class DistillCommand
                 Negatives = run.Value(common.Negatives),
                 LearningRate = run.Value(common.LearningRate),
                 Seed = run.Value(common.Seed),
+                Precision = common.PrecisionOf(run),
                 CheckpointDirectory = checkpointDirectory,
                 CheckpointEvery = run.Value(common.CheckpointEvery),
                 EvaluateEvery = run.Value(evaluateEvery),
@@ -93,7 +95,7 @@ internal static class DistillCommand
             using BiEncoderStudent model = DistillStep.CreateStudent(options, tokenizer);
             TrainingResult result = await run.WithProgressAsync("distilling", progress =>
                 DistillStep.TrainAsync(model, loss, examples, options,
-                    new CliRun.SyncProgress<TrainingProgress>(p => progress.Report((p.Step, p.TotalSteps))), logger: null, cancellationToken)).ConfigureAwait(false);
+                    new CliRun.SyncProgress<TrainingProgress>(p => progress.Report((p.Step, p.TotalSteps))), new TypedLogger<DistillationTrainer>(run.Logger), cancellationToken)).ConfigureAwait(false);
             if (result.Cancelled)
                 throw new OperationCanceledException(cancellationToken);
             if (options.BestStudentDirectory is { } best)

@@ -46,14 +46,16 @@ internal static class MineCommand
         };
         var retriever = new Option<string>("--retriever")
         {
-            Description = "Where candidates come from: bm25, or a bi-encoder student (a sentence-transformers or Hugging Face BERT folder, an ONNX export folder or a .onnx file with vocab.txt) searching the whole corpus by its embeddings.",
+            Description = "Where candidates come from: bm25, or a bi-encoder (a sentence-transformers or Hugging Face BERT folder, an ONNX export folder or a bare .onnx file with vocab.txt; see --pooling) searching the whole corpus by its embeddings.",
             DefaultValueFactory = _ => "bm25",
         };
         var encodeBatch = new Option<int>("--encode-batch-size") { Description = "Texts per forward pass of a dense --retriever.", DefaultValueFactory = _ => 64 };
+        var denseModel = new DenseModelOptions();
         var command = new Command("mine", "Mine hard negatives (BM25 or a dense student's) for the judged queries of a split (positives: their relevant documents) and write FlagEmbedding JSONL.");
         data.AddTo(command);
         foreach (Option option in new Option[] { output, negatives, minNegatives, minRank, maxRank, pseudo, seed, devQueries, retriever, encodeBatch })
             command.Options.Add(option);
+        denseModel.AddTo(command);
 
         KdApp.SetAction(command, environment, async (run, cancellationToken) =>
         {
@@ -65,6 +67,8 @@ internal static class MineCommand
             bool dense = !TeacherSpec.IsBm25(candidates);
             if (dense && !Directory.Exists(candidates) && !File.Exists(candidates))
                 throw new DirectoryNotFoundException($"The --retriever {Path.GetFullPath(candidates)} does not exist (give bm25, or a student folder or .onnx file).");
+            if (!dense && denseModel.AnyGiven(run))
+                throw new UsageException("--pooling, --normalize, --similarity and --max-length apply to a dense --retriever, not to bm25.");
             var options = new MineOptions
             {
                 Negatives = run.Value(negatives),
@@ -79,7 +83,7 @@ internal static class MineCommand
             run.Info($"{dataset.Corpus.Count:N0} documents, {all.Queries.Count:N0} judged queries{(dev.Queries.Count > 0 ? $", {dev.Queries.Count:N0} of them held out as dev queries" : "")}");
 
             using Bm25Index? index = dense ? null : Bm25Index.BuildInMemory(dataset.Corpus, cancellationToken: cancellationToken);
-            using BiEncoderStudent? student = dense ? BiEncoderStudent.FromPretrained(candidates, new BiEncoderStudentOptions { EncodeBatchSize = run.Value(encodeBatch) }) : null;
+            using BiEncoderStudent? student = dense ? denseModel.Load(run, candidates, run.Value(encodeBatch)) : null;
             using DenseRetriever? denseRetriever = student is null ? null : await run.WithProgressAsync("encoding the corpus", progress =>
                 Task.FromResult(DenseRetriever.Create(student, dataset.Corpus, new DenseRetrieverOptions { EncodeBatchSize = run.Value(encodeBatch) },
                     new CliRun.SyncProgress<EvaluationProgress>(p => progress.Report((p.Completed, p.Total))), cancellationToken))).ConfigureAwait(false);
@@ -90,9 +94,23 @@ internal static class MineCommand
             string path = Path.GetFullPath(run.Value(output));
             await FlagEmbeddingJsonl.WriteAsync(path, mined.Examples, cancellationToken).ConfigureAwait(false);
             string source = dense ? "dense" : "bm25";
+            string described = student is null ? source : $"{source}, {student.Pooling.ToString().ToLowerInvariant()} pooling";
             return new CommandResult(
-                new { output = path, examples = mined.Examples.Count, fromQueries = mined.FromQueries, fromPseudoQueries = mined.FromPseudoQueries, devQueries = dev.Queries.Count, retriever = source },
-                e => e.Out.WriteLine($"{mined.Examples.Count:N0} examples ({mined.FromQueries:N0} judged queries + {mined.FromPseudoQueries:N0} pseudo-queries, {source} candidates) written to {path}"));
+                new
+                {
+                    output = path,
+                    examples = mined.Examples.Count,
+                    fromQueries = mined.FromQueries,
+                    fromPseudoQueries = mined.FromPseudoQueries,
+                    devQueries = dev.Queries.Count,
+                    retriever = source,
+                    // What the dense model did, as loaded (the folder's settings or the options'): null for BM25.
+                    pooling = student?.Pooling.ToString().ToLowerInvariant(),
+                    normalize = student?.Normalize,
+                    similarity = student?.Similarity.ToString().ToLowerInvariant(),
+                    maxLength = student?.MaxSequenceLength,
+                },
+                e => e.Out.WriteLine($"{mined.Examples.Count:N0} examples ({mined.FromQueries:N0} judged queries + {mined.FromPseudoQueries:N0} pseudo-queries, {described} candidates) written to {path}"));
         });
         return command;
     }

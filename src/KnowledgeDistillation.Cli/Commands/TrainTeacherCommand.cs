@@ -41,6 +41,7 @@ internal static class TrainTeacherCommand
                 MaxLength = run.Value(common.MaxLength),
                 LearningRate = run.Value(common.LearningRate),
                 Seed = run.Value(common.Seed),
+                Precision = common.PrecisionOf(run),
                 CheckpointDirectory = checkpointDirectory,
                 CheckpointEvery = run.Value(common.CheckpointEvery),
             };

@@ -75,6 +75,7 @@ public static class DistillStep
             NegativesPerQuery = options.Negatives,
             MaxSteps = options.Steps,
             Seed = options.Seed,
+            Precision = options.Precision,
             GradientAccumulationSteps = options.GradientAccumulation,
             Evaluator = options.Evaluator,
             EvaluateEverySteps = options.EvaluateEvery,

@@ -54,6 +54,7 @@ public static class TeacherTrainingStep
                 MaxLength = options.MaxLength,
                 MaxSteps = options.Steps,
                 Seed = options.Seed,
+                Precision = options.Precision,
                 GradientAccumulationSteps = options.GradientAccumulation,
                 CheckpointDirectory = options.CheckpointDirectory,
                 CheckpointEverySteps = options.CheckpointEvery,

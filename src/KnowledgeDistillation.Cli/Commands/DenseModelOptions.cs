@@ -1,0 +1,147 @@
+using System.CommandLine;
+using KnowledgeDistillation.Models;
+using KnowledgeDistillation.Models.Checkpoints;
+using KnowledgeDistillation.Tokenization;
+
+namespace KnowledgeDistillation.Cli.Commands;
+
+/// <summary>
+/// How a bi-encoder given on the command line turns token states into embeddings (<c>--pooling</c>, <c>--normalize</c>,
+/// <c>--similarity</c>, <c>--max-length</c>), and its loading: a sentence-transformers folder says all of this itself; a
+/// Hugging Face BERT folder or a bare ONNX export does not, and then mean pooling and cosine similarity are the defaults.
+/// </summary>
+internal sealed class DenseModelOptions
+{
+    /// <summary>The value of <c>--pooling</c>, <c>--similarity</c> that defers to the model folder.</summary>
+    public const string Auto = "auto";
+
+    public Option<string> Pooling { get; } = new("--pooling")
+    {
+        Description = "How a dense model pools its token states: auto (the sentence-transformers pooling config of the folder, else mean), mean, cls or max.",
+        DefaultValueFactory = _ => Auto,
+    };
+
+    public Option<bool?> Normalize { get; } = new("--normalize")
+    {
+        Description = "L2-normalise a dense model's embeddings (--normalize true|false; default: the folder's sentence-transformers Normalize module, else off). With cosine similarity the ranking is the same either way.",
+    };
+
+    public Option<string> Similarity { get; } = new("--similarity")
+    {
+        Description = "How a dense model compares embeddings: auto (the folder's sentence-transformers similarity_fn_name, else cosine), cosine or dot.",
+        DefaultValueFactory = _ => Auto,
+    };
+
+    public Option<int?> MaxLength { get; } = new("--max-length")
+    {
+        Description = "Longest text a dense model encodes, in tokens (default: the folder's max_seq_length, else the tokenizer's model_max_length capped at the model's positions).",
+    };
+
+    public DenseModelOptions()
+    {
+        Pooling.AcceptOnlyFromAmong(Auto, "mean", "cls", "max");
+        Similarity.AcceptOnlyFromAmong(Auto, "cosine", "dot");
+    }
+
+    public void AddTo(Command command)
+    {
+        foreach (Option option in new Option[] { Pooling, Normalize, Similarity, MaxLength })
+            command.Options.Add(option);
+    }
+
+    /// <summary>Whether any of these options was set (they mean nothing for BM25).</summary>
+    public bool AnyGiven(CliRun run)
+        => run.Value(Pooling) != Auto || run.Value(Normalize) is not null || run.Value(Similarity) != Auto || run.Value(MaxLength) is not null;
+
+    /// <summary>
+    /// Loads the bi-encoder at <paramref name="path"/>: a folder (sentence-transformers, Hugging Face BERT, or ONNX:
+    /// <c>model.onnx</c> or <c>onnx/model.onnx</c> with <c>vocab.txt</c>) or a <c>.onnx</c> file with <c>vocab.txt</c>
+    /// beside it (or in the parent folder of an <c>onnx/</c> folder). Options given win over the folder's settings.
+    /// </summary>
+    /// <exception cref="DirectoryNotFoundException">The path does not exist.</exception>
+    /// <exception cref="FileNotFoundException">A .onnx file has no vocab.txt beside it; the message names both places looked in.</exception>
+    /// <exception cref="CheckpointException">The model files are malformed or do not fit together.</exception>
+    /// <exception cref="UsageException">--max-length is below 2 or above the model's positions.</exception>
+    public BiEncoderStudent Load(CliRun run, string path, int encodeBatchSize)
+    {
+        int? maxLength = run.Value(MaxLength);
+        if (maxLength is < 2)
+            throw new UsageException($"--max-length {maxLength} cannot hold [CLS] and [SEP]; give 2 or more.");
+        bool onnxFile = File.Exists(path) && path.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase);
+        if (!onnxFile && !Directory.Exists(path))
+            throw new DirectoryNotFoundException($"The model {Path.GetFullPath(path)} does not exist (give a model folder or a .onnx file).");
+
+        // Only a sentence-transformers folder (modules.json) records pooling, normalisation and similarity; a .onnx
+        // file is taken bare, even inside such a folder (give the folder to use its settings).
+        bool folderSays = !onnxFile && File.Exists(Path.Combine(path, "modules.json"));
+        PoolingMode? pooling = run.Value(Pooling) switch
+        {
+            "mean" => PoolingMode.Mean,
+            "cls" => PoolingMode.Cls,
+            "max" => PoolingMode.Max,
+            _ => folderSays ? null : PoolingMode.Mean,
+        };
+        EmbeddingSimilarity? similarity = run.Value(Similarity) switch
+        {
+            "cosine" => EmbeddingSimilarity.Cosine,
+            "dot" => EmbeddingSimilarity.Dot,
+            _ => null,
+        };
+        if (!folderSays && run.Value(Pooling) == Auto)
+            run.Info($"{Path.GetFileName(Path.TrimEndingDirectorySeparator(path))}: no sentence-transformers pooling config, so mean pooling (--pooling to change)");
+        var options = new BiEncoderStudentOptions
+        {
+            Pooling = pooling,
+            Normalize = run.Value(Normalize),
+            Similarity = similarity,
+            MaxSequenceLength = maxLength,
+            EncodeBatchSize = encodeBatchSize,
+        };
+        try
+        {
+            return onnxFile ? LoadOnnxFile(path, options, run) : BiEncoderStudent.FromPretrained(path, options, run.Logger);
+        }
+        catch (CheckpointException e) when (maxLength is not null && e.Message.Contains("maximum sequence length", StringComparison.Ordinal))
+        {
+            throw new UsageException($"--max-length {maxLength}: {e.Message}");
+        }
+    }
+
+    // BiEncoderStudent.FromPretrained takes folders; a bare .onnx file is built from its encoder and the vocabulary
+    // next to it (Hugging Face repositories keep onnx/model.onnx under the folder that holds vocab.txt).
+    private static BiEncoderStudent LoadOnnxFile(string file, BiEncoderStudentOptions options, CliRun run)
+    {
+        string full = Path.GetFullPath(file);
+        string folder = Path.GetDirectoryName(full)!;
+        string tokenizerFolder = folder;
+        if (!File.Exists(Path.Combine(folder, "vocab.txt")))
+        {
+            string? parent = Path.GetDirectoryName(folder);
+            if (parent is null || !File.Exists(Path.Combine(parent, "vocab.txt")))
+            {
+                throw new FileNotFoundException(
+                    $"{full}: no vocab.txt beside it{(parent is null ? "" : $" or in {parent}")}; an ONNX model needs the WordPiece vocabulary of its tokenizer (copy vocab.txt, and tokenizer_config.json if there is one, next to the .onnx file).",
+                    Path.Combine(folder, "vocab.txt"));
+            }
+            tokenizerFolder = parent;
+        }
+        if (File.Exists(Path.Combine(tokenizerFolder, "modules.json")))
+            run.Info($"{tokenizerFolder} holds sentence-transformers files, which a .onnx path does not read; give the folder to use its pooling and normalisation");
+        HuggingFaceBertTokenizer tokenizer = HuggingFaceBertTokenizer.FromFolder(tokenizerFolder, run.Logger);
+        BertModel encoder = BertModel.FromPretrained(full, new BertLoadOptions { DType = options.DType }, run.Logger);
+        try
+        {
+            return new BiEncoderStudent(encoder, tokenizer, options);
+        }
+        catch (ArgumentException e)
+        {
+            encoder.Dispose();
+            throw new CheckpointException(full, e.Message, e);
+        }
+        catch
+        {
+            encoder.Dispose();
+            throw;
+        }
+    }
+}
