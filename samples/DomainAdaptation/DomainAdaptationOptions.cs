@@ -61,6 +61,17 @@ public sealed record DomainAdaptationOptions
     /// </summary>
     public int CompressedStudentSteps { get; init; } = 160;
 
+    /// <summary>
+    /// Optimiser steps that first restore the 3-layer model to its 6-layer parent (layer reduction, as in
+    /// sentence-transformers' distillation examples): Embedding-MSE to all-MiniLM-L6-v2's embeddings of the same training
+    /// queries and candidates, before the 3-layer students learn from the cross-encoder or the hard labels. 0 skips the
+    /// stage. Default 160.
+    /// </summary>
+    public int CompressedRestoreSteps { get; init; } = 160;
+
+    /// <summary>Peak learning rate of the restoring stage (sentence-transformers' distillation examples use 1e-4). Default 1e-4.</summary>
+    public double CompressedRestoreLearningRate { get; init; } = 1e-4;
+
     /// <summary>Queries per student step. Default 16.</summary>
     public int StudentBatchSize { get; init; } = 16;
 
@@ -121,6 +132,7 @@ public sealed record DomainAdaptationOptions
         TeacherMaxLength = 96,
         StudentSteps = 4,
         CompressedStudentSteps = 4,
+        CompressedRestoreSteps = 4,
         CurvePoints = 2,
         StudentBatchSize = 4,
         StudentMaxLength = 64,

@@ -34,6 +34,7 @@ public static class DomainAdaptationPipeline
     public const string Distilled = "MiniLM-L6 student, distilled";
     public const string HardLabel = "MiniLM-L6 student, hard labels";
     public const string CompressedZeroShot = "3-layer (0, 2, 4), not trained";
+    public const string CompressedRestored = "3-layer, restored by embedding-MSE to MiniLM-L6";
     public const string CompressedDistilled = "3-layer student, distilled";
     public const string CompressedHardLabel = "3-layer student, hard labels";
 
@@ -155,29 +156,41 @@ public static class DomainAdaptationPipeline
             // 6. Students: same data, steps, batches and seed; only the loss (and its targets) differ.
             var curves = new Dictionary<string, List<(int, double)>>();
             RetrievalEvaluator dev = DevEvaluator(data, index);
-            var startPoints = new Dictionary<int, double>();
-            var students = new[]
+            var startPoints = new Dictionary<string, double>(StringComparer.Ordinal);
+            BiEncoderStudent FromMiniLM() => ModelLoading.Student(miniLM, o.StudentMaxLength, torch.ScalarType.Float32);
+            BiEncoderStudent FromLayers() => ModelLoading.Student(miniLM, o.StudentMaxLength, torch.ScalarType.Float32, o.CompressedLayers);
+            string restored = Out("student-3layer-restored");
+            BiEncoderStudent FromRestored() => o.CompressedRestoreSteps > 0 ? Saved(restored, o.StudentMaxLength, torch.ScalarType.Float32) : FromLayers();
+            string compressedStart = o.CompressedRestoreSteps > 0 ? "restored" : "layers";
+            var plans = new List<StudentPlan>
             {
-                (Name: Distilled, Layers: (IReadOnlyList<int>?)null, Loss: Recipes.Loss(o.Recipe), Examples: targets, Folder: "student-minilm-distilled"),
-                (Name: HardLabel, Layers: (IReadOnlyList<int>?)null, Loss: Recipes.HardLabels(), Examples: scored, Folder: "student-minilm-hard-labels"),
-                (Name: CompressedDistilled, Layers: o.CompressedLayers, Loss: Recipes.Loss(o.Recipe), Examples: targets, Folder: "student-3layer-distilled"),
-                (Name: CompressedHardLabel, Layers: o.CompressedLayers, Loss: Recipes.HardLabels(), Examples: scored, Folder: "student-3layer-hard-labels"),
+                new(Distilled, "student-minilm-distilled", FromMiniLM, "minilm", Recipes.Loss(o.Recipe), targets, o.StudentSteps, o.StudentLearningRate, o.StudentNegatives, null, o.Recipe),
+                new(HardLabel, "student-minilm-hard-labels", FromMiniLM, "minilm", Recipes.HardLabels(), scored, o.StudentSteps, o.StudentLearningRate, o.StudentNegatives, null, "hard labels, contrastive"),
             };
-            for (int i = 0; i < students.Length; i++)
+            if (o.CompressedRestoreSteps > 0)
             {
-                var s = students[i];
-                ui.Begin($"Step 6/8  Student {i + 1}/4: {s.Name} ({(s.Layers is null ? "6 layers" : $"layers {string.Join(", ", s.Layers)}")}, {(s.Loss is KnowledgeDistillation.Losses.ContrastiveLoss ? "hard labels, contrastive" : o.Recipe)})");
-                await TrainStudentAsync(o, miniLM, s.Name, s.Layers, s.Loss, s.Examples, Out(s.Folder), inference, dev, startPoints, ui, losses, curves, cancellationToken).ConfigureAwait(false);
-                ui.End(Inv($"dev nDCG@10 {curves[s.Name][0].Item2:F4} → {curves[s.Name][^1].Item2:F4}; saved in the sentence-transformers layout to {s.Folder}/"));
-                Done(s.Name);
+                // Layer reduction: the 3 layers learn all-MiniLM-L6-v2's own embeddings of the training texts, at the
+                // students' training length, with every scored candidate of a row in the batch.
+                plans.Add(new(CompressedRestored, "student-3layer-restored", FromLayers, "layers", new KnowledgeDistillation.Losses.EmbeddingMseLoss(), scored,
+                    o.CompressedRestoreSteps, o.CompressedRestoreLearningRate, o.ScoredNegatives, () => ModelLoading.Student(miniLM, o.StudentMaxLength, inference), "embedding-mse to all-MiniLM-L6-v2"));
+            }
+            plans.Add(new(CompressedDistilled, "student-3layer-distilled", FromRestored, compressedStart, Recipes.Loss(o.Recipe), targets, o.CompressedStudentSteps, o.StudentLearningRate, o.StudentNegatives, null, o.Recipe));
+            plans.Add(new(CompressedHardLabel, "student-3layer-hard-labels", FromRestored, compressedStart, Recipes.HardLabels(), scored, o.CompressedStudentSteps, o.StudentLearningRate, o.StudentNegatives, null, "hard labels, contrastive"));
+            for (int i = 0; i < plans.Count; i++)
+            {
+                StudentPlan plan = plans[i];
+                ui.Begin($"Step 6/8  Student {i + 1}/{plans.Count}: {plan.Name} ({plan.Description})");
+                await TrainStudentAsync(o, plan, Out(plan.Folder), inference, dev, startPoints, ui, losses, curves, cancellationToken).ConfigureAwait(false);
+                ui.End(Inv($"dev nDCG@10 {curves[plan.Name][0].Item2:F4} → {curves[plan.Name][^1].Item2:F4}; saved in the sentence-transformers layout to {plan.Folder}/"));
+                Done(plan.Name);
             }
 
             // 7. Test: the teacher and the fusion rerank BM25's candidates; the students search the whole corpus.
             ui.Begin($"Step 7/8  Test evaluation ({dtypeName}, {o.EvaluationMaxLength} tokens)");
             var candidates = bm25Run.ToDictionary(p => p.Key, p => (IReadOnlyList<ScoredDocument>)p.Value.Take(o.RerankDepth).ToArray(), StringComparer.Ordinal);
             // The main comparison first, so that its figures are in the log early on a slow machine.
-            await EvaluateAsync(Distilled, () => Saved(Out("student-minilm-distilled"), o, inference), "student-minilm-distilled").ConfigureAwait(false);
-            await EvaluateAsync(HardLabel, () => Saved(Out("student-minilm-hard-labels"), o, inference), "student-minilm-hard-labels").ConfigureAwait(false);
+            await EvaluateAsync(Distilled, () => Saved(Out("student-minilm-distilled"), o.EvaluationMaxLength, inference), "student-minilm-distilled").ConfigureAwait(false);
+            await EvaluateAsync(HardLabel, () => Saved(Out("student-minilm-hard-labels"), o.EvaluationMaxLength, inference), "student-minilm-hard-labels").ConfigureAwait(false);
             var reranker = new RerankingEvaluator(data.Corpus, data.TestQueries, data.TestJudgments, candidates,
                 new RerankingEvaluatorOptions { Depth = o.RerankDepth, RunFilePath = Out("run.teacher.trec"), RunTag = "teacher" });
             EvaluationResult teacherResult = await reranker.EvaluateAsync(teacher, Progress(ui, "teacher"), cancellationToken).ConfigureAwait(false);
@@ -189,12 +202,14 @@ public static class DomainAdaptationPipeline
             rows.Add(Row(Fusion, fusedMetrics, data, teacherResult.QueriesPerSecond, null, teacherParameters, dtypeName));
             perQuery[Fusion] = fusedMetrics;
 
-            await EvaluateAsync(CompressedDistilled, () => Saved(Out("student-3layer-distilled"), o, inference), "student-3layer-distilled").ConfigureAwait(false);
-            await EvaluateAsync(CompressedHardLabel, () => Saved(Out("student-3layer-hard-labels"), o, inference), "student-3layer-hard-labels").ConfigureAwait(false);
+            if (o.CompressedRestoreSteps > 0)
+                await EvaluateAsync(CompressedRestored, () => Saved(restored, o.EvaluationMaxLength, inference), "student-3layer-restored").ConfigureAwait(false);
+            await EvaluateAsync(CompressedDistilled, () => Saved(Out("student-3layer-distilled"), o.EvaluationMaxLength, inference), "student-3layer-distilled").ConfigureAwait(false);
+            await EvaluateAsync(CompressedHardLabel, () => Saved(Out("student-3layer-hard-labels"), o.EvaluationMaxLength, inference), "student-3layer-hard-labels").ConfigureAwait(false);
             await EvaluateAsync(CompressedZeroShot, () => ModelLoading.Student(miniLM, o.EvaluationMaxLength, inference, o.CompressedLayers), "3layer-not-trained").ConfigureAwait(false);
             await EvaluateAsync(ArcticZeroShot, () => ModelLoading.Student(arctic, o.EvaluationMaxLength, inference), "zero-shot-arctic-xs").ConfigureAwait(false);
             // Table order: baselines, teacher, students.
-            string[] order = [Bm25, MiniLMZeroShot, ArcticZeroShot, Teacher, Fusion, Distilled, HardLabel, CompressedZeroShot, CompressedDistilled, CompressedHardLabel];
+            string[] order = [Bm25, MiniLMZeroShot, ArcticZeroShot, Teacher, Fusion, Distilled, HardLabel, CompressedZeroShot, CompressedRestored, CompressedDistilled, CompressedHardLabel];
             rows.Sort((a, b) => Array.IndexOf(order, a.Name).CompareTo(Array.IndexOf(order, b.Name)));
             ui.End("done");
             Done("test evaluation");
@@ -205,12 +220,13 @@ public static class DomainAdaptationPipeline
             [
                 (Distilled, MiniLMZeroShot), (Distilled, HardLabel), (HardLabel, MiniLMZeroShot),
                 (CompressedDistilled, MiniLMZeroShot), (CompressedDistilled, CompressedHardLabel), (CompressedDistilled, CompressedZeroShot),
+                .. o.CompressedRestoreSteps > 0 ? [(CompressedRestored, MiniLMZeroShot), (CompressedDistilled, CompressedRestored)] : Array.Empty<(string, string)>(),
                 (Teacher, Bm25), (Fusion, Bm25), (Teacher, MiniLMZeroShot), (Fusion, MiniLMZeroShot), (Fusion, ArcticZeroShot), (Distilled, Bm25),
             ];
             var comparisons = pairsToTest.Select(p => Compare(p.Item1, p.Item2, perQuery, data, o.Seed)).ToList();
             var agreementEvaluator = new AgreementEvaluator(data.Corpus, data.TestQueries, candidates, new AgreementEvaluatorOptions { Depth = o.RerankDepth });
             var agreement = new Dictionary<string, AgreementResult>();
-            foreach (string name in new[] { MiniLMZeroShot, ArcticZeroShot, Distilled, HardLabel, CompressedZeroShot, CompressedDistilled, CompressedHardLabel })
+            foreach (string name in new[] { MiniLMZeroShot, ArcticZeroShot, Distilled, HardLabel, CompressedZeroShot, CompressedRestored, CompressedDistilled, CompressedHardLabel }.Where(evaluated.ContainsKey))
                 agreement[name] = await agreementEvaluator.EvaluateAsync(evaluated[name], teacher, cancellationToken: cancellationToken).ConfigureAwait(false);
             ui.End("done");
             Done("tests and agreement");
@@ -307,8 +323,8 @@ public static class DomainAdaptationPipeline
         return (Row(name, r.Metrics, data, r.QueriesPerSecond, textsPerSecond, parameters, dtype), r.Metrics);
     }
 
-    private static BiEncoderStudent Saved(string folder, DomainAdaptationOptions o, torch.ScalarType dtype)
-        => BiEncoderStudent.FromPretrained(folder, new BiEncoderStudentOptions { MaxSequenceLength = o.EvaluationMaxLength, EncodeBatchSize = 32, DType = dtype });
+    private static BiEncoderStudent Saved(string folder, int maxLength, torch.ScalarType dtype)
+        => BiEncoderStudent.FromPretrained(folder, new BiEncoderStudentOptions { MaxSequenceLength = maxLength, EncodeBatchSize = 32, DType = dtype });
 
     private static SystemRow Row(string name, MetricResults metrics, SciFactData data, double qps, double? textsPerSecond, long? parameters, string? dtype)
         => new(name, MetricSet.From(metrics), MetricSet.From(metrics, data.CleanTestQueries), qps, textsPerSecond, parameters, dtype);
@@ -387,12 +403,21 @@ public static class DomainAdaptationPipeline
         return new RetrievalEvaluator(documents, data.DevQueries, data.DevJudgments, new RetrievalEvaluatorOptions { TopK = 100 });
     }
 
-    /// <summary>Fine-tunes one student from all-MiniLM-L6-v2 (or a subset of its layers) and saves it; the last step is kept.</summary>
+    /// <summary>
+    /// One student's training: where it starts (<paramref name="Start"/>; students with the same
+    /// <paramref name="StartKey"/> start from the same weights), its loss and targets, its budget, and the embedding
+    /// teacher that the layer-reduction stage learns from.
+    /// </summary>
+    private sealed record StudentPlan(
+        string Name, string Folder, Func<BiEncoderStudent> Start, string StartKey, IDistillationLoss Loss, IReadOnlyList<DistillationExample> Examples,
+        int Steps, double LearningRate, int Negatives, Func<BiEncoderStudent>? EmbeddingTeacher, string Description);
+
+    /// <summary>Fine-tunes one student and saves it; the last step is kept.</summary>
     private static async Task TrainStudentAsync(
-        DomainAdaptationOptions o, PretrainedModel model, string name, IReadOnlyList<int>? layers, IDistillationLoss loss, IReadOnlyList<DistillationExample> examples,
-        string folder, torch.ScalarType trainingDType, RetrievalEvaluator dev, Dictionary<int, double> startPoints, ConsoleProgress ui,
-        Dictionary<string, List<(int, double)>> losses, Dictionary<string, List<(int, double)>> curves, CancellationToken cancellationToken)
+        DomainAdaptationOptions o, StudentPlan plan, string folder, torch.ScalarType trainingDType, RetrievalEvaluator dev, Dictionary<string, double> startPoints,
+        ConsoleProgress ui, Dictionary<string, List<(int, double)>> losses, Dictionary<string, List<(int, double)>> curves, CancellationToken cancellationToken)
     {
+        string name = plan.Name;
         // A student a previous run (of this folder) finished is reused with its curves: a killed run resumes here.
         string record = folder + ".training.json";
         if (File.Exists(record) && File.Exists(Path.Combine(folder, "config.json")))
@@ -403,32 +428,33 @@ public static class DomainAdaptationPipeline
             ui.Info($"reusing the student a previous run trained in {folder}");
             return;
         }
-        using BiEncoderStudent student = ModelLoading.Student(model, o.StudentMaxLength, torch.ScalarType.Float32, layers);
-        int steps = layers is null ? o.StudentSteps : o.CompressedStudentSteps;
+        using BiEncoderStudent student = plan.Start();
+        using BiEncoderStudent? parent = plan.EmbeddingTeacher?.Invoke();
         var lossCurve = new List<(int, double)>();
         losses[name] = lossCurve;
         var evaluator = new CurveEvaluator(dev, () => lossCurve.Count == 0 ? 0 : lossCurve[^1].Item1);
-        // The start point: both students of an architecture start from the same weights, so it is measured once.
-        int key = layers?.Count ?? PretrainedModel.Layers;
-        if (!startPoints.TryGetValue(key, out double start))
+        // The start point: students that start from the same weights share it, so it is measured once.
+        if (!startPoints.TryGetValue(plan.StartKey, out double start))
         {
             EvaluationResult r = await dev.EvaluateAsync(student, cancellationToken: cancellationToken).ConfigureAwait(false);
             start = r.Metrics[MetricNames.Ndcg10];
-            startPoints[key] = start;
+            startPoints[plan.StartKey] = start;
         }
         evaluator.Points.Add((0, start));
         var trainer = new DistillationTrainer(new DistillationTrainerOptions
         {
-            LearningRate = o.StudentLearningRate,
+            LearningRate = plan.LearningRate,
             BatchSize = o.StudentBatchSize,
-            NegativesPerQuery = o.StudentNegatives,
-            MaxSteps = steps,
+            NegativesPerQuery = plan.Negatives,
+            MaxSteps = plan.Steps,
             Seed = o.Seed,
             Evaluator = evaluator,
-            EvaluateEverySteps = Math.Max(1, steps / Math.Max(1, o.CurvePoints)),
+            EvaluateEverySteps = Math.Max(1, plan.Steps / Math.Max(1, o.CurvePoints)),
             Precision = Training(trainingDType),
+            EmbeddingTeacher = parent is null ? null
+                : new EmbeddingTeacher(new StudentEmbeddingGenerator(parent, TextKind.Document, modelId: "all-MiniLM-L6-v2"), new StudentEmbeddingGenerator(parent, TextKind.Query, modelId: "all-MiniLM-L6-v2")),
         });
-        TrainingResult result = await trainer.TrainAsync(student, loss, examples, ui.Training(lossCurve), cancellationToken).ConfigureAwait(false);
+        TrainingResult result = await trainer.TrainAsync(student, plan.Loss, plan.Examples, ui.Training(lossCurve), cancellationToken).ConfigureAwait(false);
         if (result.Cancelled)
             throw new OperationCanceledException(cancellationToken);
         curves[name] = evaluator.Points;

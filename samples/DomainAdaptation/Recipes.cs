@@ -7,7 +7,7 @@ namespace DomainAdaptation;
 public static class Recipes
 {
     /// <summary>
-    /// Margin-MSE on the teacher's per-query z-scores × 0.1, plus the in-batch contrastive loss. Its teacher term is
+    /// Margin-MSE on the fused per-example z-scores × 0.1, plus the in-batch contrastive loss. Its teacher term is
     /// nearly inert next to the contrastive one: margins of a few tenths give gradients about a hundred times smaller
     /// than the contrastive loss's at scale 20 (the second run's 3-layer students trained with and without it had the same
     /// dev curve to four decimals).
@@ -18,7 +18,7 @@ public static class Recipes
     public const string MarginMseKl = "margin-mse+kl";
 
     /// <summary>
-    /// Listwise KL (in-batch, teacher z-scores, student temperature 0.05) plus the in-batch contrastive loss (the
+    /// Listwise KL (in-batch, the fused per-example z-scores at temperature 1, student temperature 0.05) plus the in-batch contrastive loss (the
     /// default): both terms see the student's scores at the same scale (1 / 0.05 = the contrastive loss's 20), so the
     /// teacher's term moves the student as much as the hard labels do, as in FlagEmbedding's distillation recipe.
     /// </summary>
@@ -43,13 +43,17 @@ public static class Recipes
     /// <summary>The control students' loss: hard labels with in-batch negatives (MultipleNegativesRankingLoss), scale 20.</summary>
     public static IDistillationLoss HardLabels() => new ContrastiveLoss();
 
-    private static MarginMseLoss MarginMse() => new(TeacherScoreTransform.ZScore.Then(TeacherScoreTransform.Scale(0.1)));
+    // The targets are already per-example z-scores over all the scored candidates (TeacherScoreFusion.Fuse, also at
+    // weight 0), so the losses take them as they are. Normalising again over the candidates a batch samples (1 positive +
+    // 1 negative) would keep only their order: two values always z-score to ±0.71, whatever the teacher's margin
+    // (runs 1–4 did that, and their "distilled" students learned label smoothing rather than the teacher's grades).
+    private static MarginMseLoss MarginMse() => new(TeacherScoreTransform.Scale(0.1));
 
     private static KlDivergenceLoss Kl() => new(new KlDivergenceLossOptions
     {
         StudentTemperature = 0.05,
         InBatchNegatives = true,
         ScaleByTemperatureSquared = false,
-        TeacherTransform = TeacherScoreTransform.ZScore,
+        TeacherTransform = TeacherScoreTransform.Identity,
     });
 }

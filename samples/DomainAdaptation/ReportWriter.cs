@@ -49,6 +49,11 @@ public static class ReportWriter
         SystemRow six = r.Row(Distilled), three = r.Row(CompressedDistilled);
         double speedup = (three.TextsPerSecond ?? double.NaN) / (six.TextsPerSecond ?? double.NaN);
         b.AppendLine(Inv($"- 3-layer student ≥ zero-shot 6-layer all-MiniLM-L6-v2: **{(cz.All.MeanDifference >= 0 ? "met" : "missed")}** — {three.All.Ndcg10:F4} vs {r.Row(MiniLMZeroShot).All.Ndcg10:F4} ({cz.All.MeanDifference:+0.0000;-0.0000}, p = {cz.All.PValue:F4}; clean {cz.Clean.MeanDifference:+0.0000;-0.0000}, p = {cz.Clean.PValue:F4}); encoding {three.TextsPerSecond:F1} vs {six.TextsPerSecond:F1} texts/s = {speedup:F2}× the 6-layer student (goal about 2×)."));
+        if (r.Rows.Any(x => x.Name == CompressedRestored))
+        {
+            Comparison rz = r.Compare(CompressedRestored, MiniLMZeroShot), dr = r.Compare(CompressedDistilled, CompressedRestored);
+            b.AppendLine(Inv($"- (Where the 3-layer student's quality comes from) restored by embedding-MSE alone: {r.Row(CompressedRestored).All.Ndcg10:F4} ({rz.All.MeanDifference:+0.0000;-0.0000} vs zero-shot 6-layer, p = {rz.All.PValue:F4}); the cross-encoder's distillation on top: {dr.All.MeanDifference:+0.0000;-0.0000} (p = {dr.All.PValue:F4}; clean {dr.Clean.MeanDifference:+0.0000;-0.0000})."));
+        }
         SystemRow bm25 = r.Row(Bm25), teacher = r.Row(Teacher), fusion = r.Row(Fusion);
         double bestZeroShot = Math.Max(r.Row(MiniLMZeroShot).All.Ndcg10, r.Row(ArcticZeroShot).All.Ndcg10);
         foreach (SystemRow t in new[] { teacher, fusion })
@@ -69,7 +74,7 @@ public static class ReportWriter
         b.AppendLine(Inv($"Teacher scores: {r.TeacherScoresRequested:N0} training pairs, {r.TeacherScoresReused:N0} reused from the cache."));
         b.AppendLine(Inv($"Teacher + BM25 fusion: BM25 weight {r.FusionWeight:F1} (the distilled students' targets); dev nDCG@10 teacher {r.TeacherDevNdcg10:F4}, fusion {r.FusionDevNdcg10:F4}."));
         DomainAdaptationOptions o = r.Options;
-        b.AppendLine(Inv($"Budget: teacher {o.TeacherSteps} steps × {o.TeacherBatchSize} queries × (1 + {o.TeacherNegatives}) pairs at {o.TeacherMaxLength} tokens, lr {o.TeacherLearningRate:E0}, best of {o.TeacherEvaluations} dev evaluations; students {o.StudentSteps} steps (3-layer {o.CompressedStudentSteps}) × {o.StudentBatchSize} queries × (1 + {o.StudentNegatives} of {o.ScoredNegatives} scored negatives + in-batch) at {o.StudentMaxLength} tokens, lr {o.StudentLearningRate:E0}; recipe {o.Recipe}; {r.TrainingExamples:N0} training examples; seed {r.Seed}."));
+        b.AppendLine(Inv($"Budget: teacher {o.TeacherSteps} steps × {o.TeacherBatchSize} queries × (1 + {o.TeacherNegatives}) pairs at {o.TeacherMaxLength} tokens, lr {o.TeacherLearningRate:E0}, best of {o.TeacherEvaluations} dev evaluations; 3-layer restored by embedding-MSE to MiniLM-L6 for {o.CompressedRestoreSteps} steps × {o.StudentBatchSize} queries × (1 + {o.ScoredNegatives}) texts at lr {o.CompressedRestoreLearningRate:E0}; students {o.StudentSteps} steps (3-layer {o.CompressedStudentSteps}, from the restored weights) × {o.StudentBatchSize} queries × (1 + {o.StudentNegatives} of {o.ScoredNegatives} scored negatives + in-batch) at {o.StudentMaxLength} tokens, lr {o.StudentLearningRate:E0}; recipe {o.Recipe}; {r.TrainingExamples:N0} training examples; seed {r.Seed}."));
         b.AppendLine("Time per step (wall / CPU): " + string.Join(", ", r.StepTimes.Select(t => Inv($"{t.Step} {t.Wall.TotalSeconds:F0} s / {t.Cpu.TotalSeconds:F0} s"))) + Inv($"; total {r.Total.TotalMinutes:F1} min wall, {r.StepTimes.Sum(t => t.Cpu.TotalMinutes):F1} min CPU."));
         b.AppendLine(Inv($"Machine: {Environment.ProcessorCount} cores; load average at start {r.LoadAtStart}, at end {r.LoadAtEnd}."));
         return b.ToString();
@@ -103,7 +108,7 @@ public static class ReportWriter
             options = new
             {
                 r.Options.TeacherSteps, r.Options.TeacherBatchSize, r.Options.TeacherNegatives, r.Options.TeacherMaxLength, r.Options.TeacherLearningRate, r.Options.TeacherEvaluations,
-                r.Options.StudentSteps, r.Options.CompressedStudentSteps, r.Options.StudentBatchSize, r.Options.StudentNegatives, r.Options.ScoredNegatives, r.Options.StudentMaxLength,
+                r.Options.StudentSteps, r.Options.CompressedStudentSteps, r.Options.CompressedRestoreSteps, r.Options.CompressedRestoreLearningRate, r.Options.StudentBatchSize, r.Options.StudentNegatives, r.Options.ScoredNegatives, r.Options.StudentMaxLength,
                 r.Options.StudentLearningRate, r.Options.PseudoQueries, r.Options.EvaluationMaxLength, r.Options.RerankDepth, r.Options.Recipe, r.Options.CompressedLayers,
             },
             fusion = new { weight = r.FusionWeight, teacherDev = r.TeacherDevNdcg10, fusionDev = r.FusionDevNdcg10 },

@@ -90,16 +90,40 @@ public sealed class DistillationTrainer(DistillationTrainerOptions? options = nu
 
         public override string? BestDirectory => options.BestStudentDirectory;
 
+        private (DistillationBatch Batch, float[][] Queries, float[][] Documents)? _embeddings;
+
+        public override async Task PrepareAsync(DistillationBatch batch, CancellationToken cancellationToken)
+        {
+            if (options.EmbeddingTeacher is not { } teacher)
+                return;
+            (float[][] queries, float[][] documents) = await teacher.EmbedAsync(batch, cancellationToken).ConfigureAwait(false);
+            _embeddings = (batch, queries, documents);
+        }
+
         public override Tensor Loss(DistillationBatch batch, Dictionary<string, double> components, double weight)
         {
             StudentOutput output = student.Forward(batch);
-            TeacherOutput targets = TeacherOutput.FromBatch(batch, output.Scores.device);
+            TeacherOutput targets = Targets(batch, output.Scores.device);
             if (loss is not ICompositeLoss composite)
                 return loss.Compute(output, targets);
             LossBreakdown breakdown = composite.ComputeWithComponents(output, targets);
             foreach ((string name, double component) in breakdown.Components)
                 components[name] = components.GetValueOrDefault(name) + component * weight;
             return breakdown.Total;
+        }
+
+        /// <summary>The teacher's scores of the batch, with the embedding teacher's embeddings when there is one.</summary>
+        private TeacherOutput Targets(DistillationBatch batch, Device device)
+        {
+            TeacherOutput scores = TeacherOutput.FromBatch(batch, device);
+            if (options.EmbeddingTeacher is null)
+                return scores;
+            if (_embeddings is not { } e || !ReferenceEquals(e.Batch, batch))
+                throw new InvalidOperationException("The embedding teacher's embeddings were not fetched for this batch (PrepareAsync must run before Loss).");
+            int d = e.Queries[0].Length;
+            Tensor queries = tensor(e.Queries.SelectMany(v => v).ToArray(), [batch.Size, d], ScalarType.Float32, device);
+            Tensor documents = tensor(e.Documents.SelectMany(v => v).ToArray(), [batch.Size, batch.CandidatesPerQuery, d], ScalarType.Float32, device);
+            return new TeacherOutput(scores.Scores, queries, documents);
         }
 
         /// <summary>The metrics of the last evaluation, for the model card.</summary>

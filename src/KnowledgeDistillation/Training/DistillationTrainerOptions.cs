@@ -14,4 +14,12 @@ public sealed record DistillationTrainerOptions : TrainerOptions
 
     /// <summary>Where to save the best student so far (<see cref="IStudent.SaveAsync"/>); <see langword="null"/> keeps none. Default <see langword="null"/>.</summary>
     public string? BestStudentDirectory { get; init; }
+
+    /// <summary>
+    /// A bi-encoder teacher whose embeddings of every batch's queries and candidates reach the loss as
+    /// <see cref="TeacherOutput.QueryEmbeddings"/> and <see cref="TeacherOutput.DocumentEmbeddings"/> (for
+    /// <see cref="Losses.EmbeddingMseLoss"/>, alone or in a <see cref="Losses.WeightedLoss"/> with score losses);
+    /// <see langword="null"/> for none. Default <see langword="null"/>.
+    /// </summary>
+    public Teachers.EmbeddingTeacher? EmbeddingTeacher { get; init; }
 }

@@ -32,6 +32,12 @@ internal abstract class Trainee
     public abstract string? BestDirectory { get; }
 
     /// <summary>
+    /// Fetches what <see cref="Loss"/> needs for this micro-batch beyond the batch itself (for example teacher
+    /// embeddings), before the forward pass; nothing by default.
+    /// </summary>
+    public virtual Task PrepareAsync(DistillationBatch batch, CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <summary>
     /// The mean loss of a micro-batch, in the caller's dispose scope, carrying gradients. A composite loss adds its
     /// components to <paramref name="components"/>, each times <paramref name="weight"/> (1 / micro-batches per step).
     /// </summary>

@@ -32,12 +32,19 @@ internal sealed record TrainingDetails
         {
             Trainer = trainer,
             Loss = loss.Name, // a WeightedLoss's name lists its components with their weights
-            Teachers = examples.Select(e => e.ScoredBy).OfType<string>().Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray(),
+            Teachers = [.. examples.Select(e => e.ScoredBy).OfType<string>().Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal),
+                        .. (options as DistillationTrainerOptions)?.EmbeddingTeacher is { } embeddings ? [EmbeddingTeacherName(embeddings)] : Array.Empty<string>()],
             Examples = examples.Count,
             Result = result,
             Options = options,
             Metrics = metrics,
         };
+
+    private static string EmbeddingTeacherName(Teachers.EmbeddingTeacher teacher)
+    {
+        var metadata = teacher.Documents.GetService(typeof(Microsoft.Extensions.AI.EmbeddingGeneratorMetadata)) as Microsoft.Extensions.AI.EmbeddingGeneratorMetadata;
+        return "embeddings of " + (metadata?.DefaultModelId ?? metadata?.ProviderName ?? teacher.Documents.GetType().Name);
+    }
 
     /// <summary>Appends the model card's "Training" section.</summary>
     public void AppendTo(StringBuilder b)

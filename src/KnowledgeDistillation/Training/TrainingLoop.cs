@@ -109,6 +109,7 @@ internal static class TrainingLoop
                         long micro = firstMicro + m;
                         DistillationExample[] rows = permutations.MicroBatch(micro, microPerEpoch, o.BatchSize).Select(i => examples[i]).ToArray();
                         DistillationBatch batch = DistillationBatch.FromExamples(rows, o.NegativesPerQuery, new Random(Mix(o.Seed, micro)));
+                        await trainee.PrepareAsync(batch, cancellationToken).ConfigureAwait(false);
                         using var scope = NewDisposeScope();
                         Tensor value = trainee.Loss(batch, components, 1.0 / microCount);
                         double lossValue = value.item<float>();

@@ -39,7 +39,7 @@ public sealed class DomainAdaptationPipelineTests : IDisposable
         var console = new StringWriter();
         DomainAdaptationReport first = await RunAsync(Options(), new ConsoleProgress(console, interactive: false), CancellationToken.None);
 
-        first.Rows.Select(r => r.Name).Should().Equal(Bm25, MiniLMZeroShot, ArcticZeroShot, Teacher, Fusion, Distilled, HardLabel, CompressedZeroShot, CompressedDistilled, CompressedHardLabel);
+        first.Rows.Select(r => r.Name).Should().Equal(Bm25, MiniLMZeroShot, ArcticZeroShot, Teacher, Fusion, Distilled, HardLabel, CompressedZeroShot, CompressedRestored, CompressedDistilled, CompressedHardLabel);
         first.Rows.Should().OnlyContain(r => r.All.Queries == 20 && r.Clean.Queries == first.Rows[0].Clean.Queries && r.All.Ndcg10 >= 0 && r.All.Ndcg10 <= 1);
         // The real models: on a 200-document slice a random model of MiniLM's shape ranks near chance (about 0.1
         // nDCG@10); the pretrained ones find most relevant documents (0.93 and 0.90 measured on the smoke slice).
@@ -47,28 +47,30 @@ public sealed class DomainAdaptationPipelineTests : IDisposable
         first.Row(ArcticZeroShot).All.Ndcg10.Should().BeGreaterThan(0.75, "arctic-embed-xs's pretrained weights, CLS pooling and query prompt were used");
         first.Row(MiniLMZeroShot).Parameters.Should().Be(22_565_376, "all-MiniLM-L6-v2 without its pooler (which mean pooling never uses)");
         first.Row(CompressedDistilled).Parameters.Should().Be(22_565_376 - 3 * 1_774_464, "three of the six layers, 1,774,464 parameters each");
-        first.Rows.Where(r => r.TextsPerSecond is not null).Should().HaveCount(7).And.OnlyContain(r => r.TextsPerSecond > 0);
+        first.Rows.Where(r => r.TextsPerSecond is not null).Should().HaveCount(8).And.OnlyContain(r => r.TextsPerSecond > 0);
 
-        first.Comparisons.Should().HaveCount(12).And.OnlyContain(c => c.All.Queries == 20 && c.Clean.Queries == first.Rows[0].Clean.Queries);
-        first.Agreement.Keys.Should().BeEquivalentTo([MiniLMZeroShot, ArcticZeroShot, Distilled, HardLabel, CompressedZeroShot, CompressedDistilled, CompressedHardLabel]);
+        first.Comparisons.Should().HaveCount(14).And.OnlyContain(c => c.All.Queries == 20 && c.Clean.Queries == first.Rows[0].Clean.Queries);
+        first.Agreement.Keys.Should().BeEquivalentTo([MiniLMZeroShot, ArcticZeroShot, Distilled, HardLabel, CompressedZeroShot, CompressedRestored, CompressedDistilled, CompressedHardLabel]);
         first.Agreement.Values.Should().OnlyContain(a => a.SpearmanQueries > 0);
         first.TeacherScoresReused.Should().Be(0);
         first.TeacherScoresRequested.Should().BeGreaterThan(0);
         first.Speed.Chosen.Should().BeOneOf("fp32", "bf16");
-        first.Losses.Keys.Should().BeEquivalentTo(["teacher", Distilled, HardLabel, CompressedDistilled, CompressedHardLabel]);
+        first.Losses.Keys.Should().BeEquivalentTo(["teacher", Distilled, HardLabel, CompressedRestored, CompressedDistilled, CompressedHardLabel]);
         first.Losses[Distilled].Select(l => l.Step).Should().Equal(1, 2, 3, 4);
         first.DevCurves[Distilled].Select(p => p.Step).Should().Equal(0, 2, 4);
         first.DevCurves[Distilled][0].Should().Be(first.DevCurves[HardLabel][0], "both 6-layer students start from all-MiniLM-L6-v2");
+        first.DevCurves[CompressedDistilled][0].Should().Be(first.DevCurves[CompressedHardLabel][0], "both 3-layer students start from the restored weights");
+        first.DevCurves[CompressedDistilled][0].Item2.Should().Be(first.DevCurves[CompressedRestored][^1].Item2, "the restored student's last weights are where they start");
 
         foreach (string run in new[] { "bm25", "zero-shot-minilm", "zero-shot-arctic-xs", "teacher", "teacher-bm25-fusion", "student-minilm-distilled",
-            "student-minilm-hard-labels", "3layer-not-trained", "student-3layer-distilled", "student-3layer-hard-labels" })
+            "student-minilm-hard-labels", "3layer-not-trained", "student-3layer-restored", "student-3layer-distilled", "student-3layer-hard-labels" })
         {
             var read = await TrecRunFile.ReadAsync(Path.Combine(_output, $"run.{run}.trec"));
             read.Should().HaveCount(20, $"run.{run}.trec has every test query");
         }
         File.ReadAllText(Path.Combine(_output, "report.md")).Should().Contain("| MiniLM-L6 student, distilled |").And.Contain("## Goals").And.Contain("nDCG@10 clean");
         XDocument svg = XDocument.Load(Path.Combine(_output, "curves.svg"));
-        svg.Descendants().Count(e => e.Name.LocalName == "path").Should().Be(9, "five loss curves (teacher and four students) and four dev curves");
+        svg.Descendants().Count(e => e.Name.LocalName == "path").Should().Be(11, "six loss curves (teacher and five students) and five dev curves");
         console.ToString().Should().Contain("20 test queries").And.Contain("Step 8/8");
 
         // The students are saved in the sentence-transformers layout, with their layers, and start from MiniLM's weights.
@@ -76,7 +78,7 @@ public sealed class DomainAdaptationPipelineTests : IDisposable
         {
             float[] reference = zeroShot.Encode(["a query about vitamin D"], TextKind.Query)[0];
             var trained = new Dictionary<string, float[]>();
-            foreach ((string folder, int layers) in new[] { ("student-minilm-distilled", 6), ("student-minilm-hard-labels", 6), ("student-3layer-distilled", 3) })
+            foreach ((string folder, int layers) in new[] { ("student-minilm-distilled", 6), ("student-minilm-hard-labels", 6), ("student-3layer-restored", 3), ("student-3layer-distilled", 3) })
             {
                 string path = Path.Combine(_output, folder);
                 File.Exists(Path.Combine(path, "modules.json")).Should().BeTrue();
