@@ -10,6 +10,7 @@ using KnowledgeDistillation.Benchmarks;
 //   train compare|peak|drift  training step per BertComputeOptions (real MiniLM): time, peak memory, bf16 loss drift
 //   auto-precision      what TrainingPrecision.Auto chooses on this CPU (the trainer's log line)
 //   profile [rounds] [queries]  per-operation profile of the MiniLM training step, fp32 and bf16 autocast
+//   adamw [rounds] [queries] [alone]  the trainers' FastAdamW against TorchSharp's AdamW: step alone and whole step
 //   corpus [fp32,bf16]  BiEncoderStudent.Encode of the SciFact corpus, real all-MiniLM-L6-v2, 256 tokens
 //   soak                live-tensor count and working set over 1,000 steps/calls
 //   anything else       BenchmarkDotNet (e.g. --filter '*Teacher*'), results in artifacts/results/bdn
@@ -38,6 +39,9 @@ switch (args.FirstOrDefault())
         break;
     case "profile":
         StepProfile.Run(args[1..]);
+        break;
+    case "adamw":
+        OptimizerComparison.Run(args[1..]);
         break;
     case "corpus":
         CorpusEncoding.Run(args[1..]);

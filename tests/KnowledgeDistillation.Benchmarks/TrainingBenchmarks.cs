@@ -59,6 +59,24 @@ public class TrainingBenchmarks
         return value;
     }
 
+    /// <summary>The same step with one of the trainers' optimisers (<c>adamw</c> mode).</summary>
+    internal static float Step(BiEncoderStudent student, Training.ITrainingOptimizer optimizer, List<Parameter> parameters, DistillationBatch batch, IDistillationLoss loss)
+    {
+        float value;
+        optimizer.ZeroGrad();
+        using (var scope = NewDisposeScope())
+        {
+            StudentOutput output = student.Forward(batch);
+            TeacherOutput targets = TeacherOutput.FromBatch(batch, output.Scores.device);
+            Tensor l = loss.Compute(output, targets);
+            value = l.item<float>();
+            l.backward();
+        }
+        nn.utils.clip_grad_norm_(parameters, 1.0);
+        optimizer.Step();
+        return value;
+    }
+
     [GlobalCleanup]
     public void Cleanup()
     {

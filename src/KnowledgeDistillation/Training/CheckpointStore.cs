@@ -81,7 +81,7 @@ internal static class CheckpointStore
             ". Restore the folder from a backup, or delete it (or choose another CheckpointDirectory) to start over.");
     }
 
-    public static string Save(string directory, IReadOnlyList<(string Name, Parameter Parameter)> parameters, OptimizerHelper optimizer, TrainerState state, int keep)
+    public static string Save(string directory, IReadOnlyList<(string Name, Parameter Parameter)> parameters, ITrainingOptimizer optimizer, TrainerState state, int keep)
     {
         Directory.CreateDirectory(directory);
         string final = Path.Combine(directory, Prefix + state.Step.ToString("D8", CultureInfo.InvariantCulture));
@@ -100,7 +100,7 @@ internal static class CheckpointStore
                         parameter.detach().Save(writer);
                     }
                 }),
-                [OptimizerFile] = WriteFile(temp, OptimizerFile, optimizer.save_state_dict),
+                [OptimizerFile] = WriteFile(temp, OptimizerFile, optimizer.Save),
             };
             using (Tensor rng = torch.random.get_rng_state())
                 entries[RngFile] = WriteFile(temp, RngFile, rng.Save);
@@ -155,7 +155,7 @@ internal static class CheckpointStore
         return state;
     }
 
-    public static void Restore(string checkpoint, IReadOnlyList<(string Name, Parameter Parameter)> trainable, OptimizerHelper optimizer)
+    public static void Restore(string checkpoint, IReadOnlyList<(string Name, Parameter Parameter)> trainable, ITrainingOptimizer optimizer)
     {
         var parameters = trainable.ToDictionary(p => p.Name, p => p.Parameter, StringComparer.Ordinal);
         string studentPath = Path.Combine(checkpoint, StudentFile);
@@ -180,8 +180,8 @@ internal static class CheckpointStore
         string optimizerPath = Path.Combine(checkpoint, OptimizerFile);
         ReadFile(optimizerPath, reader =>
         {
-            // TorchSharp's optimiser state loads into the existing moment tensors, checking dtype and shape before it reads.
-            optimizer.load_state_dict(reader);
+            // TorchSharp's AdamW state format (FastAdamW writes it too), so checkpoints from either resume with either.
+            optimizer.Load(reader, optimizerPath);
             RequireEnd(reader, optimizerPath);
         });
 
@@ -265,7 +265,7 @@ internal static class CheckpointStore
 
     // Reads one TorchSharp-format tensor (LEB128 dtype, rank, dims, then raw bytes) into target, checking the stored dtype
     // and shape against it before allocating anything, so a hostile header cannot ask libtorch for terabytes.
-    private static void ReadInto(BinaryReader reader, Tensor target, string path, string what)
+    internal static void ReadInto(BinaryReader reader, Tensor target, string path, string what)
     {
         long type = DecodeLength(reader, path, what);
         if (type != (long)target.dtype)
@@ -290,7 +290,7 @@ internal static class CheckpointStore
             target.copy_(cpu);
     }
 
-    private static long DecodeLength(BinaryReader reader, string path, string what)
+    internal static long DecodeLength(BinaryReader reader, string path, string what)
     {
         long value = 0;
         for (int shift = 0; shift < 63; shift += 7)

@@ -1,4 +1,3 @@
-using TorchSharp;
 using TorchSharp.Modules;
 
 namespace KnowledgeDistillation.Training;
@@ -30,20 +29,27 @@ internal static class ParameterGroups
     }
 
     /// <summary>
-    /// AdamW over the trainable parameters, with weight decay on all but biases and LayerNorm weights; also returns the
-    /// parameters for gradient clipping. Null when there is nothing to train.
+    /// AdamW over the trainable parameters, with weight decay on all but biases and LayerNorm weights (the decayed group
+    /// first); also returns the parameters for gradient clipping. Null when there is nothing to train.
     /// </summary>
-    public static (AdamW Optimizer, List<Parameter> All)? CreateAdamW(
-        IEnumerable<(string Name, Parameter Parameter)> parameters, double learningRate, double beta1, double beta2, double epsilon, double weightDecay)
+    public static (ITrainingOptimizer Optimizer, List<Parameter> All)? CreateOptimizer(
+        IEnumerable<(string Name, Parameter Parameter)> parameters, double learningRate, double beta1, double beta2, double epsilon, double weightDecay,
+        AdamWImplementation implementation = AdamWImplementation.Fast)
     {
         (List<Parameter> decay, List<Parameter> noDecay) = Split(parameters);
-        var groups = new List<AdamW.ParamGroup>();
+        var groups = new List<(IReadOnlyList<Parameter> Parameters, double WeightDecay)>();
         if (decay.Count > 0)
-            groups.Add(new AdamW.ParamGroup(decay, learningRate, beta1, beta2, epsilon, weightDecay, false, false));
+            groups.Add((decay, weightDecay));
         if (noDecay.Count > 0)
-            groups.Add(new AdamW.ParamGroup(noDecay, learningRate, beta1, beta2, epsilon, 0.0, false, false));
+            groups.Add((noDecay, 0.0));
         if (groups.Count == 0)
             return null;
-        return (torch.optim.AdamW(groups, learningRate, beta1, beta2, epsilon, weightDecay), [.. decay, .. noDecay]);
+        ITrainingOptimizer optimizer = implementation switch
+        {
+            AdamWImplementation.Fast => new FastAdamW(groups, learningRate, beta1, beta2, epsilon),
+            AdamWImplementation.TorchSharp => new TorchSharpAdamW(groups, learningRate, beta1, beta2, epsilon),
+            _ => throw new ArgumentOutOfRangeException(nameof(implementation), implementation, null),
+        };
+        return (optimizer, [.. decay, .. noDecay]);
     }
 }

@@ -27,7 +27,8 @@ internal static class TrainingLoop
         IReadOnlyList<DistillationExample> examples,
         IProgress<TrainingProgress>? progress,
         ILogger logger,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken,
+        AdamWImplementation adamW = AdamWImplementation.Fast)
     {
         int microPerEpoch = (examples.Count + o.BatchSize - 1) / o.BatchSize;
         long totalMicro = o.MaxSteps is int maxSteps ? (long)maxSteps * o.GradientAccumulationSteps : (long)o.Epochs * microPerEpoch;
@@ -36,7 +37,7 @@ internal static class TrainingLoop
         var schedule = new LinearSchedule(o.LearningRate, warmup, totalSteps);
 
         IReadOnlyList<(string Name, Parameter Parameter)> trainable = trainee.Parameters;
-        (AdamW optimizer, List<Parameter> allParameters) = ParameterGroups.CreateAdamW(trainable, o.LearningRate, o.Beta1, o.Beta2, o.Epsilon, o.WeightDecay)
+        (ITrainingOptimizer optimizer, List<Parameter> allParameters) = ParameterGroups.CreateOptimizer(trainable, o.LearningRate, o.Beta1, o.Beta2, o.Epsilon, o.WeightDecay, adamW)
             ?? throw new ArgumentException("The model has no trainable parameters.");
         using var ownedOptimizer = optimizer;
 
@@ -93,12 +94,8 @@ internal static class TrainingLoop
 
                 trainee.IsTraining = true;
                 double rate = schedule.RateAt(state.Step);
-                foreach (ParamGroup group in optimizer.ParamGroups)
-                    group.LearningRate = rate;
-                // TorchSharp's zero_grad wraps each parameter's gradient in a new Tensor and leaves it undisposed:
-                // one leaked tensor per parameter per step unless a scope collects them.
-                using (NewDisposeScope())
-                    optimizer.zero_grad();
+                optimizer.SetLearningRate(rate);
+                optimizer.ZeroGrad();
 
                 long firstMicro = (long)state.Step * o.GradientAccumulationSteps;
                 int microCount = (int)Math.Min(o.GradientAccumulationSteps, totalMicro - firstMicro);
@@ -126,7 +123,7 @@ internal static class TrainingLoop
 
                 if (o.MaxGradientNorm is double maxNorm)
                     nn.utils.clip_grad_norm_(allParameters, maxNorm);
-                optimizer.step();
+                optimizer.Step();
                 state = state with { Step = state.Step + 1, LastLoss = stepLoss };
 
                 double seconds = Math.Max(clock.Elapsed.TotalSeconds, 1e-9);
