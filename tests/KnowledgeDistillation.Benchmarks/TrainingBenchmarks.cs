@@ -44,16 +44,9 @@ public class TrainingBenchmarks
     /// <summary>The trainer's inner loop for one micro-batch, without the bookkeeping.</summary>
     internal static float Step(BiEncoderStudent student, AdamW optimizer, List<Parameter> parameters, DistillationBatch batch, IDistillationLoss loss)
     {
-        float value;
-        using (var scope = NewDisposeScope())
-        {
-            optimizer.zero_grad(); // inside the scope: TorchSharp's zero_grad leaves one gradient wrapper per parameter
-            StudentOutput output = student.Forward(batch);
-            TeacherOutput targets = TeacherOutput.FromBatch(batch, output.Scores.device);
-            Tensor l = loss.Compute(output, targets);
-            value = l.item<float>();
-            l.backward();
-        }
+        using (NewDisposeScope())
+            optimizer.zero_grad(); // inside a scope: TorchSharp's zero_grad leaves one gradient wrapper per parameter
+        float value = ForwardBackward(student, batch, loss);
         nn.utils.clip_grad_norm_(parameters, 1.0);
         optimizer.step();
         return value;
@@ -62,18 +55,22 @@ public class TrainingBenchmarks
     /// <summary>The same step with one of the trainers' optimisers (<c>adamw</c> mode).</summary>
     internal static float Step(BiEncoderStudent student, Training.ITrainingOptimizer optimizer, List<Parameter> parameters, DistillationBatch batch, IDistillationLoss loss)
     {
-        float value;
         optimizer.ZeroGrad();
-        using (var scope = NewDisposeScope())
-        {
-            StudentOutput output = student.Forward(batch);
-            TeacherOutput targets = TeacherOutput.FromBatch(batch, output.Scores.device);
-            Tensor l = loss.Compute(output, targets);
-            value = l.item<float>();
-            l.backward();
-        }
+        float value = ForwardBackward(student, batch, loss);
         nn.utils.clip_grad_norm_(parameters, 1.0);
         optimizer.Step();
+        return value;
+    }
+
+    /// <summary>Forward, loss and backward of one batch, its tensors disposed; returns the loss.</summary>
+    private static float ForwardBackward(BiEncoderStudent student, DistillationBatch batch, IDistillationLoss loss)
+    {
+        using var scope = NewDisposeScope();
+        StudentOutput output = student.Forward(batch);
+        TeacherOutput targets = TeacherOutput.FromBatch(batch, output.Scores.device);
+        Tensor l = loss.Compute(output, targets);
+        float value = l.item<float>();
+        l.backward();
         return value;
     }
 

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using Microsoft.Extensions.AI;
 
 namespace KnowledgeDistillation.Training;
 
@@ -42,7 +43,7 @@ internal sealed record TrainingDetails
 
     private static string EmbeddingTeacherName(Teachers.EmbeddingTeacher teacher)
     {
-        var metadata = teacher.Documents.GetService(typeof(Microsoft.Extensions.AI.EmbeddingGeneratorMetadata)) as Microsoft.Extensions.AI.EmbeddingGeneratorMetadata;
+        var metadata = teacher.Documents.GetService<EmbeddingGeneratorMetadata>();
         return "embeddings of " + (metadata?.DefaultModelId ?? metadata?.ProviderName ?? teacher.Documents.GetType().Name);
     }
 

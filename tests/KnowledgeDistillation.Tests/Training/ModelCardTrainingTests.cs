@@ -55,6 +55,28 @@ public class ModelCardTrainingTests
     }
 
     [Fact]
+    public async Task An_embedding_teacher_is_named_in_the_model_card()
+    {
+        using BiEncoderStudent student = NewStudent();
+        using BiEncoderStudent parent = NewStudent();
+        DistillationExample[] examples = Enumerable.Range(0, 4)
+            .Select(i => new DistillationExample($"query {i}", [$"the positive {i}"], [$"negative {i}"]))
+            .ToArray();
+        var options = new DistillationTrainerOptions
+        {
+            MaxSteps = 1, BatchSize = 2, NegativesPerQuery = 1, LearningRate = 1e-4, Seed = 5,
+            EmbeddingTeacher = new EmbeddingTeacher(new StudentEmbeddingGenerator(parent, modelId: "parent-model")),
+        };
+
+        await new DistillationTrainer(options).TrainAsync(student, new EmbeddingMseLoss(), examples);
+        using var temp = new TempFolder();
+        string folder = temp.File("student");
+        await student.SaveAsync(folder);
+
+        Card(folder).Should().Contain("- Loss: embedding-mse").And.Contain("- Teacher: `embeddings of parent-model`");
+    }
+
+    [Fact]
     public async Task Examples_that_came_with_their_scores_leave_the_teacher_unrecorded_and_an_untrained_student_has_no_training_section()
     {
         using BiEncoderStudent untrained = NewStudent();
