@@ -135,6 +135,7 @@ public static class Pipeline
             Recipe = o.Recipe,
             DistilFrom = o.DistilFrom,
             SoftWeight = o.SoftWeight,
+            Precision = o.Precision,
             FusionWeight = fusionWeight,
             TeacherDevNdcg10 = teacherDev,
             FusionDevNdcg10 = fusionDev,
@@ -170,7 +171,7 @@ public static class Pipeline
 
         var curve = new List<(int, double)>();
         losses["teacher"] = curve;
-        var options = new TeacherTrainingOptions { Steps = o.TeacherSteps, BatchSize = o.TeacherBatchSize, MaxLength = o.TeacherMaxLength, Seed = o.Seed };
+        var options = new TeacherTrainingOptions { Steps = o.TeacherSteps, BatchSize = o.TeacherBatchSize, MaxLength = o.TeacherMaxLength, Seed = o.Seed, Precision = o.Precision };
         (TrainingResult result, CrossEncoderTeacher teacher) = await TeacherTrainingStep.TrainAsync(options, tokenizer, examples, saved, ui.Training(curve), cancellationToken).ConfigureAwait(false);
         ui.Info(string.Create(CultureInfo.InvariantCulture, $"{result.Steps} steps, final loss {result.FinalLoss:F3}, saved to teacher/"));
         return teacher;
@@ -187,6 +188,7 @@ public static class Pipeline
         BatchSize = o.StudentBatchSize,
         Negatives = o.StudentNegatives,
         Seed = o.Seed,
+        Precision = o.Precision,
         EvaluateEvery = Math.Max(1, o.StudentSteps / Math.Max(1, o.CurvePoints)),
     };
 

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using KnowledgeDistillation.Training;
 using KnowledgeDistillation.Workflow.Training;
 
 namespace QuickStart;
@@ -40,10 +41,17 @@ public static class QuickStartCommand
 
     public static Option<int?> StudentSteps { get; } = new("--student-steps") { Description = "Optimiser steps of each student (default 300; 1,200 with --full)." };
 
+    public static Option<string> Precision { get; } = new("--precision")
+    {
+        Description = "How the teacher and the students train: auto (bfloat16 autocast where a timing probe finds it faster on this CPU), float32 or bfloat16.",
+        DefaultValueFactory = _ => "auto",
+    };
+
     static QuickStartCommand()
     {
         Recipe.AcceptOnlyFromAmong([.. DistillationRecipes.Names]);
         DistilFrom.AcceptOnlyFromAmong(Pipeline.FusionTargets, Pipeline.TeacherTargets);
+        Precision.AcceptOnlyFromAmong("auto", "float32", "bfloat16");
         foreach (Option<int?> steps in new[] { TeacherSteps, StudentSteps })
         {
             steps.Validators.Add(r =>
@@ -58,7 +66,7 @@ public static class QuickStartCommand
     public static RootCommand Create()
     {
         var root = new RootCommand("KnowledgeDistillation QuickStart: distil a cross-encoder teacher into a bi-encoder student on SciFact and compare it with BM25, the teacher, and the same student trained on hard labels only (docs/getting-started.md).");
-        foreach (Option option in new Option[] { Full, Seed, Output, Teacher, Student, Recipe, DistilFrom, SoftWeight, TeacherSteps, StudentSteps })
+        foreach (Option option in new Option[] { Full, Seed, Output, Teacher, Student, Recipe, DistilFrom, SoftWeight, TeacherSteps, StudentSteps, Precision })
             root.Options.Add(option);
         return root;
     }
@@ -80,6 +88,12 @@ public static class QuickStartCommand
             StudentDirectory = parse.GetValue(Student),
             Recipe = parse.GetValue(Recipe)!,
             DistilFrom = parse.GetValue(DistilFrom)!,
+            Precision = parse.GetValue(Precision) switch
+            {
+                "float32" => TrainingPrecision.Float32,
+                "bfloat16" => TrainingPrecision.BFloat16,
+                _ => TrainingPrecision.Auto,
+            },
         };
         if (parse.GetValue(Full))
             options = QuickStartOptions.Full(options);

@@ -1,3 +1,5 @@
+using KnowledgeDistillation.Training;
+
 namespace QuickStart;
 
 /// <summary>What the QuickStart trains and where it reads and writes. The defaults finish in minutes on two CPU cores.</summary>
@@ -87,6 +89,12 @@ public sealed record QuickStartOptions
     /// that fusion is the stronger teacher; or <c>teacher</c>, the cross-encoder's scores alone.
     /// </summary>
     public string DistilFrom { get; init; } = Pipeline.FusionTargets;
+
+    /// <summary>
+    /// How the teacher and the students train (<see cref="TrainerOptions.Precision"/>): default
+    /// <see cref="TrainingPrecision.Auto"/>, bfloat16 autocast where a one-time timing probe finds it faster on this CPU.
+    /// </summary>
+    public TrainingPrecision Precision { get; init; } = TrainingPrecision.Auto;
 
     /// <summary>Use only the first documents, queries and test queries (for tests); <see langword="null"/> uses everything.</summary>
     public (int Documents, int TrainQueries, int TestQueries)? Slice { get; init; }

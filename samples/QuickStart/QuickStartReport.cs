@@ -49,6 +49,9 @@ public sealed class QuickStartReport
     /// <summary>Weight of the soft-label term in the mixed recipes (<see cref="QuickStartOptions.SoftWeight"/>).</summary>
     public double SoftWeight { get; init; } = 1.0;
 
+    /// <summary>How the teacher and the students trained (<see cref="QuickStartOptions.Precision"/>).</summary>
+    public KnowledgeDistillation.Training.TrainingPrecision Precision { get; init; }
+
     /// <summary>The BM25 weight of the fusion row (given, or tuned on the dev queries).</summary>
     public double FusionWeight { get; init; }
 

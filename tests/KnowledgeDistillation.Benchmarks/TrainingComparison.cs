@@ -14,7 +14,8 @@ namespace KnowledgeDistillation.Benchmarks;
 /// <list type="bullet">
 /// <item><c>train compare [rounds]</c>: step time of each <see cref="BertComputeOptions"/> configuration, interleaved
 /// round by round; ratios are medians of per-round ratios to the first configuration (float32).</item>
-/// <item><c>train peak &lt;config&gt;</c>: peak working set of three steps in this fresh process.</item>
+/// <item><c>train peak &lt;config&gt; [queries] [steps] [shape]</c>: peak working set of the steps in this fresh process;
+/// shape <c>base</c> trains the random BERT-base encoder of the peer models (make_bench_models.py) instead of MiniLM.</item>
 /// <item><c>train drift [steps] [queries]</c>: float32 against bf16 autocast from the same weights over the same batches: the two
 /// loss curves, side by side.</item>
 /// </list>
@@ -38,13 +39,13 @@ internal static class TrainingComparison
                 Compare(args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 3, args.Length > 2 ? args[2].Split(',') : [.. Configs.Keys], Queries(args, 3));
                 break;
             case "peak":
-                Peak(args[1], Queries(args, 2), args.Length > 3 ? int.Parse(args[3], CultureInfo.InvariantCulture) : 3);
+                Peak(args[1], Queries(args, 2), args.Length > 3 ? int.Parse(args[3], CultureInfo.InvariantCulture) : 3, args.Length > 4 ? ModelShape.Get(args[4]) : ModelShape.MiniLm);
                 break;
             case "drift":
                 Drift(args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 40, args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 8);
                 break;
             default:
-                throw new ArgumentException("train compare [rounds] [configs] [queries] | train peak <config> [queries] [steps] | train drift [steps] [queries]");
+                throw new ArgumentException("train compare [rounds] [configs] [queries] | train peak <config> [queries] [steps] [minilm|base] | train drift [steps] [queries]");
         }
     }
 
@@ -55,9 +56,11 @@ internal static class TrainingComparison
 
     private sealed class Trainee : IDisposable
     {
-        public Trainee(BertComputeOptions options, int length = 128)
+        public Trainee(BertComputeOptions options, int length = 128, ModelShape? shape = null)
         {
-            Student = BiEncoderStudent.FromPretrained(RealMiniLm.Folder, new BiEncoderStudentOptions { MaxSequenceLength = length, Pooling = PoolingMode.Mean });
+            // The real MiniLM, or a peer model folder of another shape (random weights: the step's cost does not depend on them).
+            string folder = shape is null || shape == ModelShape.MiniLm ? RealMiniLm.Folder : BenchEnvironment.ModelDirectory(shape.Name, "encoder");
+            Student = BiEncoderStudent.FromPretrained(folder, new BiEncoderStudentOptions { MaxSequenceLength = length, Pooling = PoolingMode.Mean });
             Student.Encoder.ComputeOptions = options;
             Student.IsTraining = true;
             Parameters = Student.NamedParameters().Select(p => p.Parameter).ToList();
@@ -112,10 +115,10 @@ internal static class TrainingComparison
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {n} | {Median(times[n]):F2} s | {queries / Median(times[n]):F2} | {Median(times[baseline].Zip(times[n], (b, x) => b / x)):F2}× |"));
     }
 
-    private static void Peak(string name, int queries, int steps)
+    private static void Peak(string name, int queries, int steps, ModelShape shape)
     {
         DistillationBatch batch = Batch(queries);
-        using var trainee = new Trainee(Configs[name]);
+        using var trainee = new Trainee(Configs[name], shape: shape);
         var seconds = new List<double>();
         for (int i = 0; i < steps; i++)
         {
@@ -124,8 +127,9 @@ internal static class TrainingComparison
             seconds.Add((BenchClock.Now() - t0));
         }
         double peak = Checks.PeakWorkingSetMb();
-        Write($"train-peak-{name}.json", new Dictionary<string, object>(StringComparer.Ordinal) { ["config"] = name, ["queries"] = queries, ["peak_mb"] = peak, ["step_s"] = seconds });
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{name}: peak working set {peak:F0} MB; steps {string.Join(", ", seconds.Select(s => s.ToString("F2", CultureInfo.InvariantCulture)))} s"));
+        string file = shape == ModelShape.MiniLm ? $"train-peak-{name}.json" : $"train-peak-{shape.Name}-{name}.json";
+        Write(file, new Dictionary<string, object>(StringComparer.Ordinal) { ["config"] = name, ["shape"] = shape.Name, ["queries"] = queries, ["peak_mb"] = peak, ["step_s"] = seconds });
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{shape.Name} {name}: peak working set {peak:F0} MB; steps {string.Join(", ", seconds.Select(s => s.ToString("F2", CultureInfo.InvariantCulture)))} s"));
     }
 
     private static void Drift(int steps, int queries)

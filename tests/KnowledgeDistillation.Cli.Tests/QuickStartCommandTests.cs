@@ -24,7 +24,15 @@ public class QuickStartCommandTests
         o.StudentSteps.Should().Be(300);
         o.Recipe.Should().Be("margin-mse+contrastive");
         o.DistilFrom.Should().Be(Pipeline.FusionTargets);
+        o.Precision.Should().Be(KnowledgeDistillation.Training.TrainingPrecision.Auto);
     }
+
+    [Theory]
+    [InlineData("float32", KnowledgeDistillation.Training.TrainingPrecision.Float32)]
+    [InlineData("bfloat16", KnowledgeDistillation.Training.TrainingPrecision.BFloat16)]
+    [InlineData("auto", KnowledgeDistillation.Training.TrainingPrecision.Auto)]
+    public void Precision_reaches_the_options(string value, KnowledgeDistillation.Training.TrainingPrecision expected)
+        => Parse("--precision", value).Precision.Should().Be(expected);
 
     [Fact]
     public void Full_then_explicit_steps_override_it()
@@ -41,6 +49,7 @@ public class QuickStartCommandTests
     [InlineData("--distil-from", "bm25")]
     [InlineData("--teacher-steps", "0")]
     [InlineData("--seed", "x")]
+    [InlineData("--precision", "fp16")]
     [InlineData("--frobnicate", "1")]
     public void Bad_arguments_are_parse_errors(string option, string value)
         => QuickStartCommand.Create().Parse([option, value]).Errors.Should().NotBeEmpty();
