@@ -1,7 +1,6 @@
 using System.CommandLine;
 using KnowledgeDistillation.Models;
 using KnowledgeDistillation.Models.Checkpoints;
-using KnowledgeDistillation.Tokenization;
 
 namespace KnowledgeDistillation.Cli.Commands;
 
@@ -56,30 +55,21 @@ internal sealed class DenseModelOptions
     /// <summary>
     /// Loads the bi-encoder at <paramref name="path"/>: a folder (sentence-transformers, Hugging Face BERT, or ONNX:
     /// <c>model.onnx</c> or <c>onnx/model.onnx</c> with <c>vocab.txt</c>) or a <c>.onnx</c> file with <c>vocab.txt</c>
-    /// beside it (or in the parent folder of an <c>onnx/</c> folder). Options given win over the folder's settings.
+    /// beside it (or in the parent folder of an <c>onnx/</c> folder, whose sentence-transformers files then apply too), as
+    /// <see cref="BiEncoderStudent.FromPretrained"/> reads them. Options given win over the folder's settings.
     /// </summary>
     /// <exception cref="DirectoryNotFoundException">The path does not exist.</exception>
-    /// <exception cref="FileNotFoundException">A .onnx file has no vocab.txt beside it; the message names both places looked in.</exception>
+    /// <exception cref="FileNotFoundException">A .onnx file has no vocab.txt beside it; the message names the folders looked in.</exception>
     /// <exception cref="CheckpointException">The model files are malformed or do not fit together.</exception>
     /// <exception cref="UsageException">--max-length is below 2 or above the model's positions.</exception>
     public BiEncoderStudent Load(CliRun run, string path, int encodeBatchSize)
     {
-        int? maxLength = run.Value(MaxLength);
-        if (maxLength is < 2)
-            throw new UsageException($"--max-length {maxLength} cannot hold [CLS] and [SEP]; give 2 or more.");
-        bool onnxFile = File.Exists(path) && path.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase);
-        if (!onnxFile && !Directory.Exists(path))
-            throw new DirectoryNotFoundException($"The model {Path.GetFullPath(path)} does not exist (give a model folder or a .onnx file).");
-
-        // Only a sentence-transformers folder (modules.json) records pooling, normalisation and similarity; a .onnx
-        // file is taken bare, even inside such a folder (give the folder to use its settings).
-        bool folderSays = !onnxFile && File.Exists(Path.Combine(path, "modules.json"));
         PoolingMode? pooling = run.Value(Pooling) switch
         {
             "mean" => PoolingMode.Mean,
             "cls" => PoolingMode.Cls,
             "max" => PoolingMode.Max,
-            _ => folderSays ? null : PoolingMode.Mean,
+            _ => null,
         };
         EmbeddingSimilarity? similarity = run.Value(Similarity) switch
         {
@@ -87,61 +77,49 @@ internal sealed class DenseModelOptions
             "dot" => EmbeddingSimilarity.Dot,
             _ => null,
         };
-        if (!folderSays && run.Value(Pooling) == Auto)
+        return LoadStudent(run, path, pooling, run.Value(Normalize), similarity, run.Value(MaxLength), encodeBatchSize);
+    }
+
+    /// <summary>
+    /// Loads a bi-encoder as <see cref="Load"/> does, with the settings given (<see langword="null"/>: the folder's, else
+    /// mean pooling, no normalisation, cosine similarity). <c>kd evaluate</c> loads its students through this.
+    /// </summary>
+    /// <exception cref="DirectoryNotFoundException">The path does not exist.</exception>
+    /// <exception cref="FileNotFoundException">A .onnx file has no vocab.txt beside it; the message names the folders looked in.</exception>
+    /// <exception cref="CheckpointException">The model files are malformed or do not fit together.</exception>
+    /// <exception cref="UsageException"><paramref name="maxLength"/> is below 2 or above the model's positions.</exception>
+    public static BiEncoderStudent LoadStudent(CliRun run, string path, PoolingMode? pooling, bool? normalize, EmbeddingSimilarity? similarity, int? maxLength, int encodeBatchSize)
+    {
+        if (maxLength is < 2)
+            throw new UsageException($"--max-length {maxLength} cannot hold [CLS] and [SEP]; give 2 or more.");
+        if (!ModelFolder.IsOnnxFile(path) && !Directory.Exists(path))
+            throw new DirectoryNotFoundException($"The model {Path.GetFullPath(path)} does not exist (give a model folder or a .onnx file).");
+
+        // Only a sentence-transformers folder (modules.json) records pooling, normalisation and similarity; for a .onnx
+        // file that is the folder its tokenizer is in (FromPretrained reads it there too). The vocabulary is looked for
+        // here, before anything is loaded.
+        string settings = ModelFolder.TokenizerFolder(path);
+        bool folderSays = File.Exists(Path.Combine(settings, "modules.json"));
+        if (pooling is null && !folderSays)
+        {
+            pooling = PoolingMode.Mean;
             run.Info($"{Path.GetFileName(Path.TrimEndingDirectorySeparator(path))}: no sentence-transformers pooling config, so mean pooling (--pooling to change)");
+        }
         var options = new BiEncoderStudentOptions
         {
             Pooling = pooling,
-            Normalize = run.Value(Normalize),
+            Normalize = normalize,
             Similarity = similarity,
             MaxSequenceLength = maxLength,
             EncodeBatchSize = encodeBatchSize,
         };
         try
         {
-            return onnxFile ? LoadOnnxFile(path, options, run) : BiEncoderStudent.FromPretrained(path, options, run.Logger);
+            return BiEncoderStudent.FromPretrained(path, options, run.Logger);
         }
         catch (CheckpointException e) when (maxLength is not null && e.Message.Contains("maximum sequence length", StringComparison.Ordinal))
         {
             throw new UsageException($"--max-length {maxLength}: {e.Message}");
-        }
-    }
-
-    // BiEncoderStudent.FromPretrained takes folders; a bare .onnx file is built from its encoder and the vocabulary
-    // next to it (Hugging Face repositories keep onnx/model.onnx under the folder that holds vocab.txt).
-    private static BiEncoderStudent LoadOnnxFile(string file, BiEncoderStudentOptions options, CliRun run)
-    {
-        string full = Path.GetFullPath(file);
-        string folder = Path.GetDirectoryName(full)!;
-        string tokenizerFolder = folder;
-        if (!File.Exists(Path.Combine(folder, "vocab.txt")))
-        {
-            string? parent = Path.GetDirectoryName(folder);
-            if (parent is null || !File.Exists(Path.Combine(parent, "vocab.txt")))
-            {
-                throw new FileNotFoundException(
-                    $"{full}: no vocab.txt beside it{(parent is null ? "" : $" or in {parent}")}; an ONNX model needs the WordPiece vocabulary of its tokenizer (copy vocab.txt, and tokenizer_config.json if there is one, next to the .onnx file).",
-                    Path.Combine(folder, "vocab.txt"));
-            }
-            tokenizerFolder = parent;
-        }
-        if (File.Exists(Path.Combine(tokenizerFolder, "modules.json")))
-            run.Info($"{tokenizerFolder} holds sentence-transformers files, which a .onnx path does not read; give the folder to use its pooling and normalisation");
-        HuggingFaceBertTokenizer tokenizer = HuggingFaceBertTokenizer.FromFolder(tokenizerFolder, run.Logger);
-        BertModel encoder = BertModel.FromPretrained(full, new BertLoadOptions { DType = options.DType }, run.Logger);
-        try
-        {
-            return new BiEncoderStudent(encoder, tokenizer, options);
-        }
-        catch (ArgumentException e)
-        {
-            encoder.Dispose();
-            throw new CheckpointException(full, e.Message, e);
-        }
-        catch
-        {
-            encoder.Dispose();
-            throw;
         }
     }
 }

@@ -18,8 +18,8 @@ internal static class EvaluateCommand
     public static Command Create(CliEnvironment environment)
     {
         var data = new DataOptions("test");
-        var modelOption = new Option<string>("--model", "-m") { Description = "A student folder (sentence-transformers / BERT), a cross-encoder folder (reranks BM25's top --depth), or bm25.", Required = true };
-        var kind = new Option<string>("--kind") { Description = "What --model is: auto (a folder whose config.json names a *ForSequenceClassification architecture is a reranker), student or reranker.", DefaultValueFactory = _ => "auto" };
+        var modelOption = new Option<string>("--model", "-m") { Description = "A student folder (sentence-transformers / BERT / ONNX) or .onnx file (vocab.txt beside it, or above its onnx/ folder), a cross-encoder folder or .onnx file (reranks BM25's top --depth), or bm25.", Required = true };
+        var kind = new Option<string>("--kind") { Description = "What --model is: auto (a folder whose config.json names a *ForSequenceClassification architecture is a reranker; a .onnx file is a student), student or reranker.", DefaultValueFactory = _ => "auto" };
         kind.AcceptOnlyFromAmong("auto", "student", "reranker");
         var depth = new Option<int>("--depth") { Description = "BM25 candidates a reranker reranks.", DefaultValueFactory = _ => 100 };
         var topK = new Option<int>("--top-k") { Description = "Documents retrieved per query (students, BM25).", DefaultValueFactory = _ => 100 };
@@ -50,8 +50,9 @@ internal static class EvaluateCommand
             (double Weight, MetricResults Metrics)? fused = null;
             if (what == "student")
             {
-                using BiEncoderStudent student = BiEncoderStudent.FromPretrained(model,
-                    new BiEncoderStudentOptions { EncodeBatchSize = run.Value(batch), MaxSequenceLength = run.Value(maxLength) });
+                // As kd mine --retriever loads it: the folder's sentence-transformers settings, else mean pooling (said on stderr).
+                using BiEncoderStudent student = DenseModelOptions.LoadStudent(run, model, pooling: null, normalize: null, similarity: null,
+                    run.Value(maxLength), run.Value(batch));
                 EvaluationResult result = await run.WithProgressAsync("evaluating the student", progress =>
                     EvaluateStep.StudentAsync(student, dataset, run.Value(topK), runPath, "student",
                         new CliRun.SyncProgress<EvaluationProgress>(p => progress.Report((p.Completed, p.Total))), cancellationToken)).ConfigureAwait(false);
@@ -119,11 +120,14 @@ internal static class EvaluateCommand
         return command;
     }
 
+    // --kind auto. A bare .onnx file is a student: reading a classifier head out of the graph is left to --kind reranker.
     internal static string Detect(string folder)
     {
+        if (ModelFolder.IsOnnxFile(folder))
+            return "student";
         string config = Path.Combine(folder, "config.json");
         if (!Directory.Exists(folder))
-            throw new DirectoryNotFoundException($"The model folder {Path.GetFullPath(folder)} does not exist.");
+            throw new DirectoryNotFoundException($"The model {Path.GetFullPath(folder)} does not exist (give a model folder, a .onnx file, or bm25).");
         if (!File.Exists(config))
             throw new FileNotFoundException($"{folder} has no config.json; give a Hugging Face or sentence-transformers folder, or bm25.", config);
         return File.ReadAllText(config).Contains("ForSequenceClassification", StringComparison.Ordinal) ? "reranker" : "student";

@@ -170,22 +170,29 @@ public sealed class BiEncoderStudent : IStudent
     /// Loads a sentence-transformers folder (<c>modules.json</c> with Transformer, Pooling and optional Normalize
     /// modules; the transformer in the root or in the subfolder <c>modules.json</c> names) or a plain Hugging Face
     /// <c>BertModel</c> folder, whose pooling and similarity then come from <paramref name="options"/> or the defaults.
-    /// The transformer's weights may be an ONNX export (<c>model.onnx</c>, <c>onnx/model.onnx</c>, or the path of a
-    /// <c>.onnx</c> file with <c>vocab.txt</c> beside it); an ONNX export does not record its pooling, so without
-    /// sentence-transformers files <see cref="BiEncoderStudentOptions.Pooling"/> must be set.
+    /// The transformer's weights may be an ONNX export (<c>model.onnx</c> or <c>onnx/model.onnx</c> in the folder), or
+    /// the path may name a <c>.onnx</c> file: its tokenizer (<c>vocab.txt</c>, <c>tokenizer_config.json</c> if present)
+    /// and any sentence-transformers settings are read beside the file, or, when the file is in an <c>onnx/</c> folder
+    /// without <c>vocab.txt</c>, from the folder above it (a Hugging Face repository's layout). An ONNX export does not
+    /// record its pooling, so without sentence-transformers files <see cref="BiEncoderStudentOptions.Pooling"/> must be set.
     /// </summary>
-    /// <param name="directory">The folder (or <c>.onnx</c> file), for example a local copy of <c>sentence-transformers/all-MiniLM-L6-v2</c>, <c>BAAI/bge-small-en-v1.5</c> or <c>bert-base-uncased</c>.</param>
+    /// <param name="directory">The folder or <c>.onnx</c> file, for example a local copy of <c>sentence-transformers/all-MiniLM-L6-v2</c>, <c>BAAI/bge-small-en-v1.5</c> or <c>bert-base-uncased</c>, or its <c>onnx/model.onnx</c>.</param>
     /// <param name="options">Overrides of the folder's settings; <see langword="null"/> keeps them all.</param>
     /// <param name="logger">Receives loading notes; nothing is logged when <see langword="null"/>.</param>
     /// <returns>The student, in evaluation mode.</returns>
     /// <exception cref="DirectoryNotFoundException">
-    /// The folder does not exist (for a Hugging Face hub id such as <c>sentence-transformers/all-MiniLM-L6-v2</c>, the
+    /// The folder or file does not exist (for a Hugging Face hub id such as <c>sentence-transformers/all-MiniLM-L6-v2</c>, the
     /// message says that nothing is downloaded and how to get a local copy).
     /// </exception>
-    /// <exception cref="FileNotFoundException"><c>config.json</c> or <c>vocab.txt</c> is missing.</exception>
+    /// <exception cref="FileNotFoundException">
+    /// <c>config.json</c> or <c>vocab.txt</c> is missing; for a <c>.onnx</c> file, the message names the file and the
+    /// folders searched for <c>vocab.txt</c>.
+    /// </exception>
     /// <exception cref="CheckpointException">
     /// A file is malformed, the modules are not Transformer → Pooling (→ Normalize), the pooling mode is unsupported,
-    /// the weights do not fit, or the tokenizer's vocabulary is larger than the embedding matrix (both sizes named).
+    /// the weights do not fit, an ONNX export has no pooling (neither sentence-transformers files nor
+    /// <see cref="BiEncoderStudentOptions.Pooling"/>), or the tokenizer's vocabulary is larger than the embedding matrix
+    /// (both sizes named).
     /// </exception>
     public static BiEncoderStudent FromPretrained(string directory, BiEncoderStudentOptions? options = null, ILogger? logger = null)
     {
@@ -193,15 +200,19 @@ public sealed class BiEncoderStudent : IStudent
         ModelFolder.EnsureExists(directory);
         options ??= new BiEncoderStudentOptions();
         options.Validate();
-        SentenceTransformerFolder folder = SentenceTransformerLayout.Read(BertWeights.FolderOf(directory));
-        // A .onnx path names the weights itself; otherwise the transformer folder holds them.
-        string weights = folder.IsSentenceTransformer ? folder.TransformerDirectory : directory;
+        // A .onnx path names the weights itself, and its tokenizer and settings live beside it (or above its onnx/
+        // folder); otherwise the folder holds all of them, the weights in the transformer folder modules.json names.
+        bool onnxFile = ModelFolder.IsOnnxFile(directory);
+        string settings = ModelFolder.TokenizerFolder(directory);
+        SentenceTransformerFolder folder = SentenceTransformerLayout.Read(settings);
+        string weights = onnxFile ? directory : folder.IsSentenceTransformer ? folder.TransformerDirectory : directory;
+        string tokenizerFolder = onnxFile ? settings : folder.TransformerDirectory;
         if (options.Pooling is null && folder.Pooling is null && BertWeights.IsOnnx(weights))
         {
             throw new CheckpointException(weights,
-                "an ONNX export does not record how its token states are pooled, and there is no sentence-transformers modules.json beside it; set BiEncoderStudentOptions.Pooling (Mean for all-MiniLM-L6-v2, Cls for BGE and arctic-embed) and, for a normalising model, Normalize.");
+                $"an ONNX export does not record how its token states are pooled, and there is no sentence-transformers modules.json in {settings}; set BiEncoderStudentOptions.Pooling (Mean for all-MiniLM-L6-v2, Cls for BGE and arctic-embed) and, for a normalising model, Normalize.");
         }
-        HuggingFaceBertTokenizer tokenizer = HuggingFaceBertTokenizer.FromFolder(folder.TransformerDirectory, logger);
+        HuggingFaceBertTokenizer tokenizer = HuggingFaceBertTokenizer.FromFolder(tokenizerFolder, logger);
         BertModel encoder = BertModel.FromPretrained(weights, new BertLoadOptions { DType = options.DType, Device = options.Device, Layers = options.Layers }, logger);
         try
         {
@@ -210,7 +221,7 @@ public sealed class BiEncoderStudent : IStudent
         catch (ArgumentException ex)
         {
             encoder.Dispose();
-            throw new CheckpointException(folder.TransformerDirectory, ex.Message, ex);
+            throw new CheckpointException(onnxFile ? Path.GetFullPath(directory) : folder.TransformerDirectory, ex.Message, ex);
         }
         catch
         {

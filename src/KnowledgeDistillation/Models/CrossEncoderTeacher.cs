@@ -105,16 +105,20 @@ public sealed class CrossEncoderTeacher : ITeacher, IDisposable
 
     /// <summary>
     /// Loads a Hugging Face sequence-classification folder (<c>config.json</c>, weights, <c>vocab.txt</c>,
-    /// <c>tokenizer_config.json</c>); the weights may be an ONNX export of the classifier (<c>model.onnx</c>,
-    /// <c>onnx/model.onnx</c>, or a <c>.onnx</c> path with <c>vocab.txt</c> beside it). For an encoder-only checkpoint use
-    /// <see cref="FromEncoder"/>.
+    /// <c>tokenizer_config.json</c>); the weights may be an ONNX export of the classifier (<c>model.onnx</c> or
+    /// <c>onnx/model.onnx</c> in the folder), or the path may name a <c>.onnx</c> file, whose tokenizer is read beside it
+    /// or, when the file is in an <c>onnx/</c> folder without <c>vocab.txt</c>, from the folder above it. For an
+    /// encoder-only checkpoint use <see cref="FromEncoder"/>.
     /// </summary>
-    /// <param name="directory">The folder, for example a local copy of <c>cross-encoder/ms-marco-MiniLM-L6-v2</c>.</param>
+    /// <param name="directory">The folder or <c>.onnx</c> file, for example a local copy of <c>cross-encoder/ms-marco-MiniLM-L6-v2</c> or its <c>onnx/model.onnx</c>.</param>
     /// <param name="options">Scoring options; defaults when <see langword="null"/>.</param>
     /// <param name="logger">Receives loading notes; nothing is logged when <see langword="null"/>.</param>
     /// <returns>The teacher.</returns>
-    /// <exception cref="DirectoryNotFoundException">The folder does not exist (a hub id gets a message on how to download it).</exception>
-    /// <exception cref="FileNotFoundException"><c>config.json</c> or <c>vocab.txt</c> is missing.</exception>
+    /// <exception cref="DirectoryNotFoundException">The folder or file does not exist (a hub id gets a message on how to download it).</exception>
+    /// <exception cref="FileNotFoundException">
+    /// <c>config.json</c> or <c>vocab.txt</c> is missing; for a <c>.onnx</c> file, the message names the file and the
+    /// folders searched for <c>vocab.txt</c>.
+    /// </exception>
     /// <exception cref="CheckpointException">
     /// The model files are malformed or do not fit a sequence classifier, or the tokenizer's vocabulary is larger than the
     /// embedding matrix (both sizes named).
@@ -127,7 +131,7 @@ public sealed class CrossEncoderTeacher : ITeacher, IDisposable
         ModelFolder.EnsureExists(directory);
         options ??= new CrossEncoderTeacherOptions();
         options.Validate();
-        HuggingFaceBertTokenizer tokenizer = HuggingFaceBertTokenizer.FromFolder(BertWeights.FolderOf(directory), logger);
+        HuggingFaceBertTokenizer tokenizer = HuggingFaceBertTokenizer.FromFolder(ModelFolder.TokenizerFolder(directory), logger);
         BertForSequenceClassification model = BertForSequenceClassification.FromPretrained(
             directory, new BertLoadOptions { DType = options.DType, Device = options.Device }, logger);
         try
@@ -150,9 +154,10 @@ public sealed class CrossEncoderTeacher : ITeacher, IDisposable
 
     /// <summary>
     /// Starts a cross-encoder from an encoder-only checkpoint, for example a bi-encoder such as all-MiniLM-L6-v2 (a Hugging
-    /// Face folder, an ONNX export or a <c>.onnx</c> file with <c>vocab.txt</c> beside it): the encoder's weights plus a
-    /// newly initialised one-logit classifier head (see <see cref="BertForSequenceClassification.FromEncoder"/>), logged
-    /// as a warning through the logger. Its scores mean nothing until it is trained.
+    /// Face folder, an ONNX export or a <c>.onnx</c> file with <c>vocab.txt</c> beside it or above its <c>onnx/</c>
+    /// folder): the encoder's weights plus a newly initialised one-logit classifier head (see
+    /// <see cref="BertForSequenceClassification.FromEncoder"/>), logged as a warning through the logger. Its scores mean
+    /// nothing until it is trained.
     /// </summary>
     /// <param name="directory">The checkpoint folder or <c>.onnx</c> file.</param>
     /// <param name="options">Scoring options; defaults when <see langword="null"/>.</param>
@@ -168,7 +173,7 @@ public sealed class CrossEncoderTeacher : ITeacher, IDisposable
         ArgumentNullException.ThrowIfNull(directory);
         options ??= new CrossEncoderTeacherOptions();
         options.Validate();
-        HuggingFaceBertTokenizer tokenizer = HuggingFaceBertTokenizer.FromFolder(BertWeights.FolderOf(directory), logger);
+        HuggingFaceBertTokenizer tokenizer = HuggingFaceBertTokenizer.FromFolder(ModelFolder.TokenizerFolder(directory), logger);
         BertForSequenceClassification model = BertForSequenceClassification.FromEncoder(
             directory, numLabels: 1, seed, new BertLoadOptions { DType = ScalarType.Float32, Device = options.Device }, logger);
         try

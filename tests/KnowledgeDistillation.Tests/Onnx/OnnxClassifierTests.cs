@@ -42,6 +42,27 @@ public sealed class OnnxClassifierTests(PretrainedModels models) : IDisposable
         ours.Zip(reference, (a, b) => Math.Abs(a - b)).Max().Should().BeLessThan((float)OnnxParityTests.Tolerance);
     }
 
+    [Fact]
+    public async Task A_cross_encoder_onnx_file_scores_as_its_folder_beside_its_vocabulary_or_above_its_onnx_folder()
+    {
+        string path = WriteClassifierExport(numLabels: 1);
+        File.Copy(Path.Combine(models.MiniLM, "vocab.txt"), Path.Combine(_dir, "vocab.txt"));
+        string repository = Path.Combine(_dir, "repository");
+        Directory.CreateDirectory(Path.Combine(repository, "onnx"));
+        File.Copy(path, Path.Combine(repository, "onnx", "model.onnx"));
+        File.Copy(Path.Combine(models.MiniLM, "vocab.txt"), Path.Combine(repository, "vocab.txt"));
+        QueryDocumentPair[] pairs = OnnxReference.SciFactQueries(4).Zip(OnnxReference.SciFactDocuments(4), (q, d) => new QueryDocumentPair(q, d)).ToArray();
+        var options = new CrossEncoderTeacherOptions { MaxLength = 64 };
+
+        using CrossEncoderTeacher fromFolder = CrossEncoderTeacher.FromPretrained(_dir, options);
+        using CrossEncoderTeacher fromFile = CrossEncoderTeacher.FromPretrained(path, options);
+        using CrossEncoderTeacher fromRepository = CrossEncoderTeacher.FromPretrained(Path.Combine(repository, "onnx", "model.onnx"), options);
+
+        float[] expected = await fromFolder.ScoreAsync(pairs);
+        (await fromFile.ScoreAsync(pairs)).Should().Equal(expected);
+        (await fromRepository.ScoreAsync(pairs)).Should().Equal(expected);
+    }
+
     // The MiniLM export, renamed as a task model's and ending in classifier(pooler_output): a Gemm with transB = 1.
     private string WriteClassifierExport(int numLabels)
     {
