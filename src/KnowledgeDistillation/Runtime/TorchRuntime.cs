@@ -21,6 +21,8 @@ internal static class TorchRuntime
 
     private static Exception? TryLoad()
     {
+        // Before libtorch's first allocation, so that its buffers come from the tuned heap from the start.
+        NativeAllocator.EnsureApplied();
         try
         {
             torch.InitializeDeviceType(DeviceType.CPU);
