@@ -5,7 +5,7 @@ using KnowledgeDistillation.Workflow.Training;
 
 namespace KnowledgeDistillation.Cli.Tests;
 
-/// <summary><c>kd evaluate --model</c> given a bare <c>.onnx</c> file: a student (auto), a reranker (--kind reranker), and a file without its vocabulary.</summary>
+/// <summary><c>kd evaluate --model</c> given a bare <c>.onnx</c> file or a folder with only <c>model.onnx</c> and its vocabulary: a student (auto), a reranker (--kind reranker), and a file without its vocabulary.</summary>
 public class EvaluateOnnxTests
 {
     private static async Task<JsonElement> EvaluateAsync(string beir, params string[] model)
@@ -40,10 +40,12 @@ public class EvaluateOnnxTests
         JsonElement fromFolder = await EvaluateAsync(beir, "--model", student);
         JsonElement fromFile = await EvaluateAsync(beir, "--model", Path.Combine(bare, "model.onnx"), "--max-length", "64");
         JsonElement fromNested = await EvaluateAsync(beir, "--model", Path.Combine(student, "onnx", "model.onnx"));
+        // The bare folder itself (no config.json): auto reads it as a student too, rather than asking for a config.json.
+        JsonElement fromBareFolder = await EvaluateAsync(beir, "--model", bare, "--max-length", "64");
 
         string expected = fromFolder.GetProperty("metrics").GetRawText();
         fromFolder.GetProperty("metrics").GetProperty("ndcg@10").GetDouble().Should().BeGreaterThan(0);
-        foreach (JsonElement result in new[] { fromFile, fromNested })
+        foreach (JsonElement result in new[] { fromFile, fromNested, fromBareFolder })
         {
             result.GetProperty("kind").GetString().Should().Be("student", "auto takes a .onnx file for a student");
             result.GetProperty("queries").GetInt32().Should().Be(fromFolder.GetProperty("queries").GetInt32());

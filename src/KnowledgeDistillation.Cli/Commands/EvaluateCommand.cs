@@ -129,7 +129,12 @@ internal static class EvaluateCommand
         if (!Directory.Exists(folder))
             throw new DirectoryNotFoundException($"The model {Path.GetFullPath(folder)} does not exist (give a model folder, a .onnx file, or bm25).");
         if (!File.Exists(config))
-            throw new FileNotFoundException($"{folder} has no config.json; give a Hugging Face or sentence-transformers folder, or bm25.", config);
+        {
+            // An ONNX export names no architecture: like a bare .onnx file it is a student unless --kind reranker says otherwise.
+            if (File.Exists(Path.Combine(folder, "model.onnx")) || File.Exists(Path.Combine(folder, ModelFolder.OnnxSubfolder, "model.onnx")))
+                return "student";
+            throw new FileNotFoundException($"{folder} has no config.json (nor model.onnx); give a Hugging Face, sentence-transformers or ONNX export folder, a .onnx file, or bm25.", config);
+        }
         return File.ReadAllText(config).Contains("ForSequenceClassification", StringComparison.Ordinal) ? "reranker" : "student";
     }
 }
