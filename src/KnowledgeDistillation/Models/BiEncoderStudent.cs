@@ -216,7 +216,7 @@ public sealed class BiEncoderStudent : IStudent
         BertModel encoder = BertModel.FromPretrained(weights, new BertLoadOptions { DType = options.DType, Device = options.Device, Layers = options.Layers }, logger);
         try
         {
-            return new BiEncoderStudent(encoder, tokenizer, options, folder);
+            return new BiEncoderStudent(encoder, tokenizer, options, folder) { LoadedTrainingSection = SentenceTransformerLayout.ReadTrainingSection(settings) };
         }
         catch (ArgumentException ex)
         {
@@ -352,6 +352,9 @@ public sealed class BiEncoderStudent : IStudent
 
     /// <summary>The last training run's details, which <see cref="SaveAsync"/> writes into the model card; <see langword="null"/> when untrained here.</summary>
     internal TrainingDetails? TrainingDetails { get; set; }
+
+    /// <summary>The "## Training" section of the model card this student was loaded with, written again by <see cref="SaveAsync"/> until it trains here.</summary>
+    internal string? LoadedTrainingSection { get; init; }
 
     /// <summary>Disposes the encoder.</summary>
     public void Dispose() => _encoder.Dispose();

@@ -96,6 +96,57 @@ public class ModelCardTrainingTests
         Card(folder).Should().Contain("- Teacher: not recorded").And.Contain("- Loss: margin-mse").And.NotContain("Final evaluation");
     }
 
+    [Fact]
+    public async Task Loading_and_saving_again_keeps_the_training_section_until_the_student_trains_again()
+    {
+        using BiEncoderStudent student = NewStudent();
+        DistillationExample[] read = Enumerable.Range(0, 4)
+            .Select(i => new DistillationExample($"query {i}", [$"positive {i}"], [$"negative {i}"], [1f], [0f]))
+            .ToArray();
+        await new DistillationTrainer(new DistillationTrainerOptions { MaxSteps = 2, BatchSize = 2, NegativesPerQuery = 1, Seed = 9 })
+            .TrainAsync(student, new MarginMseLoss(), read);
+        using var temp = new TempFolder();
+        string first = temp.File("first");
+        await student.SaveAsync(first);
+        string section = TrainingSection(Card(first));
+        section.Should().Contain("- Steps: 2;").And.Contain("seed 9");
+
+        // Load and save again: the card still says how the weights were trained (it used to lose the section).
+        string second = temp.File("second");
+        using (BiEncoderStudent loaded = BiEncoderStudent.FromPretrained(first))
+            await loaded.SaveAsync(second);
+        TrainingSection(Card(second)).Should().Be(section);
+
+        // Trained again after loading: the new run replaces the old section.
+        string third = temp.File("third");
+        using (BiEncoderStudent loaded = BiEncoderStudent.FromPretrained(second))
+        {
+            await new DistillationTrainer(new DistillationTrainerOptions { MaxSteps = 1, BatchSize = 2, NegativesPerQuery = 1, Seed = 11 })
+                .TrainAsync(loaded, new MarginMseLoss(), read);
+            await loaded.SaveAsync(third);
+        }
+        string retrained = Card(third);
+        TrainingSection(retrained).Should().Contain("- Steps: 1;").And.Contain("seed 11");
+        retrained.Split("## Training\n").Should().HaveCount(2, "one training section, the latest run's");
+
+        // Another library's card with a section of that name is not ours to copy.
+        string foreign = temp.File("foreign");
+        await student.SaveAsync(foreign);
+        File.WriteAllText(Path.Combine(foreign, "README.md"), "# Some model\n\n## Training\n\n- trained elsewhere\n");
+        string fourth = temp.File("fourth");
+        using (BiEncoderStudent loaded = BiEncoderStudent.FromPretrained(foreign))
+            await loaded.SaveAsync(fourth);
+        Card(fourth).Should().NotContain("## Training").And.NotContain("trained elsewhere");
+    }
+
+    private static string TrainingSection(string card)
+    {
+        int start = card.IndexOf("## Training\n", StringComparison.Ordinal);
+        start.Should().BeGreaterThanOrEqualTo(0, "the card has a training section");
+        int end = card.IndexOf("\n## ", start + 1, StringComparison.Ordinal);
+        return card[start..end];
+    }
+
     private sealed class FixedEvaluator(double value) : IStudentEvaluator
     {
         public Task<IReadOnlyDictionary<string, double>> EvaluateAsync(IStudent student, CancellationToken cancellationToken = default)

@@ -21,6 +21,10 @@ internal static class SentenceTransformerLayout
     public const string NormalizeFolder = "2_Normalize";
     public const string ModelCardFile = "README.md";
 
+    private const string ModelCardTitle = "# Bi-encoder distilled with KnowledgeDistillation (.NET)";
+
+    private const string TrainingHeading = "## Training";
+
     private const string TransformerType = "sentence_transformers.models.Transformer";
     private const string PoolingType = "sentence_transformers.models.Pooling";
     private const string NormalizeType = "sentence_transformers.models.Normalize";
@@ -147,7 +151,7 @@ internal static class SentenceTransformerLayout
         b.AppendLine("tags: [sentence-transformers, feature-extraction, sentence-similarity, knowledge-distillation]");
         b.AppendLine("---");
         b.AppendLine();
-        b.AppendLine("# Bi-encoder distilled with KnowledgeDistillation (.NET)");
+        b.AppendLine(ModelCardTitle);
         b.AppendLine();
         b.AppendLine("A BERT bi-encoder in the sentence-transformers layout, written by the KnowledgeDistillation library");
         b.AppendLine("(typically distilled from a cross-encoder teacher's scores).");
@@ -161,7 +165,10 @@ internal static class SentenceTransformerLayout
         b.AppendLine(CultureInfo.InvariantCulture, $"- Similarity: {similarity}");
         b.AppendLine(CultureInfo.InvariantCulture, $"- Query prefix: {Quote(student.QueryPrefix)}; document prefix: {Quote(student.DocumentPrefix)}");
         b.AppendLine();
-        student.TrainingDetails?.AppendTo(b);
+        if (student.TrainingDetails is { } details)
+            details.AppendTo(b);
+        else if (student.LoadedTrainingSection is { } loaded)
+            b.Append(loaded);
         b.AppendLine("## Usage (Python)");
         b.AppendLine();
         b.AppendLine("```python");
@@ -180,6 +187,32 @@ internal static class SentenceTransformerLayout
         b.AppendLine("float[][] documents = student.Encode([\"Cats purr by vibrating their vocal folds.\"], TextKind.Document);");
         b.AppendLine("float[][] scores = student.Similarity.Compute(queries, documents);");
         b.AppendLine("```");
+        return b.ToString();
+    }
+
+    /// <summary>
+    /// The "## Training" section of a model card this library wrote (<c>README.md</c> in <paramref name="directory"/>),
+    /// through the blank line before the next section, so that loading and saving again (or exporting) keeps how the model
+    /// was trained; <see langword="null"/> when there is no card, it is not ours, or it has no such section.
+    /// </summary>
+    internal static string? ReadTrainingSection(string directory)
+    {
+        string path = Path.Combine(directory, ModelCardFile);
+        if (!File.Exists(path))
+            return null;
+        string[] lines = File.ReadAllText(path).ReplaceLineEndings("\n").Split('\n');
+        // Only our own cards: other cards' sections ("## Training Details" and the like) are not ours to copy.
+        if (!lines.Contains(ModelCardTitle))
+            return null;
+        int start = Array.IndexOf(lines, TrainingHeading);
+        if (start < 0)
+            return null;
+        int end = start + 1;
+        while (end < lines.Length && !lines[end].StartsWith("## ", StringComparison.Ordinal))
+            end++;
+        var b = new StringBuilder();
+        for (int i = start; i < end; i++)
+            b.Append(lines[i]).Append(Environment.NewLine);
         return b.ToString();
     }
 
