@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Globalization;
 using KnowledgeDistillation.Training;
 using KnowledgeDistillation.Workflow.Training;
 
@@ -56,7 +57,9 @@ public static class QuickStartCommand
         {
             steps.Validators.Add(r =>
             {
-                if (r.GetValueOrDefault<int?>() is < 1)
+                // Read the token, not the value: a token that is not an integer is already a parse error, and asking
+                // for its value here would throw instead of reporting it.
+                if (r.Tokens.Count == 1 && int.TryParse(r.Tokens[0].Value, NumberStyles.Integer, CultureInfo.InvariantCulture, out int value) && value < 1)
                     r.AddError($"{steps.Name} must be at least 1.");
             });
         }

@@ -25,10 +25,6 @@ internal static class GlobalOptions
 
     static GlobalOptions()
     {
-        Threads.Validators.Add(r =>
-        {
-            if (r.GetValueOrDefault<int?>() is < 1)
-                r.AddError("--threads must be at least 1.");
-        });
+        OptionValidation.MustBePositive(Threads);
     }
 }

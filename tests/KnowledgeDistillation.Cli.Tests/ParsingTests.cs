@@ -94,6 +94,9 @@ public class ParsingTests
     [InlineData("distill --train @a --output @s --gradient-accumulation 0")]
     [InlineData("distill --train @a --output @s --dev-queries 0 --data @d")]
     [InlineData("evaluate --data @d --model bm25 --fuse-bm25 0.5")]
+    [InlineData("distill --train @a --output @s --steps abc")] // not an integer: a parse error, not a crash in the validator
+    [InlineData("train-teacher --train @a --output @t --batch-size 1.5")]
+    [InlineData("mine --data @d --output @o.jsonl --threads many")]
     public async Task Bad_usage_exits_2_with_a_message_and_touches_no_file(string commandLine)
     {
         using var data = new TestData();

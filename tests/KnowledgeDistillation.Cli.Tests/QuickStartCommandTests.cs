@@ -48,6 +48,7 @@ public class QuickStartCommandTests
     [InlineData("--recipe", "nonsense")]
     [InlineData("--distil-from", "bm25")]
     [InlineData("--teacher-steps", "0")]
+    [InlineData("--student-steps", "x")]
     [InlineData("--seed", "x")]
     [InlineData("--precision", "fp16")]
     [InlineData("--frobnicate", "1")]

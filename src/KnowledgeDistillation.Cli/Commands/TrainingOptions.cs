@@ -127,10 +127,5 @@ internal sealed class TrainingOptions
     private static bool HasCheckpoint(string directory)
         => Directory.Exists(directory) && Directory.EnumerateDirectories(directory, "checkpoint-*").Any();
 
-    private static void MustBePositive(Option<int> option)
-        => option.Validators.Add(r =>
-        {
-            if (r.GetValueOrDefault<int>() < 1)
-                r.AddError($"{option.Name} must be at least 1.");
-        });
+    private static void MustBePositive(Option<int> option) => OptionValidation.MustBePositive(option);
 }

@@ -1,0 +1,84 @@
+using System.CommandLine;
+using System.Globalization;
+using static TorchSharp.torch;
+
+namespace DomainAdaptation;
+
+/// <summary>The sample's command line (System.CommandLine, as the QuickStart's and kd's): options, their defaults, and the <see cref="DomainAdaptationOptions"/> they give.</summary>
+public static class DomainAdaptationCommand
+{
+    public static Option<int> Seed { get; } = new("--seed") { Description = "Seed of the new classifier head, sampling and shuffling.", DefaultValueFactory = _ => 42 };
+
+    public static Option<string?> Output { get; } = new("--output")
+    {
+        Description = "Report folder (default samples/DomainAdaptation/runs/<timestamp>); reusing a folder reuses its fine-tuned teacher, its cached teacher scores and its fp32/bf16 choice.",
+    };
+
+    public static Option<int?> TeacherSteps { get; } = new("--teacher-steps") { Description = "Optimiser steps of the teacher (default 600; the best of 3 dev evaluations is kept)." };
+
+    public static Option<int?> StudentSteps { get; } = new("--student-steps") { Description = "Optimiser steps of each 6-layer student (default 80; the 3-layer students take twice as many)." };
+
+    public static Option<int?> StudentNegatives { get; } = new("--student-negatives")
+    {
+        Description = "Scored negatives per query in a student batch (default 1 of the 4 scored; the other queries' documents are negatives too).",
+    };
+
+    public static Option<string> Recipe { get; } = new("--recipe") { Description = "The distillation loss.", DefaultValueFactory = _ => Recipes.KlContrastive };
+
+    public static Option<string?> DType { get; } = new("--dtype") { Description = "Inference dtype, and bf16 autocast in training (default: measured on this CPU, the faster): fp32 or bf16." };
+
+    public static Option<bool> Smoke { get; } = new("--smoke") { Description = "The same pipeline on a slice of SciFact with a few steps (about a minute): checks the setup." };
+
+    static DomainAdaptationCommand()
+    {
+        Recipe.AcceptOnlyFromAmong([.. Recipes.Names]);
+        DType.AcceptOnlyFromAmong("fp32", "bf16");
+        foreach (Option<int?> count in new[] { TeacherSteps, StudentSteps, StudentNegatives })
+        {
+            count.Validators.Add(r =>
+            {
+                // Read the token, not the value: a token that is not an integer is already a parse error, and asking
+                // for its value here would throw instead of reporting it.
+                if (r.Tokens.Count == 1 && int.TryParse(r.Tokens[0].Value, NumberStyles.Integer, CultureInfo.InvariantCulture, out int value) && value < 1)
+                    r.AddError($"{count.Name} must be at least 1.");
+            });
+        }
+    }
+
+    /// <summary>The command: <c>dotnet run --project samples/DomainAdaptation -c Release -- [options]</c>.</summary>
+    public static RootCommand Create()
+    {
+        var root = new RootCommand("KnowledgeDistillation with real pretrained models on SciFact: zero-shot all-MiniLM-L6-v2 and arctic-embed-xs, a cross-encoder fine-tuned from MiniLM, MiniLM distilled from it against hard labels, and a 3-layer student from layers 0, 2, 4 (docs/results.md, \"Real pretrained models\").");
+        foreach (Option option in new Option[] { Seed, Output, TeacherSteps, StudentSteps, StudentNegatives, Recipe, DType, Smoke })
+            root.Options.Add(option);
+        return root;
+    }
+
+    /// <summary>The options a parsed command line asks for.</summary>
+    /// <param name="parse">A parse result of <see cref="Create"/> without errors.</param>
+    /// <param name="baseDirectory">The folder with <c>data/scifact/</c> and <c>models/</c> (the sample's output folder).</param>
+    /// <param name="defaultOutput">The report folder when <c>--output</c> is not given.</param>
+    public static DomainAdaptationOptions ToOptions(ParseResult parse, string baseDirectory, string defaultOutput)
+    {
+        ArgumentNullException.ThrowIfNull(parse);
+        var options = new DomainAdaptationOptions
+        {
+            DataDirectory = Path.Combine(baseDirectory, "data", "scifact"),
+            ModelDirectory = Path.Combine(baseDirectory, "models"),
+            OutputDirectory = Path.GetFullPath(parse.GetValue(Output) ?? defaultOutput),
+            Seed = parse.GetValue(Seed),
+        };
+        if (parse.GetValue(Smoke))
+            options = DomainAdaptationOptions.Smoke(options);
+        if (parse.GetValue(TeacherSteps) is int t)
+            options = options with { TeacherSteps = t };
+        if (parse.GetValue(StudentSteps) is int s)
+            options = options with { StudentSteps = s, CompressedStudentSteps = 2 * s };
+        if (parse.GetValue(StudentNegatives) is int n)
+            options = options with { StudentNegatives = n };
+        options = options with { Recipe = parse.GetValue(Recipe)! };
+        if (parse.GetValue(DType) is { } dtype)
+            options = options with { InferenceDType = dtype == "bf16" ? ScalarType.BFloat16 : ScalarType.Float32 };
+        return options;
+    }
+}
