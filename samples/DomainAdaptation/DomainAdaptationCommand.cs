@@ -1,5 +1,5 @@
 using System.CommandLine;
-using System.Globalization;
+using Samples.Common;
 using static TorchSharp.torch;
 
 namespace DomainAdaptation;
@@ -34,15 +34,7 @@ public static class DomainAdaptationCommand
         Recipe.AcceptOnlyFromAmong([.. Recipes.Names]);
         DType.AcceptOnlyFromAmong("fp32", "bf16");
         foreach (Option<int?> count in new[] { TeacherSteps, StudentSteps, StudentNegatives })
-        {
-            count.Validators.Add(r =>
-            {
-                // Read the token, not the value: a token that is not an integer is already a parse error, and asking
-                // for its value here would throw instead of reporting it.
-                if (r.Tokens.Count == 1 && int.TryParse(r.Tokens[0].Value, NumberStyles.Integer, CultureInfo.InvariantCulture, out int value) && value < 1)
-                    r.AddError($"{count.Name} must be at least 1.");
-            });
-        }
+            SampleCommandLine.MustBePositive(count);
     }
 
     /// <summary>The command: <c>dotnet run --project samples/DomainAdaptation -c Release -- [options]</c>.</summary>

@@ -1,20 +1,15 @@
 // QuickStart: distil a cross-encoder teacher into a bi-encoder student on SciFact (samples/data/scifact) and compare it
 // with BM25, the teacher, and the same student trained on hard labels only. See docs/getting-started.md.
 using System.CommandLine;
-using System.Globalization;
 using QuickStart;
 using Samples.Common;
 
 RootCommand command = QuickStartCommand.Create();
 ParseResult parse = command.Parse(args);
-if (parse.Errors.Count > 0 || parse.Action is not null)
-{
-    // --help, --version, or a wrong command line (exit code 2, as the kd tool).
-    int code = await parse.InvokeAsync();
-    return parse.Errors.Count > 0 ? 2 : code;
-}
+if (await SampleCommandLine.HandleHelpAndErrorsAsync(parse) is int exitCode)
+    return exitCode; // --help, or a wrong command line (2)
 
-string defaultOutput = Path.Combine(SampleConsole.ProjectDirectory("QuickStart.csproj") ?? Directory.GetCurrentDirectory(), "runs", DateTime.Now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture));
+string defaultOutput = SampleCommandLine.DefaultOutput("QuickStart.csproj");
 QuickStartOptions options = QuickStartCommand.ToOptions(parse, Path.Combine(AppContext.BaseDirectory, "data"), defaultOutput);
 
 bool full = parse.GetValue(QuickStartCommand.Full);

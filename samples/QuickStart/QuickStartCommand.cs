@@ -1,7 +1,7 @@
 using System.CommandLine;
-using System.Globalization;
 using KnowledgeDistillation.Training;
 using KnowledgeDistillation.Workflow.Training;
+using Samples.Common;
 
 namespace QuickStart;
 
@@ -54,15 +54,7 @@ public static class QuickStartCommand
         DistilFrom.AcceptOnlyFromAmong(Pipeline.FusionTargets, Pipeline.TeacherTargets);
         Precision.AcceptOnlyFromAmong("auto", "float32", "bfloat16");
         foreach (Option<int?> steps in new[] { TeacherSteps, StudentSteps })
-        {
-            steps.Validators.Add(r =>
-            {
-                // Read the token, not the value: a token that is not an integer is already a parse error, and asking
-                // for its value here would throw instead of reporting it.
-                if (r.Tokens.Count == 1 && int.TryParse(r.Tokens[0].Value, NumberStyles.Integer, CultureInfo.InvariantCulture, out int value) && value < 1)
-                    r.AddError($"{steps.Name} must be at least 1.");
-            });
-        }
+            SampleCommandLine.MustBePositive(steps);
     }
 
     /// <summary>The command: <c>dotnet run --project samples/QuickStart -c Release -- [options]</c>.</summary>

@@ -61,16 +61,8 @@ while awk -v l="$(load1)" -v m="$MAX_LOAD" 'BEGIN { exit !(l >= m) }' && ((waite
 done
 record_load start
 
-# The PyTorch peer's kernels. Debian 12's OpenBLAS (0.3.21) does not recognise some newer CPUs (seen: Intel Xeon,
-# family 6 model 207, with AVX-512) and falls back to its SSE3 "Prescott" kernels, which made the peer 2-8 times slower
-# than the CPU allows. Then pick the kernels the CPU's flags allow, as OPENBLAS_CORETYPE does by hand; the peer's
-# teacher scores are still compared with ours (drift table), so wrong kernels would show.
-if [ -z "${OPENBLAS_CORETYPE:-}" ] && [ "$($PY "$HERE/python/peer_torch.py" "$KD_BENCH_ARTIFACTS" --openblas-core)" = "Prescott" ]; then
-  if grep -qw avx512f /proc/cpuinfo; then export OPENBLAS_CORETYPE=SkylakeX
-  elif grep -qw avx2 /proc/cpuinfo; then export OPENBLAS_CORETYPE=Haswell
-  fi
-  log "OpenBLAS chose Prescott kernels on this CPU; the PyTorch peer runs with OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-Prescott}"
-fi
+# The PyTorch peer's OpenBLAS kernels (openblas-kernels.sh says why).
+source "$HERE/openblas-kernels.sh"
 
 # 6. Checks (drift, tokenizer agreement), the PyTorch peer, our benchmarks, peaks, soak.
 log "drift"; "${BENCH[@]}" drift; record_load drift

@@ -30,14 +30,8 @@ if [ ! -f "$KD_BENCH_ARTIFACTS/inputs/manifest.json" ]; then
   KD_BENCH_SHAPES=minilm "${BENCH[@]}" prepare
 fi
 
-# The PyTorch peer's kernels: Debian 12's OpenBLAS 0.3.21 falls back to its SSE3 "Prescott" kernels on some newer CPUs
-# (run-comparison.sh says more); then pick the kernels the CPU's flags allow, or the peer runs 2-8 times too slow.
-if [ -z "${OPENBLAS_CORETYPE:-}" ] && [ "$($PY "$HERE/python/peer_torch.py" "$KD_BENCH_ARTIFACTS" --openblas-core)" = "Prescott" ]; then
-  if grep -qw avx512f /proc/cpuinfo; then export OPENBLAS_CORETYPE=SkylakeX
-  elif grep -qw avx2 /proc/cpuinfo; then export OPENBLAS_CORETYPE=Haswell
-  fi
-  log "OpenBLAS chose Prescott kernels on this CPU; the PyTorch peer runs with OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-Prescott}"
-fi
+# The PyTorch peer's OpenBLAS kernels (openblas-kernels.sh says why).
+source "$HERE/openblas-kernels.sh"
 
 log "ceiling (libtorch matrix products)"; "${BENCH[@]}" gemm 3 linear | tee "$OUT/gemm.txt"
 log "inference vs ONNX Runtime"; "${BENCH[@]}" inference 5 | tee "$OUT/inference.txt"

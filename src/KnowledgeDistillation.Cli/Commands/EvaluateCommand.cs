@@ -131,7 +131,7 @@ internal static class EvaluateCommand
         if (!File.Exists(config))
         {
             // An ONNX export names no architecture: like a bare .onnx file it is a student unless --kind reranker says otherwise.
-            if (File.Exists(Path.Combine(folder, "model.onnx")) || File.Exists(Path.Combine(folder, ModelFolder.OnnxSubfolder, "model.onnx")))
+            if (BertWeights.IsOnnx(folder))
                 return "student";
             throw new FileNotFoundException($"{folder} has no config.json (nor model.onnx); give a Hugging Face, sentence-transformers or ONNX export folder, a .onnx file, or bm25.", config);
         }

@@ -24,7 +24,7 @@ internal sealed class TrainingOptions
         MaxLength = new Option<int>("--max-length") { Description = defaults.MaxLengthDescription, DefaultValueFactory = _ => 128 };
         LearningRate = new Option<double?>("--lr") { Description = defaults.LearningRateDescription };
         foreach (Option<int> option in new[] { Steps, BatchSize, GradientAccumulation, CheckpointEvery })
-            MustBePositive(option);
+            OptionValidation.MustBePositive(option);
         Precision.AcceptOnlyFromAmong("auto", "float32", "bfloat16");
     }
 
@@ -127,5 +127,4 @@ internal sealed class TrainingOptions
     private static bool HasCheckpoint(string directory)
         => Directory.Exists(directory) && Directory.EnumerateDirectories(directory, "checkpoint-*").Any();
 
-    private static void MustBePositive(Option<int> option) => OptionValidation.MustBePositive(option);
 }

@@ -210,10 +210,7 @@ internal static class SentenceTransformerLayout
         int end = start + 1;
         while (end < lines.Length && !lines[end].StartsWith("## ", StringComparison.Ordinal))
             end++;
-        var b = new StringBuilder();
-        for (int i = start; i < end; i++)
-            b.Append(lines[i]).Append(Environment.NewLine);
-        return b.ToString();
+        return string.Join(Environment.NewLine, lines[start..end]) + Environment.NewLine;
     }
 
     private static string Quote(string text) => text.Length == 0 ? "none" : $"`{text}`";
