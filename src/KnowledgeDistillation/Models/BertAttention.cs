@@ -45,9 +45,30 @@ internal sealed class BertSelfAttention : Module<Tensor, Tensor?, Tensor>
         Tensor v = Heads(_compute.Linear(value, hidden), b, t);
         if (additiveMask is not null && additiveMask.dtype != q.dtype)
             additiveMask = additiveMask.to(q.dtype); // mixed precision: SDPA wants the mask in the query's dtype
-        // SDPA scales by 1/sqrt(head_size), as BertSelfAttention does, and applies attention dropout to the probabilities.
-        Tensor context = functional.scaled_dot_product_attention(q, k, v, additiveMask, training ? _dropout : 0.0);
+        // SDPA scales by 1/sqrt(head_size), as BertSelfAttention does. With attention dropout it would run its math path
+        // with libtorch's serial dropout, so training with dropout takes that same path here with BertDropout's mask;
+        // otherwise SDPA (its fused kernel on CPU).
+        Tensor context = training && _dropout > 0
+            ? Eager(q, k, v, additiveMask, _dropout)
+            : functional.scaled_dot_product_attention(q, k, v, additiveMask);
         return context.transpose(1, 2).reshape(b, t, (long)_heads * _headSize).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// softmax(q·kᵀ/√d + mask) with dropout p on the probabilities, times v: SDPA's math path. The softmax runs in float32
+    /// under bf16 autocast (as SDPA's math path widens), the probabilities return to v's dtype for the last product.
+    /// </summary>
+    internal static Tensor Eager(Tensor q, Tensor k, Tensor v, Tensor? additiveMask, double dropout)
+    {
+        using var scope = NewDisposeScope();
+        Tensor scores = q.matmul(k.transpose(-2, -1)).mul_(1.0 / Math.Sqrt(q.shape[^1]));
+        if (additiveMask is not null)
+            scores = scores.add_(additiveMask);
+        Tensor probabilities = functional.softmax(scores, -1, ScalarType.Float32);
+        probabilities = BertDropout.Apply(probabilities, dropout);
+        if (probabilities.dtype != v.dtype)
+            probabilities = probabilities.to(v.dtype);
+        return probabilities.matmul(v).MoveToOuterDisposeScope();
     }
 
     // [B, T, H] -> [B, heads, T, head_size]
@@ -59,7 +80,7 @@ internal sealed class BertSelfOutput : Module<Tensor, Tensor, Tensor>
 {
     private readonly Linear dense;
     private readonly LayerNorm LayerNorm;
-    private readonly Dropout dropout;
+    private readonly BertDropout dropout;
     private readonly BertCompute _compute;
 
     public BertSelfOutput(BertConfig config, BertCompute compute)
@@ -68,7 +89,7 @@ internal sealed class BertSelfOutput : Module<Tensor, Tensor, Tensor>
         _compute = compute;
         dense = Linear(config.HiddenSize, config.HiddenSize);
         LayerNorm = nn.LayerNorm(config.HiddenSize, eps: config.LayerNormEps);
-        dropout = Dropout(config.HiddenDropoutProb);
+        dropout = new BertDropout(config.HiddenDropoutProb);
         RegisterComponents();
     }
 

@@ -21,7 +21,7 @@ internal sealed class BertEmbeddings : Module<Tensor, Tensor, Tensor>
     private readonly Embedding position_embeddings;
     private readonly Embedding token_type_embeddings;
     private readonly LayerNorm LayerNorm;
-    private readonly Dropout dropout;
+    private readonly BertDropout dropout;
     private readonly Embedding? exact_match_embeddings;
 #pragma warning restore IDE1006, SA1300
 
@@ -32,7 +32,7 @@ internal sealed class BertEmbeddings : Module<Tensor, Tensor, Tensor>
         position_embeddings = Embedding(config.MaxPositionEmbeddings, config.HiddenSize);
         token_type_embeddings = Embedding(config.TypeVocabSize, config.HiddenSize);
         LayerNorm = nn.LayerNorm(config.HiddenSize, eps: config.LayerNormEps);
-        dropout = Dropout(config.HiddenDropoutProb);
+        dropout = new BertDropout(config.HiddenDropoutProb);
         exact_match_embeddings = config.ExactMatchEmbedding ? Embedding(2, config.HiddenSize) : null;
         RegisterComponents();
     }

@@ -18,7 +18,7 @@ public sealed class BertForSequenceClassification : nn.Module
 {
 #pragma warning disable IDE1006, SA1300 // Hugging Face state-dict names.
     private readonly BertModel bert;
-    private readonly Dropout dropout;
+    private readonly BertDropout dropout;
     private readonly Linear classifier;
 #pragma warning restore IDE1006, SA1300
 
@@ -26,7 +26,7 @@ public sealed class BertForSequenceClassification : nn.Module
         : base(nameof(BertForSequenceClassification))
     {
         bert = new BertModel(config, addPoolingLayer: true);
-        dropout = nn.Dropout(config.ClassifierDropout ?? config.HiddenDropoutProb);
+        dropout = new BertDropout(config.ClassifierDropout ?? config.HiddenDropoutProb);
         classifier = nn.Linear(config.HiddenSize, config.NumLabels);
         RegisterComponents();
     }

@@ -44,7 +44,7 @@ internal sealed class BertOutput : Module<Tensor, Tensor, Tensor>
 {
     private readonly Linear dense;
     private readonly LayerNorm LayerNorm;
-    private readonly Dropout dropout;
+    private readonly BertDropout dropout;
     private readonly BertCompute _compute;
 
     public BertOutput(BertConfig config, BertCompute compute)
@@ -53,7 +53,7 @@ internal sealed class BertOutput : Module<Tensor, Tensor, Tensor>
         _compute = compute;
         dense = Linear(config.IntermediateSize, config.HiddenSize);
         LayerNorm = nn.LayerNorm(config.HiddenSize, eps: config.LayerNormEps);
-        dropout = Dropout(config.HiddenDropoutProb);
+        dropout = new BertDropout(config.HiddenDropoutProb);
         RegisterComponents();
     }
 
