@@ -1,5 +1,6 @@
 using System.Numerics;
 using System.Runtime.InteropServices;
+using TorchSharp;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
 
@@ -40,8 +41,8 @@ internal sealed class BertDropout : Module<Tensor, Tensor>
             return input * zero; // as libtorch: zeros that still carry the input's gradient path
         }
 
-        if (input.numel() > int.MaxValue / sizeof(float))
-            return nn.functional.dropout(input, p, training: true); // beyond one span: libtorch's own
+        if (input.device_type != DeviceType.CPU || input.numel() > int.MaxValue / sizeof(float))
+            return nn.functional.dropout(input, p, training: true); // off the CPU or beyond one span: libtorch's own
 
         long seed;
         using (Tensor draw = randint(long.MaxValue, [1], dtype: ScalarType.Int64))
