@@ -204,7 +204,11 @@ public sealed partial class OnnxEmbeddingModel : IDisposable
         InferenceSession session;
         try
         {
-            session = new InferenceSession(modelPath, sessionOptions);
+            // int8 weights through ONNX Runtime's saturating kernel on CPUs without VNNI: the same products made exact.
+            byte[]? widened = OnnxIntegerWeights.LoadWidenedIfNeeded(modelPath);
+            if (widened is not null)
+                Log.Widened(logger, modelPath);
+            session = widened is null ? new InferenceSession(modelPath, sessionOptions) : new InferenceSession(widened, sessionOptions);
         }
         catch (OnnxRuntimeException ex)
         {
@@ -518,5 +522,8 @@ public sealed partial class OnnxEmbeddingModel : IDisposable
     {
         [LoggerMessage(Level = LogLevel.Information, Message = "Loaded {Path}: {Dimension} dimensions, {Pooling} pooling {Where}, normalize {Normalize}.")]
         public static partial void Loaded(ILogger logger, string path, int dimension, PoolingMode pooling, string where, bool normalize);
+
+        [LoggerMessage(Level = LogLevel.Information, Message = "{Path}: int8 MatMulInteger weights stored as uint8 for this session, because this CPU has no VNNI and ONNX Runtime's int8 kernel would saturate.")]
+        public static partial void Widened(ILogger logger, string path);
     }
 }

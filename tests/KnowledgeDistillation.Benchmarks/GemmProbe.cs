@@ -22,6 +22,11 @@ internal static class GemmProbe
             Attention(reps);
             return;
         }
+        if (only.StartsWith("train", StringComparison.Ordinal))
+        {
+            Train(reps);
+            return;
+        }
         foreach (string route in new[] { "linear", "convcl", "conv" })
         foreach (ScalarType dtype in new[] { ScalarType.Float32, ScalarType.BFloat16 })
         {
@@ -38,6 +43,40 @@ internal static class GemmProbe
     }
 
     private static string _route = "linear";
+
+    // Forward + backward of the small models' linear layers (the QuickStart's teacher: hidden 128, intermediate 512;
+    // 64 pairs x 128 tokens), per route: what training pays for each product.
+    private static void Train(int reps)
+    {
+        using var grad = enable_grad();
+        foreach (long tokens in new long[] { 8192, 2048 })
+        foreach ((long k, long n) in new[] { (128L, 128L), (128L, 512L), (512L, 128L), (384L, 384L), (384L, 1536L), (1536L, 384L) })
+        foreach (string route in new[] { "linear", "convcl" })
+        {
+            _route = route;
+            using Tensor x = randn(tokens, k).requires_grad_(), w = randn(n, k).requires_grad_(), b = randn(n).requires_grad_();
+            using Tensor g = randn(tokens, n);
+            void Step()
+            {
+                using var scope = NewDisposeScope();
+                Tensor y = Apply(x, w, b);
+                y.backward([g]);
+                x.grad?.zero_(); w.grad?.zero_(); b.grad?.zero_();
+            }
+            Step();
+            var times = new List<double>();
+            for (int r = 0; r < 5; r++)
+            {
+                double t0 = BenchClock.Now();
+                for (int i = 0; i < reps; i++)
+                    Step();
+                times.Add((BenchClock.Now() - t0) / reps);
+            }
+            times.Sort();
+            double flops = 3 * 2.0 * tokens * k * n;
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"train {route,-7} {tokens}x{k}->{n} {times[2] * 1e3,9:F3} ms {flops / times[2] / 1e9,8:F1} GFLOP/s"));
+        }
+    }
 
     // Attention alone at MiniLM's shapes: libtorch's fused SDPA against the unfused matmul-softmax-matmul, fp32 and bf16.
     private static void Attention(int reps)
