@@ -38,7 +38,7 @@ public static class QuickStartCommand
 
     public static Option<double?> SoftWeight { get; } = new("--soft-weight") { Description = "Weight of the soft-label term against the contrastive term (default 1)." };
 
-    public static Option<int?> TeacherSteps { get; } = new("--teacher-steps") { Description = "Optimiser steps of the teacher (default 600; 1,500 with --full)." };
+    public static Option<int?> TeacherSteps { get; } = new("--teacher-steps") { Description = "Optimiser steps of the teacher (default 400; 1,500 with --full)." };
 
     public static Option<int?> StudentSteps { get; } = new("--student-steps") { Description = "Optimiser steps of each student (default 300; 1,200 with --full)." };
 

@@ -22,7 +22,7 @@ public class ParsingTests
     [InlineData("distill --train a.jsonl --output s", "--batch-size", "16")]
     [InlineData("distill --train a.jsonl --output s", "--negatives", "2")]
     [InlineData("distill --train a.jsonl --output s", "--checkpoint-every", "100")]
-    [InlineData("train-teacher --train a.jsonl --output t", "--steps", "600")]
+    [InlineData("train-teacher --train a.jsonl --output t", "--steps", "400")]
     [InlineData("train-teacher --train a.jsonl --output t", "--batch-size", "8")]
     [InlineData("train-teacher --train a.jsonl --output t", "--hidden", "128")]
     [InlineData("mine --data d --output o.jsonl", "--split", "train")]

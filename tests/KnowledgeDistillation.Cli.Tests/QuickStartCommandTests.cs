@@ -20,7 +20,7 @@ public class QuickStartCommandTests
         var expected = new QuickStartOptions { DataDirectory = "/data/scifact", VocabularyDirectory = "/data/bert-base-uncased", OutputDirectory = "/runs/now" };
         o.Should().Be(expected);
         o.Seed.Should().Be(42);
-        o.TeacherSteps.Should().Be(600);
+        o.TeacherSteps.Should().Be(400);
         o.StudentSteps.Should().Be(300);
         o.Recipe.Should().Be("margin-mse+contrastive");
         o.DistilFrom.Should().Be(Pipeline.FusionTargets);

@@ -14,7 +14,7 @@ internal static class TrainTeacherCommand
         var common = new TrainingOptions(new TrainingOptions.Defaults(
             TrainDescription: "FlagEmbedding JSONL of examples (query, pos, neg), for example from kd mine.",
             OutputDescription: "The teacher folder to write (Hugging Face layout); replaced only once training finished.",
-            Steps: 600, BatchSize: 8, Negatives: 7, NegativesDescription: "Negatives per query in a step.",
+            Steps: 400, BatchSize: 8, Negatives: 7, NegativesDescription: "Negatives per query in a step.",
             MaxLengthDescription: "Longest (query, document) input in tokens.",
             LearningRateDescription: "Peak learning rate (default 1e-3 from scratch, 2e-5 with --init)."));
         var init = new Option<string?>("--init") { Description = "A cross-encoder folder to fine-tune instead of training a new small one." };
