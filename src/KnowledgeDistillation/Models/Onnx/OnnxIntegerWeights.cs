@@ -33,8 +33,9 @@ internal static class OnnxIntegerWeights
 
     /// <summary>
     /// Rewrites, in place, every <c>MatMulInteger</c> whose weights (input B) are an int8 initializer into the uint8 form;
-    /// returns how many it rewrote. A weight initializer shared by several nodes is rewritten once, and only when every
-    /// node reading it is such a <c>MatMulInteger</c> (anything else would see other values).
+    /// returns how many nodes it rewrote. A weight or zero-point initializer is shifted once, and only when every node
+    /// reading it is rewritten too (anything else would see other values): nodes whose zero point is computed at run
+    /// time, and every node sharing an initializer with them or with another operator, stay as written.
     /// </summary>
     public static int Widen(ModelProto model)
     {
@@ -51,50 +52,47 @@ internal static class OnnxIntegerWeights
             }
         }
 
-        bool HasWidenableWeight(NodeProto node)
-            => IsMatMulInteger(node) && node.Input.Count >= 2
-               && initializers.TryGetValue(node.Input[1], out TensorProto? w) && w.DataType == (int)DataType.Int8
-               && readers[w.Name].All(r => r.Input == 1 && IsMatMulInteger(r.Node));
+        bool IsInt8Initializer(string name) => initializers.TryGetValue(name, out TensorProto? t) && t.DataType == (int)DataType.Int8;
+        static string? ZeroPoint(NodeProto node) => node.Input.Count > 3 && node.Input[3].Length > 0 ? node.Input[3] : null;
 
-        var widened = new HashSet<string>(StringComparer.Ordinal);
-        int rewritten = 0;
-        foreach (NodeProto node in graph.Node)
+        // Candidates, then drop every node that shares an initializer with a reader outside the set until none does.
+        var candidates = graph.Node
+            .Where(n => IsMatMulInteger(n) && n.Input.Count >= 2 && IsInt8Initializer(n.Input[1]) && (ZeroPoint(n) is not { } z || IsInt8Initializer(z)))
+            .ToHashSet();
+        bool changed = true;
+        while (changed)
         {
-            if (!HasWidenableWeight(node))
-                continue;
+            changed = candidates.RemoveWhere(n =>
+                !readers[n.Input[1]].All(r => r.Input == 1 && candidates.Contains(r.Node))
+                || (ZeroPoint(n) is { } z && !readers[z].All(r => r.Input == 3 && candidates.Contains(r.Node)))) > 0;
+        }
+
+        var shifted = new HashSet<string>(StringComparer.Ordinal);
+        foreach (NodeProto node in graph.Node.Where(candidates.Contains).ToList())
+        {
             TensorProto weight = initializers[node.Input[1]];
-            TensorProto? zero = null;
-            if (node.Input.Count > 3 && node.Input[3].Length > 0)
+            if (shifted.Add(weight.Name))
+                ShiftToUnsigned(weight);
+            if (ZeroPoint(node) is { } zero)
             {
-                // A zero point computed at run time, or shared with a node that keeps int8 weights: left as written.
-                if (!initializers.TryGetValue(node.Input[3], out zero) || zero.DataType != (int)DataType.Int8
-                    || !readers[zero.Name].All(r => r.Input == 3 && HasWidenableWeight(r.Node)))
-                    continue;
+                if (shifted.Add(zero))
+                    ShiftToUnsigned(initializers[zero]);
+                continue;
             }
 
-            if (widened.Add(weight.Name))
-                ShiftToUnsigned(weight);
-            if (zero is null)
-            {
-                // The optional zero point defaults to 0; uint8 weights need 128 stated.
-                var scalar = new TensorProto { Name = UniqueName(initializers, $"{weight.Name}_zero_point_uint8"), DataType = (int)DataType.Uint8 };
-                scalar.Int32Data.Add(128);
-                graph.Initializer.Add(scalar);
-                initializers[scalar.Name] = scalar;
-                while (node.Input.Count < 3)
-                    node.Input.Add("");
-                if (node.Input.Count == 3)
-                    node.Input.Add(scalar.Name);
-                else
-                    node.Input[3] = scalar.Name;
-            }
-            else if (widened.Add(zero.Name))
-            {
-                ShiftToUnsigned(zero);
-            }
-            rewritten++;
+            // The optional zero point defaults to 0; uint8 weights need 128 stated.
+            var scalar = new TensorProto { Name = UniqueName(initializers, $"{weight.Name}_zero_point_uint8"), DataType = (int)DataType.Uint8 };
+            scalar.Int32Data.Add(128);
+            graph.Initializer.Add(scalar);
+            initializers[scalar.Name] = scalar;
+            while (node.Input.Count < 3)
+                node.Input.Add("");
+            if (node.Input.Count == 3)
+                node.Input.Add(scalar.Name);
+            else
+                node.Input[3] = scalar.Name;
         }
-        return rewritten;
+        return candidates.Count;
     }
 
     /// <summary>

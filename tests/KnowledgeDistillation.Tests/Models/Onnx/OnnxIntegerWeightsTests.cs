@@ -71,6 +71,22 @@ public sealed class OnnxIntegerWeightsTests
     }
 
     [Fact]
+    public void Weights_shared_with_a_node_whose_zero_point_comes_at_run_time_are_left_as_they_are()
+    {
+        (_, sbyte[] b) = SaturatingInputs();
+        ModelProto model = Model(b, bZero: 0);
+        model.Graph.Input.Add(OnnxGraphBuilder.Value("B_zero_runtime", DataType.Int8));
+        var second = new NodeProto { OpType = "MatMulInteger", Name = "mm_runtime_zero" };
+        second.Input.AddRange(["A", "B", "A_zero", "B_zero_runtime"]);
+        second.Output.Add("Y2");
+        model.Graph.Node.Add(second);
+        model.Graph.Output.Add(OnnxGraphBuilder.Value("Y2", DataType.Int32, M, N));
+
+        OnnxIntegerWeights.Widen(model).Should().Be(0, "shifting B for the first node would change what the second computes");
+        model.Graph.Initializer.Should().OnlyContain(t => t.DataType == (int)DataType.Int8);
+    }
+
+    [Fact]
     public void A_float_model_is_not_rewritten_when_loaded()
     {
         string path = Path.Combine(Path.GetTempPath(), $"kd-float-{Guid.NewGuid():N}.onnx");
