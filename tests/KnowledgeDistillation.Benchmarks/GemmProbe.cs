@@ -63,18 +63,9 @@ internal static class GemmProbe
                 y.backward([g]);
                 x.grad?.zero_(); w.grad?.zero_(); b.grad?.zero_();
             }
-            Step();
-            var times = new List<double>();
-            for (int r = 0; r < 5; r++)
-            {
-                double t0 = BenchClock.Now();
-                for (int i = 0; i < reps; i++)
-                    Step();
-                times.Add((BenchClock.Now() - t0) / reps);
-            }
-            times.Sort();
+            double median = MedianSeconds(Step, reps);
             double flops = 3 * 2.0 * tokens * k * n;
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"train {route,-7} {tokens}x{k}->{n} {times[2] * 1e3,9:F3} ms {flops / times[2] / 1e9,8:F1} GFLOP/s"));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"train {route,-7} {tokens}x{k}->{n} {median * 1e3,9:F3} ms {flops / median / 1e9,8:F1} GFLOP/s"));
         }
     }
 
@@ -97,17 +88,8 @@ internal static class GemmProbe
                             using Tensor p = s.softmax(-1);
                             return p.matmul(v);
                         };
-                    f().Dispose();
-                    var times = new List<double>();
-                    for (int r = 0; r < 5; r++)
-                    {
-                        double t0 = BenchClock.Now();
-                        for (int i = 0; i < reps; i++)
-                            f().Dispose();
-                        times.Add((BenchClock.Now() - t0) / reps);
-                    }
-                    times.Sort();
-                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"attn {kind,-8} b{b} t{t} {dtype,-9} {times[2] * 1e3,9:F3} ms {flops / times[2] / 1e9,8:F1} GFLOP/s"));
+                    double median = MedianSeconds(() => f().Dispose(), reps);
+                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"attn {kind,-8} b{b} t{t} {dtype,-9} {median * 1e3,9:F3} ms {flops / median / 1e9,8:F1} GFLOP/s"));
                 }
             }
         }
@@ -134,19 +116,23 @@ internal static class GemmProbe
     private static void Time(string name, double flops, int reps, ScalarType dtype, long m, long k, long n)
     {
         using Tensor x = randn(m, k, dtype: dtype), w = randn(n, k, dtype: dtype), b = randn(n, dtype: dtype);
-        using (Tensor warm = Apply(x, w, b)) { }
-        var times = new List<double>();
-        for (int r = 0; r < 5; r++)
+        double median = MedianSeconds(() => Apply(x, w, b).Dispose(), reps);
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{name,-32} {median * 1e3,9:F3} ms {flops / median / 1e9,8:F1} GFLOP/s"));
+    }
+
+    // One warm-up call, then the median over 5 rounds of the time per call (rounds of reps calls).
+    private static double MedianSeconds(Action call, int reps)
+    {
+        call();
+        var times = new double[5];
+        for (int r = 0; r < times.Length; r++)
         {
             double t0 = BenchClock.Now();
             for (int i = 0; i < reps; i++)
-            {
-                using Tensor y = Apply(x, w, b);
-            }
-            times.Add((BenchClock.Now() - t0) / reps);
+                call();
+            times[r] = (BenchClock.Now() - t0) / reps;
         }
-        times.Sort();
-        double median = times[2];
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{name,-32} {median * 1e3,9:F3} ms {flops / median / 1e9,8:F1} GFLOP/s"));
+        Array.Sort(times);
+        return times[2];
     }
 }

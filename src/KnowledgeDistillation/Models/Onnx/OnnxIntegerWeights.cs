@@ -104,10 +104,13 @@ internal static class OnnxIntegerWeights
     {
         if (!SignedProductsSaturate || new FileInfo(modelPath).Length > int.MaxValue / 2)
             return null;
+        byte[] bytes = File.ReadAllBytes(modelPath);
+        if (bytes.AsSpan().IndexOf("MatMulInteger"u8) < 0)
+            return null; // no such node (op_type is stored as plain bytes): a float model is not parsed twice
         ModelProto model;
         try
         {
-            model = ModelProto.Parser.ParseFrom(File.ReadAllBytes(modelPath));
+            model = ModelProto.Parser.ParseFrom(bytes);
         }
         catch (InvalidProtocolBufferException)
         {
