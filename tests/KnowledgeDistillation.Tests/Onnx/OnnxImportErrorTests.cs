@@ -222,6 +222,36 @@ public sealed class OnnxImportErrorTests(PretrainedModels models) : IDisposable
         e.Message.Should().Contain("num_attention_heads: config.json 6, graph 12").And.Contain("layer_norm_eps");
     }
 
+    // Found by OnnxImportFuzzTests: a node missing the input or output the importer reads was an ArgumentOutOfRangeException.
+    [Theory]
+    [InlineData("MatMul", "outputs")]
+    [InlineData("Add", "outputs")]
+    [InlineData("Transpose", "inputs")]
+    [InlineData("Reshape", "inputs")]
+    [InlineData("Sqrt", "inputs")]
+    public void A_node_without_the_input_or_output_its_operator_has_is_named(string opType, string cleared)
+    {
+        ModelProto model = Original();
+        NodeProto matmul = model.Graph.Node.First(n => n.OpType == "MatMul" && model.Graph.Initializer.Any(t => t.Name == n.Input[1]));
+        NodeProto node = opType switch
+        {
+            "MatMul" => matmul,
+            // The bias Add after a projection, the key's Transpose before the attention scores, the heads Reshape.
+            "Add" => model.Graph.Node.First(n => n.OpType == "Add" && n.Input.Contains(matmul.Output[0])),
+            "Transpose" => model.Graph.Node.First(n => n.OpType == "Transpose" && model.Graph.Node.Any(m => m.OpType == "MatMul" && m.Input[1] == n.Output[0])),
+            _ => model.Graph.Node.First(n => n.OpType == opType),
+        };
+        if (cleared == "outputs")
+            node.Output.Clear();
+        else
+            node.Input.RemoveAt(node.Input.Count - 1);
+
+        OnnxImportException e = Load(Write(model));
+
+        e.NodeName.Should().Be(node.Name);
+        e.Message.Should().Contain(node.Name).And.Contain($"has {(cleared == "outputs" ? node.Output.Count : node.Input.Count)} {cleared[..^1]}(s)");
+    }
+
     // Moves every initializer of 1 KB or more into one external file, as onnx.save_model(save_as_external_data=True) does.
     private static ModelProto ToExternalData(ModelProto model, string location, out byte[] data)
     {

@@ -179,7 +179,7 @@ internal static partial class BertOnnxImporter
             return null;
         bool transposedInGraph = false;
         string matrix = node.Input[1];
-        if (!file.IsInitializer(matrix) && file.Producer(matrix) is { OpType: "Transpose" } transpose && file.IsInitializer(transpose.Input[0]))
+        if (!file.IsInitializer(matrix) && file.Producer(matrix) is { OpType: "Transpose" } transpose && file.IsInitializer(file.Input(transpose, 0)))
         {
             long[] perm = transpose.Attribute.FirstOrDefault(a => a.Name == "perm")?.Ints.ToArray() ?? [1, 0];
             if (!perm.SequenceEqual([1L, 0L]))
@@ -203,7 +203,7 @@ internal static partial class BertOnnxImporter
         // transposes it first; Gemm transposes B itself when transB = 1.
         bool storedTransposed = !transposedInGraph;
         string? bias = null;
-        string output = node.Output[0];
+        string output = file.Output(node, 0);
         if (node.OpType == "Gemm")
         {
             long transA = Int(node, "transA", 0), transB = Int(node, "transB", 0);
@@ -222,7 +222,7 @@ internal static partial class BertOnnxImporter
             {
                 NodeProto add = users[0];
                 bias = add.Input.FirstOrDefault(i => i != output && file.IsInitializer(i));
-                output = add.Output[0];
+                output = file.Output(add, 0);
             }
         }
 
@@ -325,7 +325,7 @@ internal static partial class BertOnnxImporter
                 if (!linearOutputs.TryGetValue(weight, out string? value))
                     throw new OnnxImportException(file.FilePath, $"{weight} is not applied by a MatMul or Gemm node, so the attention heads cannot be read.");
                 NodeProto? reshape = file.Consumers(value).FirstOrDefault(n => n.OpType == "Reshape");
-                long[]? tail = reshape is null ? null : TrailingConstants(file, reshape.Input[1]);
+                long[]? tail = reshape is null ? null : TrailingConstants(file, file.Input(reshape, 1));
                 if (reshape is null || tail is null || tail.Length < 2)
                 {
                     NodeProto? producer = file.Producer(value);
@@ -377,7 +377,7 @@ internal static partial class BertOnnxImporter
             {
                 found.Add((node.Attribute.FirstOrDefault(a => a.Name == "epsilon") is { } e ? e.F : 1e-5f, node));
             }
-            else if (node.OpType == "Sqrt" && file.Producer(node.Input[0]) is { OpType: "Add" } add
+            else if (node.OpType == "Sqrt" && file.Producer(file.Input(node, 0)) is { OpType: "Add" } add
                 && add.Input.Any(i => file.Producer(i) is { OpType: "ReduceMean" }))
             {
                 string? constant = add.Input.FirstOrDefault(i => file.Producer(i) is not { OpType: "ReduceMean" });

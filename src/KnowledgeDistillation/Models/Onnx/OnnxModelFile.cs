@@ -92,6 +92,18 @@ internal sealed class OnnxModelFile
 
     public IReadOnlyList<NodeProto> Consumers(string value) => _consumers.TryGetValue(value, out List<NodeProto>? list) ? list : [];
 
+    /// <summary>Input <paramref name="index"/> of a node; a node with fewer inputs than its operator takes is an error naming it.</summary>
+    public string Input(NodeProto node, int index)
+        => index < node.Input.Count
+            ? node.Input[index]
+            : throw new OnnxImportException(FilePath, $"{Label(node)} has {node.Input.Count} input(s); {node.OpType} takes at least {index + 1}.", node.Name);
+
+    /// <summary>Output <paramref name="index"/> of a node; a node with fewer outputs is an error naming it.</summary>
+    public string Output(NodeProto node, int index)
+        => index < node.Output.Count
+            ? node.Output[index]
+            : throw new OnnxImportException(FilePath, $"{Label(node)} has {node.Output.Count} output(s); {node.OpType} has at least {index + 1}.", node.Name);
+
     public bool IsInitializer(string value) => _initializers.ContainsKey(value);
 
     /// <summary>The constant tensor behind a value: an initializer or the <c>value</c> of a <c>Constant</c> node.</summary>
