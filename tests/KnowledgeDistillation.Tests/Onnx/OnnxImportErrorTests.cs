@@ -252,6 +252,89 @@ public sealed class OnnxImportErrorTests(PretrainedModels models) : IDisposable
         e.Message.Should().Contain(node.Name).And.Contain($"has {(cleared == "outputs" ? node.Output.Count : node.Input.Count)} {cleared[..^1]}(s)");
     }
 
+    // Found by OnnxImportFuzzTests: checked arithmetic on the dims threw a bare OverflowException.
+    [Fact]
+    public void Dimensions_whose_product_overflows_are_named()
+    {
+        ModelProto model = Original();
+        TensorProto norm = model.Graph.Initializer.Single(t => t.Name == "encoder.layer.1.output.LayerNorm.weight");
+        norm.Dims.Clear();
+        norm.Dims.Add([1L << 32, 1L << 32, 16]);
+
+        OnnxImportException e = Load(Write(model));
+
+        e.InitializerName.Should().Be("encoder.layer.1.output.LayerNorm.weight");
+        e.Message.Should().Contain("[4294967296, 4294967296, 16]").And.Contain("overflows");
+    }
+
+    // Found by OnnxImportFuzzTests: a zero dimension means no data to check, and the other one overflowed the int cast.
+    [Fact]
+    public void A_dimension_too_large_for_the_configuration_is_named()
+    {
+        ModelProto model = Original();
+        TensorProto words = model.Graph.Initializer.Single(t => t.Name == "embeddings.word_embeddings.weight");
+        words.Dims.Clear();
+        words.Dims.Add([0, 1L << 33]);
+        words.ClearRawData();
+
+        OnnxImportException e = Load(Write(model));
+
+        e.InitializerName.Should().Be("embeddings.word_embeddings.weight");
+        e.Message.Should().Contain("[0, 8589934592]").And.Contain("larger than a BERT size");
+    }
+
+    // Found reading the code the fuzzer pointed at: a classifier.weight no Gemm reads was indexed as a matrix
+    // (IndexOutOfRangeException for a scalar).
+    [Fact]
+    public void A_classifier_weight_that_is_not_a_matrix_is_named()
+    {
+        ModelProto model = Original();
+        var scalar = new TensorProto { Name = "classifier.weight", DataType = (int)TensorProto.Types.DataType.Float, RawData = ByteString.CopyFrom(new byte[4]) };
+        model.Graph.Initializer.Add(scalar);
+
+        OnnxImportException e = Load(Write(model));
+
+        e.InitializerName.Should().Be("classifier.weight");
+        e.Message.Should().Contain("expected 2 dimension(s)");
+    }
+
+    // Found by OnnxImportFuzzTests: int.Parse of the layer number threw OverflowException, and of another script's
+    // digits (which \d matched) FormatException.
+    [Theory]
+    [InlineData("99999999999")]
+    [InlineData("\u0663")]
+    public void A_layer_number_that_is_not_an_int_is_named(string number)
+    {
+        ModelProto model = Original();
+        TensorProto bias = model.Graph.Initializer.Single(t => t.Name == "encoder.layer.3.output.dense.bias");
+        string renamed = $"encoder.layer.{number}.output.dense.bias";
+        foreach (NodeProto node in model.Graph.Node.Where(n => n.Input.Contains(bias.Name)))
+            node.Input[node.Input.IndexOf(bias.Name)] = renamed;
+        bias.Name = renamed;
+
+        OnnxImportException e = Load(Write(model));
+
+        e.Message.Should().Contain($"encoder.layer.{number}.output.dense.");
+    }
+
+    // Found reading the code: heads and head size whose product wraps around to the width passed the check, and the
+    // heads were cast to int unchecked; the error came later, from the next Reshape, saying the layers disagree.
+    [Fact]
+    public void Heads_whose_product_with_the_head_size_wraps_around_to_the_width_are_refused()
+    {
+        ModelProto model = Original();
+        NodeProto reshape = model.Graph.Node.First(n => n.OpType == "Reshape");
+        NodeProto concat = model.Graph.Node.Single(n => n.Output.Contains(reshape.Input[1]));
+        TensorProto heads = model.Graph.Initializer.Single(t => t.Name == concat.Input[2]);
+        // (2^59 + 12) * 32 = 2^64 + 384, which is 384 in a long.
+        heads.RawData = ByteString.CopyFrom(BitConverter.GetBytes((1L << 59) + 12));
+
+        OnnxImportException e = Load(Write(model));
+
+        e.NodeName.Should().Be(reshape.Name);
+        e.Message.Should().Contain($"{(1L << 59) + 12} heads of 32");
+    }
+
     // Moves every initializer of 1 KB or more into one external file, as onnx.save_model(save_as_external_data=True) does.
     private static ModelProto ToExternalData(ModelProto model, string location, out byte[] data)
     {

@@ -256,7 +256,8 @@ internal static partial class BertOnnxImporter
     private static double Float(NodeProto node, string name, double fallback)
         => node.Attribute.FirstOrDefault(a => a.Name == name) is { } a ? a.F : fallback;
 
-    [GeneratedRegex(@"^encoder\.layer\.(\d+)\.")]
+    // [0-9], not \d, which also matches other scripts' digits that int.Parse refuses.
+    [GeneratedRegex(@"^encoder\.layer\.([0-9]+)\.")]
     private static partial Regex LayerName();
 
     private static BertConfig InferConfig(OnnxModelFile file, Dictionary<string, OnnxWeight> weights, Dictionary<string, string> linearOutputs)
@@ -268,38 +269,44 @@ internal static partial class BertOnnxImporter
             long[] shape = w.Shape;
             if (shape.Length != rank)
                 throw new OnnxImportException(file.FilePath, $"{name} (initializer \"{w.Initializer}\") has shape {OnnxModelFile.ShapeText(w.Tensor)}; expected {rank} dimension(s).", initializerName: w.Initializer);
+            // The configuration's sizes are ints; a dimension beside a zero has no data to be checked against.
+            if (shape.Any(d => d > int.MaxValue))
+                throw new OnnxImportException(file.FilePath, $"{name} (initializer \"{w.Initializer}\") has shape {OnnxModelFile.ShapeText(w.Tensor)}, a dimension larger than a BERT size can be ({int.MaxValue}).", initializerName: w.Initializer);
             return shape;
         }
 
         long[] word = Shape(WordEmbeddings, 2);
         long[] positions = Shape("embeddings.position_embeddings.weight", 2);
         long[] types = Shape("embeddings.token_type_embeddings.weight", 2);
-        int hidden = checked((int)word[1]);
+        int hidden = (int)word[1];
 
         var layerIndices = new SortedSet<int>();
         foreach (string name in weights.Keys)
         {
             Match m = LayerName().Match(name);
-            if (m.Success)
-                layerIndices.Add(int.Parse(m.Groups[1].ValueSpan, CultureInfo.InvariantCulture));
+            if (!m.Success)
+                continue;
+            if (!int.TryParse(m.Groups[1].ValueSpan, NumberStyles.None, CultureInfo.InvariantCulture, out int index))
+                throw new OnnxImportException(file.FilePath, $"{name} (initializer \"{weights[name].Initializer}\") names encoder layer {m.Groups[1].Value}, beyond any BERT.", initializerName: weights[name].Initializer);
+            layerIndices.Add(index);
         }
         if (layerIndices.Count == 0)
             throw new OnnxImportException(file.FilePath, "no encoder.layer.N weights were found.");
         if (layerIndices.Min != 0 || layerIndices.Max != layerIndices.Count - 1)
             throw new OnnxImportException(file.FilePath, $"the encoder layers found are {string.Join(", ", layerIndices)}; they must be numbered 0..N-1 without gaps.");
         int layers = layerIndices.Count;
-        int intermediate = checked((int)Shape("encoder.layer.0.intermediate.dense.bias", 1)[0]);
+        int intermediate = (int)Shape("encoder.layer.0.intermediate.dense.bias", 1)[0];
 
         int heads = InferHeads(file, hidden, layers, linearOutputs);
         double eps = InferEpsilon(file);
         string activation = InferActivation(file, layers, linearOutputs);
-        int numLabels = weights.TryGetValue("classifier.weight", out OnnxWeight? classifier) ? checked((int)classifier.Shape[0]) : 2;
+        int numLabels = weights.ContainsKey("classifier.weight") ? (int)Shape("classifier.weight", 2)[0] : 2;
 
         try
         {
-            return new BertConfig(checked((int)word[0]), hidden, layers, heads, intermediate, checked((int)positions[0]))
+            return new BertConfig((int)word[0], hidden, layers, heads, intermediate, (int)positions[0])
             {
-                TypeVocabSize = checked((int)types[0]),
+                TypeVocabSize = (int)types[0],
                 LayerNormEps = eps,
                 HiddenAct = activation,
                 NumLabels = numLabels,
@@ -334,7 +341,8 @@ internal static partial class BertOnnxImporter
                         producer?.Name);
                 }
                 long h = tail[^2], size = tail[^1];
-                if (h < 1 || size < 1 || h * size != hidden)
+                // Bounded first: h * size of two huge constants can wrap around to hidden.
+                if (h < 1 || size < 1 || h > hidden || size > hidden || h * size != hidden)
                 {
                     throw new OnnxImportException(file.FilePath,
                         $"{OnnxModelFile.Label(reshape)} splits the {projection} projection of layer {layer} into {h} heads of {size}, which does not make hidden_size {hidden}.",

@@ -177,7 +177,7 @@ internal sealed class OnnxModelFile
 
     public static string ShapeText(TensorProto t) => CheckpointTensorInfo.FormatShape(t.Dims);
 
-    /// <summary>The element count of a tensor; negative dimensions are an error.</summary>
+    /// <summary>The element count of a tensor; negative dimensions, and dimensions whose product no long holds, are errors.</summary>
     public long ElementCount(TensorProto t, string name)
     {
         long n = 1;
@@ -185,7 +185,10 @@ internal sealed class OnnxModelFile
         {
             if (d < 0)
                 throw new OnnxImportException(FilePath, $"initializer \"{name}\" has a negative dimension in {ShapeText(t)}.", initializerName: name);
-            n = checked(n * d);
+            // The dims come from the file: a corrupt one must not surface as an OverflowException.
+            if (d > 0 && n > long.MaxValue / d)
+                throw new OnnxImportException(FilePath, $"initializer \"{name}\" has dimensions {ShapeText(t)} whose element count overflows a 64-bit integer.", initializerName: name);
+            n *= d;
         }
         return n;
     }
@@ -199,7 +202,11 @@ internal sealed class OnnxModelFile
     {
         ScalarType dtype = DType(t.DataType)
             ?? throw new OnnxImportException(FilePath, $"initializer \"{name}\" is stored as {TypeName(t.DataType)}, which the importer does not read (FLOAT, FLOAT16, BFLOAT16, DOUBLE, INT64, INT32).", initializerName: name);
-        long expected = checked(ElementCount(t, name) * CheckpointFile.ElementSize(dtype));
+        long count = ElementCount(t, name);
+        int elementSize = CheckpointFile.ElementSize(dtype);
+        if (count > long.MaxValue / elementSize)
+            throw new OnnxImportException(FilePath, $"initializer \"{name}\" {ShapeText(t)} {TypeName(t.DataType)} has more bytes than a 64-bit integer counts.", initializerName: name);
+        long expected = count * elementSize;
         if (t.DataLocation == TensorProto.Types.DataLocation.External)
         {
             (string path, long offset, long length) = ExternalLocation(t, name, expected);
