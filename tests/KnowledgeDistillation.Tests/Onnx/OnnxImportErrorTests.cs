@@ -335,6 +335,35 @@ public sealed class OnnxImportErrorTests(PretrainedModels models) : IDisposable
         e.Message.Should().Contain($"{(1L << 59) + 12} heads of 32");
     }
 
+    // Found by OnnxImportFuzzTests: offset + length overflowed past the truncation check, and the read at the offset
+    // failed in the OS with an IOException that named no initializer.
+    [Fact]
+    public void An_external_data_offset_near_the_end_of_the_long_range_is_named()
+    {
+        ModelProto model = ToExternalData(Original(), "model.onnx.data", out byte[] data);
+        File.WriteAllBytes(Path.Combine(_dir, "model.onnx.data"), data);
+        TensorProto t = model.Graph.Initializer.Single(t => t.Name == "embeddings.word_embeddings.weight");
+        t.ExternalData.Single(e => e.Key == "offset").Value = long.MaxValue.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+        OnnxImportException e = Load(Write(model));
+
+        e.InitializerName.Should().Be(t.Name);
+        e.FilePath.Should().Be(Path.Combine(_dir, "model.onnx.data"));
+        e.Message.Should().Contain($"at offset {long.MaxValue}").And.Contain("truncated");
+    }
+
+    // Found by OnnxImportFuzzTests: Path.GetFullPath threw a bare ArgumentException on the NUL byte.
+    [Fact]
+    public void An_external_data_location_with_a_nul_byte_is_named()
+    {
+        ModelProto model = ToExternalData(Original(), "model.onnx\0.data", out _);
+
+        OnnxImportException e = Load(Write(model));
+
+        e.InitializerName.Should().NotBeNull();
+        e.Message.Should().Contain("not a valid path");
+    }
+
     // Moves every initializer of 1 KB or more into one external file, as onnx.save_model(save_as_external_data=True) does.
     private static ModelProto ToExternalData(ModelProto model, string location, out byte[] data)
     {

@@ -14,6 +14,8 @@ namespace KnowledgeDistillation.Models.Onnx;
 /// </summary>
 internal sealed class OnnxModelFile
 {
+    private static readonly System.Buffers.SearchValues<char> s_invalidPathChars = System.Buffers.SearchValues.Create(Path.GetInvalidPathChars());
+
     private readonly Dictionary<string, TensorProto> _initializers = new(StringComparer.Ordinal);
     private readonly Dictionary<string, NodeProto> _producers = new(StringComparer.Ordinal);
     private readonly Dictionary<string, List<NodeProto>> _consumers = new(StringComparer.Ordinal);
@@ -211,10 +213,11 @@ internal sealed class OnnxModelFile
         {
             (string path, long offset, long length) = ExternalLocation(t, name, expected);
             long fileLength = new FileInfo(path).Length;
-            if (offset + length > fileLength)
+            // Compared without offset + length, which a corrupt offset near long.MaxValue overflows past this check.
+            if (length > fileLength || offset > fileLength - length)
             {
                 throw new OnnxImportException(path,
-                    $"initializer \"{name}\" {ShapeText(t)} {TypeName(t.DataType)} needs bytes {offset}..{offset + length} but the external data file has {fileLength} bytes (truncated?).",
+                    $"initializer \"{name}\" {ShapeText(t)} {TypeName(t.DataType)} needs {length} bytes at offset {offset} but the external data file has {fileLength} bytes (truncated?).",
                     initializerName: name);
             }
             return;
@@ -326,6 +329,9 @@ internal sealed class OnnxModelFile
         }
         if (string.IsNullOrEmpty(location))
             throw new OnnxImportException(FilePath, $"initializer \"{name}\" is stored externally but has no \"location\".", initializerName: name);
+        // Path.GetFullPath throws a bare ArgumentException on these (a NUL byte on every platform).
+        if (location.AsSpan().IndexOfAny(s_invalidPathChars) >= 0)
+            throw new OnnxImportException(FilePath, $"initializer \"{name}\": external data location \"{location.Replace("\0", "\\0", StringComparison.Ordinal)}\" is not a valid path.", initializerName: name);
         string full = Path.GetFullPath(Path.Combine(Directory, location));
         if (Path.IsPathRooted(location) || !full.StartsWith(Path.TrimEndingDirectorySeparator(Directory) + Path.DirectorySeparatorChar, StringComparison.Ordinal))
             throw new OnnxImportException(FilePath, $"initializer \"{name}\": external data location \"{location}\" leaves the model's folder.", initializerName: name);
