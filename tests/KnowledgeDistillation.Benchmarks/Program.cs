@@ -13,6 +13,7 @@ using KnowledgeDistillation.Benchmarks;
 //   adamw [rounds] [queries] [alone]  the trainers' FastAdamW against TorchSharp's AdamW: step alone and whole step
 //   corpus [fp32,bf16]  BiEncoderStudent.Encode of the SciFact corpus, real all-MiniLM-L6-v2, 256 tokens
 //   soak                live-tensor count and working set over 1,000 steps/calls
+//   hop <teacher> <jsonl> [pairs] [rounds]  cross-encoder scoring on one thread against batches hopping pool threads
 //   anything else       BenchmarkDotNet (e.g. --filter '*Teacher*'), results in artifacts/results/bdn
 switch (args.FirstOrDefault())
 {
@@ -48,6 +49,9 @@ switch (args.FirstOrDefault())
         break;
     case "soak":
         Soak.Run();
+        break;
+    case "hop":
+        ThreadHopProbe.Run(args[1..]);
         break;
     default:
         BenchmarkSwitcher.FromAssembly(typeof(BenchConfig).Assembly).Run(args);
