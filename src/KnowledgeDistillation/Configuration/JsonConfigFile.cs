@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
@@ -14,6 +15,8 @@ internal sealed class JsonConfigFile
 {
     /// <summary>Builds the caller's exception from the file, the problem, the 1-based line (when known) and the cause.</summary>
     internal delegate Exception ErrorFactory(string source, string problem, int? line, Exception? inner);
+
+    private static readonly UTF8Encoding s_strictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
     private readonly ErrorFactory _error;
 
@@ -37,17 +40,37 @@ internal sealed class JsonConfigFile
     public JsonConfigFile Child(JsonNode node) => new(node, Source, _error);
 
     /// <summary>Reads and parses a file.</summary>
-    public static JsonConfigFile Load(string path, ErrorFactory error) => Parse(File.ReadAllText(path), path, error);
+    public static JsonConfigFile Load(string path, ErrorFactory error) => Parse(ReadText(path, error), path, error);
+
+    /// <summary>Reads a file as strict UTF-8; invalid bytes are an error that gives the line.</summary>
+    public static string ReadText(string path, ErrorFactory error)
+    {
+        try
+        {
+            // The default decoder would turn invalid bytes into U+FFFD, silently renaming a key (so that it is ignored
+            // or reported missing) or changing a value; Python's json.load refuses such a file.
+            return File.ReadAllText(path, s_strictUtf8);
+        }
+        catch (DecoderFallbackException ex)
+        {
+            int? line = Data.Utf8Lines.FindFirstInvalid(path) is { } found ? (int)Math.Min(found.Line, int.MaxValue) : null;
+            throw error(path, $"not valid UTF-8{(line is { } l ? $" (line {l})" : "")}: {ex.Message}", line, ex);
+        }
+    }
 
     /// <summary>Reads and parses a file when it exists.</summary>
     public static JsonConfigFile? LoadIfExists(string path, ErrorFactory error) => File.Exists(path) ? Load(path, error) : null;
 
-    /// <summary>Parses JSON text; invalid JSON is an error that gives the line and byte.</summary>
+    // A key given twice is refused while parsing, with its line: JsonNode would otherwise throw an ArgumentException on
+    // first access of the object, and Python's json silently keeps the last value, so the file is ambiguous.
+    private static readonly JsonDocumentOptions s_documentOptions = new() { AllowDuplicateProperties = false };
+
+    /// <summary>Parses JSON text; invalid JSON (a key given twice included) is an error that gives the line and byte.</summary>
     public static JsonConfigFile Parse(string json, string source, ErrorFactory error)
     {
         try
         {
-            JsonNode root = JsonNode.Parse(json) ?? throw error(source, "the file must hold a JSON object.", null, null);
+            JsonNode root = JsonNode.Parse(json, documentOptions: s_documentOptions) ?? throw error(source, "the file must hold a JSON object.", null, null);
             CheckText(root);
             return new JsonConfigFile(root, source, error);
         }

@@ -129,7 +129,7 @@ public sealed record BertConfig
     /// <returns>The configuration.</returns>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
     /// <exception cref="CheckpointException">
-    /// The file is not valid JSON (the message gives the line), a required key is missing, a key has the wrong type, or a
+    /// The file is not valid UTF-8 JSON (the message gives the line), a key is given twice, a required key is missing, a key has the wrong type, or a
     /// value is unsupported or inconsistent; the message names the file and the key.
     /// </exception>
     public static BertConfig Load(string path)
@@ -137,7 +137,7 @@ public sealed record BertConfig
         ArgumentNullException.ThrowIfNull(path);
         if (!File.Exists(path))
             throw new FileNotFoundException($"{path}: the model configuration (config.json) does not exist.", path);
-        return Parse(File.ReadAllText(path), path);
+        return Parse(JsonConfigFile.ReadText(path, CheckpointError), path);
     }
 
     /// <summary>Parses the text of a Hugging Face <c>config.json</c>.</summary>

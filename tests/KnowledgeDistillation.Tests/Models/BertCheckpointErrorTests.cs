@@ -2,6 +2,7 @@ using System.IO.Compression;
 using System.Text.Json.Nodes;
 using KnowledgeDistillation.Models;
 using KnowledgeDistillation.Models.Checkpoints;
+using KnowledgeDistillation.Tokenization;
 using static TorchSharp.torch;
 
 namespace KnowledgeDistillation.Tests.Models;
@@ -47,6 +48,33 @@ public sealed class BertCheckpointErrorTests : IDisposable
         string dir = Copy("encoder-relu");
         EditConfig(dir, c => c[key] = JsonNode.Parse(json));
         FluentActions.Invoking(() => BertModel.FromPretrained(dir)).Should().Throw<CheckpointException>().WithMessage(message);
+    }
+
+    [Fact]
+    public void A_config_key_given_twice_is_refused_with_its_line_not_an_argument_exception()
+    {
+        // JsonNode threw ArgumentException ("An item with the same key has already been added") on first use.
+        string dir = Copy("encoder-relu");
+        File.WriteAllText(Path.Combine(dir, "config.json"), File.ReadAllText(Path.Combine(dir, "config.json")).TrimEnd()[..^1] + ",\n  \"hidden_size\": 7\n}");
+        FluentActions.Invoking(() => BertModel.FromPretrained(dir))
+            .Should().Throw<CheckpointException>().WithMessage("*config.json*not valid JSON (line *hidden_size*").Which.FilePath.Should().EndWith("config.json");
+
+        File.WriteAllText(Path.Combine(dir, "tokenizer_config.json"), """{"do_lower_case": true, "do_lower_case": false}""");
+        FluentActions.Invoking(() => HuggingFaceBertTokenizer.FromFolder(dir))
+            .Should().Throw<TokenizerFileException>().WithMessage("*tokenizer_config.json, line 1: *do_lower_case*");
+    }
+
+    [Fact]
+    public void A_config_json_that_is_not_utf8_is_refused_with_its_line()
+    {
+        // Decoded leniently, the byte became U+FFFD: the key "_note" became an unknown one and the model loaded.
+        string dir = Copy("encoder-relu");
+        string path = Path.Combine(dir, "config.json");
+        byte[] bytes = File.ReadAllBytes(path);
+        bytes[Array.IndexOf(bytes, (byte)'"') + 1] = 0xFF;
+        File.WriteAllBytes(path, bytes);
+        FluentActions.Invoking(() => BertModel.FromPretrained(dir))
+            .Should().Throw<CheckpointException>().WithMessage("*config.json: not valid UTF-8 (line 2)*").Which.FilePath.Should().Be(path);
     }
 
     [Fact]
