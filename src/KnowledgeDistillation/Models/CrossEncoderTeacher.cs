@@ -49,7 +49,8 @@ public sealed class CrossEncoderTeacher : ITeacher, IDisposable
     /// <param name="options">Scoring options; defaults when <see langword="null"/>.</param>
     /// <exception cref="ArgumentException">
     /// The tokenizer's vocabulary is larger than the model's embedding matrix, the maximum length exceeds the model's
-    /// positions, or the label index is missing (several labels) or out of range; the message gives the numbers.
+    /// positions or (as a default) cannot hold a pair's three special tokens, or the label index is missing (several
+    /// labels) or out of range; the message gives the numbers.
     /// </exception>
     public CrossEncoderTeacher(BertForSequenceClassification model, HuggingFaceBertTokenizer tokenizer, CrossEncoderTeacherOptions? options = null)
     {
@@ -66,12 +67,21 @@ public sealed class CrossEncoderTeacher : ITeacher, IDisposable
         int positions = model.Bert.MaxSequenceLength;
         if (options.MaxLength is { } requested && requested > positions)
             throw new ArgumentException($"MaxLength {requested} exceeds the model's {positions} positions (max_position_embeddings).", nameof(options));
+        int maxLength = options.MaxLength ?? Math.Min(tokenizer.Options.ModelMaxLength, positions);
+        if (maxLength < 3)
+        {
+            // Only a default can be this short (options.Validate refuses it): caught here, not by the first ScoreAsync.
+            bool tokenizerLimit = tokenizer.Options.ModelMaxLength <= positions;
+            throw new ArgumentException(
+                $"The maximum length {maxLength}, from {(tokenizerLimit ? "the tokenizer's model_max_length (tokenizer_config.json)" : "the model's max_position_embeddings")}, cannot hold the three special tokens of a pair ([CLS] q [SEP] d [SEP]).",
+                tokenizerLimit ? nameof(tokenizer) : nameof(model));
+        }
         _labelIndex = ResolveLabelIndex(model.NumLabels, options.LabelIndex);
 
         Model = model;
         Tokenizer = tokenizer;
         Options = options;
-        MaxLength = options.MaxLength ?? Math.Min(tokenizer.Options.ModelMaxLength, positions);
+        MaxLength = maxLength;
         _specialIds = ExactMatchIds.SpecialIds(tokenizer);
         if (model.Bert.DType != options.DType)
             model.to(options.DType);
@@ -120,8 +130,8 @@ public sealed class CrossEncoderTeacher : ITeacher, IDisposable
     /// folders searched for <c>vocab.txt</c>.
     /// </exception>
     /// <exception cref="CheckpointException">
-    /// The model files are malformed or do not fit a sequence classifier, or the tokenizer's vocabulary is larger than the
-    /// embedding matrix (both sizes named).
+    /// The model files are malformed or do not fit a sequence classifier, the tokenizer's vocabulary is larger than the
+    /// embedding matrix (both sizes named), or its <c>model_max_length</c> cannot hold a pair's three special tokens.
     /// </exception>
     /// <exception cref="TokenizerFileException">A tokenizer file is malformed.</exception>
     /// <exception cref="ArgumentException">An option the model cannot honour, as for the constructor.</exception>
@@ -134,22 +144,7 @@ public sealed class CrossEncoderTeacher : ITeacher, IDisposable
         HuggingFaceBertTokenizer tokenizer = HuggingFaceBertTokenizer.FromFolder(ModelFolder.TokenizerFolder(directory), logger);
         BertForSequenceClassification model = BertForSequenceClassification.FromPretrained(
             directory, new BertLoadOptions { DType = options.DType, Device = options.Device }, logger);
-        try
-        {
-            return new CrossEncoderTeacher(model, tokenizer, options);
-        }
-        catch (ArgumentException ex) when (ex.ParamName == "tokenizer")
-        {
-            // The folder's own files disagree (vocab.txt against the embedding matrix): a checkpoint problem, named by
-            // its folder. An option the model cannot honour stays an ArgumentException.
-            model.Dispose();
-            throw new CheckpointException(directory, ex.Message, ex);
-        }
-        catch
-        {
-            model.Dispose();
-            throw;
-        }
+        return Create(directory, model, tokenizer, options);
     }
 
     /// <summary>
@@ -166,8 +161,12 @@ public sealed class CrossEncoderTeacher : ITeacher, IDisposable
     /// <returns>The teacher.</returns>
     /// <exception cref="DirectoryNotFoundException">The folder does not exist.</exception>
     /// <exception cref="FileNotFoundException"><c>vocab.txt</c> is missing, or <c>config.json</c> for weights that are not an ONNX export.</exception>
-    /// <exception cref="CheckpointException">The model files are malformed or do not make a BERT encoder.</exception>
+    /// <exception cref="CheckpointException">
+    /// The model files are malformed or do not make a BERT encoder, or the tokenizer's vocabulary is larger than the
+    /// embedding matrix (both sizes named).
+    /// </exception>
     /// <exception cref="TokenizerFileException">A tokenizer file is malformed.</exception>
+    /// <exception cref="ArgumentException">An option the model cannot honour, as for the constructor.</exception>
     public static CrossEncoderTeacher FromEncoder(string directory, CrossEncoderTeacherOptions? options = null, long seed = 0, ILogger? logger = null)
     {
         ArgumentNullException.ThrowIfNull(directory);
@@ -176,9 +175,23 @@ public sealed class CrossEncoderTeacher : ITeacher, IDisposable
         HuggingFaceBertTokenizer tokenizer = HuggingFaceBertTokenizer.FromFolder(ModelFolder.TokenizerFolder(directory), logger);
         BertForSequenceClassification model = BertForSequenceClassification.FromEncoder(
             directory, numLabels: 1, seed, new BertLoadOptions { DType = ScalarType.Float32, Device = options.Device }, logger);
+        return Create(directory, model, tokenizer, options);
+    }
+
+    // The teacher of a loaded folder; the model is disposed on failure.
+    private static CrossEncoderTeacher Create(string directory, BertForSequenceClassification model, HuggingFaceBertTokenizer tokenizer, CrossEncoderTeacherOptions options)
+    {
         try
         {
             return new CrossEncoderTeacher(model, tokenizer, options);
+        }
+        catch (ArgumentException ex) when (ex.ParamName is "tokenizer" or "model")
+        {
+            // The folder's own files disagree (vocab.txt against the embedding matrix) or leave no room for a pair (its
+            // model_max_length or positions): a checkpoint problem, named by its folder. An option the model cannot
+            // honour stays an ArgumentException.
+            model.Dispose();
+            throw new CheckpointException(directory, ex.Message, ex);
         }
         catch
         {

@@ -194,6 +194,51 @@ public sealed class ModelFileReliabilityTests : IDisposable
         }
     }
 
+    [Fact]
+    public void A_cross_encoder_whose_model_max_length_cannot_hold_a_pair_is_refused_at_load_not_at_first_score()
+    {
+        // It loaded, and every ScoreAsync threw ArgumentOutOfRangeException from the tokenizer.
+        string dir = BertFixture.CopyToTemp("crossencoder-gelu");
+        try
+        {
+            string settings = Path.Combine(dir, "tokenizer_config.json");
+            JsonObject config = JsonNode.Parse(File.ReadAllText(settings))!.AsObject();
+            config["model_max_length"] = 2;
+            File.WriteAllText(settings, config.ToJsonString());
+            foreach (Func<CrossEncoderTeacher> load in new Func<CrossEncoderTeacher>[] { () => CrossEncoderTeacher.FromPretrained(dir), () => CrossEncoderTeacher.FromEncoder(dir) })
+            {
+                CheckpointException e = FluentActions.Invoking(load).Should().Throw<CheckpointException>().Which;
+                e.FilePath.Should().Be(dir);
+                e.Message.Should().Contain("model_max_length").And.Contain("three special tokens");
+            }
+            // An explicit MaxLength still overrides the file's.
+            using CrossEncoderTeacher teacher = CrossEncoderTeacher.FromPretrained(dir, new CrossEncoderTeacherOptions { MaxLength = 16 });
+            teacher.MaxLength.Should().Be(16);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void A_cross_encoder_started_from_an_encoder_whose_vocabulary_exceeds_its_embeddings_is_a_checkpoint_error()
+    {
+        // FromEncoder let the constructor's ArgumentException through, where FromPretrained names the folder.
+        string dir = BertFixture.CopyToTemp("encoder-relu");
+        try
+        {
+            File.AppendAllLines(Path.Combine(dir, "vocab.txt"), Enumerable.Range(0, 50).Select(i => $"extra{i}"));
+            CheckpointException e = FluentActions.Invoking(() => CrossEncoderTeacher.FromEncoder(dir)).Should().Throw<CheckpointException>().Which;
+            e.FilePath.Should().Be(dir);
+            e.Message.Should().Contain("vocab_size");
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
     private string SafeTensors(string name, string header, int dataBytes)
     {
         string path = Path.Combine(_dir, name + ".safetensors");
