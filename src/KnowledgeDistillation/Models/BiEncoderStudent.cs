@@ -62,12 +62,14 @@ public sealed class BiEncoderStudent : IStudent
         }
         int positions = encoder.MaxSequenceLength;
         int maxLength = options.MaxSequenceLength ?? folder.MaxSeqLength ?? Math.Min(tokenizer.Options.ModelMaxLength, positions);
+        // A value from one of the folder's files is that file's error (named), one from the options the caller's.
+        string? maxLengthFile = options.MaxSequenceLength is null && folder.MaxSeqLength is not null ? folder.SentenceBertConfigPath : null;
         if (maxLength > positions)
-            throw new ArgumentException($"The maximum sequence length {maxLength} exceeds the model's {positions} positions (max_position_embeddings).", nameof(options));
+            throw SettingError(maxLengthFile, $"The maximum sequence length {maxLength}{(maxLengthFile is null ? "" : " (max_seq_length)")} exceeds the model's {positions} positions (max_position_embeddings).", nameof(options));
         if (maxLength < 2)
-            throw new ArgumentException($"The maximum sequence length {maxLength} cannot hold [CLS] and [SEP].", nameof(options));
+            throw SettingError(maxLengthFile, $"The maximum sequence length {maxLength}{(maxLengthFile is null ? "" : " (max_seq_length)")} cannot hold [CLS] and [SEP].", nameof(options));
         if (folder.WordEmbeddingDimension is { } d && d != encoder.HiddenSize)
-            throw new ArgumentException($"The pooling config says word_embedding_dimension {d} but the model's hidden_size is {encoder.HiddenSize}.", nameof(encoder));
+            throw SettingError(folder.PoolingConfigPath, $"The pooling config says word_embedding_dimension {d} but the model's hidden_size is {encoder.HiddenSize}.", nameof(encoder));
 
         _encoder = encoder;
         Tokenizer = tokenizer;
@@ -402,4 +404,7 @@ public sealed class BiEncoderStudent : IStudent
             pooled = pooled.to(ScalarType.Float32);
         return pooled.MoveToOuterDisposeScope();
     }
+
+    private static Exception SettingError(string? file, string message, string parameter)
+        => file is null ? new ArgumentException(message, parameter) : new CheckpointException(file, message);
 }

@@ -134,6 +134,29 @@ public sealed class SentenceTransformerLayoutTests : IDisposable
         act.Should().Throw<CheckpointException>().WithMessage(message).Which.FilePath.Should().EndWith(Path.GetFileName(file));
     }
 
+    [Theory]
+    [InlineData("0_Transformer/sentence_bert_config.json", "sentence_bert_config.json", """{"max_seq_length": 100000}""", "*max_seq_length*exceeds the model's 512 positions*")]
+    [InlineData("0_Transformer/sentence_bert_config.json", "sentence_bert_config.json", """{"max_seq_length": 1}""", "*max_seq_length*cannot hold*CLS*SEP*")]
+    [InlineData("1_Pooling/config.json", "config.json", """{"word_embedding_dimension": 768, "pooling_mode_mean_tokens": true}""", "*word_embedding_dimension 768*hidden_size is 384*")]
+    public async Task A_setting_that_does_not_fit_the_model_names_the_file_it_came_from(string relative, string fileName, string content, string message)
+    {
+        string root = await RealLayoutWithSmallWeightsAsync();
+        string path = Path.Combine(root, relative);
+        if (!File.Exists(path))
+            path = Path.Combine(root, fileName); // the real layout keeps the transformer at the root
+        await File.WriteAllTextAsync(path, content);
+
+        var act = () => BiEncoderStudent.FromPretrained(root);
+        act.Should().Throw<CheckpointException>().WithMessage(message).Which.FilePath.Should().Be(path);
+
+        // The same length given as an option is the caller's error, not the file's.
+        if (fileName == "sentence_bert_config.json")
+        {
+            var option = () => BiEncoderStudent.FromPretrained(root, new BiEncoderStudentOptions { MaxSequenceLength = 128 });
+            option.Should().NotThrow("the option overrides the file's value");
+        }
+    }
+
     // The real layout's files with a one-layer model of the same width and vocabulary in place of the 22M weights.
     private async Task<string> RealLayoutWithSmallWeightsAsync()
     {

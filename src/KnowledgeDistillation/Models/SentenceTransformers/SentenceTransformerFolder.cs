@@ -16,6 +16,12 @@ internal sealed record SentenceTransformerFolder
     /// <summary><c>max_seq_length</c> of <c>sentence_bert_config.json</c>.</summary>
     public int? MaxSeqLength { get; init; }
 
+    /// <summary>The <c>sentence_bert_config.json</c> read, if any: errors about its values name it.</summary>
+    public string? SentenceBertConfigPath { get; init; }
+
+    /// <summary>The <c>Pooling</c> module's <c>config.json</c> read, if any: errors about its values name it.</summary>
+    public string? PoolingConfigPath { get; init; }
+
     /// <summary><c>do_lower_case</c> of <c>sentence_bert_config.json</c>.</summary>
     public bool? DoLowerCase { get; init; }
 

@@ -228,7 +228,7 @@ internal static class SentenceTransformerLayout
         if (!File.Exists(path))
             return folder;
         JsonConfigFile file = Load(path);
-        return folder with { MaxSeqLength = file.Int("max_seq_length"), DoLowerCase = file.Bool("do_lower_case") };
+        return folder with { MaxSeqLength = file.Int("max_seq_length"), DoLowerCase = file.Bool("do_lower_case"), SentenceBertConfigPath = path };
     }
 
     private static SentenceTransformerFolder ReadPooling(SentenceTransformerFolder folder, string path)
@@ -276,6 +276,7 @@ internal static class SentenceTransformerLayout
         return folder with
         {
             Pooling = modes[0],
+            PoolingConfigPath = path,
             IncludePrompt = file.Bool("include_prompt"),
             WordEmbeddingDimension = file.Int("word_embedding_dimension") ?? file.Int("embedding_dimension"),
         };
