@@ -259,6 +259,19 @@ public sealed class BertCheckpointErrorTests : IDisposable
             .Should().Throw<CheckpointException>().WithMessage("*model.safetensors.index.json: shard model-00002-of-00002.safetensors is listed but does not exist*");
     }
 
+    [Theory]
+    [InlineData("[]", "*model.safetensors.index.json: the index must hold a JSON object, not Array*")]
+    [InlineData("\"weight_map\"", "*model.safetensors.index.json: the index must hold a JSON object, not String*")]
+    [InlineData("{\"weight_map\": {\"pooler.dense.bias\": \"model-00001-of-00002.safetensors\", \"pooler.dense.bias\": \"model-00002-of-00002.safetensors\"}}", "*model.safetensors.index.json: not valid JSON (line 1)*Duplicate property*")]
+    [InlineData("{\"weight_map\": []}", "*model.safetensors.index.json: the index has no \"weight_map\" object*")]
+    public void A_shard_index_that_is_not_an_object_or_maps_a_weight_twice_is_named(string json, string message)
+    {
+        string dir = Copy("encoder-gelunew-sharded");
+        File.WriteAllText(Path.Combine(dir, "model.safetensors.index.json"), json);
+        FluentActions.Invoking(() => BertModel.FromPretrained(dir))
+            .Should().Throw<CheckpointException>().WithMessage(message);
+    }
+
     [Fact]
     public void Inputs_longer_than_max_positions_empty_batches_and_out_of_vocabulary_ids_are_clear_errors()
     {

@@ -164,11 +164,16 @@ internal sealed class CheckpointFolder : IDisposable
             throw new CheckpointException(indexPath, "the index does not match the shards: " + string.Join("; ", problems) + ".");
     }
 
+    private static readonly JsonDocumentOptions s_indexOptions = new() { AllowDuplicateProperties = false };
+
     private static Dictionary<string, string> ReadWeightMap(string indexPath)
     {
         try
         {
-            using JsonDocument doc = JsonDocument.Parse(File.ReadAllBytes(indexPath));
+            // A weight mapped twice is ambiguous (Python's json keeps the last silently): refused while parsing.
+            using JsonDocument doc = JsonDocument.Parse(File.ReadAllBytes(indexPath), s_indexOptions);
+            if (doc.RootElement.ValueKind != JsonValueKind.Object)
+                throw new CheckpointException(indexPath, $"the index must hold a JSON object, not {doc.RootElement.ValueKind}.");
             if (!doc.RootElement.TryGetProperty("weight_map", out JsonElement map) || map.ValueKind != JsonValueKind.Object)
                 throw new CheckpointException(indexPath, "the index has no \"weight_map\" object.");
             var result = new Dictionary<string, string>(StringComparer.Ordinal);
