@@ -5,7 +5,9 @@ namespace KnowledgeDistillation.Data;
 /// <summary>Field access on one JSON line, turning every problem into a <see cref="MalformedLineException"/>.</summary>
 internal static class JsonLine
 {
-    private static readonly JsonDocumentOptions s_options = new() { AllowTrailingCommas = false, CommentHandling = JsonCommentHandling.Disallow, MaxDepth = 64 };
+    // A key given twice is refused: lookups would silently take one of the values (Python's json keeps the last), so
+    // the line is ambiguous.
+    private static readonly JsonDocumentOptions s_options = new() { AllowTrailingCommas = false, CommentHandling = JsonCommentHandling.Disallow, MaxDepth = 64, AllowDuplicateProperties = false };
 
     internal static JsonDocument Parse(string line)
     {

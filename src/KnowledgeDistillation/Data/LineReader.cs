@@ -57,7 +57,7 @@ internal static class LineReader
                 catch (MalformedLineException e)
                 {
                     // .NET's GZipStream may end quietly at a cut, so a broken last line is the only sign of truncation.
-                    string reason = gzip && reader.Peek() < 0
+                    string reason = gzip && IsLastLine(reader, path, lineNumber, gzip)
                         ? e.Message + "; it is the last line of a gzip file, which may be truncated"
                         : e.Message;
                     if (!options.SkipMalformedLines)
@@ -80,26 +80,48 @@ internal static class LineReader
         DataLog.FileRead(logger, path, records, lineNumber, gzip);
     }
 
+    // Peek reads on when the buffer is empty, and at the end of a gzip stream that read checks the trailer: a damaged
+    // stream must surface as the located gzip error of the next line, not as a raw InvalidDataException from Peek.
+    private static bool IsLastLine(StreamReader reader, string path, long lineNumber, bool gzip)
+    {
+        try
+        {
+            return reader.Peek() < 0;
+        }
+        catch (Exception e) when (Translate(e, path, lineNumber + 1, gzip) is { } error)
+        {
+            throw error;
+        }
+    }
+
     private static async ValueTask<string?> ReadLineAsync(StreamReader reader, string path, long lineNumber, bool gzip, CancellationToken cancellationToken)
     {
         try
         {
             return await reader.ReadLineAsync(cancellationToken).ConfigureAwait(false);
         }
-        catch (DecoderFallbackException e)
+        catch (Exception e) when (Translate(e, path, lineNumber, gzip) is { } error)
         {
-            // The decoder works ahead in blocks, so the bad bytes may be on a later line: find it by reading again.
-            (long line, long column) = Utf8Lines.FindFirstInvalid(path) ?? (lineNumber, 0);
-            string where = column > 0 ? $" (byte {column} of the line)" : "";
-            throw new DataFormatException(path, line, $"the line is not valid UTF-8{where}", e);
+            throw error;
         }
-        catch (InvalidDataException e) when (gzip)
+    }
+
+    /// <summary>The located error for a fault of the byte stream (not of one line); <see langword="null"/> for other exceptions.</summary>
+    private static DataFormatException? Translate(Exception e, string path, long lineNumber, bool gzip)
+    {
+        switch (e)
         {
-            throw new DataFormatException(path, lineNumber, $"the gzip stream is corrupt or truncated: {e.Message}", e);
-        }
-        catch (EndOfStreamException e) when (gzip)
-        {
-            throw new DataFormatException(path, lineNumber, "the gzip stream is truncated", e);
+            case DecoderFallbackException:
+                // The decoder works ahead in blocks, so the bad bytes may be on a later line: find it by reading again.
+                (long line, long column) = Utf8Lines.FindFirstInvalid(path) ?? (lineNumber, 0);
+                string where = column > 0 ? $" (byte {column} of the line)" : "";
+                return new DataFormatException(path, line, $"the line is not valid UTF-8{where}", e);
+            case InvalidDataException when gzip:
+                return new DataFormatException(path, lineNumber, $"the gzip stream is corrupt or truncated: {e.Message}", e);
+            case EndOfStreamException when gzip:
+                return new DataFormatException(path, lineNumber, "the gzip stream is truncated", e);
+            default:
+                return null;
         }
     }
 

@@ -154,6 +154,52 @@ public class DataReaderReliabilityTests
         statistics.SkippedLines.Should().Be(1);
     }
 
+    [Theory]
+    [InlineData("{\"query\": \"q\", \"pos\": [\"p\"], \"neg\": [], \"query\": \"other\"}", "query")]
+    [InlineData("{\"query\": \"q\", \"pos\": [\"p\"], \"neg\": [\"n\"], \"pos_scores\": [1], \"neg_scores\": [2], \"pos_scores\": [9]}", "pos_scores")]
+    public async Task A_json_key_given_twice_is_a_malformed_line_not_a_silent_choice(string line, string key)
+    {
+        // Found by DataReaderMutationFuzzTests: the later value was read silently (Python's json does the same), so
+        // one of two contradicting queries or scores trained the student.
+        using var temp = new TempFolder();
+        string path = temp.File("twice.jsonl");
+        File.WriteAllText(path, "{\"query\": \"a\", \"pos\": [\"p\"], \"neg\": []}\n" + line + "\n");
+
+        Func<Task> read = () => Fixtures.ToListAsync(FlagEmbeddingJsonl.ReadAsync(path));
+        DataFormatException error = (await read.Should().ThrowAsync<DataFormatException>()).Which;
+        error.LineNumber.Should().Be(2);
+        error.Reason.Should().Contain(key);
+
+        var statistics = new DataReadStatistics();
+        List<DistillationExample> kept = await Fixtures.ToListAsync(FlagEmbeddingJsonl.ReadAsync(path, new DataReaderOptions { SkipMalformedLines = true }, statistics));
+        kept.Select(e => e.Query).Should().Equal("a");
+        statistics.SkippedLines.Should().Be(1);
+
+        string corpus = temp.File("corpus.jsonl");
+        File.WriteAllText(corpus, "{\"_id\": \"d1\", \"text\": \"t\", \"_id\": \"d2\"}\n");
+        Func<Task> readCorpus = () => Fixtures.ToListAsync(BeirFormat.ReadCorpusAsync(corpus));
+        (await readCorpus.Should().ThrowAsync<DataFormatException>()).Which.Reason.Should().Contain("_id");
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_damaged_gzip_end_after_a_malformed_last_line_is_a_located_gzip_error(bool skipping)
+    {
+        // Found by DataReaderMutationFuzzTests: the reader peeked past a malformed last line to say "may be truncated",
+        // the peek hit the trailer check, and a raw InvalidDataException escaped in both modes.
+        using var temp = new TempFolder();
+        string path = temp.File("damaged.tsv.gz");
+        byte[] gz = Gzip("q1\t0\td1\t1\nq2\t0\td2\n");
+        File.WriteAllBytes(path, [.. gz, 0x00, 0x42]);
+
+        Func<Task> read = () => MsMarcoFormat.ReadQrelsAsync(path, new DataReaderOptions { SkipMalformedLines = skipping });
+        DataFormatException error = (await read.Should().ThrowAsync<DataFormatException>()).Which;
+        error.FilePath.Should().Be(path);
+        error.Reason.Should().StartWith("the gzip stream is corrupt or truncated");
+        error.InnerException.Should().BeOfType<InvalidDataException>();
+    }
+
     internal static string[] JudgmentLines(int count)
         => Enumerable.Range(0, count)
             .Select(i => $$"""{"query": "query number {{i}} about topic {{i % 7}}", "pos": ["passage {{i}}"], "neg": ["other {{i}}", "another {{i * 31 % 97}}"], "pos_scores": [{{i % 5}}.5], "neg_scores": [-1, -2.25]}""")
