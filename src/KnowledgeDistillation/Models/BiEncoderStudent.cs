@@ -64,10 +64,11 @@ public sealed class BiEncoderStudent : IStudent
         int maxLength = options.MaxSequenceLength ?? folder.MaxSeqLength ?? Math.Min(tokenizer.Options.ModelMaxLength, positions);
         // A value from one of the folder's files is that file's error (named), one from the options the caller's.
         string? maxLengthFile = options.MaxSequenceLength is null && folder.MaxSeqLength is not null ? folder.SentenceBertConfigPath : null;
+        string length = $"The maximum sequence length {maxLength}{(maxLengthFile is null ? "" : " (max_seq_length)")}";
         if (maxLength > positions)
-            throw SettingError(maxLengthFile, $"The maximum sequence length {maxLength}{(maxLengthFile is null ? "" : " (max_seq_length)")} exceeds the model's {positions} positions (max_position_embeddings).", nameof(options));
+            throw SettingError(maxLengthFile, $"{length} exceeds the model's {positions} positions (max_position_embeddings).", nameof(options));
         if (maxLength < 2)
-            throw SettingError(maxLengthFile, $"The maximum sequence length {maxLength}{(maxLengthFile is null ? "" : " (max_seq_length)")} cannot hold [CLS] and [SEP].", nameof(options));
+            throw SettingError(maxLengthFile, $"{length} cannot hold [CLS] and [SEP].", nameof(options));
         if (folder.WordEmbeddingDimension is { } d && d != encoder.HiddenSize)
             throw SettingError(folder.PoolingConfigPath, $"The pooling config says word_embedding_dimension {d} but the model's hidden_size is {encoder.HiddenSize}.", nameof(encoder));
 

@@ -1,6 +1,7 @@
 using System.IO.Compression;
 using System.Text;
 using KnowledgeDistillation.Data;
+using KnowledgeDistillation.Tests.Reliability;
 using Xunit.Abstractions;
 
 namespace KnowledgeDistillation.Tests.Data;
@@ -98,10 +99,8 @@ public sealed class DataReaderMutationFuzzTests(ITestOutputHelper output) : IDis
         List<string> expected = await format.Read(plain, DataReaderOptions.Default, new DataReadStatistics());
         expected.Should().NotBeEmpty("the unmutated file reads");
 
-        var failures = new List<string>();
-        var outcomes = new Dictionary<string, int>();
-        var started = System.Diagnostics.Stopwatch.StartNew();
-        for (int seed = 0; seed < MutantsPerFormat && failures.Count < 20; seed++)
+        var ledger = new MutantLedger(s_perMutantTimeout);
+        for (int seed = 0; seed < MutantsPerFormat && ledger.Failures < 20; seed++)
         {
             var random = new Random(seed);
             (string kind, Mutation apply) = s_mutations[seed % s_mutations.Length];
@@ -122,33 +121,13 @@ public sealed class DataReaderMutationFuzzTests(ITestOutputHelper output) : IDis
             }
             File.WriteAllBytes(path, bytes);
             string description = $"seed {seed}, {kind}{(gzip ? " (gzip)" : "")}: {what}";
-            try
-            {
-                string outcome = await CheckAsync(format, path, expected, expect).WaitAsync(s_perMutantTimeout);
-                outcomes[outcome] = outcomes.GetValueOrDefault(outcome) + 1;
-            }
-            catch (TimeoutException)
-            {
-                failures.Add($"{description}: no result after {s_perMutantTimeout.TotalSeconds} s (a hang)");
+            if (!await ledger.RunAsync(description, () => CheckAsync(format, path, expected, expect)))
                 break;
-            }
-            catch (MutantFailure e)
-            {
-                failures.Add($"{description}: {e.Message}");
-            }
-            catch (Exception e)
-            {
-                string frames = string.Join(" <- ", (e.StackTrace ?? "").Split('\n', StringSplitOptions.TrimEntries).Take(3));
-                failures.Add($"{description}: {e.GetType().Name}: {e.Message} {frames}");
-            }
         }
-        output.WriteLine($"{name}: {MutantsPerFormat} mutants in {started.Elapsed.TotalSeconds:F1} s: {string.Join(", ", outcomes.OrderBy(o => o.Key).Select(o => $"{o.Key} {o.Value}"))}, {failures.Count} failures");
-        failures.Should().BeEmpty($"every mutant reads or is refused with a located DataFormatException; these were not:\n{string.Join("\n", failures)}\n");
+        ledger.Verify(output, name, "reads or is refused with a located DataFormatException");
     }
 
-    private sealed class MutantFailure(string message) : Exception(message);
-
-    // Reads a mutant strictly and skipping; returns the pair of outcomes, or throws MutantFailure (or what escaped).
+    // Reads a mutant strictly and skipping; returns the pair of outcomes, or throws MutantLedger.Failure (or what escaped).
     private static async Task<string> CheckAsync(Format format, string path, List<string> expected, Expect expect)
     {
         List<string>? strict = null;
@@ -163,9 +142,9 @@ public sealed class DataReaderMutationFuzzTests(ITestOutputHelper output) : IDis
             strictError = e;
         }
         if (expect == Expect.Refused && strict is not null)
-            throw new MutantFailure($"the strict read completed with {strict.Count} record(s); it must refuse the file: {string.Join(" / ", strict)}");
+            throw new MutantLedger.Failure($"the strict read completed with {strict.Count} record(s); it must refuse the file: {string.Join(" / ", strict)}");
         if (expect == Expect.Same && (strict is null || !strict.SequenceEqual(expected)))
-            throw new MutantFailure($"the data did not change, but the strict read {(strict is null ? "failed: " + strictError!.Message : "returned other records: " + string.Join(" / ", strict))}");
+            throw new MutantLedger.Failure($"the data did not change, but the strict read {(strict is null ? "failed: " + strictError!.Message : "returned other records: " + string.Join(" / ", strict))}");
 
         var statistics = new DataReadStatistics();
         List<string>? skipped = null;
@@ -178,31 +157,31 @@ public sealed class DataReaderMutationFuzzTests(ITestOutputHelper output) : IDis
             RequireLocated(e, path, "skipping");
             // Skipping works on lines: an undecodable byte stream is a fault of the file, not of one line.
             if (!IsFileLevel(e))
-                throw new MutantFailure($"the skipping read threw for a line: {e.Message}");
+                throw new MutantLedger.Failure($"the skipping read threw for a line: {e.Message}");
             // The strict read may have stopped at a bad line before it; it cannot have read past it.
             if (strictError is null || strictError.LineNumber > e.LineNumber || (strictError.LineNumber == e.LineNumber && !IsFileLevel(strictError)))
-                throw new MutantFailure($"the skipping read met a file-level fault the strict read did not: {e.Message}");
+                throw new MutantLedger.Failure($"the skipping read met a file-level fault the strict read did not: {e.Message}");
             return "refused/refused";
         }
         if (statistics.RecordsRead + statistics.SkippedLines > statistics.LinesRead)
-            throw new MutantFailure($"statistics do not add up: {statistics}");
+            throw new MutantLedger.Failure($"statistics do not add up: {statistics}");
         if (strict is not null)
         {
             if (statistics.SkippedLines != 0 || !skipped.SequenceEqual(strict))
-                throw new MutantFailure($"the strict read completed but the skipping read differs ({statistics})");
+                throw new MutantLedger.Failure($"the strict read completed but the skipping read differs ({statistics})");
             return "read/read";
         }
         if (IsFileLevel(strictError!))
-            throw new MutantFailure($"the strict read met a file-level fault the skipping read did not: {strictError!.Message}");
+            throw new MutantLedger.Failure($"the strict read met a file-level fault the skipping read did not: {strictError!.Message}");
         if (statistics.SkippedLines == 0)
-            throw new MutantFailure($"the strict read refused line {strictError!.LineNumber}, but the skipping read skipped nothing ({strictError.Message})");
+            throw new MutantLedger.Failure($"the strict read refused line {strictError!.LineNumber}, but the skipping read skipped nothing ({strictError.Message})");
         return "refused/skipped";
     }
 
     private static void RequireLocated(DataFormatException e, string path, string mode)
     {
         if (e.FilePath != path || e.LineNumber < 1 || string.IsNullOrWhiteSpace(e.Reason) || !e.Message.StartsWith($"{path}, line {e.LineNumber}: ", StringComparison.Ordinal))
-            throw new MutantFailure($"the {mode} read threw a DataFormatException without its file and line: {e.Message}");
+            throw new MutantLedger.Failure($"the {mode} read threw a DataFormatException without its file and line: {e.Message}");
     }
 
     private static bool IsFileLevel(DataFormatException e)

@@ -4,6 +4,7 @@ using System.Text.Json.Nodes;
 using KnowledgeDistillation.Models;
 using KnowledgeDistillation.Models.Checkpoints;
 using KnowledgeDistillation.Tokenization;
+using KnowledgeDistillation.Tests.Reliability;
 using Xunit.Abstractions;
 
 namespace KnowledgeDistillation.Tests.Models;
@@ -80,9 +81,7 @@ public sealed class CheckpointFolderFuzzTests(ITestOutputHelper output) : IDispo
             (await LoadAsync(kind)).Should().Be(Outcome.Loaded, $"the unmutated {kind} folder loads");
         }
 
-        var failures = new List<string>();
-        var counts = new Dictionary<Outcome, int>();
-        var started = System.Diagnostics.Stopwatch.StartNew();
+        var ledger = new MutantLedger(s_perMutantTimeout, ex => Problem(ex) ?? "not a documented exception");
         for (int seed = 0; seed < Mutants; seed++)
         {
             (string name, Mutation apply, bool sentenceTransformers) = s_mutations[seed % s_mutations.Length];
@@ -90,26 +89,10 @@ public sealed class CheckpointFolderFuzzTests(ITestOutputHelper output) : IDispo
             Kind kind = sentenceTransformers || seed / s_mutations.Length % 2 == 0 ? Kind.BiEncoder : Kind.CrossEncoder;
             Copy(kind == Kind.BiEncoder ? biEncoder : crossEncoder, Mutant);
             string description = $"seed {seed}, {kind} {name}: {apply(new Random(seed), Mutant, kind)}";
-            try
-            {
-                Outcome outcome = await LoadAsync(kind);
-                counts[outcome] = counts.GetValueOrDefault(outcome) + 1;
-            }
-            catch (TimeoutException)
-            {
-                // The load still runs on a pool thread and reads this folder: stop here.
-                failures.Add($"{description}: no result after {s_perMutantTimeout.TotalSeconds} s (a hang)");
+            if (!await ledger.RunAsync(description, async () => (await LoadAsync(kind)).ToString()))
                 break;
-            }
-            catch (Exception ex)
-            {
-                // The innermost frames say where it escaped.
-                string frames = string.Join(" <- ", (ex.StackTrace ?? "").Split('\n', StringSplitOptions.TrimEntries).Take(3));
-                failures.Add($"{description}: {ex.GetType().Name}: {Problem(ex) ?? "not a documented exception"}: {ex.Message} {frames}");
-            }
         }
-        output.WriteLine($"{Mutants} mutants in {started.Elapsed.TotalSeconds:F1} s: {string.Join(", ", counts.Select(c => $"{c.Key} {c.Value}"))}, {failures.Count} failures");
-        failures.Should().BeEmpty($"every mutant loads or is refused with a located, typed exception; {failures.Count} were not:\n{string.Join("\n", failures)}\n");
+        ledger.Verify(output, "Checkpoint folders", "loads or is refused with a located, typed exception");
     }
 
     private enum Outcome
@@ -118,32 +101,28 @@ public sealed class CheckpointFolderFuzzTests(ITestOutputHelper output) : IDispo
         Refused,
     }
 
-    // Loads on a pool thread so a hang is seen; a documented exception that names its file is a refusal, anything else
-    // propagates. A loaded model must also run, so a configuration accepted at load cannot fail only at first use.
+    // A documented exception that names its file is a refusal, anything else propagates to the ledger. A loaded model
+    // must also run, so a configuration accepted at load cannot fail only at first use.
     private async Task<Outcome> LoadAsync(Kind kind)
     {
-        Task<Outcome> load = Task.Run(async () =>
+        try
         {
-            try
+            if (kind == Kind.BiEncoder)
             {
-                if (kind == Kind.BiEncoder)
-                {
-                    using BiEncoderStudent student = BiEncoderStudent.FromPretrained(Mutant);
-                    student.Encode(["how do cats purr?"], TextKind.Query).Should().ContainSingle();
-                }
-                else
-                {
-                    using CrossEncoderTeacher teacher = CrossEncoderTeacher.FromPretrained(Mutant);
-                    (await teacher.ScoreAsync([new QueryDocumentPair("how do cats purr?", "the cat sat on the mat.")])).Should().ContainSingle();
-                }
-                return Outcome.Loaded;
+                using BiEncoderStudent student = BiEncoderStudent.FromPretrained(Mutant);
+                student.Encode(["how do cats purr?"], TextKind.Query).Should().ContainSingle();
             }
-            catch (Exception ex) when (Problem(ex) is null)
+            else
             {
-                return Outcome.Refused;
+                using CrossEncoderTeacher teacher = CrossEncoderTeacher.FromPretrained(Mutant);
+                (await teacher.ScoreAsync([new QueryDocumentPair("how do cats purr?", "the cat sat on the mat.")])).Should().ContainSingle();
             }
-        });
-        return await load.WaitAsync(s_perMutantTimeout);
+            return Outcome.Loaded;
+        }
+        catch (Exception ex) when (Problem(ex) is null)
+        {
+            return Outcome.Refused;
+        }
     }
 
     // What a refusal lacks: a documented type, a message, and the file it is about (named in the message too).

@@ -4,6 +4,7 @@ using KnowledgeDistillation.Models;
 using KnowledgeDistillation.Models.Checkpoints;
 using KnowledgeDistillation.Models.Onnx;
 using KnowledgeDistillation.Tests.Models;
+using KnowledgeDistillation.Tests.Reliability;
 using Xunit.Abstractions;
 
 namespace KnowledgeDistillation.Tests.Onnx;
@@ -60,11 +61,9 @@ public sealed class OnnxImportFuzzTests(ITestOutputHelper output) : IDisposable
     {
         Base bases = await ExportAsync();
         File.WriteAllBytes(ModelPath, bases.Bytes);
-        (await LoadAsync()).Should().Be(Outcome.Loaded, "the unmutated export loads");
+        Load().Should().Be(Outcome.Loaded, "the unmutated export loads");
 
-        var failures = new List<string>();
-        var counts = new Dictionary<Outcome, int>();
-        var started = System.Diagnostics.Stopwatch.StartNew();
+        var ledger = new MutantLedger(s_perMutantTimeout, ex => ex is CheckpointException c ? Problem(c) : null);
         for (int seed = 0; seed < Mutants; seed++)
         {
             (string kind, Mutation apply) = s_mutations[seed % s_mutations.Length];
@@ -73,31 +72,10 @@ public sealed class OnnxImportFuzzTests(ITestOutputHelper output) : IDisposable
             if (kind == "external data")
                 File.WriteAllBytes(Path.Combine(_dir, "model.onnx.data"), bases.ExternalData);
             File.WriteAllBytes(ModelPath, bytes);
-            try
-            {
-                Outcome outcome = await LoadAsync();
-                counts[outcome] = counts.GetValueOrDefault(outcome) + 1;
-            }
-            catch (TimeoutException)
-            {
-                // The load still runs on a pool thread and reads this folder: stop here.
-                failures.Add($"{description}: no result after {s_perMutantTimeout.TotalSeconds} s (a hang)");
+            if (!await ledger.RunAsync(description, () => Task.FromResult(Load().ToString())))
                 break;
-            }
-            catch (Exception ex) when (ex is not CheckpointException)
-            {
-                // The innermost frames say where it escaped.
-                string frames = string.Join(" <- ", (ex.StackTrace ?? "").Split('\n', StringSplitOptions.TrimEntries).Take(3));
-                failures.Add($"{description}: {ex.GetType().Name}: {ex.Message} {frames}");
-            }
-            catch (CheckpointException ex)
-            {
-                if (Problem(ex) is { } problem)
-                    failures.Add($"{description}: {problem}: {ex.Message}");
-            }
         }
-        output.WriteLine($"{Mutants} mutants in {started.Elapsed.TotalSeconds:F1} s: {string.Join(", ", counts.Select(c => $"{c.Key} {c.Value}"))}, {failures.Count} failures");
-        failures.Should().BeEmpty($"every mutant loads or is refused with a located CheckpointException; {failures.Count} were not:\n{string.Join("\n", failures)}\n");
+        ledger.Verify(output, "ONNX import", "loads or is refused with a located CheckpointException");
     }
 
     private enum Outcome
@@ -106,22 +84,18 @@ public sealed class OnnxImportFuzzTests(ITestOutputHelper output) : IDisposable
         Refused,
     }
 
-    // Loads on a pool thread so a hang is seen; a CheckpointException is the contract, anything else propagates.
-    private async Task<Outcome> LoadAsync()
+    // A CheckpointException that names its file is the contract; anything else propagates to the ledger.
+    private Outcome Load()
     {
-        Task<Outcome> load = Task.Run(() =>
+        try
         {
-            try
-            {
-                using CrossEncoderTeacher teacher = CrossEncoderTeacher.FromPretrained(ModelPath, new CrossEncoderTeacherOptions { MaxLength = 16 });
-                return Outcome.Loaded;
-            }
-            catch (CheckpointException ex) when (Problem(ex) is null)
-            {
-                return Outcome.Refused;
-            }
-        });
-        return await load.WaitAsync(s_perMutantTimeout);
+            using CrossEncoderTeacher teacher = CrossEncoderTeacher.FromPretrained(ModelPath, new CrossEncoderTeacherOptions { MaxLength = 16 });
+            return Outcome.Loaded;
+        }
+        catch (CheckpointException ex) when (Problem(ex) is null)
+        {
+            return Outcome.Refused;
+        }
     }
 
     // What a refusal lacks: a message, and the file it is about (named in the message too).

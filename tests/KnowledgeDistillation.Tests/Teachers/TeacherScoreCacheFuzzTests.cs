@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using KnowledgeDistillation.Teachers;
 using KnowledgeDistillation.Tests.Data;
+using KnowledgeDistillation.Tests.Reliability;
 using Xunit.Abstractions;
 
 namespace KnowledgeDistillation.Tests.Teachers;
@@ -52,36 +53,18 @@ public sealed class TeacherScoreCacheFuzzTests(ITestOutputHelper output) : IDisp
         byte[] otherTeacher = await CreateAsync(_temp.File("other.kdsc"), "another-teacher:v2");
         Dictionary<PairKey, float> expected = Pairs().ToDictionary(PairKey.Of, p => DeterministicTeacher.Score(p.Query, p.Document));
 
-        var failures = new List<string>();
-        var counts = new Dictionary<string, int>();
-        var started = System.Diagnostics.Stopwatch.StartNew();
-        for (int seed = 0; seed < Mutants && failures.Count < 20; seed++)
+        var ledger = new MutantLedger(s_perMutantTimeout);
+        for (int seed = 0; seed < Mutants && ledger.Failures < 20; seed++)
         {
             (string kind, Mutation apply) = s_mutations[seed % s_mutations.Length];
             byte[] bytes = apply(new Random(seed), original, otherTeacher, out string what, out Expect expect);
             File.WriteAllBytes(path, bytes);
             string description = $"seed {seed}, {kind}: {what}";
-            try
-            {
-                string outcome = await Task.Run(() => CheckAsync(path, expected, expect)).WaitAsync(s_perMutantTimeout);
-                counts[outcome] = counts.GetValueOrDefault(outcome) + 1;
-            }
-            catch (TimeoutException)
-            {
-                failures.Add($"{description}: no result after {s_perMutantTimeout.TotalSeconds} s (a hang)");
+            if (!await ledger.RunAsync(description, () => CheckAsync(path, expected, expect)))
                 break;
-            }
-            catch (Exception e)
-            {
-                string frames = string.Join(" <- ", (e.StackTrace ?? "").Split('\n', StringSplitOptions.TrimEntries).Take(3));
-                failures.Add($"{description}: {e.GetType().Name}: {e.Message} {frames}");
-            }
         }
-        output.WriteLine($"{Mutants} mutants in {started.Elapsed.TotalSeconds:F1} s: {string.Join(", ", counts.OrderBy(c => c.Key).Select(c => $"{c.Key} {c.Value}"))}, {failures.Count} failures");
-        failures.Should().BeEmpty($"every mutant opens with stored scores only or is refused naming the file; these were not:\n{string.Join("\n", failures)}\n");
+        ledger.Verify(output, "Score cache", "opens with stored scores only or is refused naming the file");
     }
-
-    private sealed class MutantFailure(string message) : Exception(message);
 
     private static async Task<string> CheckAsync(string path, Dictionary<PairKey, float> expected, Expect expect)
     {
@@ -93,30 +76,30 @@ public sealed class TeacherScoreCacheFuzzTests(ITestOutputHelper output) : IDisp
             foreach ((PairKey key, float value) in loaded)
             {
                 if (!expected.TryGetValue(key, out float stored) || stored != value)
-                    throw new MutantFailure($"loaded a score that was never stored ({key} = {value})");
+                    throw new MutantLedger.Failure($"loaded a score that was never stored ({key} = {value})");
             }
             if (expect.Refused)
-                throw new MutantFailure($"opened with {loaded.Count} score(s); it must be refused");
+                throw new MutantLedger.Failure($"opened with {loaded.Count} score(s); it must be refused");
             if (loaded.Count < expect.MinimumKept)
-                throw new MutantFailure($"kept {loaded.Count} score(s), fewer than the {expect.MinimumKept} the damage allows");
+                throw new MutantLedger.Failure($"kept {loaded.Count} score(s), fewer than the {expect.MinimumKept} the damage allows");
             if ((new FileInfo(path).Length - HeaderSize) % ScoreCacheFormat.RecordSize != 0)
-                throw new MutantFailure("the open file is not a whole number of records");
+                throw new MutantLedger.Failure("the open file is not a whole number of records");
             kept = loaded.Count;
             await cache.AddAsync([new QueryDocumentPair("added", "after the damage")], [42f]);
         }
         catch (TeacherScoreCacheException e)
         {
             if (e.CachePath != path || !e.Message.Contains(path, StringComparison.Ordinal))
-                throw new MutantFailure($"refused without naming the file: {e.Message}");
+                throw new MutantLedger.Failure($"refused without naming the file: {e.Message}");
             if (!expect.Refused)
-                throw new MutantFailure($"refused, but only records were damaged: {e.Message}");
+                throw new MutantLedger.Failure($"refused, but only records were damaged: {e.Message}");
             return "refused";
         }
 
         // The repaired file stays a cache: what was kept and the score added survive a reopen.
         await using TeacherScoreCache reopened = await TeacherScoreCache.OpenAsync(path, Identity);
         if (reopened.Count != kept + 1 || !reopened.TryGetScore(new QueryDocumentPair("added", "after the damage"), out float added) || added != 42f)
-            throw new MutantFailure($"after adding a score and reopening: {reopened.Count} score(s), expected {kept + 1}");
+            throw new MutantLedger.Failure($"after adding a score and reopening: {reopened.Count} score(s), expected {kept + 1}");
         return "opened";
     }
 

@@ -1,4 +1,5 @@
-using System.Text.Json;
+using System.Text.Json.Nodes;
+using KnowledgeDistillation.Configuration;
 using KnowledgeDistillation.Models.Onnx;
 using static TorchSharp.torch;
 
@@ -164,32 +165,21 @@ internal sealed class CheckpointFolder : IDisposable
             throw new CheckpointException(indexPath, "the index does not match the shards: " + string.Join("; ", problems) + ".");
     }
 
-    private static readonly JsonDocumentOptions s_indexOptions = new() { AllowDuplicateProperties = false };
-
+    // Through the library's one JSON reader: strict UTF-8, a key given twice refused, every error with the file and line.
     private static Dictionary<string, string> ReadWeightMap(string indexPath)
     {
-        try
+        JsonConfigFile file = JsonConfigFile.Load(indexPath, BertConfig.CheckpointError);
+        if (file.Get("weight_map") is not JsonObject map)
+            throw new CheckpointException(indexPath, "the index has no \"weight_map\" object.");
+        var result = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach ((string name, JsonNode? value) in map)
         {
-            // A weight mapped twice is ambiguous (Python's json keeps the last silently): refused while parsing.
-            using JsonDocument doc = JsonDocument.Parse(File.ReadAllBytes(indexPath), s_indexOptions);
-            if (doc.RootElement.ValueKind != JsonValueKind.Object)
-                throw new CheckpointException(indexPath, $"the index must hold a JSON object, not {doc.RootElement.ValueKind}.");
-            if (!doc.RootElement.TryGetProperty("weight_map", out JsonElement map) || map.ValueKind != JsonValueKind.Object)
-                throw new CheckpointException(indexPath, "the index has no \"weight_map\" object.");
-            var result = new Dictionary<string, string>(StringComparer.Ordinal);
-            foreach (JsonProperty p in map.EnumerateObject())
-            {
-                if (p.Value.ValueKind != JsonValueKind.String)
-                    throw new CheckpointException(indexPath, $"weight_map entry \"{p.Name}\" must be a file name.");
-                result[p.Name] = p.Value.GetString()!;
-            }
-            if (result.Count == 0)
-                throw new CheckpointException(indexPath, "the weight_map is empty.");
-            return result;
+            if (value is not JsonValue v || !v.TryGetValue(out string? shard))
+                throw new CheckpointException(indexPath, $"weight_map entry \"{name}\" must be a file name.");
+            result[name] = shard;
         }
-        catch (JsonException ex)
-        {
-            throw new CheckpointException(indexPath, $"not valid JSON (line {(ex.LineNumber ?? 0) + 1}): {ex.Message}", ex);
-        }
+        if (result.Count == 0)
+            throw new CheckpointException(indexPath, "the weight_map is empty.");
+        return result;
     }
 }
