@@ -187,6 +187,7 @@ public static class Pipeline
         Steps = o.StudentSteps,
         BatchSize = o.StudentBatchSize,
         Negatives = o.StudentNegatives,
+        LearningRate = o.StudentLearningRate,
         Seed = o.Seed,
         Precision = o.Precision,
         EvaluateEvery = Math.Max(1, o.StudentSteps / Math.Max(1, o.CurvePoints)),

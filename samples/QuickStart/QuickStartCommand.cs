@@ -42,6 +42,14 @@ public static class QuickStartCommand
 
     public static Option<int?> StudentSteps { get; } = new("--student-steps") { Description = "Optimiser steps of each student (default 300; 1,200 with --full)." };
 
+    public static Option<int?> StudentNegatives { get; } = new("--student-negatives") { Description = "Teacher-scored negatives per query in a student batch (default 2; the other queries' documents are negatives too)." };
+
+    public static Option<int?> ScoredNegatives { get; } = new("--scored-negatives") { Description = "Negatives per training example the teacher scores and the students sample from (default 4)." };
+
+    public static Option<int?> StudentBatchSize { get; } = new("--student-batch-size") { Description = "Queries per student step (default 16)." };
+
+    public static Option<double?> StudentLearningRate { get; } = new("--student-learning-rate") { Description = "Peak learning rate of the students (default 1e-3 from scratch, 5e-5 from --student)." };
+
     public static Option<string> Precision { get; } = new("--precision")
     {
         Description = "How the teacher and the students train: auto (bfloat16 autocast where a timing probe finds it faster on this CPU), float32 or bfloat16.",
@@ -53,7 +61,7 @@ public static class QuickStartCommand
         Recipe.AcceptOnlyFromAmong([.. DistillationRecipes.Names]);
         DistilFrom.AcceptOnlyFromAmong(Pipeline.FusionTargets, Pipeline.TeacherTargets);
         Precision.AcceptOnlyFromAmong("auto", "float32", "bfloat16");
-        foreach (Option<int?> steps in new[] { TeacherSteps, StudentSteps })
+        foreach (Option<int?> steps in new[] { TeacherSteps, StudentSteps, StudentNegatives, ScoredNegatives, StudentBatchSize })
             SampleCommandLine.MustBePositive(steps);
     }
 
@@ -61,7 +69,7 @@ public static class QuickStartCommand
     public static RootCommand Create()
     {
         var root = new RootCommand("KnowledgeDistillation QuickStart: distil a cross-encoder teacher into a bi-encoder student on SciFact and compare it with BM25, the teacher, and the same student trained on hard labels only (docs/getting-started.md).");
-        foreach (Option option in new Option[] { Full, Seed, Output, Teacher, Student, Recipe, DistilFrom, SoftWeight, TeacherSteps, StudentSteps, Precision })
+        foreach (Option option in new Option[] { Full, Seed, Output, Teacher, Student, Recipe, DistilFrom, SoftWeight, TeacherSteps, StudentSteps, StudentNegatives, ScoredNegatives, StudentBatchSize, StudentLearningRate, Precision })
             root.Options.Add(option);
         return root;
     }
@@ -96,6 +104,14 @@ public static class QuickStartCommand
             options = options with { TeacherSteps = t };
         if (parse.GetValue(StudentSteps) is int s)
             options = options with { StudentSteps = s };
+        if (parse.GetValue(StudentNegatives) is int n)
+            options = options with { StudentNegatives = n };
+        if (parse.GetValue(ScoredNegatives) is int sn)
+            options = options with { ScoredNegatives = sn };
+        if (parse.GetValue(StudentBatchSize) is int b)
+            options = options with { StudentBatchSize = b };
+        if (parse.GetValue(StudentLearningRate) is double lr)
+            options = options with { StudentLearningRate = lr };
         if (parse.GetValue(SoftWeight) is double w)
             options = options with { SoftWeight = w };
         return options;

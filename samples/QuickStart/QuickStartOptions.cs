@@ -59,6 +59,9 @@ public sealed record QuickStartOptions
     /// <summary>Hard negatives per query in a student batch (the other queries' documents are negatives too). Default 2.</summary>
     public int StudentNegatives { get; init; } = 2;
 
+    /// <summary>Peak learning rate of the students; <see langword="null"/> (default) is 1e-3 from scratch and 5e-5 from <see cref="StudentDirectory"/>.</summary>
+    public double? StudentLearningRate { get; init; }
+
     /// <summary>Longest student input, in tokens. Default 128.</summary>
     public int StudentMaxLength { get; init; } = 128;
 
