@@ -4,9 +4,11 @@ using Microsoft.Extensions.AI;
 namespace KnowledgeDistillation.Teachers;
 
 /// <summary>
-/// A bi-encoder teacher: embeds every batch's queries and candidates so that a student learns to reproduce the
+/// A bi-encoder teacher. It embeds every batch's queries and candidates so that a student learns to reproduce the
 /// teacher's embeddings (<see cref="Losses.EmbeddingMseLoss"/>, sentence-transformers' <c>MSELoss</c> as used by its
-/// model-distillation and layer-reduction examples). Set it as <see cref="Training.DistillationTrainerOptions.EmbeddingTeacher"/>.
+/// model-distillation and layer-reduction examples; set it as <see cref="Training.DistillationTrainerOptions.EmbeddingTeacher"/>),
+/// and as an <see cref="ITeacher"/> it scores (query, document) pairs by the cosine similarity of their embeddings, so a
+/// zero-shot bi-encoder can label pairs without any human judgment (alone, fused with BM25, or in an <see cref="EnsembleTeacher"/>).
 /// </summary>
 /// <remarks>
 /// <para>
@@ -20,20 +22,34 @@ namespace KnowledgeDistillation.Teachers;
 /// run of several epochs asks the generators only in its first. Thread-safe when the generators are.
 /// </para>
 /// </remarks>
-public sealed class EmbeddingTeacher
+public sealed class EmbeddingTeacher : ITeacher
 {
+    private readonly string? _identity;
     private readonly ConcurrentDictionary<string, float[]> _queries = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, float[]> _documents = new(StringComparer.Ordinal);
 
     /// <summary>Creates the teacher.</summary>
     /// <param name="documents">Embeds the candidates, and the queries when <paramref name="queries"/> is <see langword="null"/>.</param>
     /// <param name="queries">Embeds the queries (a model with a query prompt needs its own); <see langword="null"/> to use <paramref name="documents"/>.</param>
-    public EmbeddingTeacher(IEmbeddingGenerator<string, Embedding<float>> documents, IEmbeddingGenerator<string, Embedding<float>>? queries = null)
+    /// <param name="identity">
+    /// The <see cref="Identity"/> that score caches key this teacher's scores by; <see langword="null"/> derives it from the
+    /// generators' <see cref="EmbeddingGeneratorMetadata.DefaultModelId"/> (scoring then needs one).
+    /// </param>
+    public EmbeddingTeacher(IEmbeddingGenerator<string, Embedding<float>> documents, IEmbeddingGenerator<string, Embedding<float>>? queries = null, string? identity = null)
     {
         ArgumentNullException.ThrowIfNull(documents);
         Documents = documents;
         Queries = queries ?? documents;
+        _identity = identity ?? DerivedIdentity(Documents, Queries);
     }
+
+    /// <summary>
+    /// The scoring function's identity: the one given, else <c>embedding:</c> and the generators' model ids
+    /// (<c>embedding:q=&lt;id&gt;,d=&lt;id&gt;</c> when they differ).
+    /// </summary>
+    /// <exception cref="InvalidOperationException">No identity was given and a generator reports no model id.</exception>
+    public string Identity => _identity ?? throw new InvalidOperationException(
+        "This embedding teacher has no identity: its generators report no model id (EmbeddingGeneratorMetadata.DefaultModelId). Pass one to the constructor, so that score caches can tell its scores from another model's.");
 
     /// <summary>The generator of the candidates' embeddings.</summary>
     public IEmbeddingGenerator<string, Embedding<float>> Documents { get; }
@@ -61,6 +77,53 @@ public sealed class EmbeddingTeacher
                 $"The embedding teacher's query embeddings have {dimension} dimensions but its document embeddings {other.Length}; both generators must embed into one space.");
         }
         return (queries, documents);
+    }
+
+    /// <summary>Scores each pair by the cosine similarity of the query's and the document's embeddings, in [-1, 1].</summary>
+    /// <param name="pairs">The pairs; texts already embedded by this teacher are not embedded again.</param>
+    /// <param name="cancellationToken">Cancels between the generators' calls.</param>
+    /// <returns>One score per pair, in order.</returns>
+    /// <exception cref="InvalidOperationException">A generator returned the wrong number of embeddings, embeddings of different sizes, or non-finite values.</exception>
+    public async Task<float[]> ScoreAsync(IReadOnlyList<QueryDocumentPair> pairs, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(pairs);
+        if (pairs.Count == 0)
+            return [];
+        float[][] queries = await LookUpAsync(Queries, _queries, pairs.Select(p => p.Query).ToArray(), "query", cancellationToken).ConfigureAwait(false);
+        float[][] documents = await LookUpAsync(Documents, _documents, pairs.Select(p => p.Document).ToArray(), "document", cancellationToken).ConfigureAwait(false);
+        var scores = new float[pairs.Count];
+        for (int i = 0; i < scores.Length; i++)
+        {
+            if (queries[i].Length != documents[i].Length)
+            {
+                throw new InvalidOperationException(
+                    $"The embedding teacher's query embeddings have {queries[i].Length} dimensions but its document embeddings {documents[i].Length}; both generators must embed into one space.");
+            }
+            scores[i] = Cosine(queries[i], documents[i]);
+        }
+        return scores;
+    }
+
+    private static float Cosine(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
+    {
+        double dot = 0, aa = 0, bb = 0;
+        for (int i = 0; i < a.Length; i++)
+        {
+            dot += (double)a[i] * b[i];
+            aa += (double)a[i] * a[i];
+            bb += (double)b[i] * b[i];
+        }
+        // A zero vector has no direction: it is similar to nothing.
+        return aa == 0 || bb == 0 ? 0f : (float)(dot / Math.Sqrt(aa * bb));
+    }
+
+    private static string? DerivedIdentity(IEmbeddingGenerator<string, Embedding<float>> documents, IEmbeddingGenerator<string, Embedding<float>> queries)
+    {
+        string? d = documents.GetService<EmbeddingGeneratorMetadata>()?.DefaultModelId;
+        string? q = ReferenceEquals(documents, queries) ? d : queries.GetService<EmbeddingGeneratorMetadata>()?.DefaultModelId;
+        if (string.IsNullOrEmpty(d) || string.IsNullOrEmpty(q))
+            return null;
+        return string.Equals(d, q, StringComparison.Ordinal) && ReferenceEquals(documents, queries) ? "embedding:" + d : $"embedding:q={q},d={d}";
     }
 
     private static async Task<float[][]> LookUpAsync(
