@@ -21,10 +21,6 @@ internal sealed class OptionBinder<T>
 
     public OptionBinder(T defaults) => _defaults = defaults;
 
-    /// <summary>Each option with the property path it sets (<c>Trainer.MaxSteps</c>).</summary>
-    public IEnumerable<(Option Option, string Property)> Bindings
-        => _bindings.Select(b => (b.Option, string.Join('.', b.Path.Select(p => p.Name))));
-
     /// <summary>The option that sets <paramref name="property"/>, with its default value.</summary>
     /// <param name="property">The property, as <c>o =&gt; o.Trainer.MaxSteps</c>.</param>
     /// <param name="description">The help text.</param>
@@ -99,7 +95,7 @@ internal sealed class OptionBinder<T>
     }
 
     /// <summary><c>--</c> and the kebab-case of the property's name: <c>GradientAccumulationSteps</c> is <c>--gradient-accumulation-steps</c>.</summary>
-    public static string KebabCase(string propertyName)
+    private static string KebabCase(string propertyName)
     {
         var name = new StringBuilder("--");
         foreach (char c in propertyName)

@@ -90,7 +90,7 @@ public class TrainingVocabularyTests
 
         LearningRate().Should().Be(fromScratch);
         LearningRate(model, "folder").Should().Be(pretrained);
-        LearningRate("--max-steps", "7", model, "folder").Should().Be(pretrained, "the order on the command line does not matter");
+        LearningRate("--max-steps", "7", model, "folder").Should().Be(pretrained, "a trainer option given with the model keeps the model's default learning rate");
         LearningRate("--learning-rate", "0.01", model, "folder").Should().Be(0.01);
     }
 
