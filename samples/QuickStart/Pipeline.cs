@@ -171,27 +171,40 @@ public static class Pipeline
 
         var curve = new List<(int, double)>();
         losses["teacher"] = curve;
-        var options = new TeacherTrainingOptions { Steps = o.TeacherSteps, BatchSize = o.TeacherBatchSize, MaxLength = o.TeacherMaxLength, Seed = o.Seed, Precision = o.Precision };
+        var defaults = new TeacherTrainingOptions();
+        var options = defaults with
+        {
+            Trainer = defaults.Trainer with { MaxSteps = o.TeacherSteps, BatchSize = o.TeacherBatchSize, MaxLength = o.TeacherMaxLength, Seed = o.Seed, Precision = o.Precision },
+        };
         (TrainingResult result, CrossEncoderTeacher teacher) = await TeacherTrainingStep.TrainAsync(options, tokenizer, examples, saved, ui.Training(curve), cancellationToken).ConfigureAwait(false);
         ui.Info(string.Create(CultureInfo.InvariantCulture, $"{result.Steps} steps, final loss {result.FinalLoss:F3}, saved to teacher/"));
         return teacher;
     }
 
     /// <summary>The students' settings: the QuickStart's shapes and budget, through <see cref="DistillStep"/>.</summary>
-    private static DistillOptions StudentOptions(QuickStartOptions o) => new()
+    private static DistillOptions StudentOptions(QuickStartOptions o)
     {
-        StudentFrom = o.StudentDirectory,
-        MaxLength = o.StudentMaxLength,
-        Recipe = o.Recipe,
-        SoftWeight = o.SoftWeight,
-        Steps = o.StudentSteps,
-        BatchSize = o.StudentBatchSize,
-        Negatives = o.StudentNegatives,
-        LearningRate = o.StudentLearningRate,
-        Seed = o.Seed,
-        Precision = o.Precision,
-        EvaluateEvery = Math.Max(1, o.StudentSteps / Math.Max(1, o.CurvePoints)),
-    };
+        var options = new DistillOptions
+        {
+            Model = new ModelDescription { NameOrPath = o.StudentDirectory },
+            MaxLength = o.StudentMaxLength,
+            Recipe = o.Recipe,
+            SoftWeight = o.SoftWeight,
+        };
+        return options with
+        {
+            Trainer = options.Trainer with
+            {
+                MaxSteps = o.StudentSteps,
+                BatchSize = o.StudentBatchSize,
+                NegativesPerQuery = o.StudentNegatives,
+                LearningRate = o.StudentLearningRate ?? options.Trainer.LearningRate,
+                Seed = o.Seed,
+                Precision = o.Precision,
+                EvaluateEverySteps = Math.Max(1, o.StudentSteps / Math.Max(1, o.CurvePoints)),
+            },
+        };
+    }
 
     /// <summary>
     /// Trains a new student and returns the checkpoint with the best dev nDCG@10 among the evaluations during training
@@ -211,7 +224,7 @@ public static class Pipeline
         // The untrained point, so the curve starts where the model started.
         student.IsTraining = false;
         await evaluator.EvaluateAsync(student, cancellationToken).ConfigureAwait(false);
-        TrainingResult result = await DistillStep.TrainAsync(student, loss, examples, options with { Evaluator = evaluator, BestStudentDirectory = best },
+        TrainingResult result = await DistillStep.TrainAsync(student, loss, examples, options with { Trainer = options.Trainer with { Evaluator = evaluator, BestStudentDirectory = best } },
             ui.Training(lossCurve), cancellationToken: cancellationToken).ConfigureAwait(false);
         if (result.Cancelled)
         {

@@ -19,7 +19,7 @@ public class DenseMiningTests
         string beir = await data.BeirSliceAsync(queries: 20, documents: 150);
         string student = data.File("student");
         var tokenizer = HuggingFaceBertTokenizer.FromVocabularyFile(Path.Combine(AppContext.BaseDirectory, "vocab", "bert-base-uncased", "vocab.txt"));
-        using (BiEncoderStudent created = DistillStep.CreateStudent(new DistillOptions { MaxLength = 64, Seed = 3 }, tokenizer))
+        using (BiEncoderStudent created = DistillStep.CreateStudent(new DistillOptions { MaxLength = 64, Trainer = new() { Seed = 3 } }, tokenizer))
             await created.SaveAsync(student);
         Kd.Result exported = await Kd.RunAsync("export", "--model", student, "--output", data.File("exported"));
         exported.ExitCode.Should().Be(0, exported.Error);

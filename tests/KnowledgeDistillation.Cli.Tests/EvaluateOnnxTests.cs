@@ -24,7 +24,7 @@ public class EvaluateOnnxTests
         // A small random student (sentence-transformers layout: mean pooling, 64 tokens) and its ONNX export.
         string student = data.File("student");
         var tokenizer = HuggingFaceBertTokenizer.FromVocabularyFile(Path.Combine(AppContext.BaseDirectory, "vocab", "bert-base-uncased", "vocab.txt"));
-        using (BiEncoderStudent created = DistillStep.CreateStudent(new DistillOptions { MaxLength = 64, Seed = 5 }, tokenizer))
+        using (BiEncoderStudent created = DistillStep.CreateStudent(new DistillOptions { MaxLength = 64, Trainer = new() { Seed = 5 } }, tokenizer))
             await created.SaveAsync(student);
         Kd.Result exported = await Kd.RunAsync("export", "--model", student, "--output", data.File("exported"));
         exported.ExitCode.Should().Be(0, exported.Error);

@@ -17,24 +17,24 @@ public class ParsingTests
     }
 
     [Theory]
-    [InlineData("distill --train a.jsonl --output s", "--steps", "300")]
+    [InlineData("distill --train a.jsonl --output s", "--max-steps", "300")]
     [InlineData("distill --train a.jsonl --output s", "--recipe", "margin-mse+contrastive")]
     [InlineData("distill --train a.jsonl --output s", "--batch-size", "16")]
-    [InlineData("distill --train a.jsonl --output s", "--negatives", "2")]
-    [InlineData("distill --train a.jsonl --output s", "--checkpoint-every", "100")]
-    [InlineData("train-teacher --train a.jsonl --output t", "--steps", "400")]
+    [InlineData("distill --train a.jsonl --output s", "--negatives-per-query", "2")]
+    [InlineData("distill --train a.jsonl --output s", "--checkpoint-every-steps", "100")]
+    [InlineData("train-teacher --train a.jsonl --output t", "--max-steps", "400")]
     [InlineData("train-teacher --train a.jsonl --output t", "--batch-size", "8")]
-    [InlineData("train-teacher --train a.jsonl --output t", "--hidden", "128")]
+    [InlineData("train-teacher --train a.jsonl --output t", "--hidden-size", "128")]
     [InlineData("mine --data d --output o.jsonl", "--split", "train")]
     [InlineData("mine --data d --output o.jsonl", "--negatives", "7")]
     [InlineData("mine --data d --output o.jsonl", "--max-rank", "50")]
     [InlineData("evaluate --data d --model m", "--split", "test")]
     [InlineData("evaluate --data d --model m", "--depth", "100")]
     [InlineData("score --teacher t --input i --cache c", "--batch-size", "32")]
-    [InlineData("distill --train a.jsonl --output s", "--gradient-accumulation", "1")]
-    [InlineData("train-teacher --train a.jsonl --output t", "--gradient-accumulation", "1")]
-    [InlineData("train-teacher --train a.jsonl --output t", "--checkpoint-every", "100")]
-    [InlineData("distill --train a.jsonl --output s", "--evaluate-every", "100")]
+    [InlineData("distill --train a.jsonl --output s", "--gradient-accumulation-steps", "1")]
+    [InlineData("train-teacher --train a.jsonl --output t", "--gradient-accumulation-steps", "1")]
+    [InlineData("train-teacher --train a.jsonl --output t", "--checkpoint-every-steps", "100")]
+    [InlineData("distill --train a.jsonl --output s", "--evaluate-every-steps", "100")]
     [InlineData("mine --data d --output o.jsonl", "--dev-queries", "0")]
     [InlineData("mine --data d --output o.jsonl", "--retriever", "bm25")]
     [InlineData("mine --data d --output o.jsonl", "--pooling", "auto")]
@@ -63,8 +63,8 @@ public class ParsingTests
         Kd.Result help = await Kd.RunAsync(command, "--help");
         help.ExitCode.Should().Be(0);
         string[] lines = help.Out.Split('\n');
-        lines.Should().Contain(l => l.Contains("--gradient-accumulation <gradient-accumulation>", StringComparison.Ordinal) && l.TrimEnd().EndsWith("[default: 1]", StringComparison.Ordinal));
-        lines.Should().Contain(l => l.Contains("--checkpoint-every <checkpoint-every>", StringComparison.Ordinal) && l.TrimEnd().EndsWith("[default: 100]", StringComparison.Ordinal));
+        lines.Should().Contain(l => l.Contains("--gradient-accumulation-steps <gradient-accumulation-steps>", StringComparison.Ordinal) && l.TrimEnd().EndsWith("[default: 1]", StringComparison.Ordinal));
+        lines.Should().Contain(l => l.Contains("--checkpoint-every-steps <checkpoint-every-steps>", StringComparison.Ordinal) && l.TrimEnd().EndsWith("[default: 100]", StringComparison.Ordinal));
         lines.Should().Contain(l => l.TrimStart().StartsWith("--resume ", StringComparison.Ordinal));
     }
 
@@ -90,11 +90,11 @@ public class ParsingTests
     [InlineData("mine --data @d --output @o.jsonl --pseudo-queries lots")]
     [InlineData("mine --data @d --output @o.jsonl --dev-queries -1")]
     [InlineData("train-teacher --train @a --output @t --resume --fresh")]
-    [InlineData("train-teacher --train @a --output @t --gradient-accumulation 0")]
-    [InlineData("distill --train @a --output @s --gradient-accumulation 0")]
+    [InlineData("train-teacher --train @a --output @t --gradient-accumulation-steps 0")]
+    [InlineData("distill --train @a --output @s --gradient-accumulation-steps 0")]
     [InlineData("distill --train @a --output @s --dev-queries 0 --data @d")]
     [InlineData("evaluate --data @d --model bm25 --fuse-bm25 0.5")]
-    [InlineData("distill --train @a --output @s --steps abc")] // not an integer: a parse error, not a crash in the validator
+    [InlineData("distill --train @a --output @s --max-steps abc")] // not an integer: a parse error, not a crash in the validator
     [InlineData("train-teacher --train @a --output @t --batch-size 1.5")]
     [InlineData("mine --data @d --output @o.jsonl --threads many")]
     public async Task Bad_usage_exits_2_with_a_message_and_touches_no_file(string commandLine)

@@ -41,11 +41,11 @@ public class QuickStartParityTests
         string[] common = ["--data", beir, "--dev-queries", dev, "--seed", seed];
         await Ok(["mine", .. common, "--pseudo-queries", "0", "--output", F("teacher-train.jsonl")]);
         JsonElement mined = await Ok(["mine", .. common, "--pseudo-queries", PseudoQueries.ToString(CultureInfo.InvariantCulture), "--output", F("train.jsonl")]);
-        await Ok(["train-teacher", "--train", F("teacher-train.jsonl"), "--output", F("teacher"), "--steps", TeacherSteps.ToString(CultureInfo.InvariantCulture), "--seed", seed]);
+        await Ok(["train-teacher", "--train", F("teacher-train.jsonl"), "--output", F("teacher"), "--max-steps", TeacherSteps.ToString(CultureInfo.InvariantCulture), "--seed", seed]);
         string[] score = ["score", "--teacher", F("teacher"), "--input", F("train.jsonl"), "--cache", F("scores.kdscores"), "--max-negatives", "4", "--batch-size", "64", "--max-length", "128"];
         await Ok([.. score, "--output", F("scored.jsonl")]);
         JsonElement tuned = await Ok([.. score, "--output", F("fused.jsonl"), "--corpus", beir, "--fuse-bm25", "tune", "--dev-queries", dev, "--depth", depth]);
-        string[] distill = ["distill", "--steps", StudentSteps.ToString(CultureInfo.InvariantCulture), "--evaluate-every", every, .. common];
+        string[] distill = ["distill", "--max-steps", StudentSteps.ToString(CultureInfo.InvariantCulture), "--evaluate-every-steps", every, .. common];
         await Ok([.. distill, "--train", F("fused.jsonl"), "--output", F("student-distilled")]);
         await Ok([.. distill, "--train", F("scored.jsonl"), "--hard-labels", "--output", F("student-hard")]);
         string[] evaluate = ["evaluate", "--data", beir, "--split", "test"];

@@ -19,14 +19,14 @@ public class WorkflowTests
         string train = data.File("train.jsonl.gz"), scored = data.File("scored.jsonl"), teacher = data.File("teacher"), student = data.File("student");
 
         (await Kd.RunAsync("mine", "--data", beir, "--output", train, "--negatives", "7")).ExitCode.Should().Be(0);
-        Kd.Result trained = await Kd.RunAsync("train-teacher", "--train", train, "--output", teacher, "--steps", "3", "--batch-size", "4", "--max-length", "64", "--json");
+        Kd.Result trained = await Kd.RunAsync("train-teacher", "--train", train, "--output", teacher, "--max-steps", "3", "--batch-size", "4", "--max-length", "64", "--json");
         trained.ExitCode.Should().Be(0, trained.Error);
         File.Exists(Path.Combine(teacher, "config.json")).Should().BeTrue();
         Kd.Result score = await Kd.RunAsync("score", "--teacher", teacher, "--input", train, "--cache", data.File("scores.kdscores"), "--output", scored,
             "--max-negatives", "4", "--corpus", beir, "--fuse-bm25", "0.5", "--json");
         score.ExitCode.Should().Be(0, score.Error);
         File.ReadLines(scored).First().Should().Contain("pos_scores").And.Contain("neg_scores");
-        Kd.Result distilled = await Kd.RunAsync("distill", "--train", scored, "--output", student, "--steps", "4", "--batch-size", "4", "--max-length", "64", "--json");
+        Kd.Result distilled = await Kd.RunAsync("distill", "--train", scored, "--output", student, "--max-steps", "4", "--batch-size", "4", "--max-length", "64", "--json");
         distilled.ExitCode.Should().Be(0, distilled.Error);
 
         Kd.Result student1 = await Kd.RunAsync("evaluate", "--data", beir, "--split", "train", "--model", student, "--run", data.File("student.trec"), "--json");
@@ -62,7 +62,7 @@ public class WorkflowTests
         string train = data.File("train.jsonl");
         (await Kd.RunAsync("mine", "--data", beir, "--output", train, "--negatives", "4")).ExitCode.Should().Be(0);
         (await Kd.RunAsync("score", "--teacher", "bm25", "--corpus", beir, "--input", train, "--cache", data.File("bm25.kdscores"), "--output", data.File("scored.jsonl"))).ExitCode.Should().Be(0);
-        string[] Distill(string output) => ["distill", "--train", data.File("scored.jsonl"), "--output", output, "--steps", "8", "--batch-size", "4", "--max-length", "32", "--checkpoint-every", "2", "--json"];
+        string[] Distill(string output) => ["distill", "--train", data.File("scored.jsonl"), "--output", output, "--max-steps", "8", "--batch-size", "4", "--max-length", "32", "--checkpoint-every-steps", "2", "--json"];
 
         Kd.Result straight = await Kd.RunAsync(Distill(data.File("straight")));
         straight.ExitCode.Should().Be(0, straight.Error);
@@ -96,7 +96,7 @@ public class WorkflowTests
         string train = data.File("train.jsonl");
         (await Kd.RunAsync("mine", "--data", beir, "--output", train, "--negatives", "4")).ExitCode.Should().Be(0);
         string[] Train(string output, params string[] more) =>
-            ["train-teacher", "--train", train, "--output", output, "--steps", "8", "--batch-size", "4", "--negatives", "3", "--max-length", "32", "--checkpoint-every", "2", "--json", .. more];
+            ["train-teacher", "--train", train, "--output", output, "--max-steps", "8", "--batch-size", "4", "--negatives-per-query", "3", "--max-length", "32", "--checkpoint-every-steps", "2", "--json", .. more];
 
         Kd.Result straight = await Kd.RunAsync(Train(data.File("straight")));
         straight.ExitCode.Should().Be(0, straight.Error);
@@ -129,8 +129,8 @@ public class WorkflowTests
         (await Kd.RunAsync("mine", "--data", beir, "--output", train, "--negatives", "4")).ExitCode.Should().Be(0);
         async Task<double> LossAsync(string command, string output, string accumulation)
         {
-            string[] args = [command, "--train", train, "--output", data.File(output), "--steps", "3", "--batch-size", "4", "--negatives", "2",
-                "--max-length", "32", "--gradient-accumulation", accumulation, "--json"];
+            string[] args = [command, "--train", train, "--output", data.File(output), "--max-steps", "3", "--batch-size", "4", "--negatives-per-query", "2",
+                "--max-length", "32", "--gradient-accumulation-steps", accumulation, "--json"];
             Kd.Result r = await Kd.RunAsync(command == "distill" ? [.. args, "--hard-labels"] : args);
             r.ExitCode.Should().Be(0, r.Error);
             using JsonDocument json = JsonDocument.Parse(r.Out);
@@ -151,7 +151,7 @@ public class WorkflowTests
         (await Kd.RunAsync("mine", "--data", beir, "--output", train, "--negatives", "4")).ExitCode.Should().Be(0);
         async Task<(double Loss, string Log)> RunAsync(string command, string output, string precision)
         {
-            string[] args = [command, "--train", train, "--output", data.File(output), "--steps", "3", "--batch-size", "4", "--negatives", "2",
+            string[] args = [command, "--train", train, "--output", data.File(output), "--max-steps", "3", "--batch-size", "4", "--negatives-per-query", "2",
                 "--max-length", "32", "--precision", precision, "--json"];
             Kd.Result r = await Kd.RunAsync(command == "distill" ? [.. args, "--hard-labels"] : args);
             r.ExitCode.Should().Be(0, r.Error);
@@ -181,7 +181,7 @@ public class WorkflowTests
         // A small random student, saved in the sentence-transformers layout: its ranking is unlike BM25's.
         string studentFolder = data.File("student");
         var tokenizer = HuggingFaceBertTokenizer.FromVocabularyFile(Path.Combine(AppContext.BaseDirectory, "vocab", "bert-base-uncased", "vocab.txt"));
-        using (BiEncoderStudent created = DistillStep.CreateStudent(new DistillOptions { MaxLength = 64, Seed = 3 }, tokenizer))
+        using (BiEncoderStudent created = DistillStep.CreateStudent(new DistillOptions { MaxLength = 64, Trainer = new() { Seed = 3 } }, tokenizer))
             await created.SaveAsync(studentFolder);
 
         Kd.Result dense = await Kd.RunAsync("mine", "--data", beir, "--output", data.File("dense.jsonl"), "--retriever", studentFolder,

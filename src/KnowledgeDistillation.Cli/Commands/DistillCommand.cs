@@ -16,61 +16,37 @@ internal static class DistillCommand
 {
     public static Command Create(CliEnvironment environment)
     {
-        var common = new TrainingOptions(new TrainingOptions.Defaults(
-            TrainDescription: "FlagEmbedding JSONL with pos_scores/neg_scores (from kd score).",
-            OutputDescription: "The student folder to write (sentence-transformers layout).",
-            Steps: 300, BatchSize: 16, Negatives: 2, NegativesDescription: "Hard negatives per query in a step.",
-            MaxLengthDescription: "Longest student input in tokens.",
-            LearningRateDescription: "Peak learning rate (default 1e-3 for a new student, 5e-5 with --student)."));
-        var student = new Option<string?>("--student") { Description = "A sentence-transformers or Hugging Face BERT folder to start from (default: a new small student)." };
-        var recipe = new Option<string>("--recipe") { Description = $"The loss: {string.Join(", ", DistillationRecipes.Names)}.", DefaultValueFactory = _ => DistillationRecipes.Default };
+        var common = new TrainingOptions<DistillOptions, DistillationTrainerOptions>(new DistillOptions(), "--student", new(
+            Train: "FlagEmbedding JSONL with pos_scores/neg_scores (from kd score).",
+            Output: "The student folder to write (sentence-transformers layout).",
+            Model: "A sentence-transformers or Hugging Face BERT folder to start from (default: a new small student).",
+            NegativesPerQuery: "Hard negatives per query in a step.",
+            LearningRate: "Peak learning rate (default 1e-3 for a new student, 5e-5 with --student)."));
+        Option<int> maxLength = common.Binder.Add(o => o.MaxLength, "Longest student input in tokens.");
+        Option<string> recipe = common.Binder.Add(o => o.Recipe, $"The loss: {string.Join(", ", DistillationRecipes.Names)}.");
         recipe.AcceptOnlyFromAmong([.. DistillationRecipes.Names]);
         var hardLabels = new Option<bool>("--hard-labels") { Description = "Ignore the teacher scores and train with the contrastive loss on hard labels (the baseline)." };
-        var softWeight = new Option<double>("--soft-weight") { Description = "Weight of the soft-label term against the contrastive one.", DefaultValueFactory = _ => 1.0 };
+        Option<double> softWeight = common.Binder.Add(o => o.SoftWeight, "Weight of the soft-label term against the contrastive one.");
         var dev = new DataOptions("train");
         var devQueries = new Option<int?>("--dev-queries")
         {
             Description = "Evaluate on the N queries kd mine --dev-queries N held out of --data's --split (BM25 top 20 of each plus its relevant documents as the corpus) and write the checkpoint with the best dev nDCG@10 as the output, as the QuickStart does.",
         };
-        var evaluateEvery = new Option<int>("--evaluate-every") { Description = "With --dev-queries: evaluate every N steps (and at the end).", DefaultValueFactory = _ => 100 };
-        var command = new Command("distill", "Distil scored examples into a bi-encoder student. Ctrl+C checkpoints and stops; the same command resumes.");
-        common.AddInputs(command);
-        foreach (Option option in new Option[] { student, recipe, hardLabels, softWeight })
-            command.Options.Add(option);
-        common.AddRest(command, devQueries, evaluateEvery);
+        Option<int> evaluateEvery = common.Binder.Add(o => o.Trainer.EvaluateEverySteps, "With --dev-queries: evaluate every N steps (and at the end).");
+        OptionValidation.MustBePositive(evaluateEvery);
+        var command = new OptionsCommand<DistillOptions>("distill", "Distil scored examples into a bi-encoder student. Ctrl+C checkpoints and stops; the same command resumes.", common.Binder);
+        common.AddTo(command, [recipe, hardLabels, softWeight], maxLength, devQueries, evaluateEvery);
         dev.AddTo(command);
 
         KdApp.SetAction(command, environment, async (run, cancellationToken) =>
         {
-            (string path, string checkpointDirectory, bool hasCheckpoint) = common.Locations(run);
+            (DistillOptions options, string path, bool hasCheckpoint) = common.Bind(run);
+            string checkpointDirectory = options.Trainer.CheckpointDirectory!;
             if (run.Value(devQueries) is < 1)
                 throw new UsageException("--dev-queries must be at least 1.");
-            if (run.Value(evaluateEvery) < 1)
-                throw new UsageException("--evaluate-every must be at least 1.");
             DatasetSource? devSource = run.Value(devQueries) is null ? null : dev.Source(run);
-            var options = new DistillOptions
-            {
-                StudentFrom = run.Value(student),
-                HiddenSize = run.Value(common.Model.Hidden),
-                Layers = run.Value(common.Model.Layers),
-                Heads = run.Value(common.Model.Heads),
-                IntermediateSize = run.Value(common.Model.Intermediate),
-                MaxLength = run.Value(common.MaxLength),
-                Recipe = run.Value(recipe),
-                SoftWeight = run.Value(softWeight),
-                Steps = run.Value(common.Steps),
-                BatchSize = run.Value(common.BatchSize),
-                GradientAccumulation = run.Value(common.GradientAccumulation),
-                Negatives = run.Value(common.Negatives),
-                LearningRate = run.Value(common.LearningRate),
-                Seed = run.Value(common.Seed),
-                Precision = common.PrecisionOf(run),
-                CheckpointDirectory = checkpointDirectory,
-                CheckpointEvery = run.Value(common.CheckpointEvery),
-                EvaluateEvery = run.Value(evaluateEvery),
-            };
             IDistillationLoss loss = run.Value(hardLabels) ? DistillationRecipes.HardLabels() : DistillationRecipes.Create(options.Recipe, options.SoftWeight);
-            HuggingFaceBertTokenizer? tokenizer = options.StudentFrom is null ? common.Model.Tokenizer(run) : null;
+            HuggingFaceBertTokenizer? tokenizer = options.Model.NameOrPath is null ? common.Tokenizer(run) : null;
             string train = run.Value(common.Train);
             var examples = await CorpusReader.ReadExamplesAsync(train, cancellationToken).ConfigureAwait(false);
             if (!run.Value(hardLabels) && examples.FirstOrDefault(e => !e.HasTeacherScores) is { } unscored)
@@ -88,7 +64,7 @@ internal static class DistillCommand
                 using Bm25Index index = Bm25Index.BuildInMemory(all.Corpus, cancellationToken: cancellationToken);
                 evaluator = EvaluateStep.DevEvaluator(index, devSet);
                 devCount = devSet.Queries.Count;
-                options = options with { Evaluator = evaluator, BestStudentDirectory = Path.Combine(checkpointDirectory, "best") };
+                options = options with { Trainer = options.Trainer with { Evaluator = evaluator, BestStudentDirectory = Path.Combine(checkpointDirectory, "best") } };
             }
             bool resumed = common.PrepareCheckpoints(run, checkpointDirectory, hasCheckpoint);
 
@@ -98,10 +74,10 @@ internal static class DistillCommand
                     new CliRun.SyncProgress<TrainingProgress>(p => progress.Report((p.Step, p.TotalSteps))), new TypedLogger<DistillationTrainer>(run.Logger), cancellationToken)).ConfigureAwait(false);
             if (result.Cancelled)
                 throw new OperationCanceledException(cancellationToken);
-            if (options.BestStudentDirectory is { } best)
+            if (options.Trainer.BestStudentDirectory is { } best)
             {
                 // The best dev checkpoint (the last step's when it is the best) is the output, as in the QuickStart.
-                using BiEncoderStudent kept = DistillStep.Load(best, DistillStep.MaxLengthFor(options, options.StudentFrom));
+                using BiEncoderStudent kept = DistillStep.Load(best, DistillStep.MaxLengthFor(options, options.Model.NameOrPath));
                 await kept.SaveAsync(path, cancellationToken).ConfigureAwait(false);
             }
             else

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using KnowledgeDistillation.Models;
 using KnowledgeDistillation.Tokenization;
+using KnowledgeDistillation.Training;
 using KnowledgeDistillation.Workflow.Training;
 
 namespace KnowledgeDistillation.Cli.Commands;
@@ -11,41 +12,22 @@ internal static class TrainTeacherCommand
 {
     public static Command Create(CliEnvironment environment)
     {
-        var common = new TrainingOptions(new TrainingOptions.Defaults(
-            TrainDescription: "FlagEmbedding JSONL of examples (query, pos, neg), for example from kd mine.",
-            OutputDescription: "The teacher folder to write (Hugging Face layout); replaced only once training finished.",
-            Steps: 400, BatchSize: 8, Negatives: 7, NegativesDescription: "Negatives per query in a step.",
-            MaxLengthDescription: "Longest (query, document) input in tokens.",
-            LearningRateDescription: "Peak learning rate (default 1e-3 from scratch, 2e-5 with --init)."));
-        var init = new Option<string?>("--init") { Description = "A cross-encoder folder to fine-tune instead of training a new small one." };
-        var command = new Command("train-teacher",
-            "Train a cross-encoder teacher on mined examples with hard labels (listwise loss over 1 positive + negatives). Ctrl+C checkpoints and stops; the same command resumes.");
-        common.AddInputs(command);
-        command.Options.Add(init);
-        common.AddRest(command);
+        var common = new TrainingOptions<TeacherTrainingOptions, CrossEncoderTrainerOptions>(new TeacherTrainingOptions(), "--init", new(
+            Train: "FlagEmbedding JSONL of examples (query, pos, neg), for example from kd mine.",
+            Output: "The teacher folder to write (Hugging Face layout); replaced only once training finished.",
+            Model: "A cross-encoder folder to fine-tune instead of training a new small one.",
+            NegativesPerQuery: "Negatives per query in a step.",
+            LearningRate: "Peak learning rate (default 1e-3 from scratch, 2e-5 with --init)."));
+        Option<int> maxLength = common.Binder.Add(o => o.Trainer.MaxLength, "Longest (query, document) input in tokens.");
+        var command = new OptionsCommand<TeacherTrainingOptions>("train-teacher",
+            "Train a cross-encoder teacher on mined examples with hard labels (listwise loss over 1 positive + negatives). Ctrl+C checkpoints and stops; the same command resumes.", common.Binder);
+        common.AddTo(command, [], maxLength);
 
         KdApp.SetAction(command, environment, async (run, cancellationToken) =>
         {
-            (string path, string checkpointDirectory, bool hasCheckpoint) = common.Locations(run);
-            var options = new TeacherTrainingOptions
-            {
-                InitFrom = run.Value(init),
-                HiddenSize = run.Value(common.Model.Hidden),
-                Layers = run.Value(common.Model.Layers),
-                Heads = run.Value(common.Model.Heads),
-                IntermediateSize = run.Value(common.Model.Intermediate),
-                Steps = run.Value(common.Steps),
-                BatchSize = run.Value(common.BatchSize),
-                GradientAccumulation = run.Value(common.GradientAccumulation),
-                Negatives = run.Value(common.Negatives),
-                MaxLength = run.Value(common.MaxLength),
-                LearningRate = run.Value(common.LearningRate),
-                Seed = run.Value(common.Seed),
-                Precision = common.PrecisionOf(run),
-                CheckpointDirectory = checkpointDirectory,
-                CheckpointEvery = run.Value(common.CheckpointEvery),
-            };
-            HuggingFaceBertTokenizer? tokenizer = options.InitFrom is null ? common.Model.Tokenizer(run) : null;
+            (TeacherTrainingOptions options, string path, bool hasCheckpoint) = common.Bind(run);
+            string checkpointDirectory = options.Trainer.CheckpointDirectory!;
+            HuggingFaceBertTokenizer? tokenizer = options.Model.NameOrPath is null ? common.Tokenizer(run) : null;
             var examples = await CorpusReader.ReadExamplesAsync(run.Value(common.Train), cancellationToken).ConfigureAwait(false);
             bool resumed = common.PrepareCheckpoints(run, checkpointDirectory, hasCheckpoint);
             (TrainingResult result, CrossEncoderTeacher teacher) = await run.WithProgressAsync("training the teacher", progress =>

@@ -1,75 +1,80 @@
 using System.CommandLine;
+using KnowledgeDistillation.Tokenization;
 using KnowledgeDistillation.Training;
+using KnowledgeDistillation.Workflow.Training;
 
 namespace KnowledgeDistillation.Cli.Commands;
 
 /// <summary>
-/// The options <c>distill</c> and <c>train-teacher</c> share, declared once: input and output, the budget, the seed,
-/// gradient accumulation, checkpoints and resume, and the shape of a model trained from scratch. Only the defaults and
-/// a few descriptions differ between the two commands.
+/// The options <c>distill</c> and <c>train-teacher</c> share, declared once: input and output, the model to start from
+/// or the shape of a new one, the trainer's settings, checkpoints and resume. Each setting's option is bound to the one
+/// property of <typeparamref name="TOptions"/> it sets and named after it (<see cref="Binder"/>); its default is the
+/// Workflow's.
 /// </summary>
-internal sealed class TrainingOptions
+/// <typeparam name="TOptions">The Workflow step's options.</typeparam>
+/// <typeparam name="TTrainer">The trainer's options.</typeparam>
+internal sealed class TrainingOptions<TOptions, TTrainer>
+    where TOptions : TrainingStepOptions<TTrainer>
+    where TTrainer : TrainerOptions
 {
-    /// <summary>What differs between the two commands.</summary>
-    public sealed record Defaults(string TrainDescription, string OutputDescription, int Steps, int BatchSize, int Negatives, string NegativesDescription,
-        string MaxLengthDescription, string LearningRateDescription);
+    /// <summary>The help texts that differ between the two commands.</summary>
+    public sealed record Texts(string Train, string Output, string Model, string NegativesPerQuery, string LearningRate);
 
-    public TrainingOptions(Defaults defaults)
+    private static readonly Dictionary<string, TrainingPrecision> Precisions = new()
     {
-        Train = new Option<string>("--train") { Description = defaults.TrainDescription, Required = true };
-        Output = new Option<string>("--output", "-o") { Description = defaults.OutputDescription, Required = true };
-        Steps = new Option<int>("--steps") { Description = "Optimiser steps.", DefaultValueFactory = _ => defaults.Steps };
-        BatchSize = new Option<int>("--batch-size") { Description = "Queries per step.", DefaultValueFactory = _ => defaults.BatchSize };
-        Negatives = new Option<int>("--negatives") { Description = defaults.NegativesDescription, DefaultValueFactory = _ => defaults.Negatives };
-        MaxLength = new Option<int>("--max-length") { Description = defaults.MaxLengthDescription, DefaultValueFactory = _ => 128 };
-        LearningRate = new Option<double?>("--lr") { Description = defaults.LearningRateDescription };
-        foreach (Option<int> option in new[] { Steps, BatchSize, GradientAccumulation, CheckpointEvery })
+        ["auto"] = TrainingPrecision.Auto,
+        ["float32"] = TrainingPrecision.Float32,
+        ["bfloat16"] = TrainingPrecision.BFloat16,
+    };
+
+    private readonly Option[] _model, _trainer;
+
+    /// <param name="defaults">The Workflow's defaults, which the options show and start from.</param>
+    /// <param name="modelOption">The name of the option of the model to start from (<c>--student</c>, <c>--init</c>).</param>
+    /// <param name="texts">The command's help texts.</param>
+    public TrainingOptions(TOptions defaults, string modelOption, Texts texts)
+    {
+        Binder = new OptionBinder<TOptions>(defaults);
+        Train = new Option<string>("--train") { Description = texts.Train, Required = true };
+        Output = new Option<string>("--output", "-o") { Description = texts.Output, Required = true };
+        // The model first: the trainer's default learning rate depends on whether it is pretrained.
+        Model = Binder.AddRoleNamed(o => o.Model.NameOrPath, modelOption, texts.Model);
+        _model =
+        [
+            Binder.Add(o => o.Model.HiddenSize, "Hidden size of a model trained from scratch."),
+            Binder.Add(o => o.Model.NumHiddenLayers, "Layers of a model trained from scratch."),
+            Binder.Add(o => o.Model.NumAttentionHeads, "Attention heads of a model trained from scratch."),
+            Binder.Add(o => o.Model.IntermediateSize, "Feed-forward size of a model trained from scratch."),
+        ];
+        Option<int> maxSteps = Binder.AddNonNull(o => o.Trainer.MaxSteps, "Optimiser steps.");
+        Option<int> batchSize = Binder.Add(o => o.Trainer.BatchSize, "Queries per step.");
+        Option<int> accumulation = Binder.Add(o => o.Trainer.GradientAccumulationSteps,
+            "Micro-batches of --batch-size queries whose gradients are summed before each optimiser step (an effective batch of their product in the memory of one).");
+        Option<int> negatives = Binder.Add(o => o.Trainer.NegativesPerQuery, texts.NegativesPerQuery);
+        Option<double?> learningRate = Binder.AddWithoutDefault(o => o.Trainer.LearningRate, texts.LearningRate);
+        Option<string> precision = Binder.AddChoice(o => o.Trainer.Precision,
+            "Matrix products in training: auto (bfloat16 autocast where a timing probe finds it at least 1.5x faster than float32, which on a loaded machine can vary from run to run), float32 or bfloat16. The choice is logged.",
+            Precisions);
+        Option<int> seed = Binder.Add(o => o.Trainer.Seed, "Seed of initialisation, shuffling and sampling.");
+        CheckpointDirectory = Binder.AddOptional(o => o.Trainer.CheckpointDirectory,
+            "Checkpoint folder (default: <output>.checkpoints). A run whose folder holds checkpoints of the same settings resumes from the latest.");
+        Option<int> checkpointEvery = Binder.Add(o => o.Trainer.CheckpointEverySteps, "Checkpoint every N steps (and on Ctrl+C, and at the end).");
+        foreach (Option<int> option in new[] { maxSteps, batchSize, accumulation, checkpointEvery })
             OptionValidation.MustBePositive(option);
-        Precision.AcceptOnlyFromAmong("auto", "float32", "bfloat16");
+        _trainer = [maxSteps, batchSize, accumulation, negatives, learningRate, precision, seed, CheckpointDirectory, checkpointEvery];
     }
 
-    /// <summary>The --precision value as the trainer's option.</summary>
-    public TrainingPrecision PrecisionOf(CliRun run) => run.Value(Precision) switch
-    {
-        "float32" => TrainingPrecision.Float32,
-        "bfloat16" => TrainingPrecision.BFloat16,
-        _ => TrainingPrecision.Auto,
-    };
+    /// <summary>Binds every setting's option to its property.</summary>
+    public OptionBinder<TOptions> Binder { get; }
 
     public Option<string> Train { get; }
 
     public Option<string> Output { get; }
 
-    public Option<int> Steps { get; }
+    /// <summary>The model to start from (<see cref="ModelDescription.NameOrPath"/>).</summary>
+    public Option<string?> Model { get; }
 
-    public Option<int> BatchSize { get; }
-
-    public Option<int> Negatives { get; }
-
-    public Option<int> MaxLength { get; }
-
-    public Option<double?> LearningRate { get; }
-
-    public Option<string> Precision { get; } = new("--precision")
-    {
-        Description = "Matrix products in training: auto (bfloat16 autocast where a timing probe finds it at least 1.5x faster than float32, which on a loaded machine can vary from run to run), float32 or bfloat16. The choice is logged.",
-        DefaultValueFactory = _ => "auto",
-    };
-
-    public Option<int> Seed { get; } = new("--seed") { Description = "Seed of initialisation, shuffling and sampling.", DefaultValueFactory = _ => 42 };
-
-    public Option<int> GradientAccumulation { get; } = new("--gradient-accumulation")
-    {
-        Description = "Micro-batches of --batch-size queries whose gradients are summed before each optimiser step (an effective batch of their product in the memory of one).",
-        DefaultValueFactory = _ => 1,
-    };
-
-    public Option<string?> Checkpoints { get; } = new("--checkpoints")
-    {
-        Description = "Checkpoint folder (default: <output>.checkpoints). A run whose folder holds checkpoints of the same settings resumes from the latest.",
-    };
-
-    public Option<int> CheckpointEvery { get; } = new("--checkpoint-every") { Description = "Checkpoint every N steps (and on Ctrl+C, and at the end).", DefaultValueFactory = _ => 100 };
+    public Option<string?> CheckpointDirectory { get; }
 
     public Option<bool> Resume { get; } = new("--resume")
     {
@@ -78,36 +83,46 @@ internal sealed class TrainingOptions
 
     public Option<bool> Fresh { get; } = new("--fresh") { Description = "Delete existing checkpoints and start over." };
 
-    public ModelOptions Model { get; } = new();
+    public Option<string?> Vocab { get; } = new("--vocab") { Description = "vocab.txt of a model trained from scratch (default: bert-base-uncased's, shipped with the tool)." };
 
-    /// <summary>--train and --output, which lead the option list.</summary>
-    public void AddInputs(Command command)
+    /// <summary>
+    /// The options in help order: --train, --output, the model to start from, the command's <paramref name="leading"/>
+    /// options, the trainer's (with the command's <paramref name="maxLength"/> after the negatives) and its
+    /// <paramref name="trailing"/> options, then the vocabulary and shape of a new model.
+    /// </summary>
+    public void AddTo(Command command, Option[] leading, Option maxLength, params Option[] trailing)
     {
-        command.Options.Add(Train);
-        command.Options.Add(Output);
-    }
-
-    /// <summary>The budget, the seed and the checkpoints, then a command's <paramref name="extra"/> options and the model shape, which close the option list.</summary>
-    public void AddRest(Command command, params Option[] extra)
-    {
-        foreach (Option option in new Option[] { Steps, BatchSize, GradientAccumulation, Negatives, MaxLength, LearningRate, Precision, Seed, Checkpoints, CheckpointEvery, Resume, Fresh }.Concat(extra))
+        IEnumerable<Option> trainer = _trainer.Take(4).Append(maxLength).Concat(_trainer.Skip(4)).Append(Resume).Append(Fresh);
+        foreach (Option option in new Option[] { Train, Output, Model }.Concat(leading).Concat(trainer).Concat(trailing).Append(Vocab).Concat(_model))
             command.Options.Add(option);
-        Model.AddTo(command);
     }
 
-    /// <summary>The output folder, the checkpoint folder, and whether it holds a checkpoint; checks --resume and --fresh.</summary>
+    /// <summary>
+    /// The step's options from the command line, with the checkpoint folder made absolute (default
+    /// <c>&lt;output&gt;.checkpoints</c>); checks --resume and --fresh.
+    /// </summary>
     /// <exception cref="UsageException">--resume with --fresh.</exception>
     /// <exception cref="FileNotFoundException">--resume without a checkpoint.</exception>
-    public (string Output, string CheckpointDirectory, bool HasCheckpoint) Locations(CliRun run)
+    public (TOptions Options, string Output, bool HasCheckpoint) Bind(CliRun run)
     {
         if (run.Value(Resume) && run.Value(Fresh))
             throw new UsageException("--resume and --fresh exclude each other.");
+        TOptions options = Binder.Bind(run.Parse);
         string output = Path.GetFullPath(run.Value(Output));
-        string checkpoints = Path.GetFullPath(run.Value(Checkpoints) ?? output + ".checkpoints");
+        string checkpoints = Path.GetFullPath(options.Trainer.CheckpointDirectory ?? output + ".checkpoints");
         bool hasCheckpoint = HasCheckpoint(checkpoints);
         if (run.Value(Resume) && !hasCheckpoint)
             throw new FileNotFoundException($"--resume: there is no checkpoint in {checkpoints} to resume from.", checkpoints);
-        return (output, checkpoints, hasCheckpoint);
+        return (options with { Trainer = options.Trainer with { CheckpointDirectory = checkpoints } }, output, hasCheckpoint);
+    }
+
+    /// <summary>The vocabulary of a model trained from scratch (--vocab, else bert-base-uncased's).</summary>
+    public HuggingFaceBertTokenizer Tokenizer(CliRun run)
+    {
+        string path = run.Value(Vocab) ?? Path.Combine(AppContext.BaseDirectory, "vocab", "bert-base-uncased", "vocab.txt");
+        if (!File.Exists(path))
+            throw new FileNotFoundException($"The vocabulary {Path.GetFullPath(path)} does not exist.", path);
+        return HuggingFaceBertTokenizer.FromVocabularyFile(path);
     }
 
     /// <summary>With --fresh, deletes the checkpoints (once the inputs were read); reports a resume.</summary>
@@ -126,5 +141,4 @@ internal sealed class TrainingOptions
 
     private static bool HasCheckpoint(string directory)
         => Directory.Exists(directory) && Directory.EnumerateDirectories(directory, "checkpoint-*").Any();
-
 }

@@ -8,7 +8,7 @@ namespace KnowledgeDistillation.Workflow.Training;
 /// <summary>Creates a bi-encoder student and distils scored examples into it, with resumable checkpoints.</summary>
 public static class DistillStep
 {
-    /// <summary>A new student (from <see cref="DistillOptions.StudentFrom"/>, or from scratch with <paramref name="tokenizer"/>'s vocabulary).</summary>
+    /// <summary>A new student (from <see cref="ModelDescription.NameOrPath"/>, or from scratch with <paramref name="tokenizer"/>'s vocabulary).</summary>
     /// <param name="options">The student settings.</param>
     /// <param name="tokenizer">The vocabulary of a new student; ignored when starting from a folder.</param>
     /// <returns>The student; dispose it.</returns>
@@ -16,21 +16,20 @@ public static class DistillStep
     public static BiEncoderStudent CreateStudent(DistillOptions options, HuggingFaceBertTokenizer? tokenizer)
     {
         ArgumentNullException.ThrowIfNull(options);
-        if (options.StudentFrom is { } given)
+        if (options.Model.NameOrPath is { } given)
         {
             if (!Directory.Exists(given))
                 throw new DirectoryNotFoundException($"The student folder {Path.GetFullPath(given)} does not exist.");
             return Load(given, MaxLengthFor(options, given));
         }
         ArgumentNullException.ThrowIfNull(tokenizer);
-        var config = new BertConfig(tokenizer.VocabularySize, options.HiddenSize, options.Layers, options.Heads, options.IntermediateSize, maxPositionEmbeddings: 512);
-        return BiEncoderStudent.Create(config, tokenizer, new BiEncoderStudentOptions
+        return BiEncoderStudent.Create(options.Model.NewConfig(tokenizer.VocabularySize), tokenizer, new BiEncoderStudentOptions
         {
             MaxSequenceLength = options.MaxLength,
             EncodeBatchSize = 64,
             Pooling = PoolingMode.Mean,
             Similarity = EmbeddingSimilarity.Cosine,
-        }, seed: options.Seed);
+        }, seed: options.Trainer.Seed);
     }
 
     /// <summary>Loads a saved student the way <see cref="CreateStudent"/> configures one (for the best checkpoint of a run).</summary>
@@ -58,7 +57,7 @@ public static class DistillStep
     /// <param name="student">The student.</param>
     /// <param name="loss">The loss (<see cref="DistillationRecipes"/>).</param>
     /// <param name="examples">Scored examples (hard-label losses ignore the scores).</param>
-    /// <param name="options">The budget and checkpoints.</param>
+    /// <param name="options">The trainer's settings (<see cref="TrainingStepOptions{T}.Trainer"/>).</param>
     /// <param name="progress">Receives a report after every step; optional.</param>
     /// <param name="logger">Receives checkpoint and resume messages; optional.</param>
     /// <param name="cancellationToken">Stops at the next step (writing a checkpoint when a folder is set); the result then has <see cref="TrainingResult.Cancelled"/> set.</param>
@@ -68,21 +67,7 @@ public static class DistillStep
         IProgress<TrainingProgress>? progress = null, ILogger<DistillationTrainer>? logger = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(options);
-        var trainer = new DistillationTrainer(new DistillationTrainerOptions
-        {
-            LearningRate = options.LearningRate ?? (options.StudentFrom is null ? 1e-3 : 5e-5),
-            BatchSize = options.BatchSize,
-            NegativesPerQuery = options.Negatives,
-            MaxSteps = options.Steps,
-            Seed = options.Seed,
-            Precision = options.Precision,
-            GradientAccumulationSteps = options.GradientAccumulation,
-            Evaluator = options.Evaluator,
-            EvaluateEverySteps = options.EvaluateEvery,
-            BestStudentDirectory = options.BestStudentDirectory,
-            CheckpointDirectory = options.CheckpointDirectory,
-            CheckpointEverySteps = options.CheckpointEvery,
-        }, logger);
+        var trainer = new DistillationTrainer(options.Trainer, logger);
         return trainer.TrainAsync(student, loss, examples, progress, cancellationToken);
     }
 }

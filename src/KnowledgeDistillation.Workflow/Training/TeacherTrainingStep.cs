@@ -10,11 +10,11 @@ public static class TeacherTrainingStep
     /// <summary>Trains, saves to <paramref name="outputDirectory"/> and returns the saved teacher, loaded back.</summary>
     /// <param name="options">What to train and how.</param>
     /// <param name="tokenizer">The vocabulary of a new model; ignored (the folder's is used) when fine-tuning.</param>
-    /// <param name="examples">Examples with at least <see cref="TeacherTrainingOptions.Negatives"/> negatives each.</param>
+    /// <param name="examples">Examples with at least <see cref="TrainerOptions.NegativesPerQuery"/> negatives each.</param>
     /// <param name="outputDirectory">Where the teacher is saved (atomically; an existing folder is replaced only once the new one is complete).</param>
     /// <param name="progress">Receives a report after every step; optional.</param>
     /// <param name="cancellationToken">
-    /// Stops at the next step; the teacher is not saved (with <see cref="TeacherTrainingOptions.CheckpointDirectory"/> a
+    /// Stops at the next step; the teacher is not saved (with <see cref="TrainerOptions.CheckpointDirectory"/> a
     /// checkpoint is, and the same call resumes from it).
     /// </param>
     /// <returns>The training result and the saved teacher (scoring with what a later run loads, so cached scores share its identity).</returns>
@@ -26,7 +26,7 @@ public static class TeacherTrainingStep
         ArgumentNullException.ThrowIfNull(options);
         ArgumentException.ThrowIfNullOrEmpty(outputDirectory);
         BertForSequenceClassification model;
-        if (options.InitFrom is { } init)
+        if (options.Model.NameOrPath is { } init)
         {
             if (!Directory.Exists(init))
                 throw new DirectoryNotFoundException($"The cross-encoder folder {Path.GetFullPath(init)} to fine-tune does not exist.");
@@ -36,29 +36,14 @@ public static class TeacherTrainingStep
         else
         {
             ArgumentNullException.ThrowIfNull(tokenizer);
-            var config = new BertConfig(tokenizer.VocabularySize, options.HiddenSize, options.Layers, options.Heads, options.IntermediateSize, maxPositionEmbeddings: 512)
-            {
-                ExactMatchEmbedding = options.ExactMatch,
-            }.WithNumLabels(1);
-            model = BertForSequenceClassification.Create(config, seed: options.Seed);
+            BertConfig config = (options.Model.NewConfig(tokenizer.VocabularySize) with { ExactMatchEmbedding = options.ExactMatchEmbedding }).WithNumLabels(1);
+            model = BertForSequenceClassification.Create(config, seed: options.Trainer.Seed);
         }
 
         TrainingResult result;
         try
         {
-            var trainer = new CrossEncoderTrainer(tokenizer, new CrossEncoderTrainerOptions
-            {
-                LearningRate = options.LearningRate ?? (options.InitFrom is null ? 1e-3 : 2e-5),
-                BatchSize = options.BatchSize,
-                NegativesPerQuery = options.Negatives,
-                MaxLength = options.MaxLength,
-                MaxSteps = options.Steps,
-                Seed = options.Seed,
-                Precision = options.Precision,
-                GradientAccumulationSteps = options.GradientAccumulation,
-                CheckpointDirectory = options.CheckpointDirectory,
-                CheckpointEverySteps = options.CheckpointEvery,
-            });
+            var trainer = new CrossEncoderTrainer(tokenizer, options.Trainer);
             result = await trainer.TrainAsync(model, examples, progress, cancellationToken).ConfigureAwait(false);
             cancellationToken.ThrowIfCancellationRequested();
         }
@@ -68,7 +53,7 @@ public static class TeacherTrainingStep
             throw;
         }
 
-        var scoring = new CrossEncoderTeacherOptions { BatchSize = options.ScoringBatchSize, MaxLength = options.MaxLength };
+        var scoring = new CrossEncoderTeacherOptions { BatchSize = options.ScoringBatchSize, MaxLength = options.Trainer.MaxLength };
         using (var trained = new CrossEncoderTeacher(model, tokenizer, scoring)) // owns the model from here
             await trained.SaveAsync(outputDirectory, cancellationToken).ConfigureAwait(false);
         // Score with the saved copy, exactly what a later run loads, so that its cached scores carry the same identity.
