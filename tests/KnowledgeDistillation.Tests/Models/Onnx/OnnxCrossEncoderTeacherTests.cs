@@ -79,6 +79,27 @@ public sealed class OnnxCrossEncoderTeacherTests(PretrainedModels models, ITestO
     }
 
     [Fact]
+    public async Task At_batch_size_1_a_pairs_score_is_bit_for_bit_the_same_whatever_else_is_scored_so_shards_reproduce_a_single_run()
+    {
+        string fixture = BertFixture.Dir("crossencoder-gelu");
+        string folder = NewFolder();
+        using (CrossEncoderTeacher reference = CrossEncoderTeacher.FromPretrained(fixture))
+            await reference.ExportOnnxAsync(folder, quantize: true);
+        QueryDocumentPair[] pairs = Pairs(4, 12);
+        foreach (string? file in new[] { null, OnnxExporter.QuantizedModelFileName })
+        {
+            using OnnxCrossEncoderTeacher all = OnnxCrossEncoderTeacher.FromFolder(folder, new OnnxCrossEncoderTeacherOptions { ModelFile = file, BatchSize = 1 });
+            using OnnxCrossEncoderTeacher again = OnnxCrossEncoderTeacher.FromFolder(folder, new OnnxCrossEncoderTeacherOptions { ModelFile = file, BatchSize = 1 });
+            float[] together = await all.ScoreAsync(pairs);
+            // Odd pairs alone, in reverse, in a second session: a shard of its own.
+            QueryDocumentPair[] shard = [.. pairs.Where((_, i) => i % 2 == 1).Reverse()];
+            float[] apart = await again.ScoreAsync(shard);
+            float[] expected = [.. together.Where((_, i) => i % 2 == 1).Reverse()];
+            apart.Select(BitConverter.SingleToInt32Bits).Should().Equal(expected.Select(BitConverter.SingleToInt32Bits), file ?? "model.onnx");
+        }
+    }
+
+    [Fact]
     public async Task An_embedding_export_is_refused_with_the_graphs_outputs_named()
     {
         string folder = NewFolder();
