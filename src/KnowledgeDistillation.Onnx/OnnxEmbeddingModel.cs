@@ -195,25 +195,7 @@ public sealed partial class OnnxEmbeddingModel : IDisposable
             MaxSequenceLength = options.MaxSequenceLength ?? settings.MaxSequenceLength ?? Math.Min(tokenizer.Options.ModelMaxLength, DefaultMaxLengthCap),
         };
 
-        using var sessionOptions = new SessionOptions { GraphOptimizationLevel = options.GraphOptimizationLevel };
-        if (options.IntraOpThreads is { } intra)
-            sessionOptions.IntraOpNumThreads = intra;
-        if (options.InterOpThreads is { } inter)
-            sessionOptions.InterOpNumThreads = inter;
-        options.ConfigureSession?.Invoke(sessionOptions);
-        InferenceSession session;
-        try
-        {
-            // int8 weights through ONNX Runtime's saturating kernel on CPUs without VNNI: the same products made exact.
-            byte[]? widened = OnnxIntegerWeights.LoadWidenedIfNeeded(modelPath);
-            if (widened is not null)
-                Log.Widened(logger, modelPath);
-            session = widened is null ? new InferenceSession(modelPath, sessionOptions) : new InferenceSession(widened, sessionOptions);
-        }
-        catch (OnnxRuntimeException ex)
-        {
-            throw new CheckpointException(modelPath, $"ONNX Runtime cannot load it as a model: {ex.Message}", ex);
-        }
+        InferenceSession session = OnnxSessions.Create(modelPath, options.GraphOptimizationLevel, options.IntraOpThreads, options.InterOpThreads, options.ConfigureSession, logger);
         try
         {
             var model = new OnnxEmbeddingModel(session, modelPath, settings, tokenizer, options.BatchSize);
@@ -522,8 +504,5 @@ public sealed partial class OnnxEmbeddingModel : IDisposable
     {
         [LoggerMessage(Level = LogLevel.Information, Message = "Loaded {Path}: {Dimension} dimensions, {Pooling} pooling {Where}, normalize {Normalize}.")]
         public static partial void Loaded(ILogger logger, string path, int dimension, PoolingMode pooling, string where, bool normalize);
-
-        [LoggerMessage(Level = LogLevel.Information, Message = "{Path}: int8 MatMulInteger weights stored as uint8 for this session, because this CPU has no VNNI and ONNX Runtime's int8 kernel would saturate.")]
-        public static partial void Widened(ILogger logger, string path);
     }
 }

@@ -26,4 +26,29 @@ public sealed class NoLibTorchTests(RealModels models)
             maps.Should().NotContain("libtorch").And.NotContain("libLibTorchSharp");
         }
     }
+
+    [Fact]
+    public async Task A_cross_encoder_teacher_scores_with_no_libtorch_in_the_process()
+    {
+        string folder = Path.Combine(AppContext.BaseDirectory, "fixtures", "onnx-cross-encoder");
+        using var teacher = OnnxCrossEncoderTeacher.FromFolder(folder, new OnnxCrossEncoderTeacherOptions { BatchSize = 2 });
+        QueryDocumentPair[] pairs =
+        [
+            new("how do proteins fold", "Protein folding is the process by which a chain acquires its native structure."),
+            new("vitamin d in winter", "Short."),
+            new("", ""),
+            new("what does the mitochondrion do", string.Concat(Enumerable.Repeat("a long document cut longest first ", 40))),
+        ];
+        float[] scores = await teacher.ScoreAsync(pairs);
+        float[] reversed = await teacher.ScoreAsync([.. pairs.Reverse()]);
+
+        scores.Should().HaveCount(4).And.OnlyContain(s => float.IsFinite(s));
+        reversed.Reverse().Should().Equal(scores, "scores come back in the caller's order");
+        teacher.Identity.Should().EndWith(";engine=onnxruntime;precision=float32;quantization=none");
+        if (OperatingSystem.IsLinux())
+        {
+            string maps = await File.ReadAllTextAsync("/proc/self/maps");
+            maps.Should().NotContain("libtorch").And.NotContain("libLibTorchSharp");
+        }
+    }
 }

@@ -28,10 +28,12 @@ internal static class EvaluateCommand
         var maxLength = new Option<int?>("--max-length") { Description = "Longest input in tokens (a reranker's pair, a student's text); default: the model's." };
         var cacheOption = new Option<string?>("--cache") { Description = "A reranker's score cache (as kd score writes): cached pairs are not scored again, new ones are stored." };
         var fuse = new Option<double?>("--fuse-bm25") { Description = "A reranker's run fused with BM25's (per-query z-scores, this BM25 weight in [0, 1], as kd score --fuse-bm25) is evaluated too." };
+        var engine = new EngineOptions();
         var command = new Command("evaluate", "Evaluate a student, a reranker or BM25 on a dataset split: nDCG@10, MRR@10, recall and more, and a TREC run.");
         data.AddTo(command);
         foreach (Option option in new Option[] { modelOption, kind, depth, topK, runFile, batch, maxLength, cacheOption, fuse })
             command.Options.Add(option);
+        engine.AddTo(command);
 
         KdApp.SetAction(command, environment, async (run, cancellationToken) =>
         {
@@ -44,6 +46,9 @@ internal static class EvaluateCommand
                 throw new UsageException($"--fuse-bm25 {w.ToString(CultureInfo.InvariantCulture)}: the BM25 weight must be in [0, 1].");
             if (what != "reranker" && (run.Value(fuse) is not null || run.Value(cacheOption) is not null))
                 throw new UsageException("--fuse-bm25 and --cache apply to a reranker only.");
+            if (what != "reranker" && (run.Value(engine.Engine) != "torch" || run.Value(engine.Quantize)))
+                throw new UsageException("--engine and --quantize apply to a reranker only.");
+            TeacherLoadOptions? rerankerOptions = what == "reranker" ? engine.LoadOptions(run, isBm25: false, run.Value(batch), run.Value(maxLength)) : null;
             RetrievalDataset dataset = await RetrievalDataset.LoadAsync(data.Source(run), cancellationToken).ConfigureAwait(false);
             MetricResults metrics;
             double qps;
@@ -69,7 +74,8 @@ internal static class EvaluateCommand
                 }
                 else
                 {
-                    using var teacher = CrossEncoderTeacher.FromPretrained(model, new CrossEncoderTeacherOptions { BatchSize = run.Value(batch), MaxLength = run.Value(maxLength) });
+                    ITeacher teacher = await TeacherSpec.LoadAsync(model, null, rerankerOptions, run.Logger, cancellationToken).ConfigureAwait(false);
+                    using var ownedTeacher = teacher as IDisposable;
                     // Through the cache the reranking reuses kd score's pairs and scores new ones in the same batches as the QuickStart.
                     await using TeacherScoreCache? cache = run.Value(cacheOption) is { } cachePath
                         ? await TeacherScoreCache.OpenAsync(Path.GetFullPath(cachePath), teacher.Identity,

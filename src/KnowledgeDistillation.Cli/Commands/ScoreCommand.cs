@@ -30,9 +30,11 @@ internal static class ScoreCommand
         var maxNegatives = new Option<int?>("--max-negatives") { Description = "Score (and write) only each example's first N negatives." };
         var batch = new Option<int>("--batch-size") { Description = "Pairs per cross-encoder forward pass.", DefaultValueFactory = _ => 32 };
         var maxLength = new Option<int?>("--max-length") { Description = "Longest cross-encoder input in tokens (default: the model's)." };
+        var engine = new EngineOptions();
         var command = new Command("score", "Score every (query, document) pair of the examples with a teacher through a crash-safe cache (Ctrl+C or kill, then rerun: it resumes); --shard for scale-out.");
         foreach (Option option in new Option[] { teacherOption, input, cacheOption, output, shardOption, corpusOption, fuse, split, devQueries, depth, maxNegatives, batch, maxLength })
             command.Options.Add(option);
+        engine.AddTo(command);
 
         KdApp.SetAction(command, environment, async (run, cancellationToken) =>
         {
@@ -68,6 +70,7 @@ internal static class ScoreCommand
                 throw new UsageException("--teacher bm25 needs --corpus (the collection its statistics come from).");
             if (run.Value(batch) < 1)
                 throw new UsageException("--batch-size must be at least 1.");
+            TeacherLoadOptions loadOptions = engine.LoadOptions(run, TeacherSpec.IsBm25(teacherSpec), run.Value(batch), run.Value(maxLength));
             string cachePath = Path.GetFullPath(shard.CachePathFor(run.Value(cacheOption)));
             if (outputPath is not null && string.Equals(outputPath, cachePath, StringComparison.Ordinal))
                 throw new UsageException("--output and --cache are the same file.");
@@ -93,12 +96,12 @@ internal static class ScoreCommand
             using Bm25Index? index = corpus is null ? null : Bm25Index.BuildInMemory(corpus, cancellationToken: cancellationToken);
             ITeacher teacher = TeacherSpec.IsBm25(teacherSpec)
                 ? new Bm25Teacher(index!, run.Bm25Options)
-                : TeacherSpec.Load(teacherSpec, index, run.Value(batch), run.Value(maxLength));
+                : await TeacherSpec.LoadAsync(teacherSpec, index, loadOptions, run.Logger, cancellationToken).ConfigureAwait(false);
             try
             {
                 await using TeacherScoreCache cache = await TeacherScoreCache.OpenAsync(cachePath, teacher.Identity,
                     new TeacherScoreCacheOptions { BatchSize = Math.Max(64, run.Value(batch)) }, run.Logger, cancellationToken).ConfigureAwait(false);
-                run.Info($"shard {shard}: {examples.Count:N0} examples; cache {cachePath} holds {cache.Count:N0} scores of {teacher.Identity}");
+                run.Info($"shard {shard}: {examples.Count:N0} examples; teacher on {TeacherSpec.EngineName(teacher)}; cache {cachePath} holds {cache.Count:N0} scores of {teacher.Identity}");
                 ScoreResult result = await run.WithProgressAsync($"scoring (shard {shard})", progress =>
                     ScoreStep.ScoreAsync(cache, teacher, examples, new ScoreOptions { Shard = shard, MaxNegatives = run.Value(maxNegatives) },
                         new CliRun.SyncProgress<ScoringProgress>(p => progress.Report((p.Done, p.Total))), cancellationToken)).ConfigureAwait(false);
@@ -131,6 +134,7 @@ internal static class ScoreCommand
                         shard = shard.ToString(),
                         cache = cachePath,
                         teacher = teacher.Identity,
+                        engine = TeacherSpec.EngineName(teacher),
                         examples = result.Examples,
                         pairs = result.Pairs,
                         reused = result.Reused,

@@ -8,7 +8,7 @@ namespace KnowledgeDistillation.Workflow.Scoring;
 /// Hugging Face / sentence-transformers folder (<c>config.json</c>, weights, <c>vocab.txt</c>), an ONNX export folder,
 /// or a <c>.onnx</c> file with <c>vocab.txt</c> beside it.
 /// </summary>
-public static class TeacherSpec
+public static partial class TeacherSpec
 {
     /// <summary>The argument that selects the BM25 teacher.</summary>
     public const string Bm25 = "bm25";

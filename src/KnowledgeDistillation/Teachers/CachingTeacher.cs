@@ -30,7 +30,7 @@ public sealed class CachingTeacher : DelegatingTeacher, IAsyncDisposable
         if (!string.Equals(inner.Identity, cache.TeacherIdentity, StringComparison.Ordinal))
         {
             throw new ArgumentException(
-                $"The cache {cache.CachePath} holds scores of '{cache.TeacherIdentity}', not of '{inner.Identity}'; use one cache file per teacher identity.",
+                $"The cache {cache.CachePath} holds scores of '{cache.TeacherIdentity}', not of '{inner.Identity}';{ScoringEngineLabel.Difference(cache.TeacherIdentity, inner.Identity)} use one cache file per teacher identity.",
                 nameof(cache));
         }
         Cache = cache;

@@ -363,7 +363,7 @@ public sealed class TeacherScoreCache : IAsyncDisposable, IDisposable
         if (!string.Equals(stored, identity, StringComparison.Ordinal))
         {
             throw new TeacherScoreCacheException(path,
-                $"The teacher score cache {path} holds scores of teacher '{stored}', not '{identity}'. Scores of different teachers must not be mixed: use one cache file per teacher identity.");
+                $"The teacher score cache {path} holds scores of teacher '{stored}', not '{identity}'.{ScoringEngineLabel.Difference(stored, identity)} Scores of different teachers must not be mixed: use one cache file per teacher identity.");
         }
         return seed;
     }

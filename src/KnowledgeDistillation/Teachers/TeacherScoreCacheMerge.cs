@@ -77,7 +77,7 @@ public static class TeacherScoreCacheMerge
             else if (!string.Equals(id, identity, StringComparison.Ordinal))
             {
                 throw new TeacherScoreCacheException(source,
-                    $"{source} holds scores of teacher '{id}', but {first} holds scores of '{identity}'; scores of different teachers must not be merged.");
+                    $"{source} holds scores of teacher '{id}', but {first} holds scores of '{identity}';{ScoringEngineLabel.Difference(identity, id)} scores of different teachers must not be merged.");
             }
         }
 

@@ -17,7 +17,9 @@ namespace KnowledgeDistillation.Models.Onnx;
 internal static class OnnxDynamicQuantizer
 {
     /// <summary>Returns a quantized copy; <paramref name="model"/> is not modified.</summary>
-    public static ModelProto Quantize(ModelProto model)
+    /// <param name="model">The float graph.</param>
+    /// <param name="keepFloat">Selects <c>MatMul</c> nodes to leave in float (ORT's <c>nodes_to_exclude</c>); none when <see langword="null"/>.</param>
+    public static ModelProto Quantize(ModelProto model, Func<NodeProto, bool>? keepFloat = null)
     {
         ModelProto quantized = model.Clone();
         GraphProto graph = quantized.Graph;
@@ -31,7 +33,7 @@ internal static class OnnxDynamicQuantizer
         foreach (NodeProto node in nodes)
         {
             if (node.OpType != "MatMul" || !initializers.TryGetValue(node.Input[1], out TensorProto? weight)
-                || weight.DataType != (int)DataType.Float || weight.Dims.Count != 2)
+                || weight.DataType != (int)DataType.Float || weight.Dims.Count != 2 || keepFloat?.Invoke(node) == true)
             {
                 graph.Node.Add(node);
                 continue;

@@ -113,7 +113,8 @@ public static class OnnxExporter
         ArgumentNullException.ThrowIfNull(tokenizer);
         ArgumentException.ThrowIfNullOrEmpty(directory);
         ModelProto graph = BuildClassifierGraph(model);
-        ModelProto? quantized = quantize ? OnnxDynamicQuantizer.Quantize(graph) : null;
+        // The pooler and classifier run once per pair, not per token: int8 there would save nothing and move every score.
+        ModelProto? quantized = quantize ? OnnxDynamicQuantizer.Quantize(graph, node => node.Name.StartsWith("/pooler/", StringComparison.Ordinal) || node.Name.StartsWith("/classifier/", StringComparison.Ordinal)) : null;
         return AtomicDirectory.WriteAsync(directory, async (temp, ct) =>
         {
             await WriteModelAsync(Path.Combine(temp, ModelFileName), graph, ct).ConfigureAwait(false);

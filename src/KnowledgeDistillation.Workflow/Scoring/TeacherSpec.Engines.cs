@@ -1,0 +1,194 @@
+using System.Globalization;
+using System.Text;
+using KnowledgeDistillation.Lucene;
+using KnowledgeDistillation.Models;
+using KnowledgeDistillation.Models.Onnx;
+using KnowledgeDistillation.Onnx;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace KnowledgeDistillation.Workflow.Scoring;
+
+public static partial class TeacherSpec
+{
+    /// <summary>
+    /// The folder, inside a cross-encoder's folder (beside a <c>.onnx</c> file), that its ONNX export is written to the first
+    /// time <see cref="TeacherEngine.Onnx"/> or <see cref="TeacherEngine.Auto"/> needs it: <c>model.onnx</c> and
+    /// <c>model.int8.onnx</c> with the tokenizer, and the fingerprint of the files it was exported from.
+    /// </summary>
+    public const string OnnxExportFolder = "kd-onnx";
+
+    private const string SourceFingerprintFile = "kd-onnx-source.txt";
+    private const int ProbeTokens = 128;
+    private const int ProbeRounds = 3;
+
+    /// <summary>
+    /// Loads a teacher to run on <see cref="TeacherLoadOptions.Engine"/>. With ONNX Runtime, a folder's own
+    /// <c>model.onnx</c> (<c>model.int8.onnx</c> with <see cref="TeacherLoadOptions.Quantize"/>), as <c>kd export</c>
+    /// writes it, is scored as it is; any other cross-encoder is exported once to <see cref="OnnxExportFolder"/> (again
+    /// when its files change). Dispose the result when it is <see cref="IDisposable"/>.
+    /// </summary>
+    /// <param name="spec"><c>bm25</c>, or a cross-encoder folder or <c>.onnx</c> file.</param>
+    /// <param name="index">The corpus index BM25 scores with; required for <c>bm25</c>.</param>
+    /// <param name="options">Engine and scoring settings; defaults (libtorch) when <see langword="null"/>.</param>
+    /// <param name="logger">Receives the export and the engine <see cref="TeacherEngine.Auto"/> chose, with the rates it measured.</param>
+    /// <param name="cancellationToken">Cancels the export or the probe.</param>
+    /// <returns>The teacher; its <see cref="ITeacher.Identity"/> names the engine and precision for ONNX Runtime.</returns>
+    /// <exception cref="ArgumentException"><c>bm25</c> without an index or with an engine other than libtorch; quantize with libtorch.</exception>
+    /// <exception cref="DirectoryNotFoundException">The folder does not exist.</exception>
+    public static async Task<ITeacher> LoadAsync(string spec, Bm25Index? index, TeacherLoadOptions? options = null, ILogger? logger = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(spec);
+        options ??= new TeacherLoadOptions();
+        logger ??= NullLogger.Instance;
+        if (options.Quantize && options.Engine == TeacherEngine.Torch)
+            throw new ArgumentException("int8 (quantize) is an ONNX Runtime precision: choose the onnx or auto engine.", nameof(options));
+        if (IsBm25(spec) && (options.Engine != TeacherEngine.Torch || options.Quantize))
+            throw new ArgumentException("The bm25 teacher has no model to run on another engine or to quantize.", nameof(options));
+        if (IsBm25(spec) || options.Engine == TeacherEngine.Torch)
+            return Load(spec, index, options.BatchSize, options.MaxLength);
+        if (!Directory.Exists(spec) && !File.Exists(spec))
+            throw new DirectoryNotFoundException($"The teacher {Path.GetFullPath(spec)} does not exist (give a cross-encoder folder or .onnx file, or bm25).");
+
+        if (options.Engine == TeacherEngine.Onnx)
+            return await LoadOnnxAsync(spec, options, options.Quantize, logger, cancellationToken).ConfigureAwait(false);
+
+        var candidates = new List<ITeacher>();
+        try
+        {
+            candidates.Add(Load(spec, index, options.BatchSize, options.MaxLength));
+            try
+            {
+                candidates.Add(await LoadOnnxAsync(spec, options, quantized: false, logger, cancellationToken).ConfigureAwait(false));
+                if (options.Quantize)
+                    candidates.Add(await LoadOnnxAsync(spec, options, quantized: true, logger, cancellationToken).ConfigureAwait(false));
+            }
+            catch (NotSupportedException ex)
+            {
+                // A model the ONNX export cannot write (the exact-match input, an activation without an ONNX form) stays on libtorch.
+                AutoKeptTorch(logger, ex.Message);
+                ITeacher torch = candidates[0];
+                candidates.Clear();
+                return torch;
+            }
+            int maxLength = ((CrossEncoderTeacher)candidates[0]).MaxLength;
+            double[] rates = await ProbeAsync(candidates, Math.Min(options.BatchSize, 32), Math.Min(maxLength, ProbeTokens), cancellationToken).ConfigureAwait(false);
+            int best = Array.IndexOf(rates, rates.Max());
+            string chosenName = EngineName(candidates[best]);
+            string measured = string.Join(", ", candidates.Select((t, i) => string.Create(CultureInfo.InvariantCulture, $"{EngineName(t)} {rates[i]:F1} pairs/s")));
+            AutoChose(logger, chosenName, measured);
+            ITeacher chosen = candidates[best];
+            candidates.RemoveAt(best);
+            return chosen;
+        }
+        finally
+        {
+            foreach (ITeacher teacher in candidates)
+                (teacher as IDisposable)?.Dispose();
+        }
+    }
+
+    /// <summary>The engine and precision of a teacher <see cref="LoadAsync"/> returned, for logs and reports.</summary>
+    /// <param name="teacher">The teacher.</param>
+    /// <returns><c>libtorch float32</c>, <c>onnxruntime float32</c>, <c>onnxruntime int8</c>, or the type's name.</returns>
+    public static string EngineName(ITeacher teacher) => teacher switch
+    {
+        CrossEncoderTeacher t => $"libtorch {(t.Options.DType == TorchSharp.torch.ScalarType.BFloat16 ? "bfloat16" : "float32")}",
+        OnnxCrossEncoderTeacher t => t.IsQuantized ? "onnxruntime int8" : "onnxruntime float32",
+        _ => teacher.GetType().Name,
+    };
+
+    private static async Task<OnnxCrossEncoderTeacher> LoadOnnxAsync(string spec, TeacherLoadOptions options, bool quantized, ILogger logger, CancellationToken cancellationToken)
+    {
+        string file = quantized ? OnnxExporter.QuantizedModelFileName : OnnxExporter.ModelFileName;
+        string folder;
+        if (Directory.Exists(spec) && (File.Exists(Path.Combine(spec, file)) || (!quantized && File.Exists(Path.Combine(spec, "onnx", file)))))
+            folder = spec;
+        else if (!Directory.Exists(spec) && !quantized)
+            return OnnxCrossEncoderTeacher.FromFolder(spec, OnnxOptions(options, null), logger);
+        else
+            folder = await ExportOnceAsync(spec, logger, cancellationToken).ConfigureAwait(false);
+        string? modelFile = quantized || File.Exists(Path.Combine(folder, file)) ? file : null;
+        return OnnxCrossEncoderTeacher.FromFolder(folder, OnnxOptions(options, modelFile), logger);
+    }
+
+    private static OnnxCrossEncoderTeacherOptions OnnxOptions(TeacherLoadOptions options, string? modelFile) => new()
+    {
+        ModelFile = modelFile,
+        BatchSize = options.BatchSize,
+        MaxLength = options.MaxLength,
+        IntraOpThreads = options.Threads,
+    };
+
+    // The export folder of a cross-encoder, written (float32 and int8) unless it is there and its fingerprint matches.
+    private static async Task<string> ExportOnceAsync(string spec, ILogger logger, CancellationToken cancellationToken)
+    {
+        string full = Path.GetFullPath(spec);
+        bool isFolder = Directory.Exists(full);
+        string target = Path.Combine(isFolder ? full : Path.GetDirectoryName(full)!, OnnxExportFolder);
+        string fingerprint = Fingerprint(full, isFolder);
+        string fingerprintPath = Path.Combine(target, SourceFingerprintFile);
+        if (File.Exists(fingerprintPath) && File.Exists(Path.Combine(target, OnnxExporter.QuantizedModelFileName))
+            && string.Equals(await File.ReadAllTextAsync(fingerprintPath, cancellationToken).ConfigureAwait(false), fingerprint, StringComparison.Ordinal))
+        {
+            return target;
+        }
+
+        using (CrossEncoderTeacher teacher = CrossEncoderTeacher.FromPretrained(full, logger: logger))
+            await teacher.ExportOnnxAsync(target, quantize: true, cancellationToken).ConfigureAwait(false);
+        // Written last, aside and moved: a folder without it (a killed run) is exported again.
+        string temp = fingerprintPath + ".tmp";
+        var stream = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None);
+        await using (stream.ConfigureAwait(false))
+        {
+            byte[] bytes = Encoding.UTF8.GetBytes(fingerprint);
+            await stream.WriteAsync(bytes, cancellationToken).ConfigureAwait(false);
+            stream.Flush(flushToDisk: true);
+        }
+        File.Move(temp, fingerprintPath, overwrite: true);
+        Exported(logger, full, target);
+        return target;
+    }
+
+    // Names, sizes and modification times of the files the model is read from (a folder's own files, not its subfolders).
+    private static string Fingerprint(string path, bool isFolder)
+    {
+        IEnumerable<FileInfo> files = isFolder
+            ? new DirectoryInfo(path).EnumerateFiles().OrderBy(f => f.Name, StringComparer.Ordinal)
+            : [new FileInfo(path)];
+        var text = new StringBuilder();
+        foreach (FileInfo f in files)
+            text.Append(CultureInfo.InvariantCulture, $"{f.Name}\t{f.Length}\t{f.LastWriteTimeUtc.Ticks}\n");
+        return text.ToString();
+    }
+
+    // Pairs/s of each teacher on the same pairs of `tokens` tokens: one warm-up call, then the best of interleaved rounds.
+    private static async Task<double[]> ProbeAsync(List<ITeacher> teachers, int batchSize, int tokens, CancellationToken cancellationToken)
+    {
+        string document = string.Concat(Enumerable.Repeat("the structure of a protein follows from the sequence of its amino acids and the cell it folds in ", tokens / 8 + 2));
+        QueryDocumentPair[] pairs = [.. Enumerable.Range(0, batchSize).Select(i => new QueryDocumentPair($"how does protein {i} fold", document))];
+        var best = new double[teachers.Count];
+        Array.Fill(best, double.MaxValue);
+        for (int round = 0; round <= ProbeRounds; round++)
+        {
+            for (int t = 0; t < teachers.Count; t++)
+            {
+                long start = System.Diagnostics.Stopwatch.GetTimestamp();
+                await teachers[t].ScoreAsync(pairs, cancellationToken).ConfigureAwait(false);
+                double seconds = System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalSeconds;
+                if (round > 0)
+                    best[t] = Math.Min(best[t], seconds);
+            }
+        }
+        return [.. best.Select(s => batchSize / Math.Max(s, 1e-9))];
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Exported the cross-encoder {Source} for ONNX Runtime (float32 and int8) to {Target}, once: it is reused until the model's files change.")]
+    private static partial void Exported(ILogger logger, string source, string target);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Engine auto chose libtorch float32: the model has no ONNX export ({Reason}).")]
+    private static partial void AutoKeptTorch(ILogger logger, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Engine auto chose {Engine}; measured {Rates}.")]
+    private static partial void AutoChose(ILogger logger, string engine, string rates);
+}
