@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using KnowledgeDistillation.Hub;
 using KnowledgeDistillation.Models;
 using KnowledgeDistillation.Models.Checkpoints;
 using KnowledgeDistillation.Models.Onnx;
@@ -182,6 +183,7 @@ public sealed partial class OnnxEmbeddingModel : IDisposable
         options ??= new OnnxEmbeddingModelOptions();
         options.Validate();
         logger ??= NullLogger.Instance;
+        directory = HubModelResolver.Resolve(directory, logger, includeOnnx: true);
         if (!Directory.Exists(directory))
             throw new DirectoryNotFoundException($"The model folder {directory} does not exist.");
 

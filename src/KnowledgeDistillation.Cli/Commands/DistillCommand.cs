@@ -50,7 +50,7 @@ internal static class DistillCommand
             DatasetSource? devSource = run.Value(devQueries) is null ? null : dev.Source(run);
             var options = new DistillOptions
             {
-                StudentFrom = run.Value(student),
+                StudentFrom = run.Value(student) is { } from ? ModelArgument.Resolve(run, from) : null,
                 HiddenSize = run.Value(common.Model.Hidden),
                 Layers = run.Value(common.Model.Layers),
                 Heads = run.Value(common.Model.Heads),

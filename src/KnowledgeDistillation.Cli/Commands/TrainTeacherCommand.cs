@@ -29,7 +29,7 @@ internal static class TrainTeacherCommand
             (string path, string checkpointDirectory, bool hasCheckpoint) = common.Locations(run);
             var options = new TeacherTrainingOptions
             {
-                InitFrom = run.Value(init),
+                InitFrom = run.Value(init) is { } from ? ModelArgument.Resolve(run, from) : null,
                 HiddenSize = run.Value(common.Model.Hidden),
                 Layers = run.Value(common.Model.Layers),
                 Heads = run.Value(common.Model.Heads),

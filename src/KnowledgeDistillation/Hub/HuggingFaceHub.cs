@@ -51,7 +51,7 @@ public sealed class HuggingFaceHub : IDisposable
         {
             Timeout = System.Threading.Timeout.InfiniteTimeSpan,
         };
-        _http.DefaultRequestHeaders.UserAgent.ParseAdd(UserAgent);
+        _http.DefaultRequestHeaders.TryAddWithoutValidation("User-Agent", UserAgent);
     }
 
     /// <summary>The cache folder in use (<see cref="HubOptions.CacheDirectory"/> or its environment default).</summary>

@@ -1,3 +1,4 @@
+using KnowledgeDistillation.Hub;
 using KnowledgeDistillation.Models.Checkpoints;
 using KnowledgeDistillation.Models.SentenceTransformers;
 using KnowledgeDistillation.Runtime;
@@ -200,6 +201,7 @@ public sealed class BiEncoderStudent : IStudent
     public static BiEncoderStudent FromPretrained(string directory, BiEncoderStudentOptions? options = null, ILogger? logger = null)
     {
         ArgumentNullException.ThrowIfNull(directory);
+        directory = HubModelResolver.Resolve(directory, logger);
         ModelFolder.EnsureExists(directory);
         options ??= new BiEncoderStudentOptions();
         options.Validate();

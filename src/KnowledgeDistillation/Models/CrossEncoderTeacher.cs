@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text;
+using KnowledgeDistillation.Hub;
 using KnowledgeDistillation.Models.Checkpoints;
 using KnowledgeDistillation.Runtime;
 using KnowledgeDistillation.Tokenization;
@@ -138,6 +139,7 @@ public sealed class CrossEncoderTeacher : ITeacher, IDisposable
     public static CrossEncoderTeacher FromPretrained(string directory, CrossEncoderTeacherOptions? options = null, ILogger? logger = null)
     {
         ArgumentNullException.ThrowIfNull(directory);
+        directory = HubModelResolver.Resolve(directory, logger);
         ModelFolder.EnsureExists(directory);
         options ??= new CrossEncoderTeacherOptions();
         options.Validate();
@@ -170,6 +172,7 @@ public sealed class CrossEncoderTeacher : ITeacher, IDisposable
     public static CrossEncoderTeacher FromEncoder(string directory, CrossEncoderTeacherOptions? options = null, long seed = 0, ILogger? logger = null)
     {
         ArgumentNullException.ThrowIfNull(directory);
+        directory = HubModelResolver.Resolve(directory, logger);
         options ??= new CrossEncoderTeacherOptions();
         options.Validate();
         HuggingFaceBertTokenizer tokenizer = HuggingFaceBertTokenizer.FromFolder(ModelFolder.TokenizerFolder(directory), logger);

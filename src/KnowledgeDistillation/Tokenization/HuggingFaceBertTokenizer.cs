@@ -1,3 +1,4 @@
+using KnowledgeDistillation.Hub;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.ML.Tokenizers;
@@ -121,6 +122,7 @@ public sealed partial class HuggingFaceBertTokenizer : Tokenizer
     public static HuggingFaceBertTokenizer FromFolder(string directory, ILogger? logger = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(directory);
+        directory = HubModelResolver.Resolve(directory, logger);
         if (!Directory.Exists(directory))
             throw new DirectoryNotFoundException($"The tokenizer folder {directory} does not exist.");
         HuggingFaceBertTokenizerOptions options = BertTokenizerFiles.ReadOptions(directory, logger ?? NullLogger.Instance);
