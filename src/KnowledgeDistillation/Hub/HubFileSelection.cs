@@ -2,7 +2,8 @@ namespace KnowledgeDistillation.Hub;
 
 /// <summary>
 /// Which files of a repository a model load needs: settings and tokenizer files (<c>*.json</c>, <c>*.txt</c>, in the
-/// root and sentence-transformers module folders), and one weights format per folder: safetensors over
+/// root and sentence-transformers module folders), the model card (<c>README.md</c>, whose license and language a saved
+/// student keeps), and one weights format per folder: safetensors over
 /// <c>pytorch_model*.bin</c>. Exports for other runtimes (TensorFlow, Flax, OpenVINO, Core ML, quantised ONNX
 /// variants) are never fetched; <c>model.onnx</c> only when asked or when the repository has no PyTorch weights.
 /// </summary>
@@ -36,7 +37,7 @@ internal static class HubFileSelection
                 if (!foldersWithSafetensors.Contains(folder))
                     selected.Add(file);
             }
-            else if (IsSafetensors(file) || name.EndsWith(".json", StringComparison.OrdinalIgnoreCase) || name.EndsWith(".txt", StringComparison.OrdinalIgnoreCase))
+            else if (IsSafetensors(file) || file == "README.md" || name.EndsWith(".json", StringComparison.OrdinalIgnoreCase) || name.EndsWith(".txt", StringComparison.OrdinalIgnoreCase))
             {
                 selected.Add(file);
             }

@@ -31,8 +31,12 @@ internal static class HubModelResolver
             return path;
         }
         using var hub = new HuggingFaceHub(null, logger);
+        // (A local folder returns above: the caller compares the result with its argument to know which it got.)
         HubLog.HubModel(logger, path, hub.CacheDirectory);
         return hub.DownloadModel(path, includeOnnx);
     }
 
+
+    /// <summary>The repository of a Hub name (<c>org/name</c> of <c>org/name@revision</c>), or <see langword="null"/>.</summary>
+    public static string? RepositoryOf(string name) => HubModelId.TryParse(name, out HubModelId? id) ? id.Repository : null;
 }

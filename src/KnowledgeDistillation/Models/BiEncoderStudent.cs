@@ -201,7 +201,10 @@ public sealed class BiEncoderStudent : IStudent
     public static BiEncoderStudent FromPretrained(string directory, BiEncoderStudentOptions? options = null, ILogger? logger = null)
     {
         ArgumentNullException.ThrowIfNull(directory);
+        string requested = directory;
         directory = HubModelResolver.Resolve(directory, logger);
+        // Loaded by Hub name: the name is the base model a saved card names.
+        string? baseModel = directory != requested ? HubModelResolver.RepositoryOf(requested) : null;
         ModelFolder.EnsureExists(directory);
         options ??= new BiEncoderStudentOptions();
         options.Validate();
@@ -221,7 +224,12 @@ public sealed class BiEncoderStudent : IStudent
         BertModel encoder = BertModel.FromPretrained(weights, new BertLoadOptions { DType = options.DType, Device = options.Device, Layers = options.Layers }, logger);
         try
         {
-            return new BiEncoderStudent(encoder, tokenizer, options, folder) { LoadedTrainingSection = SentenceTransformerLayout.ReadTrainingSection(settings) };
+            return new BiEncoderStudent(encoder, tokenizer, options, folder)
+            {
+                LoadedTrainingSection = SentenceTransformerLayout.ReadTrainingSection(settings),
+                LoadedCardMetadata = SentenceTransformerLayout.ReadCarriedMetadata(settings),
+                BaseModel = baseModel,
+            };
         }
         catch (ArgumentException ex)
         {
@@ -360,6 +368,12 @@ public sealed class BiEncoderStudent : IStudent
 
     /// <summary>The "## Training" section of the model card this student was loaded with, written again by <see cref="SaveAsync"/> until it trains here.</summary>
     internal string? LoadedTrainingSection { get; init; }
+
+    /// <summary>The license, language and base model entries of the card this student was loaded with, which <see cref="SaveAsync"/> writes again.</summary>
+    internal IReadOnlyList<(string Key, string Block)> LoadedCardMetadata { get; init; } = [];
+
+    /// <summary>The Hub repository this student was loaded from by name, the card's <c>base_model</c>; <see langword="null"/> for a folder.</summary>
+    internal string? BaseModel { get; init; }
 
     /// <summary>Disposes the encoder.</summary>
     public void Dispose() => _encoder.Dispose();

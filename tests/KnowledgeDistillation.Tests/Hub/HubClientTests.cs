@@ -49,9 +49,9 @@ public sealed class HubClientTests : IDisposable
         string storage = Path.Combine(_cache.Path, "models--org--tiny");
         snapshot.Should().Be(Path.Combine(storage, "snapshots", commit));
         File.ReadAllText(Path.Combine(storage, "refs", "main")).Should().Be(commit, "refs/main holds the commit, without a newline");
-        string[] expected = ["1_Pooling/config.json", "config.json", "model.safetensors", "modules.json", "vocab.txt"];
+        string[] expected = ["1_Pooling/config.json", "README.md", "config.json", "model.safetensors", "modules.json", "vocab.txt"];
         Directory.EnumerateFiles(snapshot, "*", SearchOption.AllDirectories).Select(f => Path.GetRelativePath(snapshot, f).Replace('\\', '/')).Order(StringComparer.Ordinal)
-            .Should().Equal(expected, "safetensors over .bin, no TensorFlow, no ONNX unless asked, no README");
+            .Should().Equal(expected, "safetensors over .bin, no TensorFlow, no ONNX unless asked");
         foreach (string file in expected)
         {
             string pointer = Path.Combine(snapshot, file);
@@ -76,7 +76,7 @@ public sealed class HubClientTests : IDisposable
         int cdn = _server.CountRequests("GET", "/cdn/");
 
         await hub.DownloadModelAsync("org/tiny");
-        _server.CountRequests("HEAD", "/org/tiny/resolve/").Should().Be(5, "the second resolution asks only for the revision's commit");
+        _server.CountRequests("HEAD", "/org/tiny/resolve/").Should().Be(6, "the second resolution asks only for the revision's commit");
         _server.CountRequests("GET", "/cdn/").Should().Be(cdn);
 
         string snapshot = await hub.DownloadModelAsync($"org/tiny@{commit}", includeOnnx: true);
@@ -205,8 +205,8 @@ public sealed class HubClientTests : IDisposable
         using HuggingFaceHub hub = Client();
         var reports = new List<HubDownloadProgress>();
         await hub.DownloadModelAsync("org/tiny", progress: new Teachers.SyncProgress<HubDownloadProgress>(reports.Add));
-        reports.Where(r => r.BytesDownloaded == r.TotalBytes).Select(r => r.FileName).Should().BeEquivalentTo(["1_Pooling/config.json", "config.json", "model.safetensors", "modules.json", "vocab.txt"]);
-        reports.Should().OnlyContain(r => r.FileCount == 5);
+        reports.Where(r => r.BytesDownloaded == r.TotalBytes).Select(r => r.FileName).Should().BeEquivalentTo(["1_Pooling/config.json", "README.md", "config.json", "model.safetensors", "modules.json", "vocab.txt"]);
+        reports.Should().OnlyContain(r => r.FileCount == 6);
     }
 
     [Fact]

@@ -64,7 +64,7 @@ public sealed class HubInteropTests : IDisposable
             f => Path.GetRelativePath(snapshot, f.GetProperty("path").GetString()!).Replace('\\', '/'),
             f => (Blob: Path.GetFileName(f.GetProperty("blob").GetString()!), Size: f.GetProperty("size").GetInt64()));
         // scanCacheDir lists a snapshot's top level only (it skips folders); 1_Pooling/config.json is checked below.
-        found.Keys.Should().BeEquivalentTo(["config.json", "model.safetensors", "modules.json", "vocab.txt"]);
+        found.Keys.Should().BeEquivalentTo(["README.md", "config.json", "model.safetensors", "modules.json", "vocab.txt"]);
         foreach ((string file, (string blob, long size)) in found)
         {
             blob.Should().Be(LoopbackHub.IsLfs(file, files[file]) ? LoopbackHub.Sha256(files[file]) : LoopbackHub.GitBlobSha1(files[file]), file);

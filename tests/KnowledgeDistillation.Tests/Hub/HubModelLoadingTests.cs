@@ -36,6 +36,7 @@ public sealed class HubModelLoadingTests(PretrainedModels models) : IDisposable
             ["vocab.txt"] = File.ReadAllBytes(Path.Combine(models.MiniLM, "vocab.txt")),
             ["modules.json"] = Encoding.UTF8.GetBytes("""[{"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"}, {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"}, {"idx": 2, "name": "2", "path": "2_Normalize", "type": "sentence_transformers.models.Normalize"}]"""),
             ["sentence_bert_config.json"] = Encoding.UTF8.GetBytes("""{"max_seq_length": 256, "do_lower_case": false}"""),
+            ["README.md"] = Encoding.UTF8.GetBytes("---\nlanguage: en\nlicense: apache-2.0\nlibrary_name: sentence-transformers\ntags:\n- sentence-transformers\ndatasets:\n- s2orc\n- ms_marco\npipeline_tag: sentence-similarity\n---\n\n# all-MiniLM-L6-v2\n"),
             ["1_Pooling/config.json"] = Encoding.UTF8.GetBytes("""{"word_embedding_dimension": 384, "pooling_mode_cls_token": false, "pooling_mode_mean_tokens": true, "pooling_mode_max_tokens": false, "pooling_mode_mean_sqrt_len_tokens": false}"""),
         };
         _server.AddCommit(MiniLmName, files);
@@ -52,6 +53,18 @@ public sealed class HubModelLoadingTests(PretrainedModels models) : IDisposable
             float[][] expected = byFolder.Encode(texts);
             byName.Encode(texts).Select((e, i) => e.Zip(expected[i], (a, b) => Math.Abs(a - b)).Max()).Should().OnlyContain(d => d < 1e-6f);
             logger.Entries.Should().Contain(e => e.Message.Contains(MiniLmName, StringComparison.Ordinal) && e.Message.Contains("from the cache", StringComparison.Ordinal));
+
+            // Saved, it names the model it came from and keeps that card's license and language (not its training data).
+            string saved = Path.Combine(_cache.Path, "saved");
+            await byName.SaveAsync(saved);
+            Dictionary<string, object> metadata = Training.HubCardMetadata.Parse(File.ReadAllText(Path.Combine(saved, "README.md")));
+            (metadata["base_model"], metadata["license"], metadata["language"]).Should().Be((MiniLmName, "apache-2.0", "en"));
+            metadata.Should().NotContainKey("datasets");
+            using (BiEncoderStudent reloaded = BiEncoderStudent.FromPretrained(saved))
+            {
+                await reloaded.SaveAsync(saved);
+                Training.HubCardMetadata.Parse(File.ReadAllText(Path.Combine(saved, "README.md")))["base_model"].Should().Be(MiniLmName, "a saved card keeps its base model");
+            }
 
             using OnnxEmbeddingModel served = OnnxEmbeddingModel.FromFolder(MiniLmName);
             float[][] generated = served.Embed(texts, TextKind.Document);
