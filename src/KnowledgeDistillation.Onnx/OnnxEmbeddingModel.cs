@@ -165,7 +165,7 @@ public sealed partial class OnnxEmbeddingModel : IDisposable
     public int MaxSequenceLength { get; }
 
     /// <summary>Loads a model folder.</summary>
-    /// <param name="directory">The folder (see the class remarks for its files).</param>
+    /// <param name="directory">The folder (see the class remarks for its files), or a Hugging Face Hub name (<c>org/name[@revision]</c>), resolved through the cache Python shares with its <c>onnx/model.onnx</c>.</param>
     /// <param name="options">Settings; <see langword="null"/> keeps the folder's and the defaults.</param>
     /// <param name="logger">Receives what was loaded and from where; nothing is logged when <see langword="null"/>.</param>
     /// <returns>The model, ready to embed.</returns>

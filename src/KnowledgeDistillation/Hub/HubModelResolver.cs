@@ -23,7 +23,8 @@ internal static class HubModelResolver
     public static string Resolve(string path, ILogger? logger, bool includeOnnx = false)
     {
         logger ??= NullLogger.Instance;
-        bool hubName = !Path.IsPathRooted(path) && HuggingFaceHub.IsModelName(path);
+        // A .onnx path names a file, never a repository.
+        bool hubName = !Path.IsPathRooted(path) && !path.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase) && HuggingFaceHub.IsModelName(path);
         if (Directory.Exists(path) || File.Exists(path) || !hubName)
         {
             if (hubName)
