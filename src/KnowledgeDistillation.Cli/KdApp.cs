@@ -3,6 +3,7 @@ using System.Text.Encodings.Web;
 using System.Text.Json;
 using KnowledgeDistillation.Cli.Commands;
 using KnowledgeDistillation.Data;
+using KnowledgeDistillation.Hub;
 using KnowledgeDistillation.Models.Checkpoints;
 using KnowledgeDistillation.Runtime;
 using KnowledgeDistillation.Teachers;
@@ -105,6 +106,7 @@ public static class KdApp
         UsageException or FormatException => (ExitCodes.Usage, e.Message),
         NotAvailableException => (ExitCodes.NotAvailable, e.Message),
         TeacherScoreCacheException => (ExitCodes.Conflict, e.Message),
+        HubException { Kind: not HubErrorKind.Server } => (ExitCodes.BadInput, e.Message),
         FileNotFoundException or DirectoryNotFoundException or DataFormatException or InvalidDataException or CheckpointException
             or TokenizerFileException or NotSupportedException or KeyNotFoundException => (ExitCodes.BadInput, e.Message),
         TorchUnavailableException => (ExitCodes.Failure, e.Message),

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using KnowledgeDistillation.Hub;
 using KnowledgeDistillation.Models;
 using KnowledgeDistillation.Models.Checkpoints;
 using KnowledgeDistillation.Models.Onnx;
@@ -164,7 +165,7 @@ public sealed partial class OnnxEmbeddingModel : IDisposable
     public int MaxSequenceLength { get; }
 
     /// <summary>Loads a model folder.</summary>
-    /// <param name="directory">The folder (see the class remarks for its files).</param>
+    /// <param name="directory">The folder (see the class remarks for its files), or a Hugging Face Hub name (<c>org/name[@revision]</c>), resolved through the cache Python shares with its <c>onnx/model.onnx</c>.</param>
     /// <param name="options">Settings; <see langword="null"/> keeps the folder's and the defaults.</param>
     /// <param name="logger">Receives what was loaded and from where; nothing is logged when <see langword="null"/>.</param>
     /// <returns>The model, ready to embed.</returns>
@@ -182,6 +183,7 @@ public sealed partial class OnnxEmbeddingModel : IDisposable
         options ??= new OnnxEmbeddingModelOptions();
         options.Validate();
         logger ??= NullLogger.Instance;
+        directory = HubModelResolver.Resolve(directory, logger, includeOnnx: true);
         if (!Directory.Exists(directory))
             throw new DirectoryNotFoundException($"The model folder {directory} does not exist.");
 

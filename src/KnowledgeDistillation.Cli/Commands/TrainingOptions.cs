@@ -113,7 +113,9 @@ internal sealed class TrainingOptions<TOptions, TTrainer>
         bool hasCheckpoint = HasCheckpoint(checkpoints);
         if (run.Value(Resume) && !hasCheckpoint)
             throw new FileNotFoundException($"--resume: there is no checkpoint in {checkpoints} to resume from.", checkpoints);
-        return (options with { Trainer = options.Trainer with { CheckpointDirectory = checkpoints } }, output, hasCheckpoint);
+        // A Hub name (org/name[@revision]) becomes its snapshot folder here, once for both commands; a local folder wins.
+        ModelDescription model = options.Model.NameOrPath is { } from ? options.Model with { NameOrPath = ModelArgument.Resolve(run, from) } : options.Model;
+        return (options with { Model = model, Trainer = options.Trainer with { CheckpointDirectory = checkpoints } }, output, hasCheckpoint);
     }
 
     /// <summary>The vocabulary of a model trained from scratch (--vocab, else bert-base-uncased's).</summary>

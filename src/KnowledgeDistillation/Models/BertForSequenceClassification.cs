@@ -41,7 +41,7 @@ public sealed class BertForSequenceClassification : nn.Module
     public int NumLabels => Config.NumLabels;
 
     /// <summary>Loads a Hugging Face <c>BertForSequenceClassification</c> checkpoint from a local folder.</summary>
-    /// <param name="directory">A folder with <c>config.json</c> and the weights.</param>
+    /// <param name="directory">A folder with <c>config.json</c> and the weights, or a Hub name (<c>org/name[@revision]</c>) resolved through the cache.</param>
     /// <param name="options">dtype and device; defaults when <see langword="null"/>.</param>
     /// <param name="logger">Receives what was loaded and ignored; nothing is logged when <see langword="null"/>.</param>
     /// <returns>The model, in evaluation mode.</returns>
@@ -81,7 +81,7 @@ public sealed class BertForSequenceClassification : nn.Module
     /// pooler, when the checkpoint has none), seeded, and logged as a warning the way Hugging Face's
     /// <c>from_pretrained</c> warns. A classifier in the checkpoint is ignored. Train the model before using its scores.
     /// </summary>
-    /// <param name="directory">The checkpoint folder or <c>.onnx</c> file.</param>
+    /// <param name="directory">The checkpoint folder or <c>.onnx</c> file, or a Hub name (<c>org/name[@revision]</c>) resolved through the cache.</param>
     /// <param name="numLabels">Outputs of the new head; 1 (the default) for a cross-encoder's relevance logit.</param>
     /// <param name="seed">Seeds the new head's initialisation; the same seed gives the same head. The global RNG is untouched.</param>
     /// <param name="options">dtype, device and layer subset; defaults when <see langword="null"/>.</param>

@@ -84,7 +84,8 @@ public sealed class BertModel : nn.Module
     /// <param name="directory">
     /// A folder with <c>config.json</c> and the weights (<c>model.safetensors</c>, shards or <c>pytorch_model.bin</c>);
     /// or a folder whose weights are an ONNX export, <c>model.onnx</c> or <c>onnx/model.onnx</c> (<c>config.json</c>
-    /// optional: the configuration is inferred from the graph); or the path of a <c>.onnx</c> file. See docs/models.md.
+    /// optional: the configuration is inferred from the graph); or the path of a <c>.onnx</c> file; or a Hugging Face Hub
+    /// name (<c>org/name[@revision]</c>) that is not a local folder, resolved through the cache Python shares. See docs/models.md.
     /// </param>
     /// <param name="options">dtype, device, head handling and layer subset; defaults when <see langword="null"/>.</param>
     /// <param name="logger">Receives what was loaded and ignored; nothing is logged when <see langword="null"/>.</param>

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using System.Text.RegularExpressions;
+using KnowledgeDistillation.Hub;
 using KnowledgeDistillation.Models.Checkpoints;
 using KnowledgeDistillation.Models.Onnx;
 using Microsoft.Extensions.Logging;
@@ -31,6 +32,7 @@ internal static partial class BertWeights
     /// <exception cref="CheckpointException">Malformed files, or an ONNX graph that cannot be mapped (<see cref="OnnxImportException"/>).</exception>
     public static (CheckpointFolder Checkpoint, BertConfig Config) Open(string path, BertLoadOptions options, ILogger logger)
     {
+        path = HubModelResolver.Resolve(path, logger);
         bool onnxFile = path.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase) && File.Exists(path);
         string directory = FolderOf(path);
         if (!Directory.Exists(directory))

@@ -1,3 +1,4 @@
+using KnowledgeDistillation.Hub;
 using KnowledgeDistillation.Models.Checkpoints;
 using KnowledgeDistillation.Models.SentenceTransformers;
 using KnowledgeDistillation.Runtime;
@@ -179,14 +180,12 @@ public sealed class BiEncoderStudent : IStudent
     /// without <c>vocab.txt</c>, from the folder above it (a Hugging Face repository's layout). An ONNX export does not
     /// record its pooling, so without sentence-transformers files <see cref="BiEncoderStudentOptions.Pooling"/> must be set.
     /// </summary>
-    /// <param name="directory">The folder or <c>.onnx</c> file, for example a local copy of <c>sentence-transformers/all-MiniLM-L6-v2</c>, <c>BAAI/bge-small-en-v1.5</c> or <c>bert-base-uncased</c>, or its <c>onnx/model.onnx</c>.</param>
+    /// <param name="directory">The folder or <c>.onnx</c> file (a local copy of <c>sentence-transformers/all-MiniLM-L6-v2</c>, <c>BAAI/bge-small-en-v1.5</c> or <c>bert-base-uncased</c>, or its <c>onnx/model.onnx</c>), or such a Hub name. A Hugging Face Hub name (<c>org/name</c> or <c>org/name@revision</c>) that is not a local folder is resolved through the cache Python shares, downloading what is missing (docs/models.md, "Models by name").</param>
     /// <param name="options">Overrides of the folder's settings; <see langword="null"/> keeps them all.</param>
     /// <param name="logger">Receives loading notes; nothing is logged when <see langword="null"/>.</param>
     /// <returns>The student, in evaluation mode.</returns>
-    /// <exception cref="DirectoryNotFoundException">
-    /// The folder or file does not exist (for a Hugging Face hub id such as <c>sentence-transformers/all-MiniLM-L6-v2</c>, the
-    /// message says that nothing is downloaded and how to get a local copy).
-    /// </exception>
+    /// <exception cref="DirectoryNotFoundException">The folder or file does not exist.</exception>
+    /// <exception cref="HubException">A Hub name could not be resolved (missing or gated repository, revision or file, refused token, offline without a cached copy).</exception>
     /// <exception cref="FileNotFoundException">
     /// <c>config.json</c> or <c>vocab.txt</c> is missing; for a <c>.onnx</c> file, the message names the file and the
     /// folders searched for <c>vocab.txt</c>.
@@ -200,6 +199,10 @@ public sealed class BiEncoderStudent : IStudent
     public static BiEncoderStudent FromPretrained(string directory, BiEncoderStudentOptions? options = null, ILogger? logger = null)
     {
         ArgumentNullException.ThrowIfNull(directory);
+        string requested = directory;
+        directory = HubModelResolver.Resolve(directory, logger);
+        // Loaded by Hub name: the name is the base model a saved card names.
+        string? baseModel = directory != requested ? HubModelResolver.RepositoryOf(requested) : null;
         ModelFolder.EnsureExists(directory);
         options ??= new BiEncoderStudentOptions();
         options.Validate();
@@ -219,7 +222,12 @@ public sealed class BiEncoderStudent : IStudent
         BertModel encoder = BertModel.FromPretrained(weights, new BertLoadOptions { DType = options.DType, Device = options.Device, Layers = options.Layers }, logger);
         try
         {
-            return new BiEncoderStudent(encoder, tokenizer, options, folder) { LoadedTrainingSection = SentenceTransformerLayout.ReadTrainingSection(settings) };
+            return new BiEncoderStudent(encoder, tokenizer, options, folder)
+            {
+                LoadedTrainingSection = SentenceTransformerLayout.ReadTrainingSection(settings),
+                LoadedCardMetadata = SentenceTransformerLayout.ReadCarriedMetadata(settings),
+                BaseModel = baseModel,
+            };
         }
         catch (ArgumentException ex)
         {
@@ -358,6 +366,12 @@ public sealed class BiEncoderStudent : IStudent
 
     /// <summary>The "## Training" section of the model card this student was loaded with, written again by <see cref="SaveAsync"/> until it trains here.</summary>
     internal string? LoadedTrainingSection { get; init; }
+
+    /// <summary>The license, language and base model entries of the card this student was loaded with, which <see cref="SaveAsync"/> writes again.</summary>
+    internal IReadOnlyList<(string Key, string Block)> LoadedCardMetadata { get; init; } = [];
+
+    /// <summary>The Hub repository this student was loaded from by name, the card's <c>base_model</c>; <see langword="null"/> for a folder.</summary>
+    internal string? BaseModel { get; init; }
 
     /// <summary>Disposes the encoder.</summary>
     public void Dispose() => _encoder.Dispose();

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text;
+using KnowledgeDistillation.Hub;
 using KnowledgeDistillation.Models.Checkpoints;
 using KnowledgeDistillation.Runtime;
 using KnowledgeDistillation.Tokenization;
@@ -120,11 +121,12 @@ public sealed class CrossEncoderTeacher : ITeacher, IDisposable
     /// or, when the file is in an <c>onnx/</c> folder without <c>vocab.txt</c>, from the folder above it. For an
     /// encoder-only checkpoint use <see cref="FromEncoder"/>.
     /// </summary>
-    /// <param name="directory">The folder or <c>.onnx</c> file, for example a local copy of <c>cross-encoder/ms-marco-MiniLM-L6-v2</c> or its <c>onnx/model.onnx</c>.</param>
+    /// <param name="directory">The folder or <c>.onnx</c> file (a local copy of <c>cross-encoder/ms-marco-MiniLM-L6-v2</c> or its <c>onnx/model.onnx</c>), or such a Hub name. A Hugging Face Hub name (<c>org/name</c> or <c>org/name@revision</c>) that is not a local folder is resolved through the cache Python shares, downloading what is missing (docs/models.md, "Models by name").</param>
     /// <param name="options">Scoring options; defaults when <see langword="null"/>.</param>
     /// <param name="logger">Receives loading notes; nothing is logged when <see langword="null"/>.</param>
     /// <returns>The teacher.</returns>
-    /// <exception cref="DirectoryNotFoundException">The folder or file does not exist (a hub id gets a message on how to download it).</exception>
+    /// <exception cref="DirectoryNotFoundException">The folder or file does not exist.</exception>
+    /// <exception cref="HubException">A Hub name could not be resolved (missing or gated repository, revision or file, refused token, offline without a cached copy).</exception>
     /// <exception cref="FileNotFoundException">
     /// <c>config.json</c> or <c>vocab.txt</c> is missing; for a <c>.onnx</c> file, the message names the file and the
     /// folders searched for <c>vocab.txt</c>.
@@ -138,6 +140,7 @@ public sealed class CrossEncoderTeacher : ITeacher, IDisposable
     public static CrossEncoderTeacher FromPretrained(string directory, CrossEncoderTeacherOptions? options = null, ILogger? logger = null)
     {
         ArgumentNullException.ThrowIfNull(directory);
+        directory = HubModelResolver.Resolve(directory, logger);
         ModelFolder.EnsureExists(directory);
         options ??= new CrossEncoderTeacherOptions();
         options.Validate();
@@ -154,7 +157,7 @@ public sealed class CrossEncoderTeacher : ITeacher, IDisposable
     /// <see cref="BertForSequenceClassification.FromEncoder"/>), logged as a warning through the logger. Its scores mean
     /// nothing until it is trained.
     /// </summary>
-    /// <param name="directory">The checkpoint folder or <c>.onnx</c> file.</param>
+    /// <param name="directory">The checkpoint folder or <c>.onnx</c> file, or a Hub name (<c>org/name[@revision]</c>) resolved through the cache.</param>
     /// <param name="options">Scoring options; defaults when <see langword="null"/>.</param>
     /// <param name="seed">Seeds the new head; the same seed gives the same head.</param>
     /// <param name="logger">Receives loading notes; nothing is logged when <see langword="null"/>.</param>
@@ -170,6 +173,7 @@ public sealed class CrossEncoderTeacher : ITeacher, IDisposable
     public static CrossEncoderTeacher FromEncoder(string directory, CrossEncoderTeacherOptions? options = null, long seed = 0, ILogger? logger = null)
     {
         ArgumentNullException.ThrowIfNull(directory);
+        directory = HubModelResolver.Resolve(directory, logger);
         options ??= new CrossEncoderTeacherOptions();
         options.Validate();
         HuggingFaceBertTokenizer tokenizer = HuggingFaceBertTokenizer.FromFolder(ModelFolder.TokenizerFolder(directory), logger);

@@ -1,13 +1,12 @@
-using System.Text.RegularExpressions;
 
 namespace KnowledgeDistillation.Models;
 
 /// <summary>
-/// Checks a model path argument before anything is read from it, and finds the tokenizer of a bare <c>.onnx</c> file.
+/// Checks a model path argument (after <see cref="Hub.HubModelResolver"/>) before anything is read from it, and finds the tokenizer of a bare <c>.onnx</c> file.
 /// Shared by the <c>FromPretrained</c> methods and the CLI (which sees it through InternalsVisibleTo), so that a model path
 /// means the same everywhere.
 /// </summary>
-internal static partial class ModelFolder
+internal static class ModelFolder
 {
     /// <summary>The folder name Hugging Face repositories (optimum's exports) keep <c>model.onnx</c> in, under the folder with the tokenizer.</summary>
     public const string OnnxSubfolder = "onnx";
@@ -18,20 +17,13 @@ internal static partial class ModelFolder
     public static bool IsOnnxFile(string path)
         => path.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase) && File.Exists(path);
 
-    /// <summary>Throws <see cref="DirectoryNotFoundException"/> when the folder is missing, explaining hub ids; an existing <c>.onnx</c> file passes.</summary>
+    /// <summary>Throws <see cref="DirectoryNotFoundException"/> when the folder is missing; an existing <c>.onnx</c> file passes.</summary>
     public static void EnsureExists(string directory)
     {
         if (Directory.Exists(directory) || IsOnnxFile(directory))
             return;
         if (directory.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase))
             throw new DirectoryNotFoundException($"The model file {directory} does not exist.");
-        if (!Path.IsPathRooted(directory) && HubId().IsMatch(directory))
-        {
-            throw new DirectoryNotFoundException(
-                $"'{directory}' looks like a Hugging Face hub id, but this library downloads nothing: it loads local folders. " +
-                $"Download the model first (for example 'huggingface-cli download {directory} --local-dir models/{directory.Split('/')[1]}' " +
-                $"or 'git clone https://huggingface.co/{directory}') and pass that folder.");
-        }
         throw new DirectoryNotFoundException($"The model folder {directory} does not exist.");
     }
 
@@ -60,8 +52,4 @@ internal static partial class ModelFolder
             $"{file}: {searched}; an ONNX model needs the WordPiece vocabulary of its tokenizer (copy vocab.txt, and tokenizer_config.json if there is one, next to the .onnx file, or keep the file in an onnx/ folder under the tokenizer's folder).",
             Path.Combine(folder, VocabularyFile));
     }
-
-    // owner/name, as the hub spells model ids.
-    [GeneratedRegex(@"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$")]
-    private static partial Regex HubId();
 }

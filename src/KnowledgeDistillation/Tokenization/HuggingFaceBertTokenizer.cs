@@ -1,3 +1,4 @@
+using KnowledgeDistillation.Hub;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.ML.Tokenizers;
@@ -113,7 +114,7 @@ public sealed partial class HuggingFaceBertTokenizer : Tokenizer
     /// <c>split_special_tokens</c> and the special tokens) and <c>special_tokens_map.json</c> when present. Missing
     /// settings take the <see cref="HuggingFaceBertTokenizerOptions"/> defaults (bert-base-uncased's).
     /// </summary>
-    /// <param name="directory">The model folder.</param>
+    /// <param name="directory">The model folder, or a Hub name (<c>org/name[@revision]</c>) resolved through the cache.</param>
     /// <param name="logger">Receives notes on defaults used and on unexpected tokenizer classes; none by default.</param>
     /// <exception cref="DirectoryNotFoundException">The folder does not exist.</exception>
     /// <exception cref="FileNotFoundException"><c>vocab.txt</c> is missing.</exception>
@@ -121,6 +122,7 @@ public sealed partial class HuggingFaceBertTokenizer : Tokenizer
     public static HuggingFaceBertTokenizer FromFolder(string directory, ILogger? logger = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(directory);
+        directory = HubModelResolver.Resolve(directory, logger);
         if (!Directory.Exists(directory))
             throw new DirectoryNotFoundException($"The tokenizer folder {directory} does not exist.");
         HuggingFaceBertTokenizerOptions options = BertTokenizerFiles.ReadOptions(directory, logger ?? NullLogger.Instance);

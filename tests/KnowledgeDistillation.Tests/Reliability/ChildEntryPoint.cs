@@ -34,7 +34,18 @@ internal static class ChildEntryPoint
             Console.WriteLine("finished");
             return 0;
         }
-        await Console.Error.WriteLineAsync("usage: train <checkpoint folder> [kill target step]");
+        if (args.Length == 4 && args[0] == "hub-download")
+        {
+            // hub-download <endpoint> <cache> <model>: HubResumeTests kills it midway, or runs two at once.
+            using var hub = new KnowledgeDistillation.Hub.HuggingFaceHub(new KnowledgeDistillation.Hub.HubOptions { Endpoint = new Uri(args[1]), CacheDirectory = args[2] });
+            var progress = new Teachers.SyncProgress<KnowledgeDistillation.Hub.HubDownloadProgress>(p =>
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"bytes {p.FileName} {p.BytesDownloaded}")));
+            string snapshot = await hub.DownloadModelAsync(args[3], progress: progress);
+            Console.WriteLine($"snapshot {snapshot}");
+            Console.WriteLine("finished");
+            return 0;
+        }
+        await Console.Error.WriteLineAsync("usage: train <checkpoint folder> [kill target step] | hub-download <endpoint> <cache> <model>");
         return 2;
     }
 }

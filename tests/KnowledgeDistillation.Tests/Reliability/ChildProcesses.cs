@@ -93,7 +93,7 @@ internal static class ChildProcesses
 
     private static string Text(int value) => value.ToString(CultureInfo.InvariantCulture);
 
-    private static string DotnetHost()
+    public static string DotnetHost()
     {
         string? host = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH");
         if (!string.IsNullOrEmpty(host) && File.Exists(host))

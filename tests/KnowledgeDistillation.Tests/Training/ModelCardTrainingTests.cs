@@ -52,6 +52,18 @@ public class ModelCardTrainingTests
             .And.Contain(FormattableString.Invariant($"- Final training loss: {result.FinalLoss:G5}"))
             .And.Contain("- Final evaluation: ndcg@10 0.4321");
         card.IndexOf("## Training", StringComparison.Ordinal).Should().BeLessThan(card.IndexOf("## Usage (Python)", StringComparison.Ordinal));
+
+        // The Hub's metadata, read by an independent YAML parser as the Hub reads the front matter.
+        Dictionary<string, object> metadata = HubCardMetadata.Parse(card);
+        (metadata["library_name"], metadata["pipeline_tag"]).Should().Be(("sentence-transformers", "sentence-similarity"));
+        ((List<object>)metadata["tags"]).Should().Contain(["sentence-transformers", "knowledge-distillation"]);
+        var index = (Dictionary<object, object>)((List<object>)metadata["model-index"]).Single();
+        var results = (Dictionary<object, object>)((List<object>)index["results"]).Single();
+        ((Dictionary<object, object>)results["task"])["type"].Should().Be("information-retrieval");
+        ((Dictionary<object, object>)results["dataset"]).Keys.Should().Contain(["name", "type"]);
+        var metric = (Dictionary<object, object>)((List<object>)results["metrics"]).Single();
+        (metric["type"], metric["value"], metric["name"]).Should().Be(("ndcg_at_10", "0.4321", "ndcg@10"));
+        metadata.Should().NotContainKey("base_model", "a student built here has no base model");
     }
 
     [Fact]

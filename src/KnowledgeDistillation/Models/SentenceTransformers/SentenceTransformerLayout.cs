@@ -145,11 +145,7 @@ internal static class SentenceTransformerLayout
         string pooling = student.Pooling.ToString().ToLowerInvariant();
         string similarity = student.Similarity == EmbeddingSimilarity.Dot ? "dot" : "cosine";
         var b = new StringBuilder();
-        b.AppendLine("---");
-        b.AppendLine("library_name: sentence-transformers");
-        b.AppendLine("pipeline_tag: sentence-similarity");
-        b.AppendLine("tags: [sentence-transformers, feature-extraction, sentence-similarity, knowledge-distillation]");
-        b.AppendLine("---");
+        AppendHubMetadata(b, student);
         b.AppendLine();
         b.AppendLine(ModelCardTitle);
         b.AppendLine();
@@ -188,6 +184,83 @@ internal static class SentenceTransformerLayout
         b.AppendLine("float[][] scores = student.Similarity.Compute(queries, documents);");
         b.AppendLine("```");
         return b.ToString();
+    }
+
+    /// <summary>
+    /// The card's YAML front matter, the model metadata the Hugging Face Hub reads (as huggingface_hub's
+    /// <c>ModelCardData</c> writes it): library and pipeline tag, tags, <c>base_model</c> when the student was loaded by Hub
+    /// name (or its card named one), the license and language of the card it was loaded with, and a <c>model-index</c>
+    /// with the last evaluation's metrics when it was trained and evaluated here. Scalars are JSON strings, valid YAML.
+    /// </summary>
+    private static void AppendHubMetadata(StringBuilder b, BiEncoderStudent student)
+    {
+        IFormatProvider c = CultureInfo.InvariantCulture;
+        b.AppendLine("---");
+        b.AppendLine("library_name: sentence-transformers");
+        b.AppendLine("pipeline_tag: sentence-similarity");
+        b.AppendLine("tags:");
+        foreach (string tag in (string[])["sentence-transformers", "feature-extraction", "sentence-similarity", "knowledge-distillation"])
+            b.AppendLine(c, $"- {tag}");
+        string? baseModel = student.BaseModel;
+        if (baseModel is not null)
+            b.AppendLine(c, $"base_model: {JsonSerializer.Serialize(baseModel)}");
+        foreach ((string key, string block) in student.LoadedCardMetadata)
+        {
+            if (key != "base_model" || baseModel is null)
+                b.Append(block);
+        }
+        if (student.TrainingDetails?.Metrics is { Count: > 0 } metrics)
+        {
+            b.AppendLine("model-index:");
+            b.AppendLine(c, $"- name: {JsonSerializer.Serialize(baseModel is null ? "Bi-encoder distilled with KnowledgeDistillation" : $"Bi-encoder distilled from {baseModel}")}");
+            b.AppendLine("  results:");
+            b.AppendLine("  - task:");
+            b.AppendLine("      type: information-retrieval");
+            b.AppendLine("      name: Information Retrieval");
+            b.AppendLine("    dataset:");
+            b.AppendLine("      name: evaluation");
+            b.AppendLine("      type: evaluation");
+            b.AppendLine("    metrics:");
+            foreach ((string name, double value) in metrics.OrderBy(m => m.Key, StringComparer.Ordinal))
+            {
+                string type = new string(name.ToLowerInvariant().Replace("@", "_at_", StringComparison.Ordinal).Select(ch => char.IsAsciiLetterOrDigit(ch) ? ch : '_').ToArray());
+                b.AppendLine(c, $"    - type: {JsonSerializer.Serialize(type)}");
+                b.AppendLine(c, $"      value: {value.ToString("R", CultureInfo.InvariantCulture)}");
+                b.AppendLine(c, $"      name: {JsonSerializer.Serialize(name)}");
+            }
+        }
+        b.AppendLine("---");
+    }
+
+    /// <summary>
+    /// The top-level front matter entries of a loaded model card that stay true for a model trained from it: its
+    /// <c>license</c> (and <c>license_name</c> / <c>license_link</c>), <c>language</c> and <c>base_model</c>, each with its
+    /// lines as written (a key's block runs until the next top-level key); empty without a card or front matter.
+    /// </summary>
+    internal static IReadOnlyList<(string Key, string Block)> ReadCarriedMetadata(string directory)
+    {
+        string path = Path.Combine(directory, ModelCardFile);
+        if (!File.Exists(path))
+            return [];
+        string[] lines = File.ReadAllText(path).ReplaceLineEndings("\n").Split('\n');
+        int end = lines.Length > 0 && lines[0] == "---" ? Array.IndexOf(lines, "---", 1) : -1;
+        if (end < 0)
+            return [];
+        var blocks = new List<(string Key, string Block)>();
+        for (int i = 1; i < end; i++)
+        {
+            int colon = lines[i].IndexOf(':', StringComparison.Ordinal);
+            if (colon <= 0 || lines[i][0] is ' ' or '-' or '#')
+                continue;
+            string key = lines[i][..colon];
+            int next = i + 1;
+            while (next < end && (lines[next].Length == 0 || lines[next][0] is ' ' or '-'))
+                next++;
+            if (key is "license" or "license_name" or "license_link" or "language" or "base_model")
+                blocks.Add((key, string.Join(Environment.NewLine, lines[i..next]) + Environment.NewLine));
+            i = next - 1;
+        }
+        return blocks;
     }
 
     /// <summary>
