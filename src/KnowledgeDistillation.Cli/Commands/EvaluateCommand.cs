@@ -126,21 +126,7 @@ internal static class EvaluateCommand
         return command;
     }
 
-    // --kind auto. A bare .onnx file is a student: reading a classifier head out of the graph is left to --kind reranker.
-    internal static string Detect(string folder)
-    {
-        if (ModelFolder.IsOnnxFile(folder))
-            return "student";
-        string config = Path.Combine(folder, "config.json");
-        if (!Directory.Exists(folder))
-            throw new DirectoryNotFoundException($"The model {Path.GetFullPath(folder)} does not exist (give a model folder, a .onnx file, or bm25).");
-        if (!File.Exists(config))
-        {
-            // An ONNX export names no architecture: like a bare .onnx file it is a student unless --kind reranker says otherwise.
-            if (BertWeights.IsOnnx(folder))
-                return "student";
-            throw new FileNotFoundException($"{folder} has no config.json (nor model.onnx); give a Hugging Face, sentence-transformers or ONNX export folder, a .onnx file, or bm25.", config);
-        }
-        return File.ReadAllText(config).Contains("ForSequenceClassification", StringComparison.Ordinal) ? "reranker" : "student";
-    }
+    // --kind auto: TeacherSpec's rule (a bare .onnx file or an ONNX export folder is a student; a reranker names a
+    // *ForSequenceClassification architecture), so kd score and kd evaluate tell models apart the same way.
+    internal static string Detect(string folder) => TeacherSpec.IsBiEncoder(folder) ? "student" : "reranker";
 }

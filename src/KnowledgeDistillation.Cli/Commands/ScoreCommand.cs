@@ -14,7 +14,7 @@ internal static class ScoreCommand
 {
     public static Command Create(CliEnvironment environment)
     {
-        var teacherOption = new Option<string>("--teacher", "-t") { Description = "A cross-encoder folder (Hugging Face / sentence-transformers: config.json, model.safetensors, vocab.txt), or bm25 (needs --corpus).", Required = true };
+        var teacherOption = new Option<string>("--teacher", "-t") { Description = "A cross-encoder folder (Hugging Face / sentence-transformers: config.json naming a *ForSequenceClassification architecture, weights, vocab.txt); a bi-encoder folder (its config.json names no *ForSequenceClassification), whose cosine similarities score the pairs without any human label (fuse it with BM25 by --fuse-bm25); a Hub name; or bm25 (needs --corpus).", Required = true };
         var input = new Option<string>("--input", "-i") { Description = "FlagEmbedding JSONL of examples (query, pos, neg), for example from kd mine.", Required = true };
         var cacheOption = new Option<string>("--cache", "-c") { Description = "The score cache file. With a shard, .shard-<i>-of-<n> goes before its extension. Reruns reuse and resume it.", Required = true };
         var output = new Option<string?>("--output", "-o") { Description = "JSONL to write with pos_scores/neg_scores (not with a shard: merge the shard caches first)." };

@@ -47,6 +47,13 @@ public static partial class TeacherSpec
             throw new ArgumentException("The bm25 teacher has no model to run on another engine or to quantize.", nameof(options));
         if (IsBm25(spec) || options.Engine == TeacherEngine.Torch)
             return Load(spec, index, options.BatchSize, options.MaxLength);
+        if (IsBiEncoderFolder(spec))
+        {
+            // The engines are a cross-encoder's; a bi-encoder teacher embeds each distinct text once, on libtorch.
+            return options.Engine == TeacherEngine.Auto && !options.Quantize
+                ? Load(spec, index, options.BatchSize, options.MaxLength)
+                : throw new ArgumentException("The onnx engine and int8 score cross-encoders; a bi-encoder teacher runs on libtorch (--engine torch or auto, no --quantize).", nameof(options));
+        }
         if (!Directory.Exists(spec) && !File.Exists(spec))
             throw new DirectoryNotFoundException($"The teacher {Path.GetFullPath(spec)} does not exist (give a cross-encoder folder or .onnx file, or bm25).");
 
