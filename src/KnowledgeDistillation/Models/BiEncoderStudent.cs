@@ -266,7 +266,7 @@ public sealed class BiEncoderStudent : IStudent
             d = nn.functional.normalize(d, p: 2, dim: 1);
         }
         Tensor scores = q.matmul(d.t());
-        return (ScoreScale == 1.0 ? scores : scores * ScoreScale).MoveToOuterDisposeScope();
+        return (ScoreScale == 1.0 ? scores : scores.MulBy(ScoreScale)).MoveToOuterDisposeScope();
     }
 
     /// <inheritdoc />
@@ -389,7 +389,7 @@ public sealed class BiEncoderStudent : IStudent
         Tensor poolMask = mask;
         if (!IncludePrefixInPooling && promptTokens > 0)
         {
-            Tensor keep = arange(mask.shape[1], dtype: ScalarType.Int64, device: mask.device).ge(promptTokens).to(ScalarType.Int64);
+            Tensor keep = ScalarOps.Arange(mask.shape[1], ScalarType.Int64, mask.device).AtLeast(promptTokens).to(ScalarType.Int64);
             poolMask = mask * keep.unsqueeze(0);
         }
         Tensor pooled = Pooling switch
