@@ -4,7 +4,7 @@ namespace KnowledgeDistillation.Workflow.Training;
 
 /// <summary>
 /// Settings of <see cref="TeacherTrainingStep"/>. The defaults are the QuickStart's: a small cross-encoder with the
-/// exact-match input trained from scratch for 400 steps, which takes two to three minutes on two CPU cores.
+/// exact-match input trained from scratch for 400 steps, a few minutes of CPU (docs/benchmarks.md).
 /// </summary>
 public sealed record TeacherTrainingOptions
 {
