@@ -1,5 +1,5 @@
+using KnowledgeDistillation.IO;
 using KnowledgeDistillation.Models;
-using KnowledgeDistillation.Models.Checkpoints;
 using KnowledgeDistillation.Runtime;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -118,7 +118,7 @@ public abstract class StudentBase : IStudent
     public virtual Task SaveAsync(string directory, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(directory);
-        return AtomicDirectory.WriteAsync(directory, (temp, _) =>
+        return AtomicWrite.WriteDirectoryAsync(directory, (temp, _) =>
         {
             Module.save(Path.Combine(temp, "model.bin"));
             return Task.CompletedTask;

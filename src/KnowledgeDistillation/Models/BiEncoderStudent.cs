@@ -1,3 +1,4 @@
+using KnowledgeDistillation.IO;
 using KnowledgeDistillation.Models.Checkpoints;
 using KnowledgeDistillation.Models.SentenceTransformers;
 using KnowledgeDistillation.Runtime;
@@ -345,7 +346,7 @@ public sealed class BiEncoderStudent : IStudent
     public Task SaveAsync(string directory, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(directory);
-        return AtomicDirectory.WriteAsync(directory, async (temp, ct) =>
+        return AtomicWrite.WriteDirectoryAsync(directory, async (temp, ct) =>
         {
             await _encoder.SavePretrainedAsync(temp, ScalarType.Float32, ct).ConfigureAwait(false);
             await Tokenizer.SaveAsync(temp, ct).ConfigureAwait(false);

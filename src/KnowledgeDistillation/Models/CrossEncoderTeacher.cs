@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text;
+using KnowledgeDistillation.IO;
 using KnowledgeDistillation.Models.Checkpoints;
 using KnowledgeDistillation.Runtime;
 using KnowledgeDistillation.Tokenization;
@@ -258,7 +259,7 @@ public sealed class CrossEncoderTeacher : ITeacher, IDisposable
     {
         ArgumentException.ThrowIfNullOrEmpty(directory);
         ObjectDisposedException.ThrowIf(_disposed, this);
-        return AtomicDirectory.WriteAsync(directory, async (temp, ct) =>
+        return AtomicWrite.WriteDirectoryAsync(directory, async (temp, ct) =>
         {
             await Model.SavePretrainedAsync(temp, ScalarType.Float32, ct).ConfigureAwait(false);
             await Tokenizer.SaveAsync(temp, ct).ConfigureAwait(false);

@@ -4,6 +4,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using KnowledgeDistillation.IO;
 using KnowledgeDistillation.Models.Checkpoints;
 using Microsoft.Extensions.Logging;
 using TorchSharp;
@@ -108,9 +109,8 @@ internal static class CheckpointStore
             // Written last: a folder with a manifest has every file the manifest names, flushed to disk.
             WriteFile(temp, ManifestFile, writer => writer.Write(JsonSerializer.SerializeToUtf8Bytes(new Manifest(ManifestFormat, entries), s_json)));
 
-            if (Directory.Exists(final))
-                DeleteAtomically(final);
-            Directory.Move(temp, final);
+            // A checkpoint of the same step is replaced through a name the stale-folder sweep below removes.
+            AtomicWrite.PublishDirectory(temp, final, aside: Path.Combine(directory, $".{Prefix}{state.Step:D8}.tmp-{Guid.NewGuid():N}"));
         }
         catch
         {

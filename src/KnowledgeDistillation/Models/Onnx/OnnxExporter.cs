@@ -1,4 +1,4 @@
-using KnowledgeDistillation.Models.Checkpoints;
+using KnowledgeDistillation.IO;
 using KnowledgeDistillation.Models.SentenceTransformers;
 using KnowledgeDistillation.Tokenization;
 using DataType = KnowledgeDistillation.Models.Onnx.TensorProto.Types.DataType;
@@ -80,7 +80,7 @@ public static class OnnxExporter
             EmbeddingDimension = student.EmbeddingDimension,
             VocabularySize = student.Encoder.VocabularySize,
         };
-        return AtomicDirectory.WriteAsync(directory, async (temp, ct) =>
+        return AtomicWrite.WriteDirectoryAsync(directory, async (temp, ct) =>
         {
             await WriteModelAsync(Path.Combine(temp, ModelFileName), model, ct).ConfigureAwait(false);
             if (quantized is not null)
@@ -114,7 +114,7 @@ public static class OnnxExporter
         ArgumentException.ThrowIfNullOrEmpty(directory);
         ModelProto graph = BuildClassifierGraph(model);
         ModelProto? quantized = quantize ? OnnxDynamicQuantizer.Quantize(graph) : null;
-        return AtomicDirectory.WriteAsync(directory, async (temp, ct) =>
+        return AtomicWrite.WriteDirectoryAsync(directory, async (temp, ct) =>
         {
             await WriteModelAsync(Path.Combine(temp, ModelFileName), graph, ct).ConfigureAwait(false);
             if (quantized is not null)
