@@ -50,21 +50,5 @@ internal sealed class IndexStaging
     }
 
     /// <summary>Deletes the staging directory after a failed or cancelled build.</summary>
-    public void Abandon() => TryDelete(StagingPath);
-
-    private static void TryDelete(string path)
-    {
-        try
-        {
-            if (Directory.Exists(path))
-                Directory.Delete(path, recursive: true);
-        }
-        catch (IOException)
-        {
-            // Leftovers are hidden and never mistaken for an index; failing the build over them would lose the result.
-        }
-        catch (UnauthorizedAccessException)
-        {
-        }
-    }
+    public void Abandon() => AtomicWrite.TryDeleteDirectory(StagingPath);
 }

@@ -1,5 +1,6 @@
 using KnowledgeDistillation.Data;
 using KnowledgeDistillation.IO;
+using KnowledgeDistillation.Tests.Shared;
 
 namespace KnowledgeDistillation.Lucene.Tests;
 
@@ -24,7 +25,7 @@ public class Bm25IndexAtomicWriteTests
         using var temp = new TempDirectory();
         string path = temp.Sub("index");
 
-        List<(AtomicWrite.Step Step, string Path)> steps = Record(() => Bm25Index.Build(Corpus, path).Dispose());
+        List<(AtomicWrite.Step Step, string Path)> steps = AtomicWriteRecorder.Record(() => Bm25Index.Build(Corpus, path).Dispose());
 
         steps.Select(s => s.Step).Should().Equal(AtomicWrite.Step.Flushed, AtomicWrite.Step.Renamed, AtomicWrite.Step.DirectorySynced);
         Path.GetFileName(steps[0].Path).Should().StartWith(".index.building-", "the staging folder is flushed, not the target");
@@ -39,7 +40,7 @@ public class Bm25IndexAtomicWriteTests
         string path = temp.Sub("index");
         Bm25Index.Build(Corpus, path).Dispose();
 
-        FluentActions.Invoking(() => Record(() => Bm25Index.Build(Corpus.Take(1), path, Overwrite).Dispose(), AtomicWrite.Step.Flushed))
+        FluentActions.Invoking(() => AtomicWriteRecorder.Record(() => Bm25Index.Build(Corpus.Take(1), path, Overwrite).Dispose(), (step, _) => step == AtomicWrite.Step.Flushed))
             .Should().Throw<SimulatedCrash>();
 
         using Bm25Index reopened = Bm25Index.Open(path);
@@ -54,39 +55,11 @@ public class Bm25IndexAtomicWriteTests
         string path = temp.Sub("index");
         Bm25Index.Build(Corpus, path).Dispose();
 
-        FluentActions.Invoking(() => Record(() => Bm25Index.Build(Corpus.Take(1), path, Overwrite).Dispose(), AtomicWrite.Step.Renamed))
+        FluentActions.Invoking(() => AtomicWriteRecorder.Record(() => Bm25Index.Build(Corpus.Take(1), path, Overwrite).Dispose(), (step, _) => step == AtomicWrite.Step.Renamed))
             .Should().Throw<SimulatedCrash>();
 
         using Bm25Index reopened = Bm25Index.Open(path);
         reopened.DocumentCount.Should().Be(1);
         reopened.Search("vitamin", 3).Select(d => d.DocumentId).Should().Equal("d1");
-    }
-
-    private static List<(AtomicWrite.Step Step, string Path)> Record(Action build, AtomicWrite.Step? crashAt = null)
-    {
-        var steps = new List<(AtomicWrite.Step, string)>();
-        AtomicWrite.Observer.Value = (step, path) =>
-        {
-            steps.Add((step, path));
-            if (step == crashAt)
-                throw new SimulatedCrash();
-        };
-        try
-        {
-            build();
-        }
-        finally
-        {
-            AtomicWrite.Observer.Value = null;
-        }
-        return steps;
-    }
-
-    private sealed class SimulatedCrash : Exception
-    {
-        public SimulatedCrash()
-            : base("Simulated crash.")
-        {
-        }
     }
 }

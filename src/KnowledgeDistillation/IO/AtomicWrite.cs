@@ -233,7 +233,8 @@ internal static class AtomicWrite
         }
     }
 
-    private static void TryDeleteDirectory(string path)
+    /// <summary>Deletes a folder and its contents if it exists; a failure is ignored (leftovers are hidden and never read).</summary>
+    public static void TryDeleteDirectory(string path)
     {
         try
         {

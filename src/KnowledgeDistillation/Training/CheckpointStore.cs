@@ -114,7 +114,7 @@ internal static class CheckpointStore
         }
         catch
         {
-            TryDelete(temp);
+            AtomicWrite.TryDeleteDirectory(temp);
             throw;
         }
 
@@ -127,7 +127,7 @@ internal static class CheckpointStore
         }
         // Temporary folders of runs that died mid-write.
         foreach (string stale in Directory.EnumerateDirectories(directory, "." + Prefix + "*.tmp-*"))
-            TryDelete(stale);
+            AtomicWrite.TryDeleteDirectory(stale);
         return final;
     }
 
@@ -384,26 +384,12 @@ internal static class CheckpointStore
         {
             return;
         }
-        TryDelete(aside);
+        AtomicWrite.TryDeleteDirectory(aside);
     }
 
     private static int? ParseStep(string name)
         => name.StartsWith(Prefix, StringComparison.Ordinal)
            && int.TryParse(name.AsSpan(Prefix.Length), NumberStyles.None, CultureInfo.InvariantCulture, out int step) ? step : null;
-
-    private static void TryDelete(string directory)
-    {
-        try
-        {
-            Directory.Delete(directory, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
-        catch (UnauthorizedAccessException)
-        {
-        }
-    }
 
     private sealed record Manifest(int Format, Dictionary<string, ManifestEntry> Files);
 

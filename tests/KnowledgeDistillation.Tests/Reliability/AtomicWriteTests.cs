@@ -6,6 +6,7 @@ using KnowledgeDistillation.Models;
 using KnowledgeDistillation.Retrieval;
 using KnowledgeDistillation.Teachers;
 using KnowledgeDistillation.Tests.Data;
+using KnowledgeDistillation.Tests.Shared;
 using KnowledgeDistillation.Tokenization;
 using KnowledgeDistillation.Training;
 using TorchSharp.Modules;
@@ -32,7 +33,7 @@ public class AtomicWriteTests
         using var folder = new TempFolder();
         Writer writer = Writer.For(name, folder.Path);
 
-        List<(AtomicWrite.Step Step, string Path)> steps = await Record(() => writer.WriteAsync(1));
+        List<(AtomicWrite.Step Step, string Path)> steps = await AtomicWriteRecorder.RecordAsync(() => writer.WriteAsync(1));
 
         int flushed = steps.FindIndex(s => s.Step == AtomicWrite.Step.Flushed && writer.IsTemporary(s.Path));
         int renamed = steps.FindIndex(s => s.Step == AtomicWrite.Step.Renamed && s.Path == writer.Target);
@@ -55,7 +56,7 @@ public class AtomicWriteTests
             await writer.WriteAsync(1);
         string? before = replaces ? writer.Read() : null;
 
-        Func<Task> crash = () => Record(() => writer.WriteAsync(2), (step, path) => step == AtomicWrite.Step.Flushed && writer.IsTemporary(path));
+        Func<Task> crash = () => AtomicWriteRecorder.RecordAsync(() => writer.WriteAsync(2), (step, path) => step == AtomicWrite.Step.Flushed && writer.IsTemporary(path));
 
         await crash.Should().ThrowAsync<SimulatedCrash>();
         if (replaces)
@@ -75,7 +76,7 @@ public class AtomicWriteTests
         if (writer.Replaces)
             await writer.WriteAsync(1);
 
-        Func<Task> crash = () => Record(() => writer.WriteAsync(2), (step, path) => step == AtomicWrite.Step.Renamed && path == writer.Target);
+        Func<Task> crash = () => AtomicWriteRecorder.RecordAsync(() => writer.WriteAsync(2), (step, path) => step == AtomicWrite.Step.Renamed && path == writer.Target);
 
         await crash.Should().ThrowAsync<SimulatedCrash>();
         writer.Read().Should().Be(await Expected(name, writer.Replaces ? [1, 2] : [2]), "the renamed output was complete and flushed before the rename");
@@ -86,7 +87,7 @@ public class AtomicWriteTests
     {
         using var folder = new TempFolder();
         string target = Path.Combine(folder.Path, "model");
-        List<(AtomicWrite.Step Step, string Path)> steps = await Record(() => AtomicWrite.WriteDirectoryAsync(target, async (temp, ct) =>
+        List<(AtomicWrite.Step Step, string Path)> steps = await AtomicWriteRecorder.RecordAsync(() => AtomicWrite.WriteDirectoryAsync(target, async (temp, ct) =>
         {
             Directory.CreateDirectory(Path.Combine(temp, "sub"));
             // Written without the helper, as torch, ONNX and Lucene write theirs: the publish step flushes them.
@@ -113,36 +114,6 @@ public class AtomicWriteTests
         foreach (int version in versions)
             await writer.WriteAsync(version);
         return writer.Read();
-    }
-
-    // Runs the write with the helper's observer set (in this async flow only), recording each step; a step the
-    // predicate picks throws, as a crash there would stop the write.
-    private static async Task<List<(AtomicWrite.Step Step, string Path)>> Record(Func<Task> write, Func<AtomicWrite.Step, string, bool>? crashAt = null)
-    {
-        var steps = new List<(AtomicWrite.Step, string)>();
-        AtomicWrite.Observer.Value = (step, path) =>
-        {
-            steps.Add((step, path));
-            if (crashAt?.Invoke(step, path) == true)
-                throw new SimulatedCrash();
-        };
-        try
-        {
-            await write();
-        }
-        finally
-        {
-            AtomicWrite.Observer.Value = null;
-        }
-        return steps;
-    }
-
-    private sealed class SimulatedCrash : Exception
-    {
-        public SimulatedCrash()
-            : base("Simulated crash.")
-        {
-        }
     }
 
     private sealed class TinyStudent : StudentBase
