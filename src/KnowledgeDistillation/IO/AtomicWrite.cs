@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using System.Text;
+using Microsoft.Win32.SafeHandles;
 
 namespace KnowledgeDistillation.IO;
 
@@ -209,13 +210,35 @@ internal static class AtomicWrite
     private static void FlushTree(string directory)
     {
         foreach (string file in Directory.EnumerateFiles(directory))
-        {
-            using var stream = new FileStream(file, FileMode.Open, FileAccess.Write, FileShare.ReadWrite);
-            stream.Flush(flushToDisk: true);
-        }
+            FlushFile(file);
         foreach (string child in Directory.EnumerateDirectories(directory))
             FlushTree(child);
         SyncDirectory(directory);
+    }
+
+    private static void FlushFile(string file)
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            using var stream = new FileStream(file, FileMode.Open, FileAccess.Write, FileShare.ReadWrite);
+            stream.Flush(flushToDisk: true);
+            return;
+        }
+        // fsync needs only a read handle, so a file whose mode forbids writing (one copied from a read-only cache) is
+        // flushed too; FileStream flushes to disk only streams open for writing.
+        using SafeFileHandle handle = File.OpenHandle(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+        bool added = false;
+        try
+        {
+            handle.DangerousAddRef(ref added);
+            if (Posix.fsync((int)handle.DangerousGetHandle()) != 0 && Marshal.GetLastPInvokeError() == Posix.EIO)
+                throw new IOException($"Flushing {file} to disk failed with an I/O error.");
+        }
+        finally
+        {
+            if (added)
+                handle.DangerousRelease();
+        }
     }
 
     private static void TryDeleteFile(string path)
