@@ -1,3 +1,5 @@
+using KnowledgeDistillation.IO;
+
 namespace KnowledgeDistillation.Lucene;
 
 /// <summary>
@@ -42,36 +44,11 @@ internal sealed class IndexStaging
     /// <summary>Moves the finished index to the target, replacing what was there.</summary>
     public void Complete()
     {
-        if (!Directory.Exists(TargetPath))
-        {
-            Directory.Move(StagingPath, TargetPath);
-            return;
-        }
-
-        // Move the old directory aside first: at no moment does the target hold a mix of old and new files.
+        // An old index is moved aside first: at no moment does the target hold a mix of old and new files.
         string parent = Path.GetDirectoryName(TargetPath)!;
-        string old = Path.Combine(parent, $".{Path.GetFileName(TargetPath)}.replaced-{Guid.NewGuid():N}");
-        Directory.Move(TargetPath, old);
-        Directory.Move(StagingPath, TargetPath);
-        TryDelete(old);
+        AtomicWrite.PublishDirectory(StagingPath, TargetPath, aside: Path.Combine(parent, $".{Path.GetFileName(TargetPath)}.replaced-{Guid.NewGuid():N}"));
     }
 
     /// <summary>Deletes the staging directory after a failed or cancelled build.</summary>
-    public void Abandon() => TryDelete(StagingPath);
-
-    private static void TryDelete(string path)
-    {
-        try
-        {
-            if (Directory.Exists(path))
-                Directory.Delete(path, recursive: true);
-        }
-        catch (IOException)
-        {
-            // Leftovers are hidden and never mistaken for an index; failing the build over them would lose the result.
-        }
-        catch (UnauthorizedAccessException)
-        {
-        }
-    }
+    public void Abandon() => AtomicWrite.TryDeleteDirectory(StagingPath);
 }

@@ -1,5 +1,6 @@
+using KnowledgeDistillation.IO;
 using KnowledgeDistillation.Models;
-using KnowledgeDistillation.Models.Checkpoints;
+using KnowledgeDistillation.Runtime;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -82,7 +83,7 @@ public abstract class StudentBase : IStudent
             d = nn.functional.normalize(d, p: 2, dim: 1);
         }
         Tensor scores = q.matmul(d.t());
-        return (ScoreScale == 1.0 ? scores : scores * ScoreScale).MoveToOuterDisposeScope();
+        return (ScoreScale == 1.0 ? scores : scores.MulBy(ScoreScale)).MoveToOuterDisposeScope();
     }
 
     /// <inheritdoc />
@@ -117,7 +118,7 @@ public abstract class StudentBase : IStudent
     public virtual Task SaveAsync(string directory, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(directory);
-        return AtomicDirectory.WriteAsync(directory, (temp, _) =>
+        return AtomicWrite.WriteDirectoryAsync(directory, (temp, _) =>
         {
             Module.save(Path.Combine(temp, "model.bin"));
             return Task.CompletedTask;

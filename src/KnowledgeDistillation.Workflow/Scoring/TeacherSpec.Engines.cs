@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using KnowledgeDistillation.IO;
 using KnowledgeDistillation.Lucene;
 using KnowledgeDistillation.Models;
 using KnowledgeDistillation.Models.Onnx;
@@ -143,16 +144,8 @@ public static partial class TeacherSpec
 
         using (CrossEncoderTeacher teacher = CrossEncoderTeacher.FromPretrained(full, logger: logger))
             await teacher.ExportOnnxAsync(target, quantize: true, cancellationToken).ConfigureAwait(false);
-        // Written last, aside and moved: a folder without it (a killed run) is exported again.
-        string temp = fingerprintPath + ".tmp";
-        var stream = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None);
-        await using (stream.ConfigureAwait(false))
-        {
-            byte[] bytes = Encoding.UTF8.GetBytes(fingerprint);
-            await stream.WriteAsync(bytes, cancellationToken).ConfigureAwait(false);
-            stream.Flush(flushToDisk: true);
-        }
-        File.Move(temp, fingerprintPath, overwrite: true);
+        // Written last, through the one atomic write: a folder without it (a killed run) is exported again.
+        await AtomicWrite.WriteFileAsync(fingerprintPath, (stream, ct) => stream.WriteAsync(Encoding.UTF8.GetBytes(fingerprint), ct).AsTask(), cancellationToken).ConfigureAwait(false);
         Exported(logger, full, target);
         return target;
     }

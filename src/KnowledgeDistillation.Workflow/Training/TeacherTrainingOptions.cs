@@ -6,7 +6,7 @@ namespace KnowledgeDistillation.Workflow.Training;
 /// <summary>
 /// Settings of <see cref="TeacherTrainingStep"/>: the cross-encoder (<see cref="TrainingStepOptions{T}.Model"/>) and
 /// the trainer. The defaults are the QuickStart's: a small cross-encoder with the exact-match input trained from scratch
-/// for 400 steps, which takes two to three minutes on two CPU cores.
+/// for 400 steps, a few minutes of CPU (docs/benchmarks.md).
 /// </summary>
 public sealed record TeacherTrainingOptions : TrainingStepOptions<CrossEncoderTrainerOptions>
 {

@@ -1,5 +1,6 @@
 using System.IO.Compression;
 using System.Text;
+using KnowledgeDistillation.IO;
 
 namespace KnowledgeDistillation.Data;
 
@@ -37,38 +38,21 @@ internal static class DataFile
     /// Writes a file atomically: to a temporary file in the same folder, flushed to disk, then renamed over the target,
     /// so readers see the old file or the whole new one. A path ending in <c>.gz</c> is gzip-compressed.
     /// </summary>
-    internal static async Task WriteAtomicAsync(string path, Func<Stream, CancellationToken, Task> write, CancellationToken cancellationToken)
+    internal static Task WriteAtomicAsync(string path, Func<Stream, CancellationToken, Task> write, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
-        string full = Path.GetFullPath(path);
-        string directory = Path.GetDirectoryName(full)!;
-        Directory.CreateDirectory(directory);
-        string temp = Path.Combine(directory, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
-        try
+        bool gzip = path.EndsWith(".gz", StringComparison.OrdinalIgnoreCase);
+        return AtomicWrite.WriteFileAsync(path, async (file, ct) =>
         {
-            var file = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, BufferSize, FileOptions.Asynchronous);
-            await using (file.ConfigureAwait(false))
+            if (!gzip)
             {
-                if (full.EndsWith(".gz", StringComparison.OrdinalIgnoreCase))
-                {
-                    var gzip = new GZipStream(file, CompressionLevel.Optimal, leaveOpen: true);
-                    await using (gzip.ConfigureAwait(false))
-                        await write(gzip, cancellationToken).ConfigureAwait(false);
-                }
-                else
-                {
-                    await write(file, cancellationToken).ConfigureAwait(false);
-                }
-                await file.FlushAsync(cancellationToken).ConfigureAwait(false);
-                file.Flush(flushToDisk: true);
+                await write(file, ct).ConfigureAwait(false);
+                return;
             }
-            File.Move(temp, full, overwrite: true);
-        }
-        catch
-        {
-            TryDelete(temp);
-            throw;
-        }
+            var compressed = new GZipStream(file, CompressionLevel.Optimal, leaveOpen: true);
+            await using (compressed.ConfigureAwait(false))
+                await write(compressed, ct).ConfigureAwait(false);
+        }, cancellationToken, BufferSize);
     }
 
     /// <summary>Writes a text file atomically, line by line (UTF-8 without BOM, <c>\n</c> line ends).</summary>
@@ -87,18 +71,4 @@ internal static class DataFile
                 await writer.FlushAsync(ct).ConfigureAwait(false);
             }
         }, cancellationToken);
-
-    internal static void TryDelete(string path)
-    {
-        try
-        {
-            File.Delete(path);
-        }
-        catch (IOException)
-        {
-        }
-        catch (UnauthorizedAccessException)
-        {
-        }
-    }
 }

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using KnowledgeDistillation.IO;
 using KnowledgeDistillation.Retrieval;
 
 namespace KnowledgeDistillation.Evaluation;
@@ -34,18 +35,15 @@ public static class TrecRunFile
         ArgumentNullException.ThrowIfNull(run);
         CheckToken(tag, "The run tag", nameof(tag));
 
-        string full = Path.GetFullPath(path);
-        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
-        string temp = full + "." + Guid.NewGuid().ToString("N")[..8] + ".tmp";
-        try
+        await AtomicWrite.WriteFileAsync(path, async (stream, ct) =>
         {
-            var writer = new StreamWriter(temp, append: false, new UTF8Encoding(false));
+            var writer = new StreamWriter(stream, new UTF8Encoding(false), bufferSize: -1, leaveOpen: true);
             await using (writer.ConfigureAwait(false))
             {
                 var line = new StringBuilder();
                 foreach (string queryId in run.Keys.Order(StringComparer.Ordinal))
                 {
-                    cancellationToken.ThrowIfCancellationRequested();
+                    ct.ThrowIfCancellationRequested();
                     CheckToken(queryId, "A query id", nameof(run));
                     ScoredDocument[] ranked = RankingMetrics.TrecOrder(queryId, run[queryId] ?? []);
                     for (int i = 0; i < ranked.Length; i++)
@@ -59,17 +57,11 @@ public static class TrecRunFile
                             .Append((i + 1).ToString(CultureInfo.InvariantCulture)).Append(' ')
                             .Append(d.Score.ToString("R", CultureInfo.InvariantCulture)).Append(' ')
                             .Append(tag);
-                        await writer.WriteLineAsync(line, cancellationToken).ConfigureAwait(false);
+                        await writer.WriteLineAsync(line, ct).ConfigureAwait(false);
                     }
                 }
             }
-            File.Move(temp, full, overwrite: true);
-        }
-        finally
-        {
-            if (File.Exists(temp))
-                File.Delete(temp);
-        }
+        }, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>

@@ -5,6 +5,7 @@ using System.Reflection;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using KnowledgeDistillation.IO;
 using KnowledgeDistillation.Models.Checkpoints;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -238,7 +239,7 @@ public sealed class HuggingFaceHub : IDisposable
         if (File.Exists(path) && (await File.ReadAllTextAsync(path, cancellationToken).ConfigureAwait(false)).Trim() == commit)
             return;
         // No newline, as both reference clients write it.
-        await AtomicFile.WriteAsync(path, (stream, ct) => stream.WriteAsync(Encoding.ASCII.GetBytes(commit), ct).AsTask(), cancellationToken).ConfigureAwait(false);
+        await AtomicWrite.WriteFileAsync(path, (stream, ct) => stream.WriteAsync(Encoding.ASCII.GetBytes(commit), ct).AsTask(), cancellationToken).ConfigureAwait(false);
     }
 
     private sealed record RepositoryInfo(string Commit, IReadOnlyList<string> Files);
@@ -459,6 +460,8 @@ public sealed class HuggingFaceHub : IDisposable
             file.Flush(flushToDisk: true);
         }
         File.Move(incomplete, blob, overwrite: true);
+        // Resumable downloads keep their own .incomplete name; the rename is made durable as every atomic write's is.
+        AtomicWrite.SyncDirectory(Path.GetDirectoryName(blob)!);
     }
 
     /// <summary>The hash the ETag names: a 64-hex ETag is an LFS file's SHA-256, a 40-hex one a git blob's SHA-1.</summary>
@@ -493,6 +496,7 @@ public sealed class HuggingFaceHub : IDisposable
             File.Copy(blob, temp, overwrite: true);
         }
         File.Move(temp, pointer, overwrite: true);
+        AtomicWrite.SyncDirectory(folder);
     }
 
     private CancellationTokenSource Timeout(CancellationToken cancellationToken)

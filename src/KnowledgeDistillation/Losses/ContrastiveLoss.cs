@@ -1,3 +1,4 @@
+using KnowledgeDistillation.Runtime;
 using static TorchSharp.torch;
 
 namespace KnowledgeDistillation.Losses;
@@ -53,11 +54,11 @@ public sealed class ContrastiveLoss : IDistillationLoss
         long b = student.BatchSize, c = student.CandidatesPerQuery;
         Tensor logits = _similarity == ContrastiveSimilarity.Cosine ? CosineLogits(student) : ScoreLogits(student);
         if (_scale != 1.0)
-            logits = logits * _scale;
+            logits = logits.MulBy(_scale);
 
         // In-batch: query b's positive is column b·C of the [B, B·C] logits; own candidates only: column 0 of [B, C].
         Tensor target = _inBatch
-            ? arange(0L, (long)b * c, c, dtype: ScalarType.Int64, device: logits.device)
+            ? ScalarOps.Arange(0L, (long)b * c, c, ScalarType.Int64, logits.device)
             : zeros(b, dtype: ScalarType.Int64, device: logits.device);
         return nn.functional.cross_entropy(logits, target).MoveToOuterDisposeScope();
     }

@@ -1,3 +1,4 @@
+using KnowledgeDistillation.Runtime;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -102,7 +103,7 @@ public sealed class EmbeddingMseLoss : ITrainableLoss, IDisposable
 
         Tensor prediction = predictions.Count == 1 ? predictions[0] : cat(predictions, 0);
         Tensor target = targets.Count == 1 ? targets[0] : cat(targets, 0);
-        return (prediction - target).square().mean().MoveToOuterDisposeScope();
+        return (prediction - target).Squared().mean().MoveToOuterDisposeScope();
 
         void Add(Tensor fromStudent, Tensor fromTeacher, string kind)
         {

@@ -1,3 +1,4 @@
+using KnowledgeDistillation.Runtime;
 using static TorchSharp.torch;
 
 namespace KnowledgeDistillation.Losses;
@@ -59,7 +60,7 @@ public sealed class KlDivergenceLoss : IDistillationLoss
         ArgumentNullException.ThrowIfNull(student);
         using var scope = NewDisposeScope();
         Tensor t = LossInputs.TeacherScores(Name, student, teacher, _transform);
-        Tensor logTeacher = (t / _teacherTemperature).log_softmax(1);
+        Tensor logTeacher = t.DivBy(_teacherTemperature).log_softmax(1);
         Tensor teacherProbabilities = logTeacher.exp();
 
         Tensor logStudent;
@@ -70,24 +71,23 @@ public sealed class KlDivergenceLoss : IDistillationLoss
                 nameof(student));
             // Columns outside a query's own block have teacher probability 0 and contribute 0 · (...) = 0, so only the
             // own block of the in-batch log-softmax is needed.
-            logStudent = (all / _studentTemperature).log_softmax(1).gather(1, OwnColumns(student.BatchSize, student.CandidatesPerQuery, all.device));
+            logStudent = all.DivBy(_studentTemperature).log_softmax(1).gather(1, OwnColumns(student.BatchSize, student.CandidatesPerQuery, all.device));
         }
         else
         {
-            logStudent = (student.Scores / _studentTemperature).log_softmax(1);
+            logStudent = student.Scores.DivBy(_studentTemperature).log_softmax(1);
         }
 
         Tensor loss = (teacherProbabilities * (logTeacher - logStudent)).sum(1).mean();
         if (_scaleBySquare)
-            loss = loss * (_studentTemperature * _studentTemperature);
+            loss = loss.MulBy(_studentTemperature * _studentTemperature);
         return loss.MoveToOuterDisposeScope();
     }
 
     // [B, C] indices of each query's own candidates in the [B, B·C] in-batch matrix: row b holds b·C .. b·C + C − 1,
-    // which is 0 .. B·C − 1 laid out in rows. Built without tensor arithmetic: TorchSharp's operators pass implicitly
-    // converted Scalars that the finalizer thread can free mid-call (CI once saw an integer add fail with a float alpha).
+    // which is 0 .. B·C − 1 laid out in rows.
     internal static Tensor OwnColumns(long b, long c, Device device)
-        => arange(b * c, dtype: ScalarType.Int64, device: device).view(b, c);
+        => ScalarOps.Arange(b * c, ScalarType.Int64, device).view(b, c);
 
     private static double RequireTemperature(double value, string name)
     {

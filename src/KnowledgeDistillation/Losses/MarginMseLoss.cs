@@ -1,3 +1,4 @@
+using KnowledgeDistillation.Runtime;
 using static TorchSharp.torch;
 
 namespace KnowledgeDistillation.Losses;
@@ -66,6 +67,6 @@ public sealed class MarginMseLoss : IDistillationLoss
         Tensor t = LossInputs.TeacherScores(Name, student, teacher, TeacherTransform);
         Tensor studentMargins = s[.., ..1] - s[.., 1..];
         Tensor teacherMargins = t[.., ..1] - t[.., 1..];
-        return (studentMargins - teacherMargins).square().mean().MoveToOuterDisposeScope();
+        return (studentMargins - teacherMargins).Squared().mean().MoveToOuterDisposeScope();
     }
 }

@@ -1,3 +1,4 @@
+using KnowledgeDistillation.Runtime;
 using static TorchSharp.torch;
 
 namespace KnowledgeDistillation.Losses;
@@ -36,6 +37,6 @@ public sealed class ScoreMseLoss : IDistillationLoss
         ArgumentNullException.ThrowIfNull(student);
         using var scope = NewDisposeScope();
         Tensor t = LossInputs.TeacherScores(Name, student, teacher, TeacherTransform);
-        return (student.Scores - t).square().mean().MoveToOuterDisposeScope();
+        return (student.Scores - t).Squared().mean().MoveToOuterDisposeScope();
     }
 }

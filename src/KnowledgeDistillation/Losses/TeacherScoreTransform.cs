@@ -1,4 +1,5 @@
 using System.Globalization;
+using KnowledgeDistillation.Runtime;
 using static TorchSharp.torch;
 
 namespace KnowledgeDistillation.Losses;
@@ -140,7 +141,7 @@ public abstract class TeacherScoreTransform
     {
         public override string Name => "scale(" + factor.ToString("R", CultureInfo.InvariantCulture) + ")";
 
-        public override Tensor Apply(Tensor teacherScores) => teacherScores * factor;
+        public override Tensor Apply(Tensor teacherScores) => teacherScores.MulBy(factor);
     }
 
     private sealed class ComposedTransform(TeacherScoreTransform first, TeacherScoreTransform second) : TeacherScoreTransform
@@ -175,7 +176,7 @@ public abstract class TeacherScoreTransform
         {
             using var scope = NewDisposeScope();
             Tensor centred = teacherScores - teacherScores.mean([1], keepdim: true);
-            Tensor std = centred.square().mean([1], keepdim: true).sqrt();
+            Tensor std = centred.Squared().mean([1], keepdim: true).sqrt();
             return DivideUnlessConstant(centred, std, teacherScores).MoveToOuterDisposeScope();
         }
     }
@@ -183,7 +184,7 @@ public abstract class TeacherScoreTransform
     // numerator / spread per row, or zeros where the spread is rounding noise relative to the row's magnitude.
     private static Tensor DivideUnlessConstant(Tensor numerator, Tensor spread, Tensor scores)
     {
-        Tensor constant = spread.le(scores.abs().amax([1], keepdim: true) * ConstantRowTolerance);
+        Tensor constant = spread.le(scores.abs().amax([1], keepdim: true).MulBy(ConstantRowTolerance));
         Tensor safe = where(constant, ones_like(spread), spread);
         return where(constant, zeros_like(numerator), numerator / safe);
     }

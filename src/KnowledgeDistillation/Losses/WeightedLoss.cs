@@ -1,4 +1,5 @@
 using System.Globalization;
+using KnowledgeDistillation.Runtime;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -106,8 +107,8 @@ public sealed class WeightedLoss : ICompositeLoss, ITrainableLoss
             if (value.numel() != 1)
                 throw new InvalidOperationException($"Component {name} returned a tensor of shape {LossInputs.Shape(value)}; a loss must return a scalar.");
             values?.Add(name, value.detach().to_type(ScalarType.Float64).item<double>());
-            Tensor weighted = value * weight;
-            total = total is null ? weighted : total + weighted;
+            Tensor weighted = value.MulBy(weight);
+            total = total is null ? weighted : total.Plus(weighted);
         }
         return total!;
     }

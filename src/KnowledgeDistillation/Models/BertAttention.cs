@@ -1,3 +1,4 @@
+using KnowledgeDistillation.Runtime;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
@@ -61,9 +62,9 @@ internal sealed class BertSelfAttention : Module<Tensor, Tensor?, Tensor>
     internal static Tensor Eager(Tensor q, Tensor k, Tensor v, Tensor? additiveMask, double dropout)
     {
         using var scope = NewDisposeScope();
-        Tensor scores = q.matmul(k.transpose(-2, -1)).mul_(1.0 / Math.Sqrt(q.shape[^1]));
+        Tensor scores = q.matmul(k.transpose(-2, -1)).MulByInPlace(1.0 / Math.Sqrt(q.shape[^1]));
         if (additiveMask is not null)
-            scores = scores.add_(additiveMask);
+            scores = scores.PlusInPlace(additiveMask);
         Tensor probabilities = functional.softmax(scores, -1, ScalarType.Float32);
         probabilities = BertDropout.Apply(probabilities, dropout);
         if (probabilities.dtype != v.dtype)

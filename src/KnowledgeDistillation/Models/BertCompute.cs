@@ -1,3 +1,4 @@
+using KnowledgeDistillation.Runtime;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -38,8 +39,8 @@ internal sealed class BertCompute
     public static Tensor Residual(Tensor h, Tensor residual)
     {
         if (h.dtype == residual.dtype)
-            return h + residual;
+            return h.Plus(residual);
         using Tensor widened = h.to(residual.dtype);
-        return widened + residual;
+        return widened.Plus(residual);
     }
 }

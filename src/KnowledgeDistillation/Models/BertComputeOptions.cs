@@ -15,8 +15,8 @@ public sealed record BertComputeOptions
     /// Mixed precision: <see langword="null"/> (default) computes in the weights' dtype; <see cref="ScalarType.BFloat16"/>
     /// runs the linear layers and attention of a float32 model in bfloat16 (the weights, their gradients and the optimiser
     /// state stay float32; the residual stream, LayerNorm and so the loss stay float32), as <c>torch.autocast</c> does on
-    /// CPUs. Faster only where bfloat16 matrix products are (measured 3.8× float32 on an AMD EPYC with AVX-512 BF16, 0.61× on
-    /// an Intel Xeon: docs/benchmarks.md), at about 3 significant digits per product.
+    /// CPUs. Faster only where bfloat16 matrix products are (much faster on CPUs with AVX-512 BF16, slower on others:
+    /// docs/benchmarks.md), at about 3 significant digits per product.
     /// </summary>
     public ScalarType? AutocastDType { get; init; }
 

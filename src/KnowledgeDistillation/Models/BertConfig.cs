@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using KnowledgeDistillation.Configuration;
+using KnowledgeDistillation.IO;
 using KnowledgeDistillation.Models.Checkpoints;
 
 namespace KnowledgeDistillation.Models;
@@ -251,7 +252,7 @@ public sealed record BertConfig
     {
         ArgumentNullException.ThrowIfNull(path);
         byte[] bytes = Encoding.UTF8.GetBytes(ToJson(torchDtype));
-        return AtomicFile.WriteAsync(path, async (stream, ct) => await stream.WriteAsync(bytes, ct).ConfigureAwait(false), cancellationToken);
+        return AtomicWrite.WriteFileAsync(path, async (stream, ct) => await stream.WriteAsync(bytes, ct).ConfigureAwait(false), cancellationToken);
     }
 
     /// <summary>A copy with a different number of labels (for example to put a new classification head on an encoder).</summary>

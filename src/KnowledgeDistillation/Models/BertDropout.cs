@@ -9,8 +9,8 @@ namespace KnowledgeDistillation.Models;
 /// <summary>
 /// Inverted dropout, as <c>nn.Dropout</c> (in training, zero each element with probability p and scale the rest by
 /// 1/(1−p); in evaluation, the input itself), with a faster mask. libtorch's CPU <c>bernoulli_</c> draws one number at a
-/// time from the generator under its lock, on one thread: 13% of the QuickStart teacher's CPU samples and the longest
-/// stretch of its step with the second core idle (perf, Intel Ice Lake). Here each element's keep/drop comes from a
+/// time from the generator under its lock, on one thread, the other cores idle (a profile of the QuickStart teacher:
+/// docs/benchmarks.md, "Dropout masks without libtorch's bernoulli_"). Here each element's keep/drop comes from a
 /// counter-based hash of (call seed, element index), vectorised; the call seed is one 64-bit draw from torch's default
 /// generator, so <c>manual_seed</c>, the trainers' checkpointed RNG state and gradient checkpointing's replay
 /// (<see cref="BertLayerCheckpoint"/>) reproduce the masks exactly as they did libtorch's.

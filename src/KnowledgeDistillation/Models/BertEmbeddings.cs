@@ -1,3 +1,4 @@
+using KnowledgeDistillation.Runtime;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
@@ -56,12 +57,12 @@ internal sealed class BertEmbeddings : Module<Tensor, Tensor, Tensor>
     {
         using var scope = NewDisposeScope();
         long length = inputIds.shape[1];
-        Tensor positions = arange(length, dtype: ScalarType.Int64, device: inputIds.device);
+        Tensor positions = ScalarOps.Arange(length, ScalarType.Int64, inputIds.device);
         // Same summation order as Hugging Face: (words + token types) + positions; the extension joins before positions.
-        Tensor embeddings = word_embeddings.forward(inputIds) + token_type_embeddings.forward(tokenTypeIds);
+        Tensor embeddings = word_embeddings.forward(inputIds).Plus(token_type_embeddings.forward(tokenTypeIds));
         if (exact_match_embeddings is not null)
-            embeddings = embeddings + exact_match_embeddings.forward(exactMatchIds ?? zeros_like(inputIds));
-        embeddings = embeddings + position_embeddings.forward(positions).unsqueeze(0);
+            embeddings = embeddings.Plus(exact_match_embeddings.forward(exactMatchIds ?? zeros_like(inputIds)));
+        embeddings = embeddings.Plus(position_embeddings.forward(positions).unsqueeze(0));
         embeddings = LayerNorm.forward(embeddings);
         return dropout.forward(embeddings).MoveToOuterDisposeScope();
     }

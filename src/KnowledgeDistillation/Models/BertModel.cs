@@ -209,8 +209,8 @@ public sealed class BertModel : nn.Module
     {
         double min = finfo(dtype).min;
         using Tensor keep = attentionMask.to(dtype);
-        using Tensor masked = 1.0 - keep;
-        return (masked * min).view(attentionMask.shape[0], 1, 1, attentionMask.shape[1]);
+        using Tensor masked = keep.SubtractFrom(1.0);
+        return masked.MulBy(min).view(attentionMask.shape[0], 1, 1, attentionMask.shape[1]);
     }
 
     private void CheckInputs(Tensor inputIds, Tensor? attentionMask, Tensor? tokenTypeIds)

@@ -4,6 +4,7 @@ using System.Text.RegularExpressions;
 using KnowledgeDistillation.Hub;
 using KnowledgeDistillation.Models.Checkpoints;
 using KnowledgeDistillation.Models.Onnx;
+using KnowledgeDistillation.Runtime;
 using Microsoft.Extensions.Logging;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -336,7 +337,7 @@ internal static partial class BertWeights
                         embedding.weight![config.PadTokenId].zero_();
                     break;
                 case LayerNorm norm:
-                    norm.weight!.fill_(1.0);
+                    norm.weight!.FillInPlace(1.0);
                     norm.bias!.zero_();
                     break;
             }
@@ -348,7 +349,7 @@ internal static partial class BertWeights
     private static void Normal(Tensor weight, double std, Generator generator)
     {
         using Tensor draw = randn(weight.shape, dtype: weight.dtype, generator: generator);
-        weight.copy_(draw.mul_(std));
+        weight.copy_(draw.MulByInPlace(std));
     }
 
     // TF-converted checkpoints name LayerNorm parameters gamma/beta.

@@ -1,4 +1,5 @@
 using KnowledgeDistillation.Hub;
+using KnowledgeDistillation.IO;
 using KnowledgeDistillation.Models.Checkpoints;
 using KnowledgeDistillation.Models.SentenceTransformers;
 using KnowledgeDistillation.Runtime;
@@ -274,7 +275,7 @@ public sealed class BiEncoderStudent : IStudent
             d = nn.functional.normalize(d, p: 2, dim: 1);
         }
         Tensor scores = q.matmul(d.t());
-        return (ScoreScale == 1.0 ? scores : scores * ScoreScale).MoveToOuterDisposeScope();
+        return (ScoreScale == 1.0 ? scores : scores.MulBy(ScoreScale)).MoveToOuterDisposeScope();
     }
 
     /// <inheritdoc />
@@ -353,7 +354,7 @@ public sealed class BiEncoderStudent : IStudent
     public Task SaveAsync(string directory, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(directory);
-        return AtomicDirectory.WriteAsync(directory, async (temp, ct) =>
+        return AtomicWrite.WriteDirectoryAsync(directory, async (temp, ct) =>
         {
             await _encoder.SavePretrainedAsync(temp, ScalarType.Float32, ct).ConfigureAwait(false);
             await Tokenizer.SaveAsync(temp, ct).ConfigureAwait(false);
@@ -403,7 +404,7 @@ public sealed class BiEncoderStudent : IStudent
         Tensor poolMask = mask;
         if (!IncludePrefixInPooling && promptTokens > 0)
         {
-            Tensor keep = arange(mask.shape[1], dtype: ScalarType.Int64, device: mask.device).ge(promptTokens).to(ScalarType.Int64);
+            Tensor keep = ScalarOps.Arange(mask.shape[1], ScalarType.Int64, mask.device).AtLeast(promptTokens).to(ScalarType.Int64);
             poolMask = mask * keep.unsqueeze(0);
         }
         Tensor pooled = Pooling switch

@@ -3,6 +3,7 @@ using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text;
 using KnowledgeDistillation.Hub;
+using KnowledgeDistillation.IO;
 using KnowledgeDistillation.Models.Checkpoints;
 using KnowledgeDistillation.Runtime;
 using KnowledgeDistillation.Tokenization;
@@ -262,7 +263,7 @@ public sealed class CrossEncoderTeacher : ITeacher, IDisposable
     {
         ArgumentException.ThrowIfNullOrEmpty(directory);
         ObjectDisposedException.ThrowIf(_disposed, this);
-        return AtomicDirectory.WriteAsync(directory, async (temp, ct) =>
+        return AtomicWrite.WriteDirectoryAsync(directory, async (temp, ct) =>
         {
             await Model.SavePretrainedAsync(temp, ScalarType.Float32, ct).ConfigureAwait(false);
             await Tokenizer.SaveAsync(temp, ct).ConfigureAwait(false);

@@ -1,3 +1,4 @@
+using KnowledgeDistillation.Runtime;
 using static TorchSharp.torch;
 
 namespace KnowledgeDistillation.Models;
@@ -11,7 +12,7 @@ internal static class HiddenStatePooling
         using var scope = NewDisposeScope();
         Tensor mask = attentionMask.unsqueeze(-1).to(lastHiddenState.dtype);
         Tensor sum = (lastHiddenState * mask).sum(1);
-        Tensor count = mask.sum(1).clamp_min(1e-9);
+        Tensor count = mask.sum(1).ClampMin(1e-9);
         return (sum / count).MoveToOuterDisposeScope();
     }
 
@@ -22,8 +23,8 @@ internal static class HiddenStatePooling
     public static Tensor Max(Tensor lastHiddenState, Tensor attentionMask)
     {
         using var scope = NewDisposeScope();
-        Tensor padding = attentionMask.eq(0).unsqueeze(-1);
-        Tensor filled = lastHiddenState.masked_fill(padding, -1e9);
+        Tensor padding = attentionMask.EqualTo(0).unsqueeze(-1);
+        Tensor filled = lastHiddenState.MaskedFill(padding, -1e9);
         return filled.max(1).values.MoveToOuterDisposeScope();
     }
 

@@ -1,3 +1,4 @@
+using KnowledgeDistillation.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -107,7 +108,7 @@ public sealed class ExactDenseIndex : IDisposable
             if (scores.dim() != 2 || scores.shape[0] != b || scores.shape[1] != length)
                 throw new InvalidOperationException($"The similarity returned shape [{string.Join(", ", scores.shape)}] for {b} queries and {length} documents; expected [{b}, {length}].");
             (Tensor values, Tensor indices) = scores.to_type(ScalarType.Float32).topk(Math.Min(k, length), dim: 1);
-            indices = indices.add_(start);
+            indices = indices.PlusInPlace(start);
             if (bestScores is not null)
             {
                 // Keep the best k of (best so far ∪ this chunk's best k).

@@ -16,8 +16,7 @@ internal sealed record MatrixProductProbeResult(double Float32GflopsPerSecond, d
 /// <summary>
 /// Times libtorch's float32 and bfloat16 matrix products on this CPU, once per process, so that
 /// <see cref="Training.TrainingPrecision.Auto"/> can choose: the two differ by CPU more than by anything else (oneMKL's
-/// float32 path and oneDNN's bfloat16 path; 3.8× apart one way on an AMD EPYC with AVX-512 BF16, 0.61× the other way on
-/// an Intel Xeon).
+/// float32 path and oneDNN's bfloat16 path: several times apart one way or the other, docs/benchmarks.md).
 /// </summary>
 internal static class MatrixProductProbe
 {

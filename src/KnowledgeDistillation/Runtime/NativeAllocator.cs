@@ -8,8 +8,8 @@ namespace KnowledgeDistillation.Runtime;
 /// <remarks>
 /// libtorch's CPU allocator takes each tensor from <c>malloc</c>. By default glibc serves blocks above 128 KiB (raised
 /// dynamically up to 32 MiB) with a fresh <c>mmap</c> and unmaps them on <c>free</c>, and trims the heap top above
-/// 128 KiB, so every training step zero-fills and page-faults its activations again: on an AMD EPYC the minor faults were
-/// a quarter to a third of a MiniLM step's CPU time (docs/benchmarks.md, "The allocator"). With mmap off
+/// 128 KiB, so every training step zero-fills and page-faults its activations again, a large share of a step's CPU time
+/// (docs/benchmarks.md, "The allocator"). With mmap off
 /// (<c>M_MMAP_MAX</c> 0) and trimming off (<c>M_TRIM_THRESHOLD</c> at its maximum) the freed buffers stay in the process
 /// and the next step reuses them. The price is that the process keeps its peak heap until it exits.
 /// <para>

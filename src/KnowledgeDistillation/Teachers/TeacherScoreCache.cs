@@ -1,4 +1,5 @@
 using KnowledgeDistillation.Data;
+using KnowledgeDistillation.IO;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -335,25 +336,14 @@ public sealed class TeacherScoreCache : IAsyncDisposable, IDisposable
         var info = new FileInfo(path);
         if (info.Exists && info.Length > 0)
             return;
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        // The header goes in whole or not at all: write a temporary file, then rename it into place.
-        string temp = Path.Combine(Path.GetDirectoryName(path)!, $".{Path.GetFileName(path)}.{Guid.NewGuid():N}.tmp");
+        // The header goes in whole or not at all.
         try
         {
-            using (var file = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
-            {
-                file.Write(header);
-                file.Flush(flushToDisk: true);
-            }
-            File.Move(temp, path, overwrite: info.Exists);
+            AtomicWrite.WriteFile(path, file => file.Write(header), overwrite: info.Exists);
         }
         catch (IOException) when (File.Exists(path) && new FileInfo(path).Length > 0)
         {
             // Another process created it first; use theirs.
-        }
-        finally
-        {
-            DataFile.TryDelete(temp);
         }
     }
 

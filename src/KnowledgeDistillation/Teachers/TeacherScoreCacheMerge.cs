@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using KnowledgeDistillation.IO;
 
 namespace KnowledgeDistillation.Teachers;
 
@@ -87,80 +88,58 @@ public static class TeacherScoreCacheMerge
         long capacity = sources.Sum(f => new FileInfo(f).Length / ScoreCacheFormat.RecordSize);
         var seen = new Dictionary<PairKey, uint>((int)Math.Min(capacity, int.MaxValue / 2));
         long read = 0, duplicates = 0, conflicts = 0, discarded = 0;
-        string directory = Path.GetDirectoryName(target)!;
-        Directory.CreateDirectory(directory);
-        string temp = Path.Combine(directory, $".{Path.GetFileName(target)}.{Guid.NewGuid():N}.tmp");
-        try
+        await AtomicWrite.WriteFileAsync(target, async (writer, ct) =>
         {
-            var writer = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20, FileOptions.Asynchronous);
-            await using (writer.ConfigureAwait(false))
+            await writer.WriteAsync(header, cancellationToken).ConfigureAwait(false);
+            var buffer = new byte[BlockRecords * ScoreCacheFormat.RecordSize];
+            var outBuffer = new byte[buffer.Length];
+            foreach (string source in sources)
             {
-                await writer.WriteAsync(header, cancellationToken).ConfigureAwait(false);
-                var buffer = new byte[BlockRecords * ScoreCacheFormat.RecordSize];
-                var outBuffer = new byte[buffer.Length];
-                foreach (string source in sources)
+                using FileStream file = OpenShared(source);
+                (_, uint sourceSeed) = ScoreCacheFormat.ReadHeader(file, source);
+                long start = file.Position;
+                long length = file.Length, offset = start;
+                while (offset + ScoreCacheFormat.RecordSize <= length)
                 {
-                    using FileStream file = OpenShared(source);
-                    (_, uint sourceSeed) = ScoreCacheFormat.ReadHeader(file, source);
-                    long start = file.Position;
-                    long length = file.Length, offset = start;
-                    while (offset + ScoreCacheFormat.RecordSize <= length)
+                    cancellationToken.ThrowIfCancellationRequested();
+                    int want = (int)Math.Min(buffer.Length, (length - offset) / ScoreCacheFormat.RecordSize * ScoreCacheFormat.RecordSize);
+                    int got = await RandomAccess.ReadAsync(file.SafeFileHandle, buffer.AsMemory(0, want), offset, cancellationToken).ConfigureAwait(false);
+                    int whole = got / ScoreCacheFormat.RecordSize, outCount = 0;
+                    for (int r = 0; r < whole; r++)
                     {
-                        cancellationToken.ThrowIfCancellationRequested();
-                        int want = (int)Math.Min(buffer.Length, (length - offset) / ScoreCacheFormat.RecordSize * ScoreCacheFormat.RecordSize);
-                        int got = await RandomAccess.ReadAsync(file.SafeFileHandle, buffer.AsMemory(0, want), offset, cancellationToken).ConfigureAwait(false);
-                        int whole = got / ScoreCacheFormat.RecordSize, outCount = 0;
-                        for (int r = 0; r < whole; r++)
+                        if (!ScoreCacheFormat.TryDecodeRecord(buffer.AsSpan(r * ScoreCacheFormat.RecordSize, ScoreCacheFormat.RecordSize), sourceSeed, out PairKey key, out float score))
                         {
-                            if (!ScoreCacheFormat.TryDecodeRecord(buffer.AsSpan(r * ScoreCacheFormat.RecordSize, ScoreCacheFormat.RecordSize), sourceSeed, out PairKey key, out float score))
-                            {
-                                // A damaged record (or a whole-size torn one) is left out; the good records after it
-                                // are kept, as opening the cache keeps them.
-                                discarded += ScoreCacheFormat.RecordSize;
-                                continue;
-                            }
-                            read++;
-                            uint bits = BitConverter.SingleToUInt32Bits(score);
-                            ref uint stored = ref CollectionsMarshal.GetValueRefOrAddDefault(seen, key, out bool exists);
-                            if (!exists)
-                            {
-                                stored = bits;
-                                ScoreCacheFormat.EncodeRecord(outBuffer.AsSpan(outCount++ * ScoreCacheFormat.RecordSize), key, score, seed);
-                            }
-                            else if (stored == bits)
-                            {
-                                duplicates++;
-                            }
-                            else
-                            {
-                                conflicts++;
-                            }
+                            // A damaged record (or a whole-size torn one) is left out; the good records after it
+                            // are kept, as opening the cache keeps them.
+                            discarded += ScoreCacheFormat.RecordSize;
+                            continue;
                         }
-                        await writer.WriteAsync(outBuffer.AsMemory(0, outCount * ScoreCacheFormat.RecordSize), cancellationToken).ConfigureAwait(false);
-                        offset += (long)whole * ScoreCacheFormat.RecordSize;
-                        progress?.Report(read);
-                        if (got < want)
-                            break;
+                        read++;
+                        uint bits = BitConverter.SingleToUInt32Bits(score);
+                        ref uint stored = ref CollectionsMarshal.GetValueRefOrAddDefault(seen, key, out bool exists);
+                        if (!exists)
+                        {
+                            stored = bits;
+                            ScoreCacheFormat.EncodeRecord(outBuffer.AsSpan(outCount++ * ScoreCacheFormat.RecordSize), key, score, seed);
+                        }
+                        else if (stored == bits)
+                        {
+                            duplicates++;
+                        }
+                        else
+                        {
+                            conflicts++;
+                        }
                     }
-                    discarded += length - offset;
+                    await writer.WriteAsync(outBuffer.AsMemory(0, outCount * ScoreCacheFormat.RecordSize), cancellationToken).ConfigureAwait(false);
+                    offset += (long)whole * ScoreCacheFormat.RecordSize;
+                    progress?.Report(read);
+                    if (got < want)
+                        break;
                 }
-                await writer.FlushAsync(cancellationToken).ConfigureAwait(false);
-                writer.Flush(flushToDisk: true);
+                discarded += length - offset;
             }
-            File.Move(temp, target, overwrite: true);
-        }
-        finally
-        {
-            try
-            {
-                if (File.Exists(temp))
-                    File.Delete(temp);
-            }
-            catch (IOException)
-            {
-                // A leftover temporary file is harmless; the target was not touched.
-            }
-        }
+        }, cancellationToken, bufferSize: 1 << 20).ConfigureAwait(false);
         return new TeacherScoreCacheMergeResult(identity!, inputs.Count, read, seen.Count, duplicates, conflicts, discarded);
     }
 

@@ -3,6 +3,7 @@ using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using KnowledgeDistillation.Configuration;
+using KnowledgeDistillation.IO;
 using Microsoft.Extensions.Logging;
 
 namespace KnowledgeDistillation.Tokenization;
@@ -138,20 +139,8 @@ internal static partial class BertTokenizerFiles
         return buffer.ToArray();
     }
 
-    private static async Task WriteAtomicallyAsync(string path, byte[] content, CancellationToken cancellationToken)
-    {
-        string temporary = $"{path}.{Guid.NewGuid():N}.tmp";
-        try
-        {
-            await File.WriteAllBytesAsync(temporary, content, cancellationToken).ConfigureAwait(false);
-            File.Move(temporary, path, overwrite: true);
-        }
-        finally
-        {
-            if (File.Exists(temporary))
-                File.Delete(temporary);
-        }
-    }
+    private static Task WriteAtomicallyAsync(string path, byte[] content, CancellationToken cancellationToken)
+        => AtomicWrite.WriteFileAsync(path, async (stream, ct) => await stream.WriteAsync(content, ct).ConfigureAwait(false), cancellationToken);
 
     private static Exception FileError(string source, string problem, int? line, Exception? inner) => new TokenizerFileException(source, line, problem, inner);
 

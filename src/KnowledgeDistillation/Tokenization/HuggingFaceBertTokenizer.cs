@@ -45,7 +45,7 @@ namespace KnowledgeDistillation.Tokenization;
 /// <para>
 /// Microsoft.ML.Tokenizers' own <c>BertTokenizer</c> (2.0.1) does not reproduce HF's ids: it splits on different
 /// characters (1535 of the 6292 SciFact texts got other ids, lowercase and mark removal on), its WordPiece limits words
-/// by UTF-16 units rather than code points, and it was about three times slower than this pipeline. This class keeps
+/// by UTF-16 units rather than code points, and it was slower than this pipeline (docs/benchmarks.md). This class keeps
 /// its own algorithm and only takes ML.NET's <see cref="Tokenizer"/> shape.
 /// </para>
 /// </remarks>

@@ -4,6 +4,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using KnowledgeDistillation.IO;
 using KnowledgeDistillation.Models.Checkpoints;
 using Microsoft.Extensions.Logging;
 using TorchSharp;
@@ -108,13 +109,12 @@ internal static class CheckpointStore
             // Written last: a folder with a manifest has every file the manifest names, flushed to disk.
             WriteFile(temp, ManifestFile, writer => writer.Write(JsonSerializer.SerializeToUtf8Bytes(new Manifest(ManifestFormat, entries), s_json)));
 
-            if (Directory.Exists(final))
-                DeleteAtomically(final);
-            Directory.Move(temp, final);
+            // A checkpoint of the same step is replaced through a name the stale-folder sweep below removes.
+            AtomicWrite.PublishDirectory(temp, final, aside: Path.Combine(directory, $".{Prefix}{state.Step:D8}.tmp-{Guid.NewGuid():N}"));
         }
         catch
         {
-            TryDelete(temp);
+            AtomicWrite.TryDeleteDirectory(temp);
             throw;
         }
 
@@ -127,7 +127,7 @@ internal static class CheckpointStore
         }
         // Temporary folders of runs that died mid-write.
         foreach (string stale in Directory.EnumerateDirectories(directory, "." + Prefix + "*.tmp-*"))
-            TryDelete(stale);
+            AtomicWrite.TryDeleteDirectory(stale);
         return final;
     }
 
@@ -384,26 +384,12 @@ internal static class CheckpointStore
         {
             return;
         }
-        TryDelete(aside);
+        AtomicWrite.TryDeleteDirectory(aside);
     }
 
     private static int? ParseStep(string name)
         => name.StartsWith(Prefix, StringComparison.Ordinal)
            && int.TryParse(name.AsSpan(Prefix.Length), NumberStyles.None, CultureInfo.InvariantCulture, out int step) ? step : null;
-
-    private static void TryDelete(string directory)
-    {
-        try
-        {
-            Directory.Delete(directory, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
-        catch (UnauthorizedAccessException)
-        {
-        }
-    }
 
     private sealed record Manifest(int Format, Dictionary<string, ManifestEntry> Files);
 

@@ -1,4 +1,5 @@
 using KnowledgeDistillation.Models.Checkpoints;
+using KnowledgeDistillation.Runtime;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -127,7 +128,7 @@ internal sealed class FastAdamW : ITrainingOptimizer
                     ms.mul_(beta1).add_(gs, oneMinusBeta1);
                     vs.mul_(beta2).addcmul_(gs, gs, oneMinusBeta2);
                     Tensor denominator = vs.sqrt();
-                    denominator.div_(biasCorrection2Sqrt).add_(eps);
+                    denominator.div_(biasCorrection2Sqrt).PlusInPlace(eps);
                     ps.addcdiv_(ms, denominator, negativeStepSize);
                     if (!sliced)
                         break;

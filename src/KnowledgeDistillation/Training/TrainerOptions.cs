@@ -90,7 +90,7 @@ public abstract record TrainerOptions
     /// How the trained BERT model (a <see cref="Models.BiEncoderStudent"/>'s encoder, or the model of
     /// <see cref="CrossEncoderTrainer"/>) computes during training steps. Default <see cref="TrainingPrecision.Auto"/>:
     /// bfloat16 mixed precision where a one-time probe measures bfloat16 matrix products at least 1.5× as fast as
-    /// float32 on the CPU at hand (2.5× the float32 step on an AMD EPYC with AVX-512 BF16), float32 elsewhere; the
+    /// float32 on the CPU at hand (the step figures per CPU: docs/benchmarks.md), float32 elsewhere; the
     /// choice is logged; a model whose <see cref="Models.BertModel.ComputeOptions"/> already has an autocast dtype keeps
     /// it. Set <see cref="TrainingPrecision.Float32"/> for results that do not depend on the CPU. The run sets the
     /// model's compute options for its steps and restores them after each step (evaluation and saving see the model's

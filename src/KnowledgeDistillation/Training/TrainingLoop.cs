@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using KnowledgeDistillation.Runtime;
 using Microsoft.Extensions.Logging;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -115,7 +116,7 @@ internal static class TrainingLoop
                         double lossValue = value.item<float>();
                         if (!double.IsFinite(lossValue))
                             throw new InvalidOperationException($"The loss '{trainee.LossName}' is {lossValue} at step {state.Step + 1} (micro-batch {micro}); lower the learning rate or check the teacher scores.");
-                        (microCount == 1 ? value : value / microCount).backward();
+                        (microCount == 1 ? value : value.DivBy(microCount)).backward();
                         stepLoss += lossValue / microCount;
                         examplesThisRun += rows.Length;
                     }

@@ -11,8 +11,8 @@ public enum TrainingPrecision
     /// <summary>
     /// Chosen by measurement on the CPU at hand: a short float32 vs bfloat16 matrix-product probe (once per process, a
     /// fraction of a second) picks <see cref="BFloat16"/> when bfloat16 products run at least 1.5× as fast as float32
-    /// ones (AVX-512 BF16 or AMX CPUs where float32 is not faster: measured 3.8× on an AMD EPYC), else
-    /// <see cref="Float32"/> (measured 0.61× on an Intel Xeon). Models that are not float32 or not on the CPU train as
+    /// ones (AVX-512 BF16 or AMX CPUs where float32 is not faster), else <see cref="Float32"/> (CPUs whose bfloat16
+    /// products are slower; both measured in docs/benchmarks.md). Models that are not float32 or not on the CPU train as
     /// <see cref="Float32"/> would. The choice is logged.
     /// </summary>
     Auto,

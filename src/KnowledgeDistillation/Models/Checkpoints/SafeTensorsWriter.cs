@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Text;
 using System.Text.Json;
+using KnowledgeDistillation.IO;
 using static TorchSharp.torch;
 
 namespace KnowledgeDistillation.Models.Checkpoints;
@@ -38,7 +39,7 @@ internal static class SafeTensorsWriter
 
         var types = tensors.Select(t => t.Tensor.is_floating_point() ? dtype : t.Tensor.dtype).ToArray();
         byte[] header = BuildHeader(tensors, types);
-        return AtomicFile.WriteAsync(path, async (stream, ct) =>
+        return AtomicWrite.WriteFileAsync(path, async (stream, ct) =>
         {
             byte[] length = new byte[8];
             BinaryPrimitives.WriteUInt64LittleEndian(length, (ulong)header.Length);

@@ -1,4 +1,4 @@
-using KnowledgeDistillation.Models.Checkpoints;
+using KnowledgeDistillation.IO;
 using KnowledgeDistillation.Models.SentenceTransformers;
 using KnowledgeDistillation.Tokenization;
 using DataType = KnowledgeDistillation.Models.Onnx.TensorProto.Types.DataType;
@@ -80,7 +80,7 @@ public static class OnnxExporter
             EmbeddingDimension = student.EmbeddingDimension,
             VocabularySize = student.Encoder.VocabularySize,
         };
-        return AtomicDirectory.WriteAsync(directory, async (temp, ct) =>
+        return AtomicWrite.WriteDirectoryAsync(directory, async (temp, ct) =>
         {
             await WriteModelAsync(Path.Combine(temp, ModelFileName), model, ct).ConfigureAwait(false);
             if (quantized is not null)
@@ -115,7 +115,7 @@ public static class OnnxExporter
         ModelProto graph = BuildClassifierGraph(model);
         // The pooler and classifier run once per pair, not per token: int8 there would save nothing and move every score.
         ModelProto? quantized = quantize ? OnnxDynamicQuantizer.Quantize(graph, node => node.Name.StartsWith("/pooler/", StringComparison.Ordinal) || node.Name.StartsWith("/classifier/", StringComparison.Ordinal)) : null;
-        return AtomicDirectory.WriteAsync(directory, async (temp, ct) =>
+        return AtomicWrite.WriteDirectoryAsync(directory, async (temp, ct) =>
         {
             await WriteModelAsync(Path.Combine(temp, ModelFileName), graph, ct).ConfigureAwait(false);
             if (quantized is not null)

@@ -10,8 +10,8 @@ namespace KnowledgeDistillation.Models.Onnx;
 /// without VNNI (AVX2, AVX-512 without VNNI) multiplies pairs with <c>vpmaddubsw</c>, whose 16-bit sums saturate, so
 /// large activations against large weights come out wrong (ONNX Runtime's quantization guide names the problem and
 /// suggests uint8 weights). There, <see cref="Widen"/> stores every such weight as uint8 (w + 128, zero point + 128):
-/// the same products, exact, through ONNX Runtime's uint8 × uint8 kernel, which measured as fast as the int8 one on an
-/// AVX2 CPU. On VNNI CPUs the int8 kernel is exact and the file is used as it is.
+/// the same products, exact, through ONNX Runtime's uint8 × uint8 kernel, no slower than the int8 one
+/// (docs/benchmarks.md). On VNNI CPUs the int8 kernel is exact and the file is used as it is.
 /// </summary>
 internal static class OnnxIntegerWeights
 {

@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using KnowledgeDistillation.Configuration;
+using KnowledgeDistillation.IO;
 using KnowledgeDistillation.Models.Checkpoints;
 
 namespace KnowledgeDistillation.Models.SentenceTransformers;
@@ -133,7 +134,7 @@ internal static class SentenceTransformerLayout
             Directory.CreateDirectory(Path.Combine(directory, NormalizeFolder));
 
         byte[] card = Encoding.UTF8.GetBytes(ModelCard(student));
-        await AtomicFile.WriteAsync(Path.Combine(directory, ModelCardFile), async (stream, ct) => await stream.WriteAsync(card, ct).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+        await AtomicWrite.WriteFileAsync(Path.Combine(directory, ModelCardFile), async (stream, ct) => await stream.WriteAsync(card, ct).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -403,6 +404,6 @@ internal static class SentenceTransformerLayout
     private static Task WriteJsonAsync(string path, JsonNode node, CancellationToken cancellationToken)
     {
         byte[] bytes = Encoding.UTF8.GetBytes(node.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
-        return AtomicFile.WriteAsync(path, async (stream, ct) => await stream.WriteAsync(bytes, ct).ConfigureAwait(false), cancellationToken);
+        return AtomicWrite.WriteFileAsync(path, async (stream, ct) => await stream.WriteAsync(bytes, ct).ConfigureAwait(false), cancellationToken);
     }
 }
