@@ -160,11 +160,13 @@ IDistillationLoss loss = recipe switch
     _ => throw new ArgumentException(recipe),
 };
 string saved = Path.Combine(outDir, "student");
+// A run killed after training resumes at the evaluation: the student is saved atomically, so a folder there is complete.
+if (!File.Exists(Path.Combine(saved, "model.safetensors")))
 using (BiEncoderStudent student = ModelLoading.Student(miniLM, trainLen, torch.ScalarType.Float32))
 {
     int lastPrinted = -1;
     TrainingResult r = await DistillStep.TrainAsync(student, loss, examples,
-        new DistillOptions { StudentFrom = miniLM.Directory, Steps = steps, BatchSize = 16, Negatives = negatives, LearningRate = lr, Seed = seed, Precision = TrainingPrecision.BFloat16 },
+        Options(new DistillOptions { Model = new ModelDescription { NameOrPath = miniLM.Directory } }),
         new SyncProgress(p => { if (p.Step / 20 != lastPrinted) { lastPrinted = p.Step / 20; Say($"step {p.Step} loss {p.Loss:F4}"); } }));
     Say($"trained {r.Steps} steps ({sw.Elapsed.TotalSeconds:F0} s)");
     await student.SaveAsync(saved);
@@ -181,5 +183,10 @@ using (BiEncoderStudent trained = BiEncoderStudent.FromPretrained(saved, new BiE
     SignificanceResult cl = PairedSignificanceTest.Bootstrap(stN.Where(p => clean.Contains(p.Key)).ToDictionary(), zsN.Where(p => clean.Contains(p.Key)).ToDictionary(), seed: seed);
     Say($"distilled label-free student test nDCG@10 {er.Metrics[MetricNames.Ndcg10]:F4}; vs zero-shot: {all}; clean: {cl} ({sw.Elapsed.TotalSeconds:F0} s)");
 }
+
+DistillOptions Options(DistillOptions o) => o with
+{
+    Trainer = o.Trainer with { MaxSteps = steps, BatchSize = 16, NegativesPerQuery = negatives, LearningRate = lr, Seed = seed, Precision = TrainingPrecision.BFloat16 },
+};
 
 sealed class SyncProgress(Action<TrainingProgress> a) : IProgress<TrainingProgress> { public void Report(TrainingProgress v) => a(v); }
