@@ -95,7 +95,7 @@ public sealed partial class OnnxCrossEncoderTeacher : ITeacher, IDisposable
                 $"a test run with the token ids [{tokenizer.ClsTokenId}, {lastId}, {tokenizer.SepTokenId}] failed; the usual cause is a vocabulary with more tokens ({tokenizer.VocabularySize}) than the model's word-embedding matrix, i.e. a tokenizer that does not belong to this model. ONNX Runtime said: {ex.Message}", ex);
         }
         _labels = logits.Length;
-        _labelIndex = ResolveLabelIndex(_labels, options.LabelIndex);
+        _labelIndex = CrossEncoderLabels.Resolve(_labels, options.LabelIndex, nameof(OnnxCrossEncoderTeacherOptions));
         _identity = new Lazy<string>(ComputeIdentity);
     }
 
@@ -317,18 +317,6 @@ public sealed partial class OnnxCrossEncoderTeacher : ITeacher, IDisposable
         throw new FileNotFoundException($"The folder {directory} holds no model.onnx or onnx/model.onnx; export the cross-encoder (kd export), or name the file with {nameof(OnnxCrossEncoderTeacherOptions)}.{nameof(OnnxCrossEncoderTeacherOptions.ModelFile)}.");
     }
 
-    private static int ResolveLabelIndex(int labels, int? labelIndex)
-    {
-        if (labelIndex is null)
-        {
-            if (labels == 1)
-                return 0;
-            throw new ArgumentException($"The model returns {labels} logits; set {nameof(OnnxCrossEncoderTeacherOptions)}.{nameof(OnnxCrossEncoderTeacherOptions.LabelIndex)} to the logit that scores relevance.", nameof(labelIndex));
-        }
-        if (labelIndex >= labels)
-            throw new ArgumentException($"LabelIndex {labelIndex} is out of range: the model returns {labels} logit(s).", nameof(labelIndex));
-        return labelIndex.Value;
-    }
 
     private string ComputeIdentity()
     {

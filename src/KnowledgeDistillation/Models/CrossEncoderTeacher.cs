@@ -78,7 +78,7 @@ public sealed class CrossEncoderTeacher : ITeacher, IDisposable
                 $"The maximum length {maxLength}, from {(tokenizerLimit ? "the tokenizer's model_max_length (tokenizer_config.json)" : "the model's max_position_embeddings")}, cannot hold the three special tokens of a pair ([CLS] q [SEP] d [SEP]).",
                 tokenizerLimit ? nameof(tokenizer) : nameof(model));
         }
-        _labelIndex = ResolveLabelIndex(model.NumLabels, options.LabelIndex);
+        _labelIndex = CrossEncoderLabels.Resolve(model.NumLabels, options.LabelIndex, nameof(CrossEncoderTeacherOptions));
 
         Model = model;
         Tokenizer = tokenizer;
@@ -300,19 +300,6 @@ public sealed class CrossEncoderTeacher : ITeacher, IDisposable
         return score.cpu().data<float>().ToArray();
     }
 
-    private static int ResolveLabelIndex(int numLabels, int? labelIndex)
-    {
-        if (labelIndex is null)
-        {
-            if (numLabels == 1)
-                return 0;
-            throw new ArgumentException(
-                $"The model has {numLabels} labels (num_labels); set CrossEncoderTeacherOptions.LabelIndex to the logit that scores relevance.", nameof(labelIndex));
-        }
-        if (labelIndex >= numLabels)
-            throw new ArgumentException($"LabelIndex {labelIndex} is out of range: the model has {numLabels} label(s).", nameof(labelIndex));
-        return labelIndex.Value;
-    }
 
     // Only what the eval-mode forward pass reads: Config.ToJson() also carries architectures, id2label, dropout and
     // initializer_range, which differ between a model built in memory and its saved copy but never change a score.
