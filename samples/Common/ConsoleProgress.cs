@@ -55,7 +55,7 @@ public sealed class ConsoleProgress(TextWriter output, bool interactive)
         }
     }
 
-    public IProgress<TrainingProgress> Training(List<(int Step, double Loss)> losses) => new SyncProgress<TrainingProgress>(p =>
+    public IProgress<TrainingProgress> Training(List<(int Step, double Loss)> losses) => new SynchronousProgress<TrainingProgress>(p =>
     {
         losses.Add((p.Step, p.Loss));
         string eta = p.EstimatedRemaining is { } e ? Format(e) : "?";
@@ -65,10 +65,4 @@ public sealed class ConsoleProgress(TextWriter output, bool interactive)
     public static string Format(TimeSpan t) => t.TotalHours >= 1 ? t.ToString(@"h\:mm\:ss", CultureInfo.InvariantCulture) : t.ToString(@"mm\:ss", CultureInfo.InvariantCulture);
 
     private static string Invariant(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
-
-    /// <summary>Reports on the caller's thread (Progress&lt;T&gt; would post to the thread pool and reorder lines).</summary>
-    private sealed class SyncProgress<T>(Action<T> report) : IProgress<T>
-    {
-        public void Report(T value) => report(value);
-    }
 }

@@ -532,15 +532,10 @@ public static class DomainAdaptationPipeline
         return titled.Take(o.PseudoQueries).Select(d => new MiningQuery("title:" + d.Id, d.Title, [d.Id])).ToList();
     }
 
-    private static Reporter<EvaluationProgress> Progress(ConsoleProgress ui, string name)
+    private static SynchronousProgress<EvaluationProgress> Progress(ConsoleProgress ui, string name)
         => new(p => ui.Bar(p.Completed, p.Total, $"{name}: {p.Stage}"));
 
     private static string Inv(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
-
-    private sealed class Reporter<T>(Action<T> report) : IProgress<T>
-    {
-        public void Report(T value) => report(value);
-    }
 
     /// <summary>
     /// How models train: bf16 autocast (fp32 master weights, optimizer state and loss) when the probe chose bf16 for

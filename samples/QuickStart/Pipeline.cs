@@ -82,7 +82,7 @@ public static class Pipeline
         await using CachingTeacher teacher = await CachingTeacher.OpenAsync(crossEncoder, Path.Combine(o.OutputDirectory, "teacher-scores.cache"), cancellationToken: cancellationToken).ConfigureAwait(false);
         ScoreResult scoring = await ScoreStep.ScoreAsync(teacher.Cache, crossEncoder, mined.Examples,
             new ScoreOptions { MaxNegatives = o.ScoredNegatives, ChunkPairs = 512 },
-            new Reporter<ScoringProgress>(p => ui.Bar((int)p.Done, (int)p.Total, "pairs scored")), cancellationToken).ConfigureAwait(false);
+            new SynchronousProgress<ScoringProgress>(p => ui.Bar((int)p.Done, (int)p.Total, "pairs scored")), cancellationToken).ConfigureAwait(false);
         IReadOnlyList<DistillationExample> scored = scoring.ScoredExamples!;
         ui.End($"{scoring.Pairs:N0} pairs: {scoring.Reused:N0} reused from the cache, {scoring.Scored:N0} scored now");
         times.Done("teacher scores");
@@ -324,12 +324,6 @@ public static class Pipeline
     private static Dictionary<string, double> Only(IReadOnlyDictionary<string, double> values, IReadOnlySet<string> ids)
         => values.Where(p => ids.Contains(p.Key)).ToDictionary(p => p.Key, p => p.Value, StringComparer.Ordinal);
 
-    private static Reporter<EvaluationProgress> Progress(ConsoleProgress ui, string name)
+    private static SynchronousProgress<EvaluationProgress> Progress(ConsoleProgress ui, string name)
         => new(p => ui.Bar(p.Completed, p.Total, $"{name}: {p.Stage}"));
-
-    /// <summary>Reports on the caller's thread (Progress&lt;T&gt; would post to the thread pool and reorder lines).</summary>
-    private sealed class Reporter<T>(Action<T> report) : IProgress<T>
-    {
-        public void Report(T value) => report(value);
-    }
 }

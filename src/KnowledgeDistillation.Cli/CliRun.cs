@@ -54,7 +54,7 @@ internal sealed class CliRun
         if (!Environment.Interactive)
         {
             int lastDecile = -1;
-            var plain = new SyncProgress<(double Done, double Total)>(p =>
+            var plain = new SynchronousProgress<(double Done, double Total)>(p =>
             {
                 int decile = p.Total > 0 ? (int)(Math.Clamp(p.Done / p.Total, 0, 1) * 10) : 0;
                 if (decile > lastDecile)
@@ -72,7 +72,7 @@ internal sealed class CliRun
             .StartAsync(async context =>
             {
                 ProgressTask task = context.AddTask(Markup.Escape(title), maxValue: 1);
-                var progress = new SyncProgress<(double Done, double Total)>(p =>
+                var progress = new SynchronousProgress<(double Done, double Total)>(p =>
                 {
                     task.MaxValue = Math.Max(p.Total, 1);
                     task.Value = p.Done;
@@ -81,11 +81,5 @@ internal sealed class CliRun
                 task.Value = task.MaxValue;
             }).ConfigureAwait(false);
         return result;
-    }
-
-    /// <summary>Reports on the caller's thread, in order (Progress&lt;T&gt; would post to the thread pool).</summary>
-    internal sealed class SyncProgress<T>(Action<T> report) : IProgress<T>
-    {
-        public void Report(T value) => report(value);
     }
 }

@@ -74,7 +74,7 @@ internal static class Soak
                 Precision = compute?.StartsWith("bf16", StringComparison.Ordinal) == true ? TrainingPrecision.BFloat16 : TrainingPrecision.Float32,
                 GradientCheckpointing = compute?.EndsWith("-ckpt", StringComparison.Ordinal) == true,
             });
-            var progress = new SyncProgress(p =>
+            var progress = new SynchronousProgress<TrainingProgress>(p =>
             {
                 if (Checkpoints.Contains(p.Step))
                 {
@@ -118,10 +118,5 @@ internal static class Soak
             using var process = Process.GetCurrentProcess();
             return new Sample(step, DisposeScopeManager.Statistics.ThreadTotalLiveCount, process.WorkingSet64 / 1048576.0);
         }
-    }
-
-    private sealed class SyncProgress(Action<TrainingProgress> report) : IProgress<TrainingProgress>
-    {
-        public void Report(TrainingProgress value) => report(value);
     }
 }

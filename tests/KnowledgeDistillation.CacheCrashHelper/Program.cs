@@ -18,7 +18,7 @@ if (args.Length == 6 && args[0] == "score")
     int delayMs = int.Parse(args[4], CultureInfo.InvariantCulture);
     var teacher = new SlowTeacher(delayMs, args[5]);
     await using TeacherScoreCache store = await TeacherScoreCache.OpenAsync(cache, teacher.Identity, new TeacherScoreCacheOptions { BatchSize = batchSize });
-    var progress = new SyncProgress(p => Console.WriteLine($"done {p.PairsDone}"));
+    var progress = new SynchronousProgress<TeacherScoringProgress>(p => Console.WriteLine($"done {p.PairsDone}"));
     await new CachingTeacher(teacher, store).ScoreAsync(CrashPairs.Create(count), progress);
     Console.WriteLine("finished");
     return 0;
@@ -96,10 +96,4 @@ internal sealed class InstantTeacher : ITeacher
 
     public Task<float[]> ScoreAsync(IReadOnlyList<QueryDocumentPair> pairs, CancellationToken cancellationToken = default)
         => Task.FromResult(pairs.Select(p => (float)(p.Query.Length + p.Document.Length)).ToArray());
-}
-
-/// <summary>Reports synchronously, so "done N" is printed before the next batch starts.</summary>
-internal sealed class SyncProgress(Action<TeacherScoringProgress> report) : IProgress<TeacherScoringProgress>
-{
-    public void Report(TeacherScoringProgress value) => report(value);
 }

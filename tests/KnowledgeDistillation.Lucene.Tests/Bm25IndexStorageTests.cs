@@ -19,7 +19,7 @@ public class Bm25IndexStorageTests
         var options = new Bm25IndexOptions { Stemmer = Bm25Stemmer.None, RemoveStopWords = false };
         var progress = new List<int>();
 
-        using (Bm25Index built = Bm25Index.Build(Corpus, path, options, progress: new Inline(progress)))
+        using (Bm25Index built = Bm25Index.Build(Corpus, path, options, progress: new SynchronousProgress<int>(progress.Add)))
         {
             built.DirectoryPath.Should().Be(Path.GetFullPath(path));
             built.DocumentCount.Should().Be(3);
@@ -193,10 +193,5 @@ public class Bm25IndexStorageTests
         string file = temp.Sub("index");
         File.WriteAllText(file, "x");
         FluentActions.Invoking(() => Bm25Index.Build(Corpus, file)).Should().Throw<IOException>().WithMessage("*a file of that name exists*");
-    }
-
-    private sealed class Inline(List<int> sink) : IProgress<int>
-    {
-        public void Report(int value) => sink.Add(value);
     }
 }

@@ -86,7 +86,7 @@ public class Bm25QueryTests
         using Bm25Index index = Bm25Index.BuildInMemory(corpus);
         var progress = new List<int>();
 
-        IReadOnlyList<IReadOnlyList<ScoredDocument>> batch = index.Search(queries, 20, progress: new SyncProgress(progress));
+        IReadOnlyList<IReadOnlyList<ScoredDocument>> batch = index.Search(queries, 20, progress: new SynchronousProgress<int>(p => { lock (progress) progress.Add(p); }));
 
         batch.Should().HaveCount(queries.Length);
         for (int i = 0; i < queries.Length; i++)
@@ -143,15 +143,5 @@ public class Bm25QueryTests
         results[0].Should().Equal(index.Search("purring cats", 3, new Bm25SearchOptions { K1 = 1.2f, B = 0.75f }));
         results[1][0].DocumentId.Should().Be("fish");
         results[2].Should().BeEmpty();
-    }
-
-    /// <summary>Reports synchronously (Progress&lt;T&gt; posts to the thread pool, which would race the assertions).</summary>
-    private sealed class SyncProgress(List<int> sink) : IProgress<int>
-    {
-        public void Report(int value)
-        {
-            lock (sink)
-                sink.Add(value);
-        }
     }
 }

@@ -167,7 +167,7 @@ using (BiEncoderStudent student = ModelLoading.Student(miniLM, trainLen, torch.S
     int lastPrinted = -1;
     TrainingResult r = await DistillStep.TrainAsync(student, loss, examples,
         Options(new DistillOptions { Model = new ModelDescription { NameOrPath = miniLM.Directory } }),
-        new SyncProgress(p => { if (p.Step / 20 != lastPrinted) { lastPrinted = p.Step / 20; Say($"step {p.Step} loss {p.Loss:F4}"); } }));
+        new SynchronousProgress<TrainingProgress>(p => { if (p.Step / 20 != lastPrinted) { lastPrinted = p.Step / 20; Say($"step {p.Step} loss {p.Loss:F4}"); } }));
     Say($"trained {r.Steps} steps ({sw.Elapsed.TotalSeconds:F0} s)");
     await student.SaveAsync(saved);
 }
@@ -189,4 +189,3 @@ DistillOptions Options(DistillOptions o) => o with
     Trainer = o.Trainer with { MaxSteps = steps, BatchSize = 16, NegativesPerQuery = negatives, LearningRate = lr, Seed = seed, Precision = TrainingPrecision.BFloat16 },
 };
 
-sealed class SyncProgress(Action<TrainingProgress> a) : IProgress<TrainingProgress> { public void Report(TrainingProgress v) => a(v); }

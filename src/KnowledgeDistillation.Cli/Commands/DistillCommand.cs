@@ -71,7 +71,7 @@ internal static class DistillCommand
             using BiEncoderStudent model = DistillStep.CreateStudent(options, tokenizer);
             TrainingResult result = await run.WithProgressAsync("distilling", progress =>
                 DistillStep.TrainAsync(model, loss, examples, options,
-                    new CliRun.SyncProgress<TrainingProgress>(p => progress.Report((p.Step, p.TotalSteps))), new TypedLogger<DistillationTrainer>(run.Logger), cancellationToken)).ConfigureAwait(false);
+                    new SynchronousProgress<TrainingProgress>(p => progress.Report((p.Step, p.TotalSteps))), new TypedLogger<DistillationTrainer>(run.Logger), cancellationToken)).ConfigureAwait(false);
             if (result.Cancelled)
                 throw new OperationCanceledException(cancellationToken);
             if (options.Trainer.BestStudentDirectory is { } best)

@@ -60,7 +60,7 @@ internal static class EvaluateCommand
                     run.Value(maxLength), run.Value(batch));
                 EvaluationResult result = await run.WithProgressAsync("evaluating the student", progress =>
                     EvaluateStep.StudentAsync(student, dataset, run.Value(topK), runPath, "student",
-                        new CliRun.SyncProgress<EvaluationProgress>(p => progress.Report((p.Completed, p.Total))), cancellationToken)).ConfigureAwait(false);
+                        new SynchronousProgress<EvaluationProgress>(p => progress.Report((p.Completed, p.Total))), cancellationToken)).ConfigureAwait(false);
                 (metrics, qps) = (result.Metrics, result.QueriesPerSecond);
             }
             else
@@ -84,7 +84,7 @@ internal static class EvaluateCommand
                     ITeacher reranker = cache is null ? teacher : new CachingTeacher(teacher, cache);
                     EvaluationResult result = await run.WithProgressAsync("reranking", progress =>
                         EvaluateStep.RerankerAsync(reranker, dataset, bm25Run, run.Value(depth), runPath, "reranker",
-                            new CliRun.SyncProgress<EvaluationProgress>(p => progress.Report((p.Completed, p.Total))), cancellationToken)).ConfigureAwait(false);
+                            new SynchronousProgress<EvaluationProgress>(p => progress.Report((p.Completed, p.Total))), cancellationToken)).ConfigureAwait(false);
                     (metrics, qps) = (result.Metrics, result.QueriesPerSecond);
                     if (run.Value(fuse) is { } weight)
                     {

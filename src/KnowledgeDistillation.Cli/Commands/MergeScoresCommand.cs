@@ -21,7 +21,7 @@ internal static class MergeScoresCommand
             // Records to read, for the progress bar: 24 bytes each after a small header.
             double records = files.Where(File.Exists).Sum(f => new FileInfo(f).Length / 24);
             TeacherScoreCacheMergeResult result = await run.WithProgressAsync("merging", async progress =>
-                await TeacherScoreCacheMerge.MergeAsync(files, run.Value(output), new CliRun.SyncProgress<long>(n => progress.Report((n, Math.Max(records, n)))), cancellationToken).ConfigureAwait(false)).ConfigureAwait(false);
+                await TeacherScoreCacheMerge.MergeAsync(files, run.Value(output), new SynchronousProgress<long>(n => progress.Report((n, Math.Max(records, n)))), cancellationToken).ConfigureAwait(false)).ConfigureAwait(false);
             string path = Path.GetFullPath(run.Value(output));
             if (result.Conflicts > 0)
                 run.Info($"warning: {result.Conflicts:N0} pair(s) had different scores in different caches (kept the first); the teacher is not bit-for-bit deterministic across batches.");

@@ -86,11 +86,11 @@ internal static class MineCommand
             using BiEncoderStudent? student = dense ? denseModel.Load(run, candidates, run.Value(encodeBatch)) : null;
             using DenseRetriever? denseRetriever = student is null ? null : await run.WithProgressAsync("encoding the corpus", progress =>
                 Task.FromResult(DenseRetriever.Create(student, dataset.Corpus, new DenseRetrieverOptions { EncodeBatchSize = run.Value(encodeBatch) },
-                    new CliRun.SyncProgress<EvaluationProgress>(p => progress.Report((p.Completed, p.Total))), cancellationToken))).ConfigureAwait(false);
+                    new SynchronousProgress<EvaluationProgress>(p => progress.Report((p.Completed, p.Total))), cancellationToken))).ConfigureAwait(false);
             ICandidateRetriever first = denseRetriever is not null ? denseRetriever : new Bm25Retriever(index!);
             MineResult mined = await run.WithProgressAsync("mining", progress =>
                 MineStep.MineAsync(first, dataset.Corpus, dataset.Queries, dataset.Judgments, options, run.Logger,
-                    new CliRun.SyncProgress<HardNegativeMiningProgress>(p => progress.Report((p.QueriesDone, p.TotalQueries))), cancellationToken)).ConfigureAwait(false);
+                    new SynchronousProgress<HardNegativeMiningProgress>(p => progress.Report((p.QueriesDone, p.TotalQueries))), cancellationToken)).ConfigureAwait(false);
             string path = Path.GetFullPath(run.Value(output));
             await FlagEmbeddingJsonl.WriteAsync(path, mined.Examples, cancellationToken).ConfigureAwait(false);
             string source = dense ? "dense" : "bm25";

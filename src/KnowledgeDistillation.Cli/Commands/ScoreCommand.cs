@@ -104,7 +104,7 @@ internal static class ScoreCommand
                 run.Info($"shard {shard}: {examples.Count:N0} examples; teacher on {TeacherSpec.EngineName(teacher)}; cache {cachePath} holds {cache.Count:N0} scores of {teacher.Identity}");
                 ScoreResult result = await run.WithProgressAsync($"scoring (shard {shard})", progress =>
                     ScoreStep.ScoreAsync(cache, teacher, examples, new ScoreOptions { Shard = shard, MaxNegatives = run.Value(maxNegatives) },
-                        new CliRun.SyncProgress<ScoringProgress>(p => progress.Report((p.Done, p.Total))), cancellationToken)).ConfigureAwait(false);
+                        new SynchronousProgress<ScoringProgress>(p => progress.Report((p.Done, p.Total))), cancellationToken)).ConfigureAwait(false);
 
                 // Tuning reranks the dev queries through the same cache, after the training pairs, as the QuickStart does.
                 FusionTuning? tuned = null;
@@ -114,7 +114,7 @@ internal static class ScoreCommand
                     var caching = new CachingTeacher(teacher, cache);
                     tuned = await run.WithProgressAsync("tuning the fusion weight on the dev queries", progress =>
                         ScoreFusion.TuneAsync(caching, index!, dev, run.Value(depth),
-                            progress: new CliRun.SyncProgress<EvaluationProgress>(p => progress.Report((p.Completed, p.Total))), cancellationToken: cancellationToken)).ConfigureAwait(false);
+                            progress: new SynchronousProgress<EvaluationProgress>(p => progress.Report((p.Completed, p.Total))), cancellationToken: cancellationToken)).ConfigureAwait(false);
                     fuseWeight = tuned.Weight;
                     run.Info(string.Create(CultureInfo.InvariantCulture,
                         $"dev nDCG@10 on {dev.Queries.Count} queries: teacher {tuned.TeacherNdcg10:F4}, fused with BM25 weight {tuned.Weight:F1} {tuned.FusionNdcg10:F4}"));

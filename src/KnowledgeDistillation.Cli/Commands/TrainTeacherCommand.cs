@@ -32,7 +32,7 @@ internal static class TrainTeacherCommand
             bool resumed = common.PrepareCheckpoints(run, checkpointDirectory, hasCheckpoint);
             (TrainingResult result, CrossEncoderTeacher teacher) = await run.WithProgressAsync("training the teacher", progress =>
                 TeacherTrainingStep.TrainAsync(options, tokenizer, examples, path,
-                    new CliRun.SyncProgress<TrainingProgress>(p => progress.Report((p.Step, p.TotalSteps))), cancellationToken)).ConfigureAwait(false);
+                    new SynchronousProgress<TrainingProgress>(p => progress.Report((p.Step, p.TotalSteps))), cancellationToken)).ConfigureAwait(false);
             string identity;
             using (teacher)
                 identity = teacher.Identity;

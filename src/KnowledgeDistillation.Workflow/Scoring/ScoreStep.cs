@@ -69,7 +69,7 @@ public static class ScoreStep
             QueryDocumentPair[] chunk = pairs.Skip(start).Take(end - start).ToArray();
             int stored = chunk.Count(p => cache.TryGetScore(p, out _));
             long before = reused + chunkBase;
-            var inner = progress is null ? null : new Reporter<TeacherScoringProgress>(p => progress.Report(new ScoringProgress(before + p.PairsDone - stored, pairs.Count)));
+            var inner = progress is null ? null : new SynchronousProgress<TeacherScoringProgress>(p => progress.Report(new ScoringProgress(before + p.PairsDone - stored, pairs.Count)));
             await caching.ScoreAsync(chunk, inner, cancellationToken).ConfigureAwait(false);
             chunkBase += chunk.Length - stored;
             progress?.Report(new ScoringProgress(reused + chunkBase, pairs.Count));
@@ -77,11 +77,5 @@ public static class ScoreStep
         clock.Stop();
         IReadOnlyList<DistillationExample>? scored = options.Shard.IsSharded ? null : await caching.ScoreExamplesAsync(limited, cancellationToken).ConfigureAwait(false);
         return new ScoreResult(examples.Count, pairs.Count, reused, pairs.Count - reused, clock.Elapsed, scored);
-    }
-
-    /// <summary>Reports on the caller's thread, in order.</summary>
-    private sealed class Reporter<T>(Action<T> report) : IProgress<T>
-    {
-        public void Report(T value) => report(value);
     }
 }

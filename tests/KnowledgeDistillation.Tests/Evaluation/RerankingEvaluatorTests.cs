@@ -42,7 +42,7 @@ public class RerankingEvaluatorTests
         var progress = new List<EvaluationProgress>();
         var evaluator = new RerankingEvaluator(Corpus, Queries, Judgments(), FirstStage, new RerankingEvaluatorOptions { BatchSize = 3 });
 
-        EvaluationResult result = await evaluator.EvaluateAsync(new RemoteTeacher(TimeSpan.Zero), new SyncProgress<EvaluationProgress>(progress.Add));
+        EvaluationResult result = await evaluator.EvaluateAsync(new RemoteTeacher(TimeSpan.Zero), new SynchronousProgress<EvaluationProgress>(progress.Add));
 
         // Word overlap with "cats purr": e (title "Cats" + "cats purr loudly") 2, b 2, a 2, then d 0, c 0; ties by id descending.
         result.Run["q1"].Select(d => d.DocumentId).Should().Equal("e", "b", "a", "d", "c");

@@ -27,7 +27,7 @@ public sealed class RetrievalEvaluatorTests : IDisposable
         var evaluator = new RetrievalEvaluator(corpus, [.. queries, new QueryRecord("q-lost", "cat dog"), new QueryRecord("q-unjudged", "sun")], qrels,
             new RetrievalEvaluatorOptions { RunFilePath = Path.Combine(_dir, "run.trec"), Retriever = new DenseRetrieverOptions { EncodeBatchSize = 16, Search = new ExactSearchOptions { CorpusChunkSize = 7, QueryBatchSize = 3 } } });
 
-        EvaluationResult result = await evaluator.EvaluateAsync(student, new SyncProgress<EvaluationProgress>(progress.Add));
+        EvaluationResult result = await evaluator.EvaluateAsync(student, new SynchronousProgress<EvaluationProgress>(progress.Add));
 
         evaluator.QueryCount.Should().Be(9, "the unjudged query is not searched");
         result.Metrics.QueryCount.Should().Be(9);

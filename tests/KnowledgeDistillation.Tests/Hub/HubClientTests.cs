@@ -204,7 +204,7 @@ public sealed class HubClientTests : IDisposable
         _server.AddCommit("org/tiny", TinyRepository());
         using HuggingFaceHub hub = Client();
         var reports = new List<HubDownloadProgress>();
-        await hub.DownloadModelAsync("org/tiny", progress: new Teachers.SyncProgress<HubDownloadProgress>(reports.Add));
+        await hub.DownloadModelAsync("org/tiny", progress: new SynchronousProgress<HubDownloadProgress>(reports.Add));
         reports.Where(r => r.BytesDownloaded == r.TotalBytes).Select(r => r.FileName).Should().BeEquivalentTo(["1_Pooling/config.json", "README.md", "config.json", "model.safetensors", "modules.json", "vocab.txt"]);
         reports.Should().OnlyContain(r => r.FileCount == 6);
     }

@@ -164,7 +164,7 @@ public sealed class BiEncoderStudentTests(ITestOutputHelper output) : IDisposabl
 
         float[][] symmetric = student.Encode(texts);
         var reports = new List<int>();
-        float[][] normalised = student.Encode(texts, kind: null, normalize: true, progress: new SyncProgress(reports.Add));
+        float[][] normalised = student.Encode(texts, kind: null, normalize: true, progress: new SynchronousProgress<int>(reports.Add));
 
         symmetric.Should().BeEquivalentTo(unprefixed.Encode(texts, TextKind.Query), o => o.WithStrictOrdering(), "symmetric text gets no prefix");
         student.Encode(texts, TextKind.Query)[0].Should().NotEqual(symmetric[0], "a query gets its prefix");
@@ -192,10 +192,6 @@ public sealed class BiEncoderStudentTests(ITestOutputHelper output) : IDisposabl
         missing.Should().Throw<DirectoryNotFoundException>().WithMessage("The model folder * does not exist.");
     }
 
-    private sealed class SyncProgress(Action<int> report) : IProgress<int>
-    {
-        public void Report(int value) => report(value);
-    }
 
     [Fact]
     public void ScoreScale_multiplies_the_training_scores_and_leaves_embeddings_alone()

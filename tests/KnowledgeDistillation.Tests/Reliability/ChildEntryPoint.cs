@@ -24,7 +24,7 @@ internal static class ChildEntryPoint
             // reads are delayed (a busy test run starves its thread pool) must not see the run finish instead. Kills
             // still land anywhere in the steps and checkpoint writes after the target.
             int holdAt = args.Length == 3 ? int.Parse(args[2], CultureInfo.InvariantCulture) + 3 : int.MaxValue;
-            var progress = new Teachers.SyncProgress<TrainingProgress>(p =>
+            var progress = new SynchronousProgress<TrainingProgress>(p =>
             {
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"step {p.Step}"));
                 if (p.Step >= holdAt)
@@ -38,7 +38,7 @@ internal static class ChildEntryPoint
         {
             // hub-download <endpoint> <cache> <model>: HubResumeTests kills it midway, or runs two at once.
             using var hub = new KnowledgeDistillation.Hub.HuggingFaceHub(new KnowledgeDistillation.Hub.HubOptions { Endpoint = new Uri(args[1]), CacheDirectory = args[2] });
-            var progress = new Teachers.SyncProgress<KnowledgeDistillation.Hub.HubDownloadProgress>(p =>
+            var progress = new SynchronousProgress<KnowledgeDistillation.Hub.HubDownloadProgress>(p =>
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"bytes {p.FileName} {p.BytesDownloaded}")));
             string snapshot = await hub.DownloadModelAsync(args[3], progress: progress);
             Console.WriteLine($"snapshot {snapshot}");

@@ -21,7 +21,7 @@ public class DenseRetrieverTests
     {
         using var student = new BagOfWordsStudent(dimension: 16);
         var progress = new List<EvaluationProgress>();
-        using var retriever = DenseRetriever.Create(student, Corpus, new DenseRetrieverOptions { EncodeBatchSize = 2 }, new SyncProgress<EvaluationProgress>(progress.Add));
+        using var retriever = DenseRetriever.Create(student, Corpus, new DenseRetrieverOptions { EncodeBatchSize = 2 }, new SynchronousProgress<EvaluationProgress>(progress.Add));
 
         var results = await retriever.RetrieveAsync(["cats purr", "fish swim in the sea"], topK: 3);
 
@@ -67,10 +67,4 @@ public class DenseRetrieverTests
         cts.Cancel();
         FluentActions.Invoking(() => DenseRetriever.Create(student, Corpus, cancellationToken: cts.Token)).Should().Throw<OperationCanceledException>();
     }
-}
-
-/// <summary>Reports synchronously (Progress&lt;T&gt; posts to the thread pool, which makes assertions racy).</summary>
-internal sealed class SyncProgress<T>(Action<T> report) : IProgress<T>
-{
-    public void Report(T value) => report(value);
 }

@@ -72,7 +72,7 @@ public class TeacherScoreCacheTests
         await new CachingTeacher(new DeterministicTeacher(), cache).ScoreAsync(Pairs(5));
 
         var reports = new List<TeacherScoringProgress>();
-        await new CachingTeacher(new DeterministicTeacher(), cache).ScoreAsync(Pairs(15), new SyncProgress<TeacherScoringProgress>(reports.Add));
+        await new CachingTeacher(new DeterministicTeacher(), cache).ScoreAsync(Pairs(15), new SynchronousProgress<TeacherScoringProgress>(reports.Add));
         reports.Select(r => r.PairsDone).Should().Equal(9, 13, 15);
         reports.Select(r => r.PairsScored).Should().Equal(4, 8, 10);
         reports.Should().OnlyContain(r => r.TotalPairs == 15 && r.PairsPerSecond > 0);
@@ -86,7 +86,7 @@ public class TeacherScoreCacheTests
         string path = temp.File("c");
         using var cts = new CancellationTokenSource();
         var teacher = new DeterministicTeacher();
-        var progress = new SyncProgress<TeacherScoringProgress>(p =>
+        var progress = new SynchronousProgress<TeacherScoringProgress>(p =>
         {
             if (p.PairsScored == 10)
                 cts.Cancel();

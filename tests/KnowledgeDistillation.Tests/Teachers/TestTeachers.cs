@@ -58,9 +58,3 @@ internal sealed class BrokenTeacher(string identity, Func<IReadOnlyList<QueryDoc
     public Task<float[]> ScoreAsync(IReadOnlyList<QueryDocumentPair> pairs, CancellationToken cancellationToken = default)
         => Task.FromResult(score(pairs));
 }
-
-/// <summary>Reports synchronously on the scoring thread (Progress&lt;T&gt; would post to the thread pool).</summary>
-internal sealed class SyncProgress<T>(Action<T> report) : IProgress<T>
-{
-    public void Report(T value) => report(value);
-}

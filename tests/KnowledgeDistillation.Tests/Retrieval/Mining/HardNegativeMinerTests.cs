@@ -237,7 +237,7 @@ public class HardNegativeMinerTests
         var retriever = Retriever("a", "b", "c");
         var miner = new HardNegativeMiner(retriever, Corpus, options: new HardNegativeMinerOptions { QueryBatchSize = 2 });
         await miner.MineAsync([new MiningQuery("1", "a", ["d0"]), new MiningQuery("2", "b", ["d0"]), new MiningQuery("3", "c", ["d0"])],
-            progress: new Inline(reports));
+            progress: new SynchronousProgress<HardNegativeMiningProgress>(reports.Add));
         retriever.BatchSizes.Should().Equal(2, 1);
         reports.Should().Equal(new HardNegativeMiningProgress(2, 3, 2), new HardNegativeMiningProgress(3, 3, 3));
     }
@@ -311,10 +311,5 @@ public class HardNegativeMinerTests
     {
         public Task<IReadOnlyList<IReadOnlyList<ScoredDocument>>> RetrieveAsync(IReadOnlyList<string> queries, int topK, CancellationToken cancellationToken = default)
             => Task.FromResult<IReadOnlyList<IReadOnlyList<ScoredDocument>>>([]);
-    }
-
-    private sealed class Inline(List<HardNegativeMiningProgress> sink) : IProgress<HardNegativeMiningProgress>
-    {
-        public void Report(HardNegativeMiningProgress value) => sink.Add(value);
     }
 }
