@@ -229,55 +229,6 @@ public sealed class TeacherScoreCache : IAsyncDisposable, IDisposable
         }
     }
 
-    /// <summary>
-    /// Returns a copy of an example with the stored scores of its positives and negatives, as
-    /// <see cref="DistillationExample.PositiveScores"/> and <see cref="DistillationExample.NegativeScores"/>.
-    /// </summary>
-    /// <param name="example">The example; its own scores, if any, are replaced.</param>
-    /// <returns>The example with teacher scores.</returns>
-    /// <exception cref="KeyNotFoundException">A pair of the example has no stored score; the message names the example and the document.</exception>
-    /// <remarks>For export; callers get scored examples from a teacher (<see cref="TeacherExtensions.ScoreExamplesAsync"/> on a <see cref="CachingTeacher"/>).</remarks>
-    internal DistillationExample AttachScores(DistillationExample example)
-    {
-        ArgumentNullException.ThrowIfNull(example);
-        float[] Lookup(IReadOnlyList<string> documents, string kind)
-        {
-            var scores = new float[documents.Count];
-            for (int i = 0; i < scores.Length; i++)
-            {
-                if (!TryGetScore(new QueryDocumentPair(example.Query, documents[i]), out scores[i]))
-                {
-                    throw new KeyNotFoundException(
-                        $"Example {DistillationExample.Describe(example.Id, example.Query)}: {kind} {i} has no score in {CachePath}; score the pairs first (CachingTeacher.ScoreAsync).");
-                }
-            }
-            return scores;
-        }
-        return new DistillationExample(example.Query, example.Positives, example.Negatives, Lookup(example.Positives, "positive"), Lookup(example.Negatives, "negative"), example.Id);
-    }
-
-    /// <summary>
-    /// Writes examples as FlagEmbedding JSONL with <c>pos_scores</c>/<c>neg_scores</c> filled from the cache (see
-    /// <see cref="FlagEmbeddingJsonl.WriteAsync(string, IAsyncEnumerable{DistillationExample}, CancellationToken)"/>).
-    /// </summary>
-    /// <param name="path">The file; written atomically, gzip-compressed when it ends in <c>.gz</c>.</param>
-    /// <param name="examples">Queries with their positives and negatives (scores, if any, are replaced).</param>
-    /// <param name="cancellationToken">Cancels the export; the target is then left as it was.</param>
-    /// <returns>The number of examples written.</returns>
-    /// <exception cref="KeyNotFoundException">A pair has no stored score (nothing is written).</exception>
-    public Task<long> ExportFlagEmbeddingAsync(string path, IAsyncEnumerable<DistillationExample> examples, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(examples);
-        return FlagEmbeddingJsonl.WriteAsync(path, AsyncSequence.Select(examples, AttachScores, cancellationToken), cancellationToken);
-    }
-
-    /// <inheritdoc cref="ExportFlagEmbeddingAsync(string, IAsyncEnumerable{DistillationExample}, CancellationToken)"/>
-    public Task<long> ExportFlagEmbeddingAsync(string path, IEnumerable<DistillationExample> examples, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(examples);
-        return FlagEmbeddingJsonl.WriteAsync(path, examples.Select(AttachScores), cancellationToken);
-    }
-
     /// <summary>A copy of every stored score (for tests and diagnostics).</summary>
     internal Dictionary<PairKey, float> Snapshot()
     {

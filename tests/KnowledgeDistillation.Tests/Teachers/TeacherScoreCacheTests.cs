@@ -251,7 +251,7 @@ public class TeacherScoreCacheTests
     }
 
     [Fact]
-    public async Task Export_fills_FlagEmbedding_scores_from_the_cache()
+    public async Task Scored_examples_written_as_FlagEmbedding_carry_the_cached_scores()
     {
         using var temp = new TempFolder();
         DistillationExample[] examples =
@@ -260,15 +260,14 @@ public class TeacherScoreCacheTests
             new("query 2", ["document 2"], [], id: "q2"),
         ];
         await using TeacherScoreCache cache = await TeacherScoreCache.OpenAsync(temp.File("c"), Identity);
-        string target = temp.File("train.jsonl.gz");
-
-        Func<Task> missing = () => cache.ExportFlagEmbeddingAsync(target, examples);
-        await missing.Should().ThrowAsync<KeyNotFoundException>().WithMessage("*\"query 1\"*positive 0*");
-        File.Exists(target).Should().BeFalse();
-
         QueryDocumentPair[] pairs = examples.SelectMany(e => e.Positives.Concat(e.Negatives).Select(d => new QueryDocumentPair(e.Query, d))).ToArray();
         await new CachingTeacher(new DeterministicTeacher(), cache).ScoreAsync(pairs);
-        (await cache.ExportFlagEmbeddingAsync(target, examples)).Should().Be(2);
+
+        // The one route to scored JSONL: score through the caching teacher (here every pair is a cache hit, so a
+        // teacher that fails when called proves the scores come from the cache), then write.
+        var cached = new CachingTeacher(new BrokenTeacher(Identity, _ => throw new InvalidOperationException("the teacher was called")), cache);
+        string target = temp.File("train.jsonl.gz");
+        (await FlagEmbeddingJsonl.WriteAsync(target, await cached.ScoreExamplesAsync(examples))).Should().Be(2);
 
         List<DistillationExample> back = await Fixtures.ToListAsync(FlagEmbeddingJsonl.ReadAsync(target));
         back.Should().HaveCount(2);
@@ -276,6 +275,6 @@ public class TeacherScoreCacheTests
         back[0].NegativeScores.Should().Equal(DeterministicTeacher.Score("query 1", "document 8"), DeterministicTeacher.Score("query 1", "document 15"));
         back[1].PositiveScores.Should().Equal(DeterministicTeacher.Score("query 2", "document 2"));
         back[1].NegativeScores.Should().BeEmpty();
-        cache.AttachScores(examples[1]).Id.Should().Be("q2");
+        back[1].Id.Should().Be("q2");
     }
 }
