@@ -34,6 +34,19 @@ public sealed class HuggingFaceHub : IDisposable
     private const int ReportEveryBytes = 1 << 20;
     private static readonly string UserAgent = $"KnowledgeDistillation/{typeof(HuggingFaceHub).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? "0"}; dotnet/{Environment.Version}";
 
+    /// <summary>
+    /// The one connection pool of the process. Redirects are followed by hand: the metadata request must see the file
+    /// server's Location, and the token must not travel to another host. Pooled connections are renewed every few
+    /// minutes so that a changed DNS answer (a mirror moved) is seen.
+    /// </summary>
+    private static readonly Lazy<SocketsHttpHandler> SharedHandler = new(() => new SocketsHttpHandler
+    {
+        AllowAutoRedirect = false,
+        AutomaticDecompression = DecompressionMethods.None,
+        PooledConnectionLifetime = TimeSpan.FromMinutes(5),
+        PooledConnectionIdleTimeout = TimeSpan.FromSeconds(30),
+    });
+
     private readonly ResolvedHubOptions _options;
     private readonly ILogger _logger;
     private readonly HttpClient _http;
@@ -46,9 +59,9 @@ public sealed class HuggingFaceHub : IDisposable
     {
         _options = (options ?? new HubOptions()).Resolve();
         _logger = logger ?? NullLogger.Instance;
-        // Redirects are followed by hand: the metadata request must see the file server's Location, and the token must
-        // not travel to another host.
-        _http = new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = false, AutomaticDecompression = DecompressionMethods.None, ConnectTimeout = _options.Timeout })
+        // Every client shares the process's connection pool (SharedHandler): a handler per client would leave a socket
+        // in TIME_WAIT per resolution. Timeouts are per request (Timeout(...)), so the pool needs no per-client settings.
+        _http = new HttpClient(SharedHandler.Value, disposeHandler: false)
         {
             Timeout = System.Threading.Timeout.InfiniteTimeSpan,
         };
@@ -178,10 +191,6 @@ public sealed class HuggingFaceHub : IDisposable
 
     /// <inheritdoc />
     public void Dispose() => _http.Dispose();
-
-    /// <summary>Resolves a model name synchronously, for the synchronous <c>FromPretrained</c> loaders.</summary>
-    internal string DownloadModel(string model, bool includeOnnx)
-        => Task.Run(() => DownloadModelAsync(model, includeOnnx)).GetAwaiter().GetResult();
 
     private static HubModelId Parse(string model)
     {
@@ -403,6 +412,10 @@ public sealed class HuggingFaceHub : IDisposable
             }
             file.Position = start;
             long written = start;
+            // The first report of a download says where it starts (0, or the resumed part), so a file that reports itself
+            // complete at once was found in the cache.
+            if (written < metadata.Size)
+                progress?.Report(new HubDownloadProgress(fileName, written, metadata.Size, index, count));
             if (status != 416)
             {
                 using var timeout = Timeout(cancellationToken);
