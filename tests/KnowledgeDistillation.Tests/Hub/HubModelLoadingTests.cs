@@ -129,7 +129,7 @@ public sealed class HubModelLoadingTests(PretrainedModels models) : IDisposable
                 bytes[0].Should().Be(0, $"{file.Key} was downloaded, so its first report is where the download starts");
                 File.ReadAllBytes(Path.Combine(snapshot, file.Key)).Length.Should().Be((int)size);
             }
-            reports.Count(r => r.FileName == "model.safetensors").Should().BeGreaterThanOrEqualTo(5, "3 MiB report 0, each MiB, and the end");
+            reports.Count(r => r.FileName == "model.safetensors").Should().BeGreaterThanOrEqualTo(4, "3 MiB report their start, after each MiB or so, and the end");
 
             reports.Clear();
             await HubModelResolver.ResolveAsync("org/tiny", null, progress: new Teachers.SyncProgress<HubDownloadProgress>(reports.Add));
@@ -157,7 +157,7 @@ public sealed class HubModelLoadingTests(PretrainedModels models) : IDisposable
     {
         string fixture = Models.BertFixture.Dir("crossencoder-gelu");
         Dictionary<string, byte[]> files = Directory.EnumerateFiles(fixture).Where(f => Path.GetFileName(f) != "expected.json")
-            .ToDictionary(Path.GetFileName, File.ReadAllBytes, StringComparer.Ordinal)!;
+            .ToDictionary(f => Path.GetFileName(f), File.ReadAllBytes, StringComparer.Ordinal);
         _server.AddCommit("org/tiny-reranker", files);
         QueryDocumentPair[] pairs = [new("how do cats purr", "cats purr by vibrating their vocal folds"), new("what is a kernel", "popcorn kernels pop")];
         ITeacher byFolder = Workflow.Scoring.TeacherSpec.Load(fixture, null);
