@@ -183,10 +183,11 @@ public sealed class HuggingFaceHub : IDisposable
         if (File.Exists(path))
             return path;
         string commitHash = Path.GetFileName(snapshot);
+        // A file the repository lacks, as an earlier request (here or in Python) found and recorded: the Hub need not be asked.
+        if (File.Exists(Path.Combine(storage, ".no_exist", commitHash, fileName)))
+            throw new HubException(HubErrorKind.EntryNotFound, id.Repository, $"{id} has no file {fileName} at commit {commitHash} (recorded in the cache's .no_exist folder).");
         throw new HubException(HubErrorKind.NotInCache, id.Repository,
-            File.Exists(Path.Combine(storage, ".no_exist", commitHash, fileName))
-                ? $"{id} has no file {fileName} at commit {commitHash} (recorded in the cache's .no_exist folder)."
-                : $"{fileName} of {id} is not in the cache ({snapshot} lacks it) and the Hub was not contacted; download it once online.");
+            $"{fileName} of {id} is not in the cache ({snapshot} lacks it) and the Hub was not contacted; download it once online.");
     }
 
     /// <inheritdoc />
@@ -335,10 +336,9 @@ public sealed class HuggingFaceHub : IDisposable
     {
         string storage = StorageFolder(id);
         string pointer = Path.Combine(SnapshotFolder(storage, commit), fileName);
-        if (metadata is null && File.Exists(pointer))
+        if (metadata is null && CachedLength(pointer) is long length)
         {
             // A commit never changes, so a file present under its snapshot is current (as in both reference clients).
-            long length = new FileInfo(pointer).Length;
             progress?.Report(new HubDownloadProgress(fileName, length, length, index, count));
             return false;
         }
@@ -360,6 +360,21 @@ public sealed class HuggingFaceHub : IDisposable
         }
         progress?.Report(new HubDownloadProgress(fileName, metadata.Size, metadata.Size, index, count));
         return true;
+    }
+
+    /// <summary>
+    /// The size of a snapshot file, through its link to the blob (a link's own length is its target's name), or
+    /// <see langword="null"/> when it is missing or its link dangles (a blob deleted from the cache), as Python's
+    /// <c>os.path.exists</c> sees it.
+    /// </summary>
+    private static long? CachedLength(string pointer)
+    {
+        var info = new FileInfo(pointer);
+        if (!info.Exists)
+            return null;
+        if (info.LinkTarget is null)
+            return info.Length;
+        return info.ResolveLinkTarget(returnFinalTarget: true) is FileInfo { Exists: true } target ? target.Length : null;
     }
 
     private static bool IsComplete(string blob, long size) => File.Exists(blob) && new FileInfo(blob).Length == size;
