@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using KnowledgeDistillation.Hub;
 using KnowledgeDistillation.Lucene;
 using Microsoft.Extensions.Logging;
 using Spectre.Console;
@@ -79,6 +80,60 @@ internal sealed class CliRun
                 });
                 result = await body(progress).ConfigureAwait(false);
                 task.Value = task.MaxValue;
+            }).ConfigureAwait(false);
+        return result;
+    }
+
+    /// <summary>
+    /// Runs a Hub download with a progress bar per downloaded file on stderr: in a terminal, bars with bytes, speed and
+    /// time left, redrawn in place; otherwise (a log, a pipe) a plain line per file at each tenth of it, never a control
+    /// sequence. Files found in the cache draw nothing (the resolver logs how many were downloaded).
+    /// </summary>
+    /// <param name="model">The model name, which prefixes each line.</param>
+    /// <param name="body">The download, given the progress to report to.</param>
+    /// <returns>What <paramref name="body"/> returns.</returns>
+    public async Task<T> WithDownloadProgressAsync<T>(string model, Func<IProgress<HubDownloadProgress>, Task<T>> body)
+    {
+        // A file is being downloaded once it reports fewer bytes than its size (the download's first report); a cached
+        // file reports itself complete at once.
+        var downloading = new HashSet<string>(StringComparer.Ordinal);
+        if (!Environment.Interactive)
+        {
+            var lastDecile = new Dictionary<string, int>(StringComparer.Ordinal);
+            var plain = new SynchronousProgress<HubDownloadProgress>(p =>
+            {
+                if (p.BytesDownloaded < p.TotalBytes)
+                    downloading.Add(p.FileName);
+                if (!downloading.Contains(p.FileName))
+                    return;
+                int decile = p.TotalBytes > 0 ? (int)(Math.Clamp((double)p.BytesDownloaded / p.TotalBytes, 0, 1) * 10) : 10;
+                if (decile > lastDecile.GetValueOrDefault(p.FileName, -1))
+                {
+                    lastDecile[p.FileName] = decile;
+                    Info(string.Create(CultureInfo.InvariantCulture,
+                        $"{model}: {p.FileName} {decile * 10}% ({p.BytesDownloaded:N0}/{p.TotalBytes:N0} bytes, file {p.FileIndex + 1} of {p.FileCount})"));
+                }
+            });
+            return await body(plain).ConfigureAwait(false);
+        }
+        T result = default!;
+        await Environment.ErrorConsole.Progress()
+            .AutoClear(false)
+            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new DownloadedColumn(), new TransferSpeedColumn(), new RemainingTimeColumn())
+            .StartAsync(async context =>
+            {
+                var tasks = new Dictionary<string, ProgressTask>(StringComparer.Ordinal);
+                var progress = new SynchronousProgress<HubDownloadProgress>(p =>
+                {
+                    if (!tasks.TryGetValue(p.FileName, out ProgressTask? task))
+                    {
+                        if (p.BytesDownloaded >= p.TotalBytes)
+                            return;
+                        tasks[p.FileName] = task = context.AddTask(Markup.Escape($"{model}: {p.FileName}"), maxValue: Math.Max(p.TotalBytes, 1));
+                    }
+                    task.Value = p.BytesDownloaded;
+                });
+                result = await body(progress).ConfigureAwait(false);
             }).ConfigureAwait(false);
         return result;
     }

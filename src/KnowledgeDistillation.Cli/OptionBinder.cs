@@ -32,6 +32,17 @@ internal sealed class OptionBinder<T>
         return option;
     }
 
+    /// <summary>The option that sets a list of words <paramref name="property"/>, given once per word or as several words after one name.</summary>
+    /// <param name="property">The property, as <c>o =&gt; o.Trainer.Datasets</c>.</param>
+    /// <param name="description">The help text.</param>
+    public Option<string[]> AddList(Expression<Func<T, IReadOnlyList<string>>> property, string description)
+    {
+        string[] value = [.. property.Compile()(_defaults)];
+        var option = new Option<string[]>(OptionName(property)) { Description = description, DefaultValueFactory = _ => value, AllowMultipleArgumentsPerToken = true };
+        _bindings.Add((option, PathOf(property), parse => parse.GetValue(option)));
+        return option;
+    }
+
     /// <summary>The option that always sets a nullable <paramref name="property"/> (a step budget rather than epochs), with its default value.</summary>
     public Option<TValue> AddNonNull<TValue>(Expression<Func<T, TValue?>> property, string description)
         where TValue : struct

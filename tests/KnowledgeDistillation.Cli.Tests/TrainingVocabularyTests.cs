@@ -123,6 +123,8 @@ public class TrainingVocabularyTests
             string[] choices = [.. option.GetCompletions(CompletionContext.Empty).Select(c => c.Label)];
             return [choices.Length == 0 ? "some-value" : choices.First(c => c != (string?)value)];
         }
+        if (type == typeof(string[]))
+            return ["org/some-dataset"];
         throw new InvalidOperationException($"{option.Name}: no test value for {option.ValueType}.");
     }
 

@@ -34,13 +34,15 @@ internal static class DistillCommand
         };
         Option<int> evaluateEvery = common.Binder.Add(o => o.Trainer.EvaluateEverySteps, "With --dev-queries: evaluate every N steps (and at the end).");
         OptionValidation.MustBePositive(evaluateEvery);
+        Option<string[]> datasets = common.Binder.AddList(o => o.Trainer.Datasets,
+            "Hugging Face Hub ids of the datasets the examples come from (e.g. BeIR/scifact; repeat or list them), written to the saved model card's datasets metadata. Default: none (a --data folder's name is not taken for an id).");
         var command = new OptionsCommand<DistillOptions>("distill", "Distil scored examples into a bi-encoder student. Ctrl+C checkpoints and stops; the same command resumes.", common.Binder);
-        common.AddTo(command, [recipe, hardLabels, softWeight], maxLength, devQueries, evaluateEvery);
+        common.AddTo(command, [recipe, hardLabels, softWeight], maxLength, devQueries, evaluateEvery, datasets);
         dev.AddTo(command);
 
         KdApp.SetAction(command, environment, async (run, cancellationToken) =>
         {
-            (DistillOptions options, string path, bool hasCheckpoint) = common.Bind(run);
+            (DistillOptions options, string path, bool hasCheckpoint) = await common.BindAsync(run, cancellationToken).ConfigureAwait(false);
             string checkpointDirectory = options.Trainer.CheckpointDirectory!;
             if (run.Value(devQueries) is < 1)
                 throw new UsageException("--dev-queries must be at least 1.");

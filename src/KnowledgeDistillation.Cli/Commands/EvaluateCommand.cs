@@ -37,7 +37,7 @@ internal static class EvaluateCommand
 
         KdApp.SetAction(command, environment, async (run, cancellationToken) =>
         {
-            string model = ModelArgument.Resolve(run, run.Value(modelOption));
+            string model = await ModelArgument.ResolveAsync(run, run.Value(modelOption), cancellationToken).ConfigureAwait(false);
             string what = TeacherSpec.IsBm25(model) ? "bm25" : run.Value(kind) is "auto" ? Detect(model) : run.Value(kind);
             string? runPath = run.Value(runFile) is { } r ? Path.GetFullPath(r) : null;
             if (run.Value(batch) < 1)

@@ -21,7 +21,7 @@ internal static class ExportCommand
 
         KdApp.SetAction(command, environment, async (run, cancellationToken) =>
         {
-            string source = ModelArgument.Resolve(run, run.Value(model));
+            string source = await ModelArgument.ResolveAsync(run, run.Value(model), cancellationToken).ConfigureAwait(false);
             string what = run.Value(kind) is "auto" ? EvaluateCommand.Detect(source) : run.Value(kind);
             string path = Path.GetFullPath(run.Value(output));
             bool quantized = run.Value(quantize);

@@ -63,7 +63,7 @@ internal static class MineCommand
                 throw new UsageException("--dev-queries cannot be negative.");
             if (run.Value(encodeBatch) < 1)
                 throw new UsageException("--encode-batch-size must be at least 1.");
-            string candidates = ModelArgument.Resolve(run, run.Value(retriever));
+            string candidates = await ModelArgument.ResolveAsync(run, run.Value(retriever), cancellationToken).ConfigureAwait(false);
             bool dense = !TeacherSpec.IsBm25(candidates);
             if (dense && !Directory.Exists(candidates) && !File.Exists(candidates))
                 throw new DirectoryNotFoundException($"The --retriever {Path.GetFullPath(candidates)} does not exist (give bm25, or a student folder or .onnx file).");

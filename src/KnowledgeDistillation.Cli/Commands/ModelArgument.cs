@@ -11,6 +11,14 @@ namespace KnowledgeDistillation.Cli.Commands;
 /// </summary>
 internal static class ModelArgument
 {
-    public static string Resolve(CliRun run, string value)
-        => TeacherSpec.IsBm25(value) ? value : HubModelResolver.Resolve(value, run.Logger);
+    /// <summary>The local path of a model option's value; a Hub download shows its progress (<see cref="CliRun.WithDownloadProgressAsync{T}"/>).</summary>
+    public static Task<string> ResolveAsync(CliRun run, string value, CancellationToken cancellationToken)
+    {
+        if (TeacherSpec.IsBm25(value))
+            return Task.FromResult(value);
+        // A local path (which wins, logged) or an argument that is no Hub name returns as it is.
+        if (Directory.Exists(value) || File.Exists(value) || !HuggingFaceHub.IsModelName(value))
+            return Task.FromResult(HubModelResolver.Resolve(value, run.Logger));
+        return run.WithDownloadProgressAsync(value, progress => HubModelResolver.ResolveAsync(value, run.Logger, includeOnnx: false, progress, cancellationToken));
+    }
 }

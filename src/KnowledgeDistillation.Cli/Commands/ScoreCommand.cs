@@ -50,7 +50,7 @@ internal static class ScoreCommand
                     ? parsed
                     : throw new UsageException($"--fuse-bm25 {fuseText}: give a BM25 weight in [0, 1] or tune.");
             }
-            string teacherSpec = ModelArgument.Resolve(run, run.Value(teacherOption));
+            string teacherSpec = await ModelArgument.ResolveAsync(run, run.Value(teacherOption), cancellationToken).ConfigureAwait(false);
             string? corpusPath = run.Value(corpusOption);
             if (shard.IsSharded && outputPath is not null)
                 throw new UsageException($"Shard {shard} scores only its part of the pairs, so it cannot write --output; merge the shard caches (kd merge-scores), then run kd score without a shard on the merged cache to write the JSONL.");

@@ -25,7 +25,7 @@ internal static class TrainTeacherCommand
 
         KdApp.SetAction(command, environment, async (run, cancellationToken) =>
         {
-            (TeacherTrainingOptions options, string path, bool hasCheckpoint) = common.Bind(run);
+            (TeacherTrainingOptions options, string path, bool hasCheckpoint) = await common.BindAsync(run, cancellationToken).ConfigureAwait(false);
             string checkpointDirectory = options.Trainer.CheckpointDirectory!;
             HuggingFaceBertTokenizer? tokenizer = options.Model.NameOrPath is null ? common.Tokenizer(run) : null;
             var examples = await CorpusReader.ReadExamplesAsync(run.Value(common.Train), cancellationToken).ConfigureAwait(false);

@@ -103,7 +103,7 @@ internal sealed class TrainingOptions<TOptions, TTrainer>
     /// </summary>
     /// <exception cref="UsageException">--resume with --fresh.</exception>
     /// <exception cref="FileNotFoundException">--resume without a checkpoint.</exception>
-    public (TOptions Options, string Output, bool HasCheckpoint) Bind(CliRun run)
+    public async Task<(TOptions Options, string Output, bool HasCheckpoint)> BindAsync(CliRun run, CancellationToken cancellationToken)
     {
         if (run.Value(Resume) && run.Value(Fresh))
             throw new UsageException("--resume and --fresh exclude each other.");
@@ -114,7 +114,7 @@ internal sealed class TrainingOptions<TOptions, TTrainer>
         if (run.Value(Resume) && !hasCheckpoint)
             throw new FileNotFoundException($"--resume: there is no checkpoint in {checkpoints} to resume from.", checkpoints);
         // A Hub name (org/name[@revision]) becomes its snapshot folder here, once for both commands; a local folder wins.
-        ModelDescription model = options.Model.NameOrPath is { } from ? options.Model with { NameOrPath = ModelArgument.Resolve(run, from) } : options.Model;
+        ModelDescription model = options.Model.NameOrPath is { } from ? options.Model with { NameOrPath = await ModelArgument.ResolveAsync(run, from, cancellationToken).ConfigureAwait(false) } : options.Model;
         return (options with { Model = model, Trainer = options.Trainer with { CheckpointDirectory = checkpoints } }, output, hasCheckpoint);
     }
 

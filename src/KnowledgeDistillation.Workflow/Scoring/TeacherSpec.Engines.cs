@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using KnowledgeDistillation.Hub;
 using KnowledgeDistillation.IO;
 using KnowledgeDistillation.Lucene;
 using KnowledgeDistillation.Models;
@@ -29,7 +30,7 @@ public static partial class TeacherSpec
     /// writes it, is scored as it is; any other cross-encoder is exported once to <see cref="OnnxExportFolder"/> (again
     /// when its files change). Dispose the result when it is <see cref="IDisposable"/>.
     /// </summary>
-    /// <param name="spec"><c>bm25</c>, or a cross-encoder folder or <c>.onnx</c> file.</param>
+    /// <param name="spec"><c>bm25</c>, a cross-encoder folder or <c>.onnx</c> file, or a Hub name <c>org/name[@revision]</c> (as for <see cref="Load"/>).</param>
     /// <param name="index">The corpus index BM25 scores with; required for <c>bm25</c>.</param>
     /// <param name="options">Engine and scoring settings; defaults (libtorch) when <see langword="null"/>.</param>
     /// <param name="logger">Receives the export and the engine <see cref="TeacherEngine.Auto"/> chose, with the rates it measured.</param>
@@ -46,6 +47,9 @@ public static partial class TeacherSpec
             throw new ArgumentException("int8 (quantize) is an ONNX Runtime precision: choose the onnx or auto engine.", nameof(options));
         if (IsBm25(spec) && (options.Engine != TeacherEngine.Torch || options.Quantize))
             throw new ArgumentException("The bm25 teacher has no model to run on another engine or to quantize.", nameof(options));
+        // A Hub name becomes its snapshot folder here, in the one resolver every loader uses.
+        if (!IsBm25(spec))
+            spec = await HubModelResolver.ResolveAsync(spec, logger, cancellationToken: cancellationToken).ConfigureAwait(false);
         if (IsBm25(spec) || options.Engine == TeacherEngine.Torch)
             return Load(spec, index, options.BatchSize, options.MaxLength);
         if (IsBiEncoderFolder(spec))

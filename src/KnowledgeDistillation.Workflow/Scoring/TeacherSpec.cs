@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using KnowledgeDistillation.Hub;
 using KnowledgeDistillation.Lucene;
 using KnowledgeDistillation.Models;
 using KnowledgeDistillation.Teachers;
@@ -10,7 +11,8 @@ namespace KnowledgeDistillation.Workflow.Scoring;
 /// Hugging Face / sentence-transformers folder whose <c>config.json</c> names a <c>*ForSequenceClassification</c>
 /// architecture, an ONNX export folder or a <c>.onnx</c> file with <c>vocab.txt</c> beside it; or a bi-encoder (a model
 /// folder whose <c>config.json</c> names no such architecture), whose cosine similarities label pairs without any human judgment
-/// (<see cref="EmbeddingTeacher"/>; fuse it with BM25 for the label-free recipe).
+/// (<see cref="EmbeddingTeacher"/>; fuse it with BM25 for the label-free recipe). Each model may also be named by its
+/// Hugging Face Hub name, <c>org/name[@revision]</c>, which resolves to its snapshot in the cache Python shares.
 /// </summary>
 public static partial class TeacherSpec
 {
@@ -23,7 +25,11 @@ public static partial class TeacherSpec
     public static bool IsBm25(string spec) => string.Equals(spec, Bm25, StringComparison.OrdinalIgnoreCase);
 
     /// <summary>Loads the teacher. Dispose the result when it is <see cref="IDisposable"/>.</summary>
-    /// <param name="spec"><c>bm25</c>, or a cross-encoder folder or <c>.onnx</c> file.</param>
+    /// <param name="spec">
+    /// <c>bm25</c>, a cross-encoder or bi-encoder folder or <c>.onnx</c> file, or a Hugging Face Hub name
+    /// (<c>org/name[@revision]</c>, resolved through the cache Python shares as <c>FromPretrained</c> resolves it; a local
+    /// folder of that name wins).
+    /// </param>
     /// <param name="index">The corpus index BM25 scores with; required for <c>bm25</c>.</param>
     /// <param name="batchSize">Pairs per forward pass of a cross-encoder.</param>
     /// <param name="maxLength">Longest cross-encoder input in tokens; <see langword="null"/> keeps the model's.</param>
@@ -35,6 +41,7 @@ public static partial class TeacherSpec
         ArgumentException.ThrowIfNullOrEmpty(spec);
         if (IsBm25(spec))
             return new Bm25Teacher(index ?? throw new ArgumentException("The bm25 teacher needs the corpus its statistics come from (--corpus).", nameof(index)));
+        spec = HubModelResolver.Resolve(spec, logger: null);
         if (!Directory.Exists(spec) && !File.Exists(spec))
             throw new DirectoryNotFoundException($"The teacher {Path.GetFullPath(spec)} does not exist (give a cross-encoder folder or .onnx file, or bm25).");
         if (IsBiEncoderFolder(spec))

@@ -4,8 +4,8 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace KnowledgeDistillation.Hub;
 
 /// <summary>
-/// Where every loader (the <c>FromPretrained</c> methods, the tokenizer, the ONNX Runtime package, the CLI) turns a model
-/// argument into a local path, so that a Hub name works wherever a folder does.
+/// Where every loader (the <c>FromPretrained</c> methods, the tokenizer, the ONNX Runtime package, the Workflow's
+/// teachers, the CLI) turns a model argument into a local path, so that a Hub name works wherever a folder does.
 /// </summary>
 internal static class HubModelResolver
 {
@@ -19,25 +19,54 @@ internal static class HubModelResolver
     /// <param name="path">The model argument.</param>
     /// <param name="logger">Receives the choice and the download; may be <see langword="null"/>.</param>
     /// <param name="includeOnnx">Fetch the repository's ONNX export too (the ONNX Runtime package needs it).</param>
+    /// <param name="progress">Receives the download's bytes per file (cached files are reported complete at once).</param>
+    /// <param name="cancellationToken">Stops a download; its partial file is resumed next time.</param>
+    /// <returns>The local path: <paramref name="path"/> itself, or the model's snapshot folder.</returns>
+    /// <exception cref="HubException">A Hub name could not be resolved.</exception>
+    public static async Task<string> ResolveAsync(string path, ILogger? logger, bool includeOnnx = false, IProgress<HubDownloadProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        logger ??= NullLogger.Instance;
+        if (!IsHubName(path, logger))
+            return path;
+        // A client is cheap: every client shares the process's connection pool. The options are read from the
+        // environment at each resolution, as Python reads them at each call.
+        using var hub = new HuggingFaceHub(null, logger);
+        HubLog.HubModel(logger, path, hub.CacheDirectory);
+        return await hub.DownloadModelAsync(path, includeOnnx, progress, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// <see cref="ResolveAsync"/> for the synchronous loaders (<c>FromPretrained</c>); a local path returns without a
+    /// thread hop.
+    /// </summary>
+    /// <param name="path">The model argument.</param>
+    /// <param name="logger">Receives the choice and the download; may be <see langword="null"/>.</param>
+    /// <param name="includeOnnx">Fetch the repository's ONNX export too.</param>
+    /// <returns>The local path.</returns>
     /// <exception cref="HubException">A Hub name could not be resolved.</exception>
     public static string Resolve(string path, ILogger? logger, bool includeOnnx = false)
     {
-        logger ??= NullLogger.Instance;
-        // A .onnx path names a file, never a repository.
-        bool hubName = !Path.IsPathRooted(path) && !path.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase) && HuggingFaceHub.IsModelName(path);
-        if (Directory.Exists(path) || File.Exists(path) || !hubName)
-        {
-            if (hubName)
-                HubLog.LocalPath(logger, path);
+        ArgumentNullException.ThrowIfNull(path);
+        if (!IsHubName(path, logger ?? NullLogger.Instance))
             return path;
-        }
-        using var hub = new HuggingFaceHub(null, logger);
-        // (A local folder returns above: the caller compares the result with its argument to know which it got.)
-        HubLog.HubModel(logger, path, hub.CacheDirectory);
-        return hub.DownloadModel(path, includeOnnx);
+        return Task.Run(() => ResolveAsync(path, logger, includeOnnx)).GetAwaiter().GetResult();
     }
-
 
     /// <summary>The repository of a Hub name (<c>org/name</c> of <c>org/name@revision</c>), or <see langword="null"/>.</summary>
     public static string? RepositoryOf(string name) => HubModelId.TryParse(name, out HubModelId? id) ? id.Repository : null;
+
+    /// <summary>Whether <paramref name="path"/> is to be resolved on the Hub: a Hub name that is not an existing local path (which wins, logged).</summary>
+    private static bool IsHubName(string path, ILogger logger)
+    {
+        // A .onnx path names a file, never a repository.
+        bool hubName = !Path.IsPathRooted(path) && !path.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase) && HuggingFaceHub.IsModelName(path);
+        if (Directory.Exists(path) || File.Exists(path))
+        {
+            if (hubName)
+                HubLog.LocalPath(logger, path);
+            return false;
+        }
+        return hubName;
+    }
 }

@@ -34,6 +34,19 @@ public sealed class HuggingFaceHub : IDisposable
     private const int ReportEveryBytes = 1 << 20;
     private static readonly string UserAgent = $"KnowledgeDistillation/{typeof(HuggingFaceHub).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? "0"}; dotnet/{Environment.Version}";
 
+    /// <summary>
+    /// The one connection pool of the process. Redirects are followed by hand: the metadata request must see the file
+    /// server's Location, and the token must not travel to another host. Pooled connections are renewed every few
+    /// minutes so that a changed DNS answer (a mirror moved) is seen.
+    /// </summary>
+    private static readonly Lazy<SocketsHttpHandler> SharedHandler = new(() => new SocketsHttpHandler
+    {
+        AllowAutoRedirect = false,
+        AutomaticDecompression = DecompressionMethods.None,
+        PooledConnectionLifetime = TimeSpan.FromMinutes(5),
+        PooledConnectionIdleTimeout = TimeSpan.FromSeconds(30),
+    });
+
     private readonly ResolvedHubOptions _options;
     private readonly ILogger _logger;
     private readonly HttpClient _http;
@@ -46,9 +59,9 @@ public sealed class HuggingFaceHub : IDisposable
     {
         _options = (options ?? new HubOptions()).Resolve();
         _logger = logger ?? NullLogger.Instance;
-        // Redirects are followed by hand: the metadata request must see the file server's Location, and the token must
-        // not travel to another host.
-        _http = new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = false, AutomaticDecompression = DecompressionMethods.None, ConnectTimeout = _options.Timeout })
+        // Every client shares the process's connection pool (SharedHandler): a handler per client would leave a socket
+        // in TIME_WAIT per resolution. Timeouts are per request (Timeout(...)), so the pool needs no per-client settings.
+        _http = new HttpClient(SharedHandler.Value, disposeHandler: false)
         {
             Timeout = System.Threading.Timeout.InfiniteTimeSpan,
         };
@@ -170,18 +183,15 @@ public sealed class HuggingFaceHub : IDisposable
         if (File.Exists(path))
             return path;
         string commitHash = Path.GetFileName(snapshot);
+        // A file the repository lacks, as an earlier request (here or in Python) found and recorded: the Hub need not be asked.
+        if (File.Exists(Path.Combine(storage, ".no_exist", commitHash, fileName)))
+            throw new HubException(HubErrorKind.EntryNotFound, id.Repository, $"{id} has no file {fileName} at commit {commitHash} (recorded in the cache's .no_exist folder).");
         throw new HubException(HubErrorKind.NotInCache, id.Repository,
-            File.Exists(Path.Combine(storage, ".no_exist", commitHash, fileName))
-                ? $"{id} has no file {fileName} at commit {commitHash} (recorded in the cache's .no_exist folder)."
-                : $"{fileName} of {id} is not in the cache ({snapshot} lacks it) and the Hub was not contacted; download it once online.");
+            $"{fileName} of {id} is not in the cache ({snapshot} lacks it) and the Hub was not contacted; download it once online.");
     }
 
     /// <inheritdoc />
     public void Dispose() => _http.Dispose();
-
-    /// <summary>Resolves a model name synchronously, for the synchronous <c>FromPretrained</c> loaders.</summary>
-    internal string DownloadModel(string model, bool includeOnnx)
-        => Task.Run(() => DownloadModelAsync(model, includeOnnx)).GetAwaiter().GetResult();
 
     private static HubModelId Parse(string model)
     {
@@ -326,10 +336,9 @@ public sealed class HuggingFaceHub : IDisposable
     {
         string storage = StorageFolder(id);
         string pointer = Path.Combine(SnapshotFolder(storage, commit), fileName);
-        if (metadata is null && File.Exists(pointer))
+        if (metadata is null && CachedLength(pointer) is long length)
         {
             // A commit never changes, so a file present under its snapshot is current (as in both reference clients).
-            long length = new FileInfo(pointer).Length;
             progress?.Report(new HubDownloadProgress(fileName, length, length, index, count));
             return false;
         }
@@ -351,6 +360,21 @@ public sealed class HuggingFaceHub : IDisposable
         }
         progress?.Report(new HubDownloadProgress(fileName, metadata.Size, metadata.Size, index, count));
         return true;
+    }
+
+    /// <summary>
+    /// The size of a snapshot file, through its link to the blob (a link's own length is its target's name), or
+    /// <see langword="null"/> when it is missing or its link dangles (a blob deleted from the cache), as Python's
+    /// <c>os.path.exists</c> sees it.
+    /// </summary>
+    private static long? CachedLength(string pointer)
+    {
+        var info = new FileInfo(pointer);
+        if (!info.Exists)
+            return null;
+        if (info.LinkTarget is null)
+            return info.Length;
+        return info.ResolveLinkTarget(returnFinalTarget: true) is FileInfo { Exists: true } target ? target.Length : null;
     }
 
     private static bool IsComplete(string blob, long size) => File.Exists(blob) && new FileInfo(blob).Length == size;
@@ -403,6 +427,10 @@ public sealed class HuggingFaceHub : IDisposable
             }
             file.Position = start;
             long written = start;
+            // The first report of a download says where it starts (0, or the resumed part), so a file that reports itself
+            // complete at once was found in the cache.
+            if (written < metadata.Size)
+                progress?.Report(new HubDownloadProgress(fileName, written, metadata.Size, index, count));
             if (status != 416)
             {
                 using var timeout = Timeout(cancellationToken);

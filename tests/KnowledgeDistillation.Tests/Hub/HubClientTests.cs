@@ -158,7 +158,20 @@ public sealed class HubClientTests : IDisposable
             snapshot.Should().EndWith(commit);
             (await offline.DownloadFileAsync("org/tiny", "vocab.txt")).Should().Be(Path.Combine(snapshot, "vocab.txt"));
             HubException file = await Assert.ThrowsAsync<HubException>(() => offline.DownloadFileAsync("org/tiny", "onnx/model.onnx"));
+            file.Kind.Should().Be(HubErrorKind.NotInCache);
             file.Message.Should().Contain("onnx/model.onnx").And.Contain(snapshot);
+        }
+        _server.Requests.Count.Should().Be(requests);
+
+        // A file the repository lacks, once recorded under .no_exist (as Python records it), is known missing offline.
+        using (HuggingFaceHub online = Client())
+            (await Assert.ThrowsAsync<HubException>(() => online.DownloadFileAsync("org/tiny", "no_such_file.json"))).Kind.Should().Be(HubErrorKind.EntryNotFound);
+        requests = _server.Requests.Count;
+        using (HuggingFaceHub offline = Client(offline: true))
+        {
+            HubException known = await Assert.ThrowsAsync<HubException>(() => offline.DownloadFileAsync("org/tiny", "no_such_file.json"));
+            known.Kind.Should().Be(HubErrorKind.EntryNotFound);
+            known.Message.Should().Contain(".no_exist").And.Contain(commit);
         }
         _server.Requests.Count.Should().Be(requests);
     }
@@ -196,6 +209,23 @@ public sealed class HubClientTests : IDisposable
         _server.CorruptLfsFiles = false;
         string snapshot = await hub.DownloadModelAsync("org/tiny");
         File.ReadAllBytes(Path.Combine(snapshot, "model.safetensors")).Should().Equal(TinyRepository()["model.safetensors"]);
+    }
+
+    [Fact]
+    public async Task A_snapshot_link_whose_blob_was_deleted_is_downloaded_again()
+    {
+        Dictionary<string, byte[]> files = TinyRepository();
+        _server.AddCommit("org/tiny", files);
+        using HuggingFaceHub hub = Client();
+        string snapshot = await hub.DownloadModelAsync("org/tiny");
+        // As `huggingface-cli delete-cache` or a hand clean-up can leave it: the link stays, its blob is gone.
+        File.Delete(Path.Combine(_cache.Path, "models--org--tiny", "blobs", LoopbackHub.Sha256(files["model.safetensors"])));
+
+        var reports = new List<HubDownloadProgress>();
+        await hub.DownloadModelAsync("org/tiny", progress: new SynchronousProgress<HubDownloadProgress>(reports.Add));
+
+        File.ReadAllBytes(Path.Combine(snapshot, "model.safetensors")).Should().Equal(files["model.safetensors"]);
+        reports.Where(r => r.FileName == "model.safetensors").Select(r => r.BytesDownloaded).Should().Equal(0, files["model.safetensors"].Length);
     }
 
     [Fact]

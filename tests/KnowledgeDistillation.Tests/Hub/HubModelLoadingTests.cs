@@ -2,6 +2,7 @@ using System.Text;
 using KnowledgeDistillation.Hub;
 using KnowledgeDistillation.Models;
 using KnowledgeDistillation.Onnx;
+using KnowledgeDistillation.Teachers;
 using KnowledgeDistillation.Tests.Data;
 using KnowledgeDistillation.Tests.Onnx;
 using KnowledgeDistillation.Tokenization;
@@ -102,6 +103,90 @@ public sealed class HubModelLoadingTests(PretrainedModels models) : IDisposable
                 Directory.Delete(relative.Split('/')[0], recursive: true);
             }
         }
+    }
+
+    [Fact]
+    public async Task The_resolver_reports_each_downloaded_file_from_its_start_up_to_its_size_and_a_cached_file_once_complete()
+    {
+        Dictionary<string, byte[]> files = HubClientTests.TinyRepository();
+        files["model.safetensors"] = Enumerable.Range(0, (3 << 20) + 123).Select(i => (byte)(i * 31)).ToArray();
+        _server.AddCommit("org/tiny", files);
+        string[] needed = ["1_Pooling/config.json", "README.md", "config.json", "model.safetensors", "modules.json", "vocab.txt"];
+        using (Environment(("HF_HUB_CACHE", _cache.Path), ("HF_ENDPOINT", _server.Endpoint.ToString()), ("HF_HUB_OFFLINE", null), ("HF_TOKEN", null)))
+        {
+            var reports = new List<HubDownloadProgress>();
+            string snapshot = await HubModelResolver.ResolveAsync("org/tiny", null, progress: new SynchronousProgress<HubDownloadProgress>(reports.Add));
+
+            reports.Select(r => r.FileName).Distinct().Should().BeEquivalentTo(needed);
+            foreach (IGrouping<string, HubDownloadProgress> file in reports.GroupBy(r => r.FileName))
+            {
+                long size = files[file.Key].Length; // the server's bytes, not what the client wrote
+                long[] bytes = [.. file.Select(r => r.BytesDownloaded)];
+                file.Should().OnlyContain(r => r.TotalBytes == size && r.FileCount == needed.Length, file.Key);
+                file.Select(r => r.FileIndex).Distinct().Should().ContainSingle(file.Key);
+                bytes.Should().BeInAscendingOrder($"{file.Key}'s count only grows");
+                bytes[^1].Should().Be(size);
+                bytes[0].Should().Be(0, $"{file.Key} was downloaded, so its first report is where the download starts");
+                File.ReadAllBytes(Path.Combine(snapshot, file.Key)).Length.Should().Be((int)size);
+            }
+            reports.Count(r => r.FileName == "model.safetensors").Should().BeGreaterThanOrEqualTo(4, "3 MiB report their start, after each MiB or so, and the end");
+
+            reports.Clear();
+            await HubModelResolver.ResolveAsync("org/tiny", null, progress: new SynchronousProgress<HubDownloadProgress>(reports.Add));
+            reports.Select(r => (r.FileName, r.BytesDownloaded)).Should().BeEquivalentTo(needed.Select(f => (f, (long)files[f].Length)), "cached files are reported once, complete");
+        }
+    }
+
+    [Fact]
+    public async Task Resolutions_share_one_connection_pool_instead_of_a_socket_each()
+    {
+        _server.AddCommit("org/tiny", HubClientTests.TinyRepository());
+        _server.AddCommit("org/other", HubClientTests.TinyRepository());
+        using (Environment(("HF_HUB_CACHE", _cache.Path), ("HF_ENDPOINT", _server.Endpoint.ToString()), ("HF_HUB_OFFLINE", null), ("HF_TOKEN", null)))
+        {
+            await HubModelResolver.ResolveAsync("org/tiny", null);
+            HubModelResolver.Resolve("org/other", null);
+            await HubModelResolver.ResolveAsync("org/tiny", null);
+        }
+        _server.HubClientPorts.Count.Should().BeGreaterThan(10);
+        _server.HubClientPorts.Distinct().Should().ContainSingle("sequential resolutions reuse the process's pooled connection to the Hub");
+    }
+
+    [Fact]
+    public async Task The_workflows_teacher_loaders_take_a_hub_name()
+    {
+        string fixture = Models.BertFixture.Dir("crossencoder-gelu");
+        Dictionary<string, byte[]> files = Directory.EnumerateFiles(fixture).Where(f => Path.GetFileName(f) != "expected.json")
+            .ToDictionary(f => Path.GetFileName(f), File.ReadAllBytes, StringComparer.Ordinal);
+        _server.AddCommit("org/tiny-reranker", files);
+        QueryDocumentPair[] pairs = [new("how do cats purr", "cats purr by vibrating their vocal folds"), new("what is a kernel", "popcorn kernels pop")];
+        ITeacher byFolder = Workflow.Scoring.TeacherSpec.Load(fixture, null);
+        float[] expected = await byFolder.ScoreAsync(pairs);
+        (byFolder as IDisposable)?.Dispose();
+        using (Environment(("HF_HUB_CACHE", _cache.Path), ("HF_ENDPOINT", _server.Endpoint.ToString()), ("HF_HUB_OFFLINE", null), ("HF_TOKEN", null)))
+        {
+            ITeacher byName = Workflow.Scoring.TeacherSpec.Load("org/tiny-reranker", null);
+            try
+            {
+                (await byName.ScoreAsync(pairs)).Should().Equal(expected);
+            }
+            finally
+            {
+                (byName as IDisposable)?.Dispose();
+            }
+            var logger = new CollectingLogger();
+            ITeacher loaded = await Workflow.Scoring.TeacherSpec.LoadAsync("org/tiny-reranker", null, logger: logger);
+            try
+            {
+                (await loaded.ScoreAsync(pairs)).Should().Equal(expected);
+            }
+            finally
+            {
+                (loaded as IDisposable)?.Dispose();
+            }
+            logger.Entries.Should().Contain(e => e.Message.Contains("org/tiny-reranker", StringComparison.Ordinal) && e.Message.Contains("resolved to revision", StringComparison.Ordinal));
+        }
+        Directory.Exists(Path.Combine(_cache.Path, "models--org--tiny-reranker", "snapshots")).Should().BeTrue();
     }
 
     private static EnvironmentScope Environment(params (string Name, string? Value)[] variables) => new(variables);

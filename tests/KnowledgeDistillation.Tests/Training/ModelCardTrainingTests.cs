@@ -151,6 +151,68 @@ public class ModelCardTrainingTests
         Card(fourth).Should().NotContain("## Training").And.NotContain("trained elsewhere");
     }
 
+    [Fact]
+    public async Task The_runs_datasets_are_the_cards_datasets_metadata_kept_across_saves_until_the_student_trains_again()
+    {
+        using BiEncoderStudent student = NewStudent();
+        DistillationExample[] read = Enumerable.Range(0, 4)
+            .Select(i => new DistillationExample($"query {i}", [$"positive {i}"], [$"negative {i}"], [1f], [0f]))
+            .ToArray();
+        var options = new DistillationTrainerOptions
+        {
+            MaxSteps = 1, BatchSize = 2, NegativesPerQuery = 1,
+            Datasets = ["BeIR/scifact", "sentence-transformers/msmarco-hard-negatives", "BeIR/scifact", "squad"],
+            Evaluator = new FixedEvaluator(0.5), EvaluateEverySteps = 1,
+        };
+        await new DistillationTrainer(options).TrainAsync(student, new MarginMseLoss(), read);
+        using var temp = new TempFolder();
+        string first = temp.File("first");
+        await student.SaveAsync(first);
+
+        // As the Hub reads it: a YAML list of dataset ids (strings), each once.
+        Dictionary<string, object> metadata = HubCardMetadata.Parse(Card(first));
+        ((List<object>)metadata["datasets"]).Should().Equal("BeIR/scifact", "sentence-transformers/msmarco-hard-negatives", "squad");
+        metadata.Should().ContainKey("model-index");
+
+        // Loaded and saved again without training: the card still names the data and the results of its training.
+        string second = temp.File("second");
+        using (BiEncoderStudent loaded = BiEncoderStudent.FromPretrained(first))
+            await loaded.SaveAsync(second);
+        Dictionary<string, object> kept = HubCardMetadata.Parse(Card(second));
+        ((List<object>)kept["datasets"]).Should().Equal("BeIR/scifact", "sentence-transformers/msmarco-hard-negatives", "squad");
+        kept["model-index"].Should().BeEquivalentTo(metadata["model-index"]);
+
+        // Trained again on data that names no dataset: the old run's datasets and results are not this model's.
+        string third = temp.File("third");
+        using (BiEncoderStudent loaded = BiEncoderStudent.FromPretrained(second))
+        {
+            await new DistillationTrainer(new DistillationTrainerOptions { MaxSteps = 1, BatchSize = 2, NegativesPerQuery = 1 })
+                .TrainAsync(loaded, new MarginMseLoss(), read);
+            await loaded.SaveAsync(third);
+        }
+        Dictionary<string, object> retrained = HubCardMetadata.Parse(Card(third));
+        retrained.Should().NotContainKey("datasets").And.NotContainKey("model-index");
+    }
+
+    [Theory]
+    [InlineData("../scifact")]
+    [InlineData("BeIR--scifact")]
+    [InlineData("BeIR/sci fact")]
+    [InlineData("org/name/extra")]
+    [InlineData("-scifact")]
+    [InlineData("scifact.git")]
+    [InlineData("")]
+    public async Task A_dataset_id_the_Hub_would_refuse_is_refused_before_training(string id)
+    {
+        using BiEncoderStudent student = NewStudent();
+        DistillationExample[] read = [new("query", ["positive"], ["negative"], [1f], [0f])];
+        var options = new DistillationTrainerOptions { MaxSteps = 1, BatchSize = 1, NegativesPerQuery = 1, Datasets = ["BeIR/scifact", id] };
+
+        ArgumentException error = await Assert.ThrowsAsync<ArgumentException>(() => new DistillationTrainer(options).TrainAsync(student, new MarginMseLoss(), read));
+
+        error.Message.Should().Contain("DistillationTrainerOptions.Datasets").And.Contain($"'{id}'");
+    }
+
     private static string TrainingSection(string card)
     {
         int start = card.IndexOf("## Training\n", StringComparison.Ordinal);

@@ -190,7 +190,8 @@ internal static class SentenceTransformerLayout
     /// <summary>
     /// The card's YAML front matter, the model metadata the Hugging Face Hub reads (as huggingface_hub's
     /// <c>ModelCardData</c> writes it): library and pipeline tag, tags, <c>base_model</c> when the student was loaded by Hub
-    /// name (or its card named one), the license and language of the card it was loaded with, and a <c>model-index</c>
+    /// name (or its card named one), the license and language of the card it was loaded with, the <c>datasets</c> of its
+    /// training here (<see cref="Training.DistillationTrainerOptions.Datasets"/>), and a <c>model-index</c>
     /// with the last evaluation's metrics when it was trained and evaluated here. Scalars are JSON strings, valid YAML.
     /// </summary>
     private static void AppendHubMetadata(StringBuilder b, BiEncoderStudent student)
@@ -205,10 +206,19 @@ internal static class SentenceTransformerLayout
         string? baseModel = student.BaseModel;
         if (baseModel is not null)
             b.AppendLine(c, $"base_model: {JsonSerializer.Serialize(baseModel)}");
+        bool trainedHere = student.TrainingDetails is not null;
         foreach ((string key, string block) in student.LoadedCardMetadata)
         {
-            if (key != "base_model" || baseModel is null)
+            // A training run here replaces the datasets and results a card of ours recorded.
+            if ((key != "base_model" || baseModel is null) && !(trainedHere && key is "datasets" or "model-index"))
                 b.Append(block);
+        }
+        // The datasets of this training run only (a loaded card's datasets trained the model it came from, not this one).
+        if ((student.TrainingDetails?.Options as Training.DistillationTrainerOptions)?.Datasets is { Count: > 0 } datasets)
+        {
+            b.AppendLine("datasets:");
+            foreach (string dataset in datasets.Distinct(StringComparer.Ordinal))
+                b.AppendLine(c, $"- {JsonSerializer.Serialize(dataset)}");
         }
         if (student.TrainingDetails?.Metrics is { Count: > 0 } metrics)
         {
@@ -234,8 +244,9 @@ internal static class SentenceTransformerLayout
     }
 
     /// <summary>
-    /// The top-level front matter entries of a loaded model card that stay true for a model trained from it: its
-    /// <c>license</c> (and <c>license_name</c> / <c>license_link</c>), <c>language</c> and <c>base_model</c>, each with its
+    /// The top-level front matter entries of a loaded model card that a save writes again: its
+    /// <c>license</c> (and <c>license_name</c> / <c>license_link</c>), <c>language</c> and <c>base_model</c> (and, from a card
+    /// this library wrote, the <c>datasets</c> and <c>model-index</c> of its training), each with its
     /// lines as written (a key's block runs until the next top-level key); empty without a card or front matter.
     /// </summary>
     internal static IReadOnlyList<(string Key, string Block)> ReadCarriedMetadata(string directory)
@@ -247,6 +258,8 @@ internal static class SentenceTransformerLayout
         int end = lines.Length > 0 && lines[0] == "---" ? Array.IndexOf(lines, "---", 1) : -1;
         if (end < 0)
             return [];
+        // A card of ours also keeps what its training recorded: the datasets and the evaluation results.
+        bool ours = lines.Contains(ModelCardTitle);
         var blocks = new List<(string Key, string Block)>();
         for (int i = 1; i < end; i++)
         {
@@ -257,7 +270,7 @@ internal static class SentenceTransformerLayout
             int next = i + 1;
             while (next < end && (lines[next].Length == 0 || lines[next][0] is ' ' or '-'))
                 next++;
-            if (key is "license" or "license_name" or "license_link" or "language" or "base_model")
+            if (key is "license" or "license_name" or "license_link" or "language" or "base_model" || (ours && key is "datasets" or "model-index"))
                 blocks.Add((key, string.Join(Environment.NewLine, lines[i..next]) + Environment.NewLine));
             i = next - 1;
         }

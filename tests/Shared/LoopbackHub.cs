@@ -19,7 +19,8 @@ namespace KnowledgeDistillation.Tests.Hub;
 /// small files served directly with the git blob SHA-1 as ETag, LFS files (weights) as a 302 to a file server path
 /// <c>/cdn/{sha256}</c> with <c>X-Linked-Etag</c> / <c>X-Linked-Size</c>, always <c>X-Repo-Commit</c>; range requests;
 /// the error codes (<c>X-Error-Code</c> RepoNotFound, GatedRepo, RevisionNotFound, EntryNotFound; a refused token).
-/// Its answers are checked against the official JavaScript client in <see cref="HubInteropTests"/>.
+/// Its answers are checked against the official JavaScript client in KnowledgeDistillation.Tests' HubInteropTests.
+/// Shared by the library's and kd's tests.
 /// </summary>
 internal sealed class LoopbackHub : IDisposable
 {
@@ -53,6 +54,9 @@ internal sealed class LoopbackHub : IDisposable
 
     /// <summary>Every request: method, path and query, and the Range and Authorization headers.</summary>
     public ConcurrentQueue<(string Method, string Path, string? Range, string? Authorization)> Requests { get; } = new();
+
+    /// <summary>The client-side port of the connection each request to the Hub (not the file server) came on: one port, one connection.</summary>
+    public ConcurrentQueue<int> HubClientPorts { get; } = new();
 
     /// <summary>Tokens the server accepts; any other token is refused with 401 "Invalid credentials".</summary>
     public HashSet<string> ValidTokens { get; } = new(StringComparer.Ordinal);
@@ -139,6 +143,8 @@ internal sealed class LoopbackHub : IDisposable
         HttpListenerRequest request = context.Request;
         HttpListenerResponse response = context.Response;
         Requests.Enqueue((request.HttpMethod, request.Url!.PathAndQuery, request.Headers["Range"], request.Headers["Authorization"]));
+        if (request.LocalEndPoint.Port == Endpoint.Port)
+            HubClientPorts.Enqueue(request.RemoteEndPoint.Port);
         try
         {
             await RouteAsync(request, response);
