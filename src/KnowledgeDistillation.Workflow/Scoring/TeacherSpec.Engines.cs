@@ -150,12 +150,23 @@ public static partial class TeacherSpec
     };
 
     // The export folder of a cross-encoder, written (float32 and int8) unless it is there and its fingerprint matches.
-    private static async Task<string> ExportOnceAsync(string spec, ILogger logger, CancellationToken cancellationToken)
+    private static Task<string> ExportOnceAsync(string spec, ILogger logger, CancellationToken cancellationToken)
+        => ExportOnceAsync(spec, settings: "", async (full, target, ct) =>
+        {
+            using CrossEncoderTeacher teacher = CrossEncoderTeacher.FromPretrained(full, logger: logger);
+            await teacher.ExportOnnxAsync(target, quantize: true, ct).ConfigureAwait(false);
+        }, logger, cancellationToken);
+
+    /// <summary>
+    /// The <see cref="OnnxExportFolder"/> of a model folder (beside a <c>.onnx</c> file): <paramref name="export"/> writes
+    /// float32 and int8 there unless the folder is complete and was exported from the same files and settings.
+    /// </summary>
+    internal static async Task<string> ExportOnceAsync(string spec, string settings, Func<string, string, CancellationToken, Task> export, ILogger logger, CancellationToken cancellationToken)
     {
         string full = Path.GetFullPath(spec);
         bool isFolder = Directory.Exists(full);
         string target = Path.Combine(isFolder ? full : Path.GetDirectoryName(full)!, OnnxExportFolder);
-        string fingerprint = Fingerprint(full, isFolder);
+        string fingerprint = Fingerprint(full, isFolder) + settings;
         string fingerprintPath = Path.Combine(target, SourceFingerprintFile);
         if (File.Exists(fingerprintPath) && File.Exists(Path.Combine(target, OnnxExporter.QuantizedModelFileName))
             && string.Equals(await File.ReadAllTextAsync(fingerprintPath, cancellationToken).ConfigureAwait(false), fingerprint, StringComparison.Ordinal))
@@ -163,8 +174,7 @@ public static partial class TeacherSpec
             return target;
         }
 
-        using (CrossEncoderTeacher teacher = CrossEncoderTeacher.FromPretrained(full, logger: logger))
-            await teacher.ExportOnnxAsync(target, quantize: true, cancellationToken).ConfigureAwait(false);
+        await export(full, target, cancellationToken).ConfigureAwait(false);
         // Written last, through the one atomic write: a folder without it (a killed run) is exported again.
         await AtomicWrite.WriteFileAsync(fingerprintPath, (stream, ct) => stream.WriteAsync(Encoding.UTF8.GetBytes(fingerprint), ct).AsTask(), cancellationToken).ConfigureAwait(false);
         Exported(logger, full, target);
@@ -204,7 +214,7 @@ public static partial class TeacherSpec
         return [.. best.Select(s => batchSize / Math.Max(s, 1e-9))];
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Exported the cross-encoder {Source} for ONNX Runtime (float32 and int8) to {Target}, once: it is reused until the model's files change.")]
+    [LoggerMessage(Level = LogLevel.Information, Message = "Exported the model {Source} for ONNX Runtime (float32 and int8) to {Target}, once: it is reused until the model's files or settings change.")]
     private static partial void Exported(ILogger logger, string source, string target);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Engine auto keeps to libtorch: the model has no ONNX export ({Reason}).")]
