@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
+using KnowledgeDistillation.Hub;
 using KnowledgeDistillation.Models;
 using KnowledgeDistillation.Models.Checkpoints;
 using KnowledgeDistillation.Models.Onnx;
@@ -127,7 +128,11 @@ public sealed partial class OnnxCrossEncoderTeacher : ITeacher, IDisposable
     /// and, optionally, <c>config.json</c>; or a <c>.onnx</c> file whose tokenizer is beside it or above its <c>onnx/</c>
     /// folder, as <see cref="CrossEncoderTeacher.FromPretrained"/> reads them.
     /// </summary>
-    /// <param name="path">The folder or <c>.onnx</c> file, for example one written by <c>ExportOnnxAsync</c> or <c>kd export</c>.</param>
+    /// <param name="path">
+    /// The folder or <c>.onnx</c> file, for example one written by <c>ExportOnnxAsync</c> or <c>kd export</c>; or a Hugging
+    /// Face Hub name (<c>org/name[@revision]</c>, its ONNX files included), resolved through the cache Python shares (a local
+    /// folder of that name wins).
+    /// </param>
     /// <param name="options">Scoring and session settings; defaults when <see langword="null"/>.</param>
     /// <param name="logger">Receives loading notes; nothing is logged when <see langword="null"/>.</param>
     /// <returns>The teacher.</returns>
@@ -145,6 +150,7 @@ public sealed partial class OnnxCrossEncoderTeacher : ITeacher, IDisposable
         options ??= new OnnxCrossEncoderTeacherOptions();
         options.Validate();
         logger ??= NullLogger.Instance;
+        path = HubModelResolver.Resolve(path, logger, includeOnnx: true);
         ModelFolder.EnsureExists(path);
         string tokenizerDirectory = ModelFolder.TokenizerFolder(path);
         string modelPath = ModelFolder.IsOnnxFile(path) ? Path.GetFullPath(path) : FindModelFile(path, options.ModelFile);

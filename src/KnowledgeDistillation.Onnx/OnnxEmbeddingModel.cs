@@ -227,6 +227,14 @@ public sealed partial class OnnxEmbeddingModel : IDisposable
     /// <returns>The generator.</returns>
     public OnnxEmbeddingGenerator AsIEmbeddingGenerator(TextKind kind = TextKind.Document) => new(this, kind);
 
+    /// <summary>
+    /// This model as the encoder of dense retrieval and its evaluation (<see cref="Retrieval.DenseRetriever.CreateAsync"/>,
+    /// <see cref="Evaluation.RetrievalEvaluator.EvaluateAsync(Retrieval.EmbeddingEncoder, IProgress{Evaluation.EvaluationProgress}?, CancellationToken)"/>):
+    /// a query and a document generator with the model's <see cref="Similarity"/>. The model must outlive it.
+    /// </summary>
+    /// <returns>The encoder.</returns>
+    public Retrieval.EmbeddingEncoder AsEmbeddingEncoder() => new(AsIEmbeddingGenerator(TextKind.Query), AsIEmbeddingGenerator(TextKind.Document), Similarity);
+
     /// <summary>Releases the ONNX Runtime session.</summary>
     public void Dispose()
     {

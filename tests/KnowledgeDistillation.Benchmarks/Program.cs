@@ -7,7 +7,7 @@ using KnowledgeDistillation.Benchmarks;
 //   peak <what> ...     peak working set of one workload in this fresh process
 //   gemm [reps]         GFLOP/s of libtorch matrix products (ceiling and MiniLM linear shapes)
 //   inference [rounds]  real all-MiniLM-L6-v2: ours (MKL, oneDNN, bf16) against ONNX Runtime, interleaved
-//   teacher-engines [rounds]  cross-encoder pairs/s: libtorch fp32/bf16 against ONNX Runtime fp32/int8, interleaved
+//   teacher-engines [rounds]  cross-encoder pairs/s and student corpus texts/s: libtorch fp32/bf16 against ONNX Runtime fp32/int8, interleaved
 //   train compare|peak|drift  training step per BertComputeOptions (real MiniLM): time, peak memory, bf16 loss drift
 //   auto-precision      what TrainingPrecision.Auto chooses on this CPU (the trainer's log line)
 //   profile [rounds] [queries]  per-operation profile of the MiniLM training step, fp32 and bf16 autocast

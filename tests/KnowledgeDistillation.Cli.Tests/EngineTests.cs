@@ -1,6 +1,7 @@
 using System.Text.Json;
 using KnowledgeDistillation.Data;
 using KnowledgeDistillation.Teachers;
+using KnowledgeDistillation.Workflow.Scoring;
 
 namespace KnowledgeDistillation.Cli.Tests;
 
@@ -24,7 +25,7 @@ public sealed class EngineTests : IDisposable
 
         string export = Path.Combine(teacher, "kd-onnx");
         File.Exists(Path.Combine(export, "model.onnx")).Should().BeTrue("the teacher was exported for ONNX Runtime");
-        onnx.Error.Should().Contain("Exported the cross-encoder");
+        onnx.Error.Should().Contain("Exported the model");
         using (JsonDocument json = JsonDocument.Parse(onnx.Out))
         {
             json.RootElement.GetProperty("engine").GetString().Should().Be("onnxruntime float32");
@@ -41,7 +42,7 @@ public sealed class EngineTests : IDisposable
         DateTime written = File.GetLastWriteTimeUtc(Path.Combine(export, "model.onnx"));
         Kd.Result int8 = await Kd.RunAsync("score", "--teacher", teacher, "--engine", "onnx", "--quantize", "--input", examples, "--cache", _data.File("int8.kdscores"), "--json");
         int8.ExitCode.Should().Be(0, int8.Error);
-        int8.Error.Should().NotContain("Exported the cross-encoder");
+        int8.Error.Should().NotContain("Exported the model");
         File.GetLastWriteTimeUtc(Path.Combine(export, "model.onnx")).Should().Be(written);
         TeacherScoreCacheMerge.ReadTeacherIdentity(_data.File("int8.kdscores")).Should().EndWith("precision=int8;quantization=dynamic");
 
@@ -54,20 +55,48 @@ public sealed class EngineTests : IDisposable
         torchOnOnnx.Error.Should().Contain("engine=libtorch");
     }
 
-    [Fact]
-    public async Task Auto_measures_logs_its_choice_and_the_cache_records_it()
+    [Theory]
+    [InlineData(2.0, true)]
+    [InlineData(0.5, false)]
+    public async Task Auto_measures_logs_its_choice_and_the_cache_records_it(double bf16Speedup, bool quantize)
     {
         string teacher = CopyTeacher();
         string examples = await WriteExamplesAsync();
-        Kd.Result auto = await Kd.RunAsync("score", "--teacher", teacher, "--engine", "auto", "--quantize", "--input", examples, "--cache", _data.File("auto.kdscores"), "--json");
+        Func<double> measured = TeacherSpec.BFloat16Speedup;
+        TeacherSpec.BFloat16Speedup = () => bf16Speedup;
+        Kd.Result auto;
+        try
+        {
+            auto = await Kd.RunAsync(["score", "--teacher", teacher, "--engine", "auto", .. quantize ? new[] { "--quantize" } : [], "--input", examples, "--cache", _data.File("auto.kdscores"), "--json"]);
+        }
+        finally
+        {
+            TeacherSpec.BFloat16Speedup = measured;
+        }
         auto.ExitCode.Should().Be(0, auto.Error);
-        auto.Error.Should().Contain("Engine auto chose").And.Contain("libtorch float32").And.Contain("onnxruntime float32").And.Contain("onnxruntime int8").And.Contain("pairs/s");
+        string rates = auto.Error[auto.Error.IndexOf("Engine auto chose", StringComparison.Ordinal)..];
+        rates.Should().Contain("libtorch float32").And.Contain("onnxruntime float32").And.Contain("pairs/s");
+        // bfloat16 is probed where the CPU multiplies it fast; int8 only when asked for.
+        if (bf16Speedup >= 1)
+            rates.Should().Contain("libtorch bfloat16");
+        else
+            auto.Error.Should().Contain("does not probe libtorch bfloat16").And.Contain("0.50x");
+        if (quantize)
+            rates.Should().Contain("onnxruntime int8");
+        else
+            rates.Should().NotContain("int8");
         using JsonDocument json = JsonDocument.Parse(auto.Out);
         string engine = json.RootElement.GetProperty("engine").GetString()!;
+        rates.Should().Contain($"chose {engine};");
         string identity = TeacherScoreCacheMerge.ReadTeacherIdentity(_data.File("auto.kdscores"));
         identity.Should().Be(json.RootElement.GetProperty("teacher").GetString());
-        if (engine == "libtorch float32")
-            identity.Should().StartWith("cross-encoder/bert:");
+        if (engine.StartsWith("libtorch", StringComparison.Ordinal))
+        {
+            // The dtype is inside a libtorch identity's hash: the cache's is the one of the teacher in that dtype.
+            var dtype = engine == "libtorch bfloat16" ? TorchSharp.torch.ScalarType.BFloat16 : TorchSharp.torch.ScalarType.Float32;
+            using var reference = KnowledgeDistillation.Models.CrossEncoderTeacher.FromPretrained(teacher, new KnowledgeDistillation.Models.CrossEncoderTeacherOptions { DType = dtype });
+            identity.Should().Be(reference.Identity);
+        }
         else
             identity.Should().EndWith(engine == "onnxruntime int8" ? "precision=int8;quantization=dynamic" : "precision=float32;quantization=none");
     }
@@ -75,7 +104,7 @@ public sealed class EngineTests : IDisposable
     [Theory]
     [InlineData("score", "*--quantize (int8) runs on ONNX Runtime*", "--quantize")]
     [InlineData("score", "*bm25 has no model*", "--engine", "onnx", "--teacher-bm25")]
-    [InlineData("evaluate", "*--engine and --quantize apply to a reranker only*", "--quantize")]
+    [InlineData("evaluate", "*--engine and --quantize apply to a reranker or a student, not to bm25*", "--quantize")]
     public async Task Options_that_cannot_be_honoured_are_usage_errors(string command, string message, params string[] extra)
     {
         string examples = await WriteExamplesAsync();

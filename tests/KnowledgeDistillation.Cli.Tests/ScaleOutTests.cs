@@ -167,4 +167,54 @@ public class ScaleOutTests(ScoredSlice slice) : IClassFixture<ScoredSlice>
         foreach ((QueryDocumentPair pair, float score) in shard)
             BitConverter.SingleToInt32Bits(score).Should().Be(BitConverter.SingleToInt32Bits(single[pair]));
     }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task On_onnx_runtime_two_shard_processes_merged_equal_a_single_run_and_a_second_run_bit_for_bit(bool quantize)
+    {
+        string name = quantize ? "int8" : "fp32";
+        // A copy of the teacher: the first run exports it to its kd-onnx folder, which the shards then reuse.
+        string teacher = slice.Data.File($"onnx-teacher-{name}");
+        Directory.CreateDirectory(teacher);
+        foreach (string file in Directory.GetFiles(TestData.CrossEncoder))
+            File.Copy(file, Path.Combine(teacher, Path.GetFileName(file)));
+        string[] engine = ["--engine", "onnx", .. quantize ? new[] { "--quantize" } : [], "--batch-size", "1", "--threads", "1"];
+        string single = slice.Data.File($"onnx-{name}-single.kdscores"), again = slice.Data.File($"onnx-{name}-again.kdscores");
+        Kd.Result first = await Kd.RunProcessAsync(null, ["score", "--teacher", teacher, "--input", slice.Examples, "--cache", single, .. engine]);
+        first.ExitCode.Should().Be(0, first.Error);
+        Kd.Result second = await Kd.RunProcessAsync(null, ["score", "--teacher", teacher, "--input", slice.Examples, "--cache", again, .. engine]);
+        second.ExitCode.Should().Be(0, second.Error);
+
+        string cache = slice.Data.File($"onnx-{name}.kdscores");
+        Process[] shards =
+        [
+            Kd.Start(null, ["score", "--teacher", teacher, "--input", slice.Examples, "--cache", cache, "--shard", "0/2", .. engine]),
+            Kd.Start(new Dictionary<string, string> { ["JOB_COMPLETION_INDEX"] = "1", ["JOB_COMPLETIONS"] = "2" }, ["score", "--teacher", teacher, "--input", slice.Examples, "--cache", cache, .. engine]),
+        ];
+        foreach (Process shard in shards)
+        {
+            string error = await shard.StandardError.ReadToEndAsync();
+            await shard.WaitForExitAsync();
+            shard.ExitCode.Should().Be(0, error);
+            shard.Dispose();
+        }
+        string merged = slice.Data.File($"onnx-{name}-merged.kdscores");
+        Kd.Result merge = await Kd.RunAsync("merge-scores", slice.Data.File($"onnx-{name}.shard-0-of-2.kdscores"), slice.Data.File($"onnx-{name}.shard-1-of-2.kdscores"), "--output", merged);
+        merge.ExitCode.Should().Be(0, merge.Error);
+
+        TeacherScoreCacheMerge.ReadTeacherIdentity(merged).Should().EndWith(quantize ? "precision=int8;quantization=dynamic" : "precision=float32;quantization=none");
+        Dictionary<QueryDocumentPair, float> reference = await ScoredSlice.ReadAsync(single, slice.Pairs);
+        reference.Should().HaveCount(slice.Pairs.Length);
+        foreach (string other in new[] { again, merged })
+        {
+            Dictionary<QueryDocumentPair, float> scores = await ScoredSlice.ReadAsync(other, slice.Pairs);
+            scores.Should().HaveCount(slice.Pairs.Length);
+            foreach ((QueryDocumentPair pair, float score) in reference)
+                BitConverter.SingleToInt32Bits(scores[pair]).Should().Be(BitConverter.SingleToInt32Bits(score), $"{Path.GetFileName(other)}: {pair}");
+        }
+        // Another engine's scores differ, so bit-for-bit equality above is not a property of any scoring.
+        Dictionary<QueryDocumentPair, float> torch = await ScoredSlice.ReadAsync(slice.SingleCache, slice.Pairs);
+        reference.Count(p => BitConverter.SingleToInt32Bits(p.Value) != BitConverter.SingleToInt32Bits(torch[p.Key])).Should().BeGreaterThan(0);
+    }
 }

@@ -3,7 +3,7 @@ using KnowledgeDistillation.Workflow.Scoring;
 
 namespace KnowledgeDistillation.Cli.Commands;
 
-/// <summary>--engine and --quantize: what runs a cross-encoder teacher or reranker.</summary>
+/// <summary>--engine and --quantize: what runs a cross-encoder teacher or reranker, or a student encoding a corpus.</summary>
 internal sealed class EngineOptions
 {
     public EngineOptions()
@@ -13,13 +13,13 @@ internal sealed class EngineOptions
 
     public Option<string> Engine { get; } = new("--engine")
     {
-        Description = "What runs the cross-encoder: torch (libtorch, float32), onnx (ONNX Runtime over the model's ONNX export, written once to <model>/kd-onnx unless the folder has its own model.onnx), or auto (whichever a short timing probe on this model and CPU finds fastest; the choice is logged). The engine and precision are part of the teacher identity a score cache records.",
+        Description = "What runs the model (a cross-encoder, or a student encoding the corpus): torch (libtorch, float32), onnx (ONNX Runtime over the model's ONNX export, written once to <model>/kd-onnx; a cross-encoder folder with its own model.onnx is scored as it is), or auto (whichever a short timing probe on this model and CPU finds fastest among libtorch float32, libtorch bfloat16 where the CPU multiplies it fast (cross-encoders), ONNX Runtime float32 and, with --quantize, int8; the rates and choice are logged). The engine and precision are part of the teacher identity a score cache records.",
         DefaultValueFactory = _ => "torch",
     };
 
     public Option<bool> Quantize { get; } = new("--quantize")
     {
-        Description = "With --engine onnx, score with the int8 graph (model.int8.onnx); with --engine auto, probe it too.",
+        Description = "With --engine onnx, run the int8 graph (model.int8.onnx); with --engine auto, probe it too (auto never picks int8 without it).",
     };
 
     public void AddTo(Command command)

@@ -46,9 +46,10 @@ internal static class EvaluateCommand
                 throw new UsageException($"--fuse-bm25 {w.ToString(CultureInfo.InvariantCulture)}: the BM25 weight must be in [0, 1].");
             if (what != "reranker" && (run.Value(fuse) is not null || run.Value(cacheOption) is not null))
                 throw new UsageException("--fuse-bm25 and --cache apply to a reranker only.");
-            if (what != "reranker" && (run.Value(engine.Engine) != "torch" || run.Value(engine.Quantize)))
-                throw new UsageException("--engine and --quantize apply to a reranker only.");
-            TeacherLoadOptions? rerankerOptions = what == "reranker" ? engine.LoadOptions(run, isBm25: false, run.Value(batch), run.Value(maxLength)) : null;
+            if (what == "bm25" && (run.Value(engine.Engine) != "torch" || run.Value(engine.Quantize)))
+                throw new UsageException("--engine and --quantize apply to a reranker or a student, not to bm25.");
+            TeacherLoadOptions? engineOptions = what == "bm25" ? null : engine.LoadOptions(run, isBm25: false, run.Value(batch), run.Value(maxLength));
+            string engineName = "bm25";
             RetrievalDataset dataset = await RetrievalDataset.LoadAsync(data.Source(run), cancellationToken).ConfigureAwait(false);
             MetricResults metrics;
             double qps;
@@ -56,11 +57,16 @@ internal static class EvaluateCommand
             if (what == "student")
             {
                 // As kd mine --retriever loads it: the folder's sentence-transformers settings, else mean pooling (said on stderr).
-                using BiEncoderStudent student = DenseModelOptions.LoadStudent(run, model, pooling: null, normalize: null, similarity: null,
-                    run.Value(maxLength), run.Value(batch));
+                using StudentEncoder student = await StudentSpec.LoadAsync(model, () => DenseModelOptions.LoadStudent(run, model, pooling: null, normalize: null, similarity: null,
+                    run.Value(maxLength), run.Value(batch)), engineOptions, run.Logger, cancellationToken).ConfigureAwait(false);
+                engineName = student.EngineName;
                 EvaluationResult result = await run.WithProgressAsync("evaluating the student", progress =>
-                    EvaluateStep.StudentAsync(student, dataset, run.Value(topK), runPath, "student",
-                        new SynchronousProgress<EvaluationProgress>(p => progress.Report((p.Completed, p.Total))), cancellationToken)).ConfigureAwait(false);
+                {
+                    var report = new SynchronousProgress<EvaluationProgress>(p => progress.Report((p.Completed, p.Total)));
+                    return student.Student is { } torch
+                        ? EvaluateStep.StudentAsync(torch, dataset, run.Value(topK), runPath, "student", report, cancellationToken)
+                        : EvaluateStep.EncoderAsync(student.Encoder, dataset, run.Value(topK), runPath, "student", report, cancellationToken);
+                }).ConfigureAwait(false);
                 (metrics, qps) = (result.Metrics, result.QueriesPerSecond);
             }
             else
@@ -74,8 +80,9 @@ internal static class EvaluateCommand
                 }
                 else
                 {
-                    ITeacher teacher = await TeacherSpec.LoadAsync(model, null, rerankerOptions, run.Logger, cancellationToken).ConfigureAwait(false);
+                    ITeacher teacher = await TeacherSpec.LoadAsync(model, null, engineOptions, run.Logger, cancellationToken).ConfigureAwait(false);
                     using var ownedTeacher = teacher as IDisposable;
+                    engineName = TeacherSpec.EngineName(teacher);
                     // Through the cache the reranking reuses kd score's pairs and scores new ones in the same batches as the QuickStart.
                     await using TeacherScoreCache? cache = run.Value(cacheOption) is { } cachePath
                         ? await TeacherScoreCache.OpenAsync(Path.GetFullPath(cachePath), teacher.Identity,
@@ -98,6 +105,7 @@ internal static class EvaluateCommand
                 {
                     model,
                     kind = what,
+                    engine = engineName,
                     queries = metrics.QueryCount,
                     metrics = metrics.Means,
                     queriesPerSecond = qps,

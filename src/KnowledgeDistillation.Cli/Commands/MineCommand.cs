@@ -51,11 +51,13 @@ internal static class MineCommand
         };
         var encodeBatch = new Option<int>("--encode-batch-size") { Description = "Texts per forward pass of a dense --retriever.", DefaultValueFactory = _ => 64 };
         var denseModel = new DenseModelOptions();
+        var engine = new EngineOptions();
         var command = new Command("mine", "Mine hard negatives (BM25 or a dense student's) for the judged queries of a split (positives: their relevant documents) and write FlagEmbedding JSONL.");
         data.AddTo(command);
         foreach (Option option in new Option[] { output, negatives, minNegatives, minRank, maxRank, pseudo, seed, devQueries, retriever, encodeBatch })
             command.Options.Add(option);
         denseModel.AddTo(command);
+        engine.AddTo(command);
 
         KdApp.SetAction(command, environment, async (run, cancellationToken) =>
         {
@@ -69,6 +71,9 @@ internal static class MineCommand
                 throw new DirectoryNotFoundException($"The --retriever {Path.GetFullPath(candidates)} does not exist (give bm25, or a student folder or .onnx file).");
             if (!dense && denseModel.AnyGiven(run))
                 throw new UsageException("--pooling, --normalize, --similarity and --max-length apply to a dense --retriever, not to bm25.");
+            if (!dense && (run.Value(engine.Engine) != "torch" || run.Value(engine.Quantize)))
+                throw new UsageException("--engine and --quantize apply to a dense --retriever, not to bm25.");
+            TeacherLoadOptions? engineOptions = dense ? engine.LoadOptions(run, isBm25: false, run.Value(encodeBatch), maxLength: null) : null;
             var options = new MineOptions
             {
                 Negatives = run.Value(negatives),
@@ -83,10 +88,17 @@ internal static class MineCommand
             run.Info($"{dataset.Corpus.Count:N0} documents, {all.Queries.Count:N0} judged queries{(dev.Queries.Count > 0 ? $", {dev.Queries.Count:N0} of them held out as dev queries" : "")}");
 
             using Bm25Index? index = dense ? null : Bm25Index.BuildInMemory(dataset.Corpus, cancellationToken: cancellationToken);
-            using BiEncoderStudent? student = dense ? denseModel.Load(run, candidates, run.Value(encodeBatch)) : null;
+            using StudentEncoder? student = dense
+                ? await StudentSpec.LoadAsync(candidates, () => denseModel.Load(run, candidates, run.Value(encodeBatch)), engineOptions, run.Logger, cancellationToken).ConfigureAwait(false)
+                : null;
             using DenseRetriever? denseRetriever = student is null ? null : await run.WithProgressAsync("encoding the corpus", progress =>
-                Task.FromResult(DenseRetriever.Create(student, dataset.Corpus, new DenseRetrieverOptions { EncodeBatchSize = run.Value(encodeBatch) },
-                    new SynchronousProgress<EvaluationProgress>(p => progress.Report((p.Completed, p.Total))), cancellationToken))).ConfigureAwait(false);
+            {
+                var options = new DenseRetrieverOptions { EncodeBatchSize = run.Value(encodeBatch) };
+                var report = new SynchronousProgress<EvaluationProgress>(p => progress.Report((p.Completed, p.Total)));
+                return student.Student is { } torch
+                    ? Task.FromResult(DenseRetriever.Create(torch, dataset.Corpus, options, report, cancellationToken))
+                    : DenseRetriever.CreateAsync(student.Encoder, dataset.Corpus, options, report, cancellationToken);
+            }).ConfigureAwait(false);
             ICandidateRetriever first = denseRetriever is not null ? denseRetriever : new Bm25Retriever(index!);
             MineResult mined = await run.WithProgressAsync("mining", progress =>
                 MineStep.MineAsync(first, dataset.Corpus, dataset.Queries, dataset.Judgments, options, run.Logger,
@@ -94,7 +106,7 @@ internal static class MineCommand
             string path = Path.GetFullPath(run.Value(output));
             await FlagEmbeddingJsonl.WriteAsync(path, mined.Examples, cancellationToken).ConfigureAwait(false);
             string source = dense ? "dense" : "bm25";
-            string described = student is null ? source : $"{source}, {student.Pooling.ToString().ToLowerInvariant()} pooling";
+            string described = student is null ? source : $"{source} on {student.EngineName}, {student.Pooling.ToString().ToLowerInvariant()} pooling";
             return new CommandResult(
                 new
                 {
@@ -104,6 +116,7 @@ internal static class MineCommand
                     fromPseudoQueries = mined.FromPseudoQueries,
                     devQueries = dev.Queries.Count,
                     retriever = source,
+                    engine = student?.EngineName,
                     // What the dense model did, as loaded (the folder's settings or the options'): null for BM25.
                     pooling = student?.Pooling.ToString().ToLowerInvariant(),
                     normalize = student?.Normalize,

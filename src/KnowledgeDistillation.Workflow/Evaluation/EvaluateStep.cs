@@ -74,6 +74,25 @@ public static class EvaluateStep
         return evaluator.EvaluateAsync(student, progress, cancellationToken);
     }
 
+    /// <summary>Embedding generators (a student's ONNX Runtime export, or any other) retrieving from the whole corpus, as <see cref="StudentAsync"/> does.</summary>
+    /// <param name="encoder">The query and document generators and the similarity.</param>
+    /// <param name="data">The dataset.</param>
+    /// <param name="topK">Documents per query.</param>
+    /// <param name="runFile">A TREC run file to write; optional.</param>
+    /// <param name="runTag">The run tag.</param>
+    /// <param name="progress">Receives progress; optional.</param>
+    /// <param name="cancellationToken">Cancels.</param>
+    /// <returns>The evaluation.</returns>
+    public static Task<EvaluationResult> EncoderAsync(
+        EmbeddingEncoder encoder, RetrievalDataset data, int topK = 100, string? runFile = null, string runTag = "student",
+        IProgress<EvaluationProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        var evaluator = new RetrievalEvaluator(data.Corpus, data.Queries, data.Judgments,
+            new RetrievalEvaluatorOptions { TopK = topK, RunFilePath = runFile, RunTag = runTag });
+        return evaluator.EvaluateAsync(encoder, progress, cancellationToken);
+    }
+
     /// <summary>
     /// The QuickStart's dev evaluator for training curves and best-checkpoint choice: the dev queries retrieve from a
     /// reduced corpus (their BM25 top <paramref name="candidates"/> and their relevant documents), so that an evaluation

@@ -9,6 +9,12 @@ public enum TeacherEngine
     /// <summary>ONNX Runtime over the model's ONNX export, float32 or (with quantize) int8: <see cref="Onnx.OnnxCrossEncoderTeacher"/>.</summary>
     Onnx,
 
-    /// <summary>Whichever of the others a short timing probe on the model finds fastest; the choice is logged and is in the teacher's identity.</summary>
+    /// <summary>
+    /// Whichever a short timing probe on the model at hand finds fastest (a batch of the same token ids, best of three
+    /// interleaved rounds) among libtorch float32, libtorch bfloat16 (only where the CPU multiplies bfloat16 at least as
+    /// fast as float32), ONNX Runtime float32 and, only with quantize, ONNX Runtime int8: int8 moves scores (bounded by
+    /// tests, measured in docs/benchmarks.md), so it is used only when asked for. The rates and the choice are logged, and
+    /// the chosen engine and precision are in the teacher's identity, so a score cache records them and refuses another.
+    /// </summary>
     Auto,
 }

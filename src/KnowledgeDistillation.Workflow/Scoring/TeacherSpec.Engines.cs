@@ -51,12 +51,12 @@ public static partial class TeacherSpec
         if (!IsBm25(spec))
             spec = await HubModelResolver.ResolveAsync(spec, logger, cancellationToken: cancellationToken).ConfigureAwait(false);
         if (IsBm25(spec) || options.Engine == TeacherEngine.Torch)
-            return Load(spec, index, options.BatchSize, options.MaxLength);
+            return LoadTorch(spec, index, options);
         if (IsBiEncoderFolder(spec))
         {
             // The engines are a cross-encoder's; a bi-encoder teacher embeds each distinct text once, on libtorch.
             return options.Engine == TeacherEngine.Auto && !options.Quantize
-                ? Load(spec, index, options.BatchSize, options.MaxLength)
+                ? LoadTorch(spec, index, options)
                 : throw new ArgumentException("The onnx engine and int8 score cross-encoders; a bi-encoder teacher runs on libtorch (--engine torch or auto, no --quantize).", nameof(options));
         }
         if (!Directory.Exists(spec) && !File.Exists(spec))
@@ -68,7 +68,14 @@ public static partial class TeacherSpec
         var candidates = new List<ITeacher>();
         try
         {
-            candidates.Add(Load(spec, index, options.BatchSize, options.MaxLength));
+            candidates.Add(LoadTorch(spec, index, options));
+            // bfloat16 is a candidate where the CPU multiplies it at least as fast as float32 (AVX512-BF16, AMX): elsewhere
+            // libtorch emulates it, several times slower, and the probe would only spend time on a sure loser.
+            double bf16Speedup = BFloat16Speedup();
+            if (bf16Speedup >= 1.0)
+                candidates.Add(LoadTorch(spec, index, options, TorchSharp.torch.ScalarType.BFloat16));
+            else
+                AutoSkippedBFloat16(logger, bf16Speedup);
             try
             {
                 candidates.Add(await LoadOnnxAsync(spec, options, quantized: false, logger, cancellationToken).ConfigureAwait(false));
@@ -79,9 +86,17 @@ public static partial class TeacherSpec
             {
                 // A model the ONNX export cannot write (the exact-match input, an activation without an ONNX form) stays on libtorch.
                 AutoKeptTorch(logger, ex.Message);
-                ITeacher torch = candidates[0];
+                foreach (ITeacher onnx in candidates.OfType<OnnxCrossEncoderTeacher>().ToArray())
+                {
+                    candidates.Remove(onnx);
+                    (onnx as IDisposable)?.Dispose();
+                }
+            }
+            if (candidates.Count == 1)
+            {
+                ITeacher only = candidates[0];
                 candidates.Clear();
-                return torch;
+                return only;
             }
             int maxLength = ((CrossEncoderTeacher)candidates[0]).MaxLength;
             double[] rates = await ProbeAsync(candidates, Math.Min(options.BatchSize, 32), Math.Min(maxLength, ProbeTokens), cancellationToken).ConfigureAwait(false);
@@ -110,6 +125,12 @@ public static partial class TeacherSpec
         _ => teacher.GetType().Name,
     };
 
+    /// <summary>
+    /// libtorch's bfloat16 over float32 matrix-product rate on this CPU (measured once per process); a test replaces it to
+    /// decide whether <see cref="TeacherEngine.Auto"/> probes bfloat16 whatever the CPU.
+    /// </summary>
+    internal static Func<double> BFloat16Speedup { get; set; } = () => Runtime.MatrixProductProbe.ForThisProcess().BFloat16Speedup;
+
     private static async Task<OnnxCrossEncoderTeacher> LoadOnnxAsync(string spec, TeacherLoadOptions options, bool quantized, ILogger logger, CancellationToken cancellationToken)
     {
         string file = quantized ? OnnxExporter.QuantizedModelFileName : OnnxExporter.ModelFileName;
@@ -133,12 +154,23 @@ public static partial class TeacherSpec
     };
 
     // The export folder of a cross-encoder, written (float32 and int8) unless it is there and its fingerprint matches.
-    private static async Task<string> ExportOnceAsync(string spec, ILogger logger, CancellationToken cancellationToken)
+    private static Task<string> ExportOnceAsync(string spec, ILogger logger, CancellationToken cancellationToken)
+        => ExportOnceAsync(spec, settings: "", async (full, target, ct) =>
+        {
+            using CrossEncoderTeacher teacher = CrossEncoderTeacher.FromPretrained(full, logger: logger);
+            await teacher.ExportOnnxAsync(target, quantize: true, ct).ConfigureAwait(false);
+        }, logger, cancellationToken);
+
+    /// <summary>
+    /// The <see cref="OnnxExportFolder"/> of a model folder (beside a <c>.onnx</c> file): <paramref name="export"/> writes
+    /// float32 and int8 there unless the folder is complete and was exported from the same files and settings.
+    /// </summary>
+    internal static async Task<string> ExportOnceAsync(string spec, string settings, Func<string, string, CancellationToken, Task> export, ILogger logger, CancellationToken cancellationToken)
     {
         string full = Path.GetFullPath(spec);
         bool isFolder = Directory.Exists(full);
         string target = Path.Combine(isFolder ? full : Path.GetDirectoryName(full)!, OnnxExportFolder);
-        string fingerprint = Fingerprint(full, isFolder);
+        string fingerprint = Fingerprint(full, isFolder) + settings;
         string fingerprintPath = Path.Combine(target, SourceFingerprintFile);
         if (File.Exists(fingerprintPath) && File.Exists(Path.Combine(target, OnnxExporter.QuantizedModelFileName))
             && string.Equals(await File.ReadAllTextAsync(fingerprintPath, cancellationToken).ConfigureAwait(false), fingerprint, StringComparison.Ordinal))
@@ -146,8 +178,7 @@ public static partial class TeacherSpec
             return target;
         }
 
-        using (CrossEncoderTeacher teacher = CrossEncoderTeacher.FromPretrained(full, logger: logger))
-            await teacher.ExportOnnxAsync(target, quantize: true, cancellationToken).ConfigureAwait(false);
+        await export(full, target, cancellationToken).ConfigureAwait(false);
         // Written last, through the one atomic write: a folder without it (a killed run) is exported again.
         await AtomicWrite.WriteFileAsync(fingerprintPath, (stream, ct) => stream.WriteAsync(Encoding.UTF8.GetBytes(fingerprint), ct).AsTask(), cancellationToken).ConfigureAwait(false);
         Exported(logger, full, target);
@@ -187,11 +218,14 @@ public static partial class TeacherSpec
         return [.. best.Select(s => batchSize / Math.Max(s, 1e-9))];
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Exported the cross-encoder {Source} for ONNX Runtime (float32 and int8) to {Target}, once: it is reused until the model's files change.")]
+    [LoggerMessage(Level = LogLevel.Information, Message = "Exported the model {Source} for ONNX Runtime (float32 and int8) to {Target}, once: it is reused until the model's files or settings change.")]
     private static partial void Exported(ILogger logger, string source, string target);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Engine auto chose libtorch float32: the model has no ONNX export ({Reason}).")]
+    [LoggerMessage(Level = LogLevel.Information, Message = "Engine auto keeps to libtorch: the model has no ONNX export ({Reason}).")]
     private static partial void AutoKeptTorch(ILogger logger, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Engine auto does not probe libtorch bfloat16: this CPU multiplies bfloat16 at {Speedup:F2}x float32's rate.")]
+    private static partial void AutoSkippedBFloat16(ILogger logger, double speedup);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Engine auto chose {Engine}; measured {Rates}.")]
     private static partial void AutoChose(ILogger logger, string engine, string rates);

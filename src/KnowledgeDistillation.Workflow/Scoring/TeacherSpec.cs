@@ -1,8 +1,8 @@
 using System.Security.Cryptography;
-using KnowledgeDistillation.Hub;
 using KnowledgeDistillation.Lucene;
 using KnowledgeDistillation.Models;
 using KnowledgeDistillation.Teachers;
+using static TorchSharp.torch;
 
 namespace KnowledgeDistillation.Workflow.Scoring;
 
@@ -24,29 +24,16 @@ public static partial class TeacherSpec
     /// <returns><see langword="true"/> for <c>bm25</c> in any case.</returns>
     public static bool IsBm25(string spec) => string.Equals(spec, Bm25, StringComparison.OrdinalIgnoreCase);
 
-    /// <summary>Loads the teacher. Dispose the result when it is <see cref="IDisposable"/>.</summary>
-    /// <param name="spec">
-    /// <c>bm25</c>, a cross-encoder or bi-encoder folder or <c>.onnx</c> file, or a Hugging Face Hub name
-    /// (<c>org/name[@revision]</c>, resolved through the cache Python shares as <c>FromPretrained</c> resolves it; a local
-    /// folder of that name wins).
-    /// </param>
-    /// <param name="index">The corpus index BM25 scores with; required for <c>bm25</c>.</param>
-    /// <param name="batchSize">Pairs per forward pass of a cross-encoder.</param>
-    /// <param name="maxLength">Longest cross-encoder input in tokens; <see langword="null"/> keeps the model's.</param>
-    /// <returns>The teacher.</returns>
-    /// <exception cref="ArgumentException"><c>bm25</c> without an index.</exception>
-    /// <exception cref="DirectoryNotFoundException">The folder does not exist.</exception>
-    public static ITeacher Load(string spec, Bm25Index? index, int batchSize = 32, int? maxLength = null)
+    // The one loader of a teacher on libtorch (LoadAsync's torch path and auto's libtorch candidates).
+    private static ITeacher LoadTorch(string spec, Bm25Index? index, TeacherLoadOptions options, ScalarType dtype = ScalarType.Float32)
     {
-        ArgumentException.ThrowIfNullOrEmpty(spec);
         if (IsBm25(spec))
             return new Bm25Teacher(index ?? throw new ArgumentException("The bm25 teacher needs the corpus its statistics come from (--corpus).", nameof(index)));
-        spec = HubModelResolver.Resolve(spec, logger: null);
         if (!Directory.Exists(spec) && !File.Exists(spec))
             throw new DirectoryNotFoundException($"The teacher {Path.GetFullPath(spec)} does not exist (give a cross-encoder folder or .onnx file, or bm25).");
         if (IsBiEncoderFolder(spec))
-            return BiEncoderTeacher.Load(spec, batchSize, maxLength);
-        return CrossEncoderTeacher.FromPretrained(spec, new CrossEncoderTeacherOptions { BatchSize = batchSize, MaxLength = maxLength });
+            return BiEncoderTeacher.Load(spec, options.BatchSize, options.MaxLength);
+        return CrossEncoderTeacher.FromPretrained(spec, new CrossEncoderTeacherOptions { BatchSize = options.BatchSize, MaxLength = options.MaxLength, DType = dtype });
     }
 
     /// <summary>

@@ -73,18 +73,42 @@ public sealed partial class RetrievalEvaluator : IStudentEvaluator
         ArgumentNullException.ThrowIfNull(student);
         var total = Stopwatch.StartNew();
         using DenseRetriever retriever = DenseRetriever.Create(student, _corpus, _options.Retriever, progress, cancellationToken);
-        TimeSpan corpusTime = total.Elapsed;
+        return await EvaluateAsync(retriever, total, progress, cancellationToken).ConfigureAwait(false);
+    }
 
+    /// <summary>
+    /// Evaluates embedding generators (an ONNX Runtime model from KnowledgeDistillation.Onnx, or any other
+    /// Microsoft.Extensions.AI generator) as a retriever, exactly as a student is evaluated.
+    /// </summary>
+    /// <param name="encoder">The query and document generators and their similarity.</param>
+    /// <param name="progress">Receives <c>corpus</c>, <c>queries</c> and <c>search</c> progress.</param>
+    /// <param name="cancellationToken">Cancels between batches.</param>
+    /// <returns>The metrics, the run and the timing.</returns>
+    /// <exception cref="InvalidOperationException">A generator returned the wrong number of embeddings, embeddings of different sizes, or a non-finite value.</exception>
+    // The first parameter's type (IStudent or EmbeddingEncoder, unrelated) picks the overload, so the optional
+    // parameters cannot make a call ambiguous (RS0026).
+#pragma warning disable RS0026
+    public async Task<EvaluationResult> EvaluateAsync(EmbeddingEncoder encoder, IProgress<EvaluationProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(encoder);
+        var total = Stopwatch.StartNew();
+        using DenseRetriever retriever = await DenseRetriever.CreateAsync(encoder, _corpus, _options.Retriever, progress, cancellationToken).ConfigureAwait(false);
+        return await EvaluateAsync(retriever, total, progress, cancellationToken).ConfigureAwait(false);
+    }
+#pragma warning restore RS0026
+
+    private async Task<EvaluationResult> EvaluateAsync(DenseRetriever retriever, Stopwatch total, IProgress<EvaluationProgress>? progress, CancellationToken cancellationToken)
+    {
+        TimeSpan corpusTime = total.Elapsed;
         var queryClock = Stopwatch.StartNew();
-        float[][] embeddings = DenseRetriever.EncodeAll(
-            student, _queries.Select(q => q.Text).ToArray(), TextKind.Query, _options.Retriever.EncodeBatchSize, "queries", progress, cancellationToken);
+        float[][] embeddings = await retriever.EncodeQueriesAsync(_queries.Select(q => q.Text).ToArray(), progress, cancellationToken).ConfigureAwait(false);
         int k = _options.IgnoreIdenticalIds ? _options.TopK + 1 : _options.TopK;
         var run = new Dictionary<string, IReadOnlyList<ScoredDocument>>(_queries.Length, StringComparer.Ordinal);
         int batch = _options.Retriever.Search.QueryBatchSize;
         for (int start = 0; start < _queries.Length; start += batch)
         {
             int n = Math.Min(batch, _queries.Length - start);
-            var found = retriever.Search(embeddings.AsSpan(start, n).ToArray(), k, cancellationToken);
+            var found = retriever.SearchEncoded(embeddings.AsSpan(start, n).ToArray(), k, cancellationToken);
             for (int i = 0; i < n; i++)
             {
                 string queryId = _queries[start + i].Id;

@@ -153,6 +153,31 @@ public sealed class HubModelLoadingTests(PretrainedModels models) : IDisposable
     }
 
     [Fact]
+    public async Task The_onnx_teacher_loads_a_hub_name_with_its_onnx_files()
+    {
+        using var export = new TempFolder();
+        using (CrossEncoderTeacher reference = CrossEncoderTeacher.FromPretrained(BertFixture.Dir("crossencoder-gelu")))
+            await reference.ExportOnnxAsync(export.Path);
+        // The Hub layout of a repository that ships its ONNX export beside the weights: onnx/model.onnx.
+        var files = Directory.EnumerateFiles(export.Path).ToDictionary(
+            f => Path.GetFileName(f) == "model.onnx" ? "onnx/model.onnx" : Path.GetFileName(f), File.ReadAllBytes, StringComparer.Ordinal);
+        files.Should().ContainKey("onnx/model.onnx");
+        _server.AddCommit("org/tiny-onnx-reranker", files);
+        QueryDocumentPair[] pairs = [new("how do cats purr", "cats purr by vibrating their vocal folds"), new("what is a kernel", "popcorn kernels pop")];
+        float[] expected;
+        using (OnnxCrossEncoderTeacher byFolder = OnnxCrossEncoderTeacher.FromFolder(export.Path))
+            expected = await byFolder.ScoreAsync(pairs);
+
+        using (Environment(("HF_HUB_CACHE", _cache.Path), ("HF_ENDPOINT", _server.Endpoint.ToString()), ("HF_HUB_OFFLINE", null), ("HF_TOKEN", null)))
+        {
+            using OnnxCrossEncoderTeacher byName = OnnxCrossEncoderTeacher.FromFolder("org/tiny-onnx-reranker");
+            (await byName.ScoreAsync(pairs)).Should().Equal(expected);
+        }
+        Directory.EnumerateFiles(Path.Combine(_cache.Path, "models--org--tiny-onnx-reranker", "snapshots"), "model.onnx", SearchOption.AllDirectories)
+            .Should().ContainSingle("the ONNX file was downloaded into the snapshot");
+    }
+
+    [Fact]
     public async Task The_workflows_teacher_loaders_take_a_hub_name()
     {
         string fixture = Models.BertFixture.Dir("crossencoder-gelu");
@@ -160,20 +185,11 @@ public sealed class HubModelLoadingTests(PretrainedModels models) : IDisposable
             .ToDictionary(f => Path.GetFileName(f), File.ReadAllBytes, StringComparer.Ordinal);
         _server.AddCommit("org/tiny-reranker", files);
         QueryDocumentPair[] pairs = [new("how do cats purr", "cats purr by vibrating their vocal folds"), new("what is a kernel", "popcorn kernels pop")];
-        ITeacher byFolder = Workflow.Scoring.TeacherSpec.Load(fixture, null);
+        ITeacher byFolder = await Workflow.Scoring.TeacherSpec.LoadAsync(fixture, null);
         float[] expected = await byFolder.ScoreAsync(pairs);
         (byFolder as IDisposable)?.Dispose();
         using (Environment(("HF_HUB_CACHE", _cache.Path), ("HF_ENDPOINT", _server.Endpoint.ToString()), ("HF_HUB_OFFLINE", null), ("HF_TOKEN", null)))
         {
-            ITeacher byName = Workflow.Scoring.TeacherSpec.Load("org/tiny-reranker", null);
-            try
-            {
-                (await byName.ScoreAsync(pairs)).Should().Equal(expected);
-            }
-            finally
-            {
-                (byName as IDisposable)?.Dispose();
-            }
             var logger = new CollectingLogger();
             ITeacher loaded = await Workflow.Scoring.TeacherSpec.LoadAsync("org/tiny-reranker", null, logger: logger);
             try
