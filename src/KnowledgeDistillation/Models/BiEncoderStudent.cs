@@ -90,7 +90,7 @@ public sealed class BiEncoderStudent : IStudent
         MaxSequenceLength = maxLength;
         _queryPromptTokens = PromptTokens(QueryPrefix);
         _documentPromptTokens = PromptTokens(DocumentPrefix);
-        encoder.Prepare(new BertLoadOptions { DType = options.DType, Device = options.Device });
+        BertPretrained.Prepare(encoder, options.DType, options.Device);
     }
 
     /// <summary>The encoder (Hugging Face <c>BertModel</c> names, no prefix).</summary>
@@ -214,7 +214,7 @@ public sealed class BiEncoderStudent : IStudent
         SentenceTransformerFolder folder = SentenceTransformerLayout.Read(settings);
         string weights = onnxFile ? directory : folder.IsSentenceTransformer ? folder.TransformerDirectory : directory;
         string tokenizerFolder = onnxFile ? settings : folder.TransformerDirectory;
-        if (options.Pooling is null && folder.Pooling is null && BertWeights.IsOnnx(weights))
+        if (options.Pooling is null && folder.Pooling is null && BertCheckpointReader.IsOnnx(weights))
         {
             throw new CheckpointException(weights,
                 $"an ONNX export does not record how its token states are pooled, and there is no sentence-transformers modules.json in {settings}; set BiEncoderStudentOptions.Pooling (Mean for all-MiniLM-L6-v2, Cls for BGE and arctic-embed) and, for a normalising model, Normalize.");
