@@ -31,7 +31,7 @@ namespace KnowledgeDistillation.Models;
 /// </para>
 /// <para>The pooler (<c>pooler.dense</c>), which the embeddings do not use, is saved with the model but not trained.</para>
 /// </remarks>
-public sealed class BiEncoderStudent : StudentBase
+public sealed class BiEncoderStudent : StudentBase, ITrainableModel
 {
     private readonly BertModel _encoder;
     private readonly Device? _device;
@@ -340,6 +340,12 @@ public sealed class BiEncoderStudent : StudentBase
 
     /// <summary>The last training run's details, which <see cref="SaveAsync"/> writes into the model card; <see langword="null"/> when untrained here.</summary>
     internal TrainingDetails? TrainingDetails { get; set; }
+
+    /// <inheritdoc />
+    IReadOnlyList<BertModel> ITrainableModel.BertModels => [_encoder];
+
+    /// <inheritdoc />
+    void ITrainableModel.RecordTraining(TrainingDetails details) => TrainingDetails = details;
 
     /// <summary>The "## Training" section of the model card this student was loaded with, written again by <see cref="SaveAsync"/> until it trains here.</summary>
     internal string? LoadedTrainingSection { get; init; }
