@@ -71,10 +71,17 @@ public abstract class StudentBase : IStudent
     public abstract Tensor Forward(IReadOnlyList<string> texts, TextKind kind);
 
     /// <inheritdoc />
+    /// <exception cref="ArgumentException">The tensors are not <c>[B, d]</c> and <c>[M, d]</c> with the same d.</exception>
     public virtual Tensor Score(Tensor queryEmbeddings, Tensor documentEmbeddings)
     {
         ArgumentNullException.ThrowIfNull(queryEmbeddings);
         ArgumentNullException.ThrowIfNull(documentEmbeddings);
+        if (queryEmbeddings.dim() != 2 || documentEmbeddings.dim() != 2 || queryEmbeddings.shape[1] != documentEmbeddings.shape[1])
+        {
+            throw new ArgumentException(
+                $"Score needs query embeddings [B, d] and document embeddings [M, d]; got {Shape(queryEmbeddings)} and {Shape(documentEmbeddings)}.",
+                nameof(documentEmbeddings));
+        }
         using var scope = NewDisposeScope();
         Tensor q = queryEmbeddings, d = documentEmbeddings;
         if (Similarity == EmbeddingSimilarity.Cosine)
@@ -139,4 +146,6 @@ public abstract class StudentBase : IStudent
         if (disposing)
             Module.Dispose();
     }
+
+    private static string Shape(Tensor t) => "[" + string.Join(", ", t.shape) + "]";
 }

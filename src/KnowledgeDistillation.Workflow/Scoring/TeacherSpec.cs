@@ -55,7 +55,7 @@ public static partial class TeacherSpec
         if (!File.Exists(config))
         {
             // An ONNX export names no architecture: like a bare .onnx file it is a bi-encoder.
-            return BertWeights.IsOnnx(path)
+            return BertCheckpointReader.IsOnnx(path)
                 ? true
                 : throw new FileNotFoundException($"{path} has no config.json (nor model.onnx); give a Hugging Face, sentence-transformers or ONNX export folder, a .onnx file, or bm25.", config);
         }

@@ -1,7 +1,5 @@
 using KnowledgeDistillation.Models.Checkpoints;
-using KnowledgeDistillation.Runtime;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Abstractions;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -52,27 +50,7 @@ public sealed class BertForSequenceClassification : nn.Module
     /// weights is not a sequence classifier.
     /// </exception>
     public static BertForSequenceClassification FromPretrained(string directory, BertLoadOptions? options = null, ILogger? logger = null)
-    {
-        ArgumentNullException.ThrowIfNull(directory);
-        options ??= new BertLoadOptions();
-        options.Validate();
-        TorchRuntime.EnsureAvailable(); // before the first module constructor, which is a native call
-        (CheckpointFolder opened, BertConfig config) = BertWeights.Open(directory, options, logger ??= NullLogger.Instance);
-        using CheckpointFolder checkpoint = opened;
-        var model = new BertForSequenceClassification(config);
-        try
-        {
-            BertWeights.Load(model, BertWeights.EncoderPrefix, checkpoint, options, logger, nameof(BertForSequenceClassification));
-            model.bert.Prepare(options);
-            model.Prepare(options);
-            return model;
-        }
-        catch
-        {
-            model.Dispose();
-            throw;
-        }
-    }
+        => BertPretrained.FromPretrained(directory, options, logger, BertWeightNames.EncoderPrefix, (config, _) => new BertForSequenceClassification(config));
 
     /// <summary>
     /// Builds a classifier on the encoder of any BERT checkpoint, for example a bi-encoder such as all-MiniLM-L6-v2 (a
@@ -94,27 +72,14 @@ public sealed class BertForSequenceClassification : nn.Module
     {
         ArgumentNullException.ThrowIfNull(directory);
         ArgumentOutOfRangeException.ThrowIfLessThan(numLabels, 1);
-        options ??= new BertLoadOptions();
-        options.Validate();
-        TorchRuntime.EnsureAvailable();
-        (CheckpointFolder opened, BertConfig config) = BertWeights.Open(directory, options, logger ??= NullLogger.Instance);
-        using CheckpointFolder checkpoint = opened;
-        config = config.WithNumLabels(numLabels) with { Architectures = [nameof(BertForSequenceClassification)] };
-        var model = new BertForSequenceClassification(config);
-        try
-        {
-            // Everything starts from Hugging Face's initialisation with the seed; the checkpoint then overwrites the encoder.
-            BertWeights.Initialize(model, config, seed);
-            BertWeights.Load(model, BertWeights.EncoderPrefix, checkpoint, options, logger, nameof(BertForSequenceClassification), newHead: true);
-            model.bert.Prepare(options);
-            model.Prepare(options);
-            return model;
-        }
-        catch
-        {
-            model.Dispose();
-            throw;
-        }
+        return BertPretrained.FromPretrained(
+            directory,
+            options,
+            logger,
+            BertWeightNames.EncoderPrefix,
+            (config, _) => new BertForSequenceClassification(config),
+            configure: config => config.WithNumLabels(numLabels) with { Architectures = [nameof(BertForSequenceClassification)] },
+            newHeadSeed: seed);
     }
 
     /// <summary>Builds a classifier with Hugging Face's random initialisation (the head has <see cref="BertConfig.NumLabels"/> outputs).</summary>
@@ -122,14 +87,7 @@ public sealed class BertForSequenceClassification : nn.Module
     /// <param name="seed">Seeds the initialisation; the global RNG is untouched.</param>
     /// <returns>The model, float32 on the CPU, in evaluation mode.</returns>
     public static BertForSequenceClassification Create(BertConfig config, long seed = 0)
-    {
-        ArgumentNullException.ThrowIfNull(config);
-        TorchRuntime.EnsureAvailable();
-        var model = new BertForSequenceClassification(config);
-        BertWeights.Initialize(model, config, seed);
-        model.eval();
-        return model;
-    }
+        => BertPretrained.Create(config, seed, c => new BertForSequenceClassification(c));
 
     /// <summary>Scores a batch.</summary>
     /// <param name="inputIds">Token ids, <c>[B, T]</c>, int64 (for a pair: <c>[CLS] query [SEP] document [SEP]</c>).</param>
@@ -152,29 +110,13 @@ public sealed class BertForSequenceClassification : nn.Module
     /// <param name="cancellationToken">Cancels the write; no partial file is left.</param>
     /// <returns>A task that completes when the file is in place.</returns>
     public Task SaveWeightsAsync(string path, ScalarType dtype = ScalarType.Float32, CancellationToken cancellationToken = default)
-        => BertWeights.SaveAsync(this, path, dtype, cancellationToken);
+        => BertWeightWriter.SaveAsync(this, path, dtype, cancellationToken);
 
     /// <summary>Writes <c>config.json</c> and <c>model.safetensors</c> to a folder that <see cref="FromPretrained"/> and <c>transformers</c> load.</summary>
     /// <param name="directory">The folder; created when missing.</param>
     /// <param name="dtype">Float32 (default), Float16 or BFloat16.</param>
     /// <param name="cancellationToken">Cancels the save.</param>
     /// <returns>A task that completes when both files are in place.</returns>
-    public async Task SavePretrainedAsync(string directory, ScalarType dtype = ScalarType.Float32, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(directory);
-        string torchDtype = BertWeights.TorchDTypeName(dtype);
-        Directory.CreateDirectory(directory);
-        await SaveWeightsAsync(Path.Combine(directory, CheckpointFolder.SafeTensorsName), dtype, cancellationToken).ConfigureAwait(false);
-        await (Config with { Architectures = [nameof(BertForSequenceClassification)] })
-            .SaveAsync(Path.Combine(directory, "config.json"), torchDtype, cancellationToken).ConfigureAwait(false);
-    }
-
-    private void Prepare(BertLoadOptions options)
-    {
-        if (options.DType != ScalarType.Float32)
-            this.to(options.DType);
-        if (options.Device is { } device)
-            this.to(device);
-        eval();
-    }
+    public Task SavePretrainedAsync(string directory, ScalarType dtype = ScalarType.Float32, CancellationToken cancellationToken = default)
+        => BertPretrained.SavePretrainedAsync(this, Config, directory, dtype, cancellationToken);
 }

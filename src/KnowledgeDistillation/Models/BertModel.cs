@@ -1,7 +1,6 @@
 using KnowledgeDistillation.Models.Checkpoints;
 using KnowledgeDistillation.Runtime;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Abstractions;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -98,26 +97,7 @@ public sealed class BertModel : nn.Module
     /// naming the node or initializer the importer cannot map.
     /// </exception>
     public static BertModel FromPretrained(string directory, BertLoadOptions? options = null, ILogger? logger = null)
-    {
-        ArgumentNullException.ThrowIfNull(directory);
-        options ??= new BertLoadOptions();
-        options.Validate();
-        TorchRuntime.EnsureAvailable(); // before the first module constructor, which is a native call
-        (CheckpointFolder opened, BertConfig config) = BertWeights.Open(directory, options, logger ?? NullLogger.Instance);
-        using CheckpointFolder checkpoint = opened;
-        var model = new BertModel(config, BertWeights.HasPooler(checkpoint));
-        try
-        {
-            BertWeights.Load(model, "", checkpoint, options, logger ?? NullLogger.Instance, nameof(BertModel));
-            model.Prepare(options);
-            return model;
-        }
-        catch
-        {
-            model.Dispose();
-            throw;
-        }
-    }
+        => BertPretrained.FromPretrained(directory, options, logger, encoderPrefix: "", (config, checkpoint) => new BertModel(config, BertWeightNames.HasPooler(checkpoint)));
 
     /// <summary>Builds a model with Hugging Face's random initialisation, for training from scratch.</summary>
     /// <param name="config">The configuration.</param>
@@ -126,14 +106,7 @@ public sealed class BertModel : nn.Module
     /// <returns>The model, float32 on the CPU, in evaluation mode.</returns>
     /// <exception cref="ArgumentException">The configuration is invalid.</exception>
     public static BertModel Create(BertConfig config, bool addPoolingLayer = true, long seed = 0)
-    {
-        ArgumentNullException.ThrowIfNull(config);
-        TorchRuntime.EnsureAvailable();
-        var model = new BertModel(config, addPoolingLayer);
-        BertWeights.Initialize(model, config, seed);
-        model.eval();
-        return model;
-    }
+        => BertPretrained.Create(config, seed, c => new BertModel(c, addPoolingLayer));
 
     /// <summary>Runs the encoder.</summary>
     /// <param name="inputIds">Token ids, <c>[B, T]</c>, int64, 1 ≤ T ≤ <see cref="MaxSequenceLength"/>, on the model's device.</param>
@@ -172,31 +145,15 @@ public sealed class BertModel : nn.Module
     /// <param name="cancellationToken">Cancels the write; no partial file is left.</param>
     /// <returns>A task that completes when the file is in place.</returns>
     public Task SaveWeightsAsync(string path, ScalarType dtype = ScalarType.Float32, CancellationToken cancellationToken = default)
-        => BertWeights.SaveAsync(this, path, dtype, cancellationToken);
+        => BertWeightWriter.SaveAsync(this, path, dtype, cancellationToken);
 
     /// <summary>Writes <c>config.json</c> and <c>model.safetensors</c> to a folder that <see cref="FromPretrained"/> and <c>transformers</c> load.</summary>
     /// <param name="directory">The folder; created when missing.</param>
     /// <param name="dtype">Float32 (default), Float16 or BFloat16.</param>
     /// <param name="cancellationToken">Cancels the save.</param>
     /// <returns>A task that completes when both files are in place.</returns>
-    public async Task SavePretrainedAsync(string directory, ScalarType dtype = ScalarType.Float32, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(directory);
-        string torchDtype = BertWeights.TorchDTypeName(dtype);
-        Directory.CreateDirectory(directory);
-        await SaveWeightsAsync(Path.Combine(directory, CheckpointFolder.SafeTensorsName), dtype, cancellationToken).ConfigureAwait(false);
-        await (Config with { Architectures = [nameof(BertModel)] })
-            .SaveAsync(Path.Combine(directory, "config.json"), torchDtype, cancellationToken).ConfigureAwait(false);
-    }
-
-    internal void Prepare(BertLoadOptions options)
-    {
-        if (options.DType != ScalarType.Float32)
-            this.to(options.DType);
-        if (options.Device is { } device)
-            this.to(device);
-        eval();
-    }
+    public Task SavePretrainedAsync(string directory, ScalarType dtype = ScalarType.Float32, CancellationToken cancellationToken = default)
+        => BertPretrained.SavePretrainedAsync(this, Config, directory, dtype, cancellationToken);
 
     private static bool HasNoPadding(Tensor attentionMask)
     {

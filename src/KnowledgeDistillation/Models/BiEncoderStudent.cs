@@ -31,7 +31,7 @@ namespace KnowledgeDistillation.Models;
 /// </para>
 /// <para>The pooler (<c>pooler.dense</c>), which the embeddings do not use, is saved with the model but not trained.</para>
 /// </remarks>
-public sealed class BiEncoderStudent : IStudent
+public sealed class BiEncoderStudent : StudentBase, ITrainableModel
 {
     private readonly BertModel _encoder;
     private readonly Device? _device;
@@ -52,6 +52,31 @@ public sealed class BiEncoderStudent : IStudent
     }
 
     private BiEncoderStudent(BertModel encoder, HuggingFaceBertTokenizer tokenizer, BiEncoderStudentOptions options, SentenceTransformerFolder folder)
+        : this(encoder, tokenizer, options, folder, CheckedMaxSequenceLength(encoder, tokenizer, options, folder))
+    {
+    }
+
+    // The checks run before the base constructor takes the encoder, so a refused encoder is left as it was given.
+    private BiEncoderStudent(BertModel encoder, HuggingFaceBertTokenizer tokenizer, BiEncoderStudentOptions options, SentenceTransformerFolder folder, int maxSequenceLength)
+        : base(encoder, encoder.HiddenSize, options.Similarity ?? folder.Similarity ?? EmbeddingSimilarity.Cosine, options.ScoreScale, options.EncodeBatchSize)
+    {
+        _encoder = encoder;
+        Tokenizer = tokenizer;
+        DType = options.DType;
+        _device = options.Device;
+        QueryPrefix = options.QueryPrefix ?? folder.QueryPrompt ?? "";
+        DocumentPrefix = options.DocumentPrefix ?? folder.DocumentPrompt ?? "";
+        Pooling = options.Pooling ?? folder.Pooling ?? PoolingMode.Mean;
+        IncludePrefixInPooling = options.IncludePrefixInPooling ?? folder.IncludePrompt ?? true;
+        Normalize = options.Normalize ?? (folder.IsSentenceTransformer ? folder.Normalize : false);
+        LowerCaseText = options.LowerCaseText ?? folder.DoLowerCase ?? false;
+        MaxSequenceLength = maxSequenceLength;
+        _queryPromptTokens = PromptTokens(QueryPrefix);
+        _documentPromptTokens = PromptTokens(DocumentPrefix);
+        BertPretrained.Prepare(encoder, options.DType, options.Device);
+    }
+
+    private static int CheckedMaxSequenceLength(BertModel encoder, HuggingFaceBertTokenizer tokenizer, BiEncoderStudentOptions options, SentenceTransformerFolder folder)
     {
         ArgumentNullException.ThrowIfNull(encoder);
         ArgumentNullException.ThrowIfNull(tokenizer);
@@ -73,24 +98,7 @@ public sealed class BiEncoderStudent : IStudent
             throw SettingError(maxLengthFile, $"{length} cannot hold [CLS] and [SEP].", nameof(options));
         if (folder.WordEmbeddingDimension is { } d && d != encoder.HiddenSize)
             throw SettingError(folder.PoolingConfigPath, $"The pooling config says word_embedding_dimension {d} but the model's hidden_size is {encoder.HiddenSize}.", nameof(encoder));
-
-        _encoder = encoder;
-        Tokenizer = tokenizer;
-        DType = options.DType;
-        _device = options.Device;
-        EncodeBatchSize = options.EncodeBatchSize;
-        QueryPrefix = options.QueryPrefix ?? folder.QueryPrompt ?? "";
-        DocumentPrefix = options.DocumentPrefix ?? folder.DocumentPrompt ?? "";
-        Pooling = options.Pooling ?? folder.Pooling ?? PoolingMode.Mean;
-        IncludePrefixInPooling = options.IncludePrefixInPooling ?? folder.IncludePrompt ?? true;
-        Normalize = options.Normalize ?? (folder.IsSentenceTransformer ? folder.Normalize : false);
-        Similarity = options.Similarity ?? folder.Similarity ?? EmbeddingSimilarity.Cosine;
-        ScoreScale = options.ScoreScale;
-        LowerCaseText = options.LowerCaseText ?? folder.DoLowerCase ?? false;
-        MaxSequenceLength = maxLength;
-        _queryPromptTokens = PromptTokens(QueryPrefix);
-        _documentPromptTokens = PromptTokens(DocumentPrefix);
-        encoder.Prepare(new BertLoadOptions { DType = options.DType, Device = options.Device });
+        return maxLength;
     }
 
     /// <summary>The encoder (Hugging Face <c>BertModel</c> names, no prefix).</summary>
@@ -98,9 +106,6 @@ public sealed class BiEncoderStudent : IStudent
 
     /// <summary>The tokenizer texts are encoded with.</summary>
     public HuggingFaceBertTokenizer Tokenizer { get; }
-
-    /// <inheritdoc />
-    public int EmbeddingDimension => _encoder.HiddenSize;
 
     /// <summary>The text put before every query ("" for none).</summary>
     public string QueryPrefix { get; }
@@ -117,27 +122,18 @@ public sealed class BiEncoderStudent : IStudent
     /// <summary>Whether embeddings are L2-normalised.</summary>
     public bool Normalize { get; }
 
-    /// <summary>The similarity <see cref="Score"/> computes.</summary>
-    public EmbeddingSimilarity Similarity { get; }
-
-    /// <summary>The factor on <see cref="Score"/>'s similarities (<see cref="BiEncoderStudentOptions.ScoreScale"/>).</summary>
-    public double ScoreScale { get; }
-
     /// <summary>The most tokens per text, special tokens included.</summary>
     public int MaxSequenceLength { get; }
 
     /// <summary>Whether texts are lowercased before tokenizing.</summary>
     public bool LowerCaseText { get; }
 
-    /// <summary>Texts per forward pass in <see cref="Encode(IReadOnlyList{string}, TextKind?, bool, IProgress{int}?, CancellationToken)"/>.</summary>
-    public int EncodeBatchSize { get; }
-
     /// <summary>The dtype of the weights.</summary>
     public ScalarType DType { get; }
 
     /// <inheritdoc />
     /// <exception cref="InvalidOperationException">Set to <see langword="true"/> on a bfloat16 student (train in float32).</exception>
-    public bool IsTraining
+    public override bool IsTraining
     {
         get => _encoder.training;
         set
@@ -214,7 +210,7 @@ public sealed class BiEncoderStudent : IStudent
         SentenceTransformerFolder folder = SentenceTransformerLayout.Read(settings);
         string weights = onnxFile ? directory : folder.IsSentenceTransformer ? folder.TransformerDirectory : directory;
         string tokenizerFolder = onnxFile ? settings : folder.TransformerDirectory;
-        if (options.Pooling is null && folder.Pooling is null && BertWeights.IsOnnx(weights))
+        if (options.Pooling is null && folder.Pooling is null && BertCheckpointReader.IsOnnx(weights))
         {
             throw new CheckpointException(weights,
                 $"an ONNX export does not record how its token states are pooled, and there is no sentence-transformers modules.json in {settings}; set BiEncoderStudentOptions.Pooling (Mean for all-MiniLM-L6-v2, Cls for BGE and arctic-embed) and, for a normalising model, Normalize.");
@@ -245,7 +241,7 @@ public sealed class BiEncoderStudent : IStudent
     /// <inheritdoc />
     /// <returns>Float32 embeddings <c>[texts.Count, EmbeddingDimension]</c> on the student's device, owned by the caller.</returns>
     /// <exception cref="ArgumentException">The list is empty or holds a <see langword="null"/> text.</exception>
-    public Tensor Forward(IReadOnlyList<string> texts, TextKind kind)
+    public override Tensor Forward(IReadOnlyList<string> texts, TextKind kind)
     {
         ArgumentNullException.ThrowIfNull(texts);
         if (texts.Count == 0)
@@ -256,32 +252,12 @@ public sealed class BiEncoderStudent : IStudent
     }
 
     /// <inheritdoc />
-    /// <exception cref="ArgumentException">The tensors are not <c>[B, d]</c> and <c>[M, d]</c> with the same d.</exception>
-    public Tensor Score(Tensor queryEmbeddings, Tensor documentEmbeddings)
-    {
-        ArgumentNullException.ThrowIfNull(queryEmbeddings);
-        ArgumentNullException.ThrowIfNull(documentEmbeddings);
-        if (queryEmbeddings.dim() != 2 || documentEmbeddings.dim() != 2 || queryEmbeddings.shape[1] != documentEmbeddings.shape[1])
-        {
-            throw new ArgumentException(
-                $"Score needs query embeddings [B, d] and document embeddings [M, d]; got {CheckpointTensorInfo.FormatShape(queryEmbeddings.shape)} and {CheckpointTensorInfo.FormatShape(documentEmbeddings.shape)}.",
-                nameof(documentEmbeddings));
-        }
-        using var scope = NewDisposeScope();
-        Tensor q = queryEmbeddings, d = documentEmbeddings;
-        if (Similarity == EmbeddingSimilarity.Cosine)
-        {
-            q = nn.functional.normalize(q, p: 2, dim: 1);
-            d = nn.functional.normalize(d, p: 2, dim: 1);
-        }
-        Tensor scores = q.matmul(d.t());
-        return (ScoreScale == 1.0 ? scores : scores.MulBy(ScoreScale)).MoveToOuterDisposeScope();
-    }
-
-    /// <inheritdoc />
     /// <exception cref="InvalidOperationException">The student is in training mode (dropout would make embeddings random).</exception>
-    public float[][] Encode(IReadOnlyList<string> texts, TextKind kind, CancellationToken cancellationToken = default)
+    // The same overloads as before the student was on StudentBase; the override only moved this one's declaration (RS0026).
+#pragma warning disable RS0026
+    public override float[][] Encode(IReadOnlyList<string> texts, TextKind kind, CancellationToken cancellationToken = default)
         => Encode(texts, kind, normalize: false, progress: null, cancellationToken);
+#pragma warning restore RS0026
 
     /// <summary>
     /// Encodes symmetric texts (sentence similarity, clustering, deduplication) without the query or document prefix,
@@ -337,7 +313,7 @@ public sealed class BiEncoderStudent : IStudent
 
     /// <inheritdoc />
     /// <remarks>Names are Hugging Face's <c>BertModel</c> state-dict keys (<c>embeddings.word_embeddings.weight</c>, ...); the unused pooler is left out.</remarks>
-    public IEnumerable<(string Name, Parameter Parameter)> NamedParameters()
+    public override IEnumerable<(string Name, Parameter Parameter)> NamedParameters()
         => _encoder.named_parameters().Where(p => !p.name.StartsWith("pooler.", StringComparison.Ordinal)).Select(p => (p.name, p.parameter));
 
     /// <summary>
@@ -351,7 +327,7 @@ public sealed class BiEncoderStudent : IStudent
     /// <param name="directory">The folder to write.</param>
     /// <param name="cancellationToken">Cancels the save; the old folder, if any, stays.</param>
     /// <returns>A task that completes when the folder is in place.</returns>
-    public Task SaveAsync(string directory, CancellationToken cancellationToken = default)
+    public override Task SaveAsync(string directory, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(directory);
         return AtomicWrite.WriteDirectoryAsync(directory, async (temp, ct) =>
@@ -365,6 +341,12 @@ public sealed class BiEncoderStudent : IStudent
     /// <summary>The last training run's details, which <see cref="SaveAsync"/> writes into the model card; <see langword="null"/> when untrained here.</summary>
     internal TrainingDetails? TrainingDetails { get; set; }
 
+    /// <inheritdoc />
+    IReadOnlyList<BertModel> ITrainableModel.BertModels => [_encoder];
+
+    /// <inheritdoc />
+    void ITrainableModel.RecordTraining(TrainingDetails details) => TrainingDetails = details;
+
     /// <summary>The "## Training" section of the model card this student was loaded with, written again by <see cref="SaveAsync"/> until it trains here.</summary>
     internal string? LoadedTrainingSection { get; init; }
 
@@ -373,9 +355,6 @@ public sealed class BiEncoderStudent : IStudent
 
     /// <summary>The Hub repository this student was loaded from by name, the card's <c>base_model</c>; <see langword="null"/> for a folder.</summary>
     internal string? BaseModel { get; init; }
-
-    /// <summary>Disposes the encoder.</summary>
-    public void Dispose() => _encoder.Dispose();
 
     // Tokens of [CLS] + prefix, which sentence-transformers masks out of pooling when include_prompt is false.
     private int PromptTokens(string prefix)

@@ -34,11 +34,11 @@ public sealed class BiEncoderStudentOptions
     /// <summary>L2-normalise embeddings. Default <see langword="null"/>: whether the folder has a <c>Normalize</c> module, else <see langword="false"/>.</summary>
     public bool? Normalize { get; init; }
 
-    /// <summary>Similarity of <see cref="BiEncoderStudent.Score"/>. Default <see langword="null"/>: the folder's <c>similarity_fn_name</c>, else <see cref="EmbeddingSimilarity.Cosine"/>.</summary>
+    /// <summary>Similarity of <see cref="StudentBase.Score"/>. Default <see langword="null"/>: the folder's <c>similarity_fn_name</c>, else <see cref="EmbeddingSimilarity.Cosine"/>.</summary>
     public EmbeddingSimilarity? Similarity { get; init; }
 
     /// <summary>
-    /// A factor on the scores of <see cref="BiEncoderStudent.Score"/> (the training losses' view), for example 20 so that
+    /// A factor on the scores of <see cref="StudentBase.Score"/> (the training losses' view), for example 20 so that
     /// cosine scores span [−20, 20] like sentence-transformers' <c>MultipleNegativesRankingLoss</c> scale: a softmax
     /// or margin loss over raw cosines in [−1, 1] barely moves (a listwise loss over K candidates sits near ln K).
     /// Rankings, <see cref="BiEncoderStudent.Encode(IReadOnlyList{string}, TextKind?, bool, IProgress{int}?, CancellationToken)"/> and the saved model do not depend on it. Default 1.

@@ -6,7 +6,7 @@ public static class EmbeddingSimilarityExtensions
     /// <summary>
     /// The similarity of every embedding in <paramref name="first"/> to every one in <paramref name="second"/>:
     /// <c>result[i][j]</c>, cosine or dot product as <paramref name="similarity"/> says (use the student's
-    /// <see cref="BiEncoderStudent.Similarity"/> to rank as it was trained). Computed in double precision.
+    /// <see cref="StudentBase.Similarity"/> to rank as it was trained). Computed in double precision.
     /// </summary>
     /// <param name="similarity">Cosine or dot product.</param>
     /// <param name="first">Embeddings, for example of queries.</param>

@@ -63,8 +63,7 @@ public sealed class DistillationTrainer(DistillationTrainerOptions? options = nu
         {
             TrainingResult result = await TrainingLoop.RunAsync(trainee, _options, examples, progress, _logger, cancellationToken).ConfigureAwait(false);
             // What sentence-transformers' model card records of a training run; SaveAsync writes it into README.md.
-            if (student is BiEncoderStudent saved)
-                saved.TrainingDetails = TrainingDetails.Of(nameof(DistillationTrainer), loss, _options, examples, result, trainee.LastMetrics);
+            (student as ITrainableModel)?.RecordTraining(TrainingDetails.Of(nameof(DistillationTrainer), loss, _options, examples, result, trainee.LastMetrics));
             return result;
         }, CancellationToken.None);
     }
@@ -76,7 +75,7 @@ public sealed class DistillationTrainer(DistillationTrainerOptions? options = nu
             [.. student.NamedParameters(), .. (loss as ITrainableLoss)?.NamedParameters().Select(p => ("loss." + p.Name, p.Parameter)) ?? []];
 
         // TrainerOptions.Precision and GradientCheckpointing reach a BERT student's encoder.
-        public override IReadOnlyList<BertModel> BertModels { get; } = student is BiEncoderStudent bert ? [bert.Encoder] : [];
+        public override IReadOnlyList<BertModel> BertModels { get; } = (student as ITrainableModel)?.BertModels ?? [];
 
         public override bool IsTraining
         {

@@ -60,5 +60,17 @@ public class StudentBaseTests
         }
     }
 
+    [Fact]
+    public void Score_refuses_embeddings_that_are_not_B_by_d_and_M_by_d_with_both_shapes_named()
+    {
+        using var student = new WordAverageStudent(s_vocabulary);
+        using var scope = NewDisposeScope();
+        Tensor queries = zeros(2, 8), documents = zeros(3, 5), flat = zeros(8);
+        var act = () => student.Score(queries, documents);
+        act.Should().Throw<ArgumentException>().WithMessage("*[2, 8]*[3, 5]*");
+        act = () => student.Score(flat, queries);
+        act.Should().Throw<ArgumentException>().WithMessage("*[8]*[2, 8]*");
+    }
+
     private static List<DistillationExample> TrainerTestDataExamples() => Training.TrainerTestData.Examples(negatives: 2, twoPositives: false);
 }
