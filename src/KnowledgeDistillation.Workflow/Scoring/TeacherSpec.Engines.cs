@@ -30,7 +30,11 @@ public static partial class TeacherSpec
     /// writes it, is scored as it is; any other cross-encoder is exported once to <see cref="OnnxExportFolder"/> (again
     /// when its files change). Dispose the result when it is <see cref="IDisposable"/>.
     /// </summary>
-    /// <param name="spec"><c>bm25</c>, a cross-encoder folder or <c>.onnx</c> file, or a Hub name <c>org/name[@revision]</c> (as for <see cref="Load"/>).</param>
+    /// <param name="spec">
+    /// <c>bm25</c>, a cross-encoder or bi-encoder folder or <c>.onnx</c> file, or a Hugging Face Hub name
+    /// (<c>org/name[@revision]</c>, resolved through the cache Python shares as <c>FromPretrained</c> resolves it; a local
+    /// folder of that name wins).
+    /// </param>
     /// <param name="index">The corpus index BM25 scores with; required for <c>bm25</c>.</param>
     /// <param name="options">Engine and scoring settings; defaults (libtorch) when <see langword="null"/>.</param>
     /// <param name="logger">Receives the export and the engine <see cref="TeacherEngine.Auto"/> chose, with the rates it measured.</param>

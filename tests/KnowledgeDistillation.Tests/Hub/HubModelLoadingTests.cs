@@ -1,6 +1,7 @@
 using System.Text;
 using KnowledgeDistillation.Hub;
 using KnowledgeDistillation.Models;
+using KnowledgeDistillation.Models.Onnx;
 using KnowledgeDistillation.Onnx;
 using KnowledgeDistillation.Teachers;
 using KnowledgeDistillation.Tests.Data;
@@ -156,7 +157,7 @@ public sealed class HubModelLoadingTests(PretrainedModels models) : IDisposable
     public async Task The_onnx_teacher_loads_a_hub_name_with_its_onnx_files()
     {
         using var export = new TempFolder();
-        using (CrossEncoderTeacher reference = CrossEncoderTeacher.FromPretrained(BertFixture.Dir("crossencoder-gelu")))
+        using (CrossEncoderTeacher reference = CrossEncoderTeacher.FromPretrained(Models.BertFixture.Dir("crossencoder-gelu")))
             await reference.ExportOnnxAsync(export.Path);
         // The Hub layout of a repository that ships its ONNX export beside the weights: onnx/model.onnx.
         var files = Directory.EnumerateFiles(export.Path).ToDictionary(
