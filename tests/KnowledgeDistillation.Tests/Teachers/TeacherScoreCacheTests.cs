@@ -267,7 +267,9 @@ public class TeacherScoreCacheTests
         // teacher that fails when called proves the scores come from the cache), then write.
         var cached = new CachingTeacher(new BrokenTeacher(Identity, _ => throw new InvalidOperationException("the teacher was called")), cache);
         string target = temp.File("train.jsonl.gz");
-        (await FlagEmbeddingJsonl.WriteAsync(target, await cached.ScoreExamplesAsync(examples))).Should().Be(2);
+        IReadOnlyList<DistillationExample> scored = await cached.ScoreExamplesAsync(examples);
+        scored[1].Id.Should().Be("q2");
+        (await FlagEmbeddingJsonl.WriteAsync(target, scored)).Should().Be(2);
 
         List<DistillationExample> back = await Fixtures.ToListAsync(FlagEmbeddingJsonl.ReadAsync(target));
         back.Should().HaveCount(2);
@@ -275,6 +277,5 @@ public class TeacherScoreCacheTests
         back[0].NegativeScores.Should().Equal(DeterministicTeacher.Score("query 1", "document 8"), DeterministicTeacher.Score("query 1", "document 15"));
         back[1].PositiveScores.Should().Equal(DeterministicTeacher.Score("query 2", "document 2"));
         back[1].NegativeScores.Should().BeEmpty();
-        back[1].Id.Should().Be("q2");
     }
 }
