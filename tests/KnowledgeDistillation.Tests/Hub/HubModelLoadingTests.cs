@@ -1,9 +1,11 @@
 using System.Text;
 using KnowledgeDistillation.Hub;
 using KnowledgeDistillation.Models;
+using KnowledgeDistillation.Models.Onnx;
 using KnowledgeDistillation.Onnx;
 using KnowledgeDistillation.Teachers;
 using KnowledgeDistillation.Tests.Data;
+using KnowledgeDistillation.Tests.Models;
 using KnowledgeDistillation.Tests.Onnx;
 using KnowledgeDistillation.Tokenization;
 using Microsoft.Extensions.Logging;

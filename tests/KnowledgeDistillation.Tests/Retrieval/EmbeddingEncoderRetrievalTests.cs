@@ -113,7 +113,7 @@ public sealed class EmbeddingEncoderRetrievalTests : IDisposable
         CorpusDocument[] corpus = SciFactCorpus();
         var encoder = new EmbeddingEncoder(generator, generator, similarity);
         var progress = new List<EvaluationProgress>();
-        using DenseRetriever retriever = await DenseRetriever.CreateAsync(encoder, corpus, new DenseRetrieverOptions { EncodeBatchSize = 16 }, new SyncProgress<EvaluationProgress>(progress.Add));
+        using DenseRetriever retriever = await DenseRetriever.CreateAsync(encoder, corpus, new DenseRetrieverOptions { EncodeBatchSize = 16 }, new SynchronousProgress<EvaluationProgress>(progress.Add));
         string[] queries = OnnxReference.SciFactQueries(Queries);
 
         var results = await retriever.RetrieveAsync(queries, topK: 5);
