@@ -8,7 +8,8 @@ namespace KnowledgeDistillation.Cli.Commands;
 /// folder or file, <c>bm25</c> where a command takes it, or a Hugging Face Hub name (<c>org/name[@revision]</c>) resolved
 /// through the cache Python shares, as the library's <c>FromPretrained</c> resolves it (HF_HOME, HF_HUB_CACHE, HF_ENDPOINT,
 /// HF_TOKEN, HF_TOKEN_PATH, HF_HUB_OFFLINE apply), with the variables of the run's <see cref="CliEnvironment"/> rather
-/// than the process's (a test runs kd in its own process with its own). A folder that exists wins; the choice is logged.
+/// than the process's (a test or a host runs kd inside its process with variables of its own). A folder that exists wins;
+/// the choice is logged.
 /// </summary>
 internal static class ModelArgument
 {
