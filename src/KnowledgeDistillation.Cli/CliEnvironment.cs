@@ -4,7 +4,8 @@ namespace KnowledgeDistillation.Cli;
 
 /// <summary>
 /// What a <c>kd</c> invocation reads and writes besides its files: results on <see cref="Out"/>, progress and log lines
-/// on <see cref="Error"/>, and environment variables (shard assignment). Tests pass their own.
+/// on <see cref="Error"/>, and environment variables (shard assignment; the Hub's <c>HF_*</c> variables; <c>XDG_CACHE_HOME</c>,
+/// where ONNX exports of models by name go), read from here rather than from the process. Tests pass their own.
 /// </summary>
 public sealed class CliEnvironment
 {

@@ -8,10 +8,17 @@ internal static class Kd
 {
     public sealed record Result(int ExitCode, string Out, string Error);
 
-    public static async Task<Result> RunAsync(StringWriter error, CancellationToken cancellationToken, params string[] args)
+    public static Task<Result> RunAsync(StringWriter error, CancellationToken cancellationToken, params string[] args)
+        => RunAsync(new Dictionary<string, string>(), error, args, cancellationToken);
+
+    /// <summary>Runs kd in this process with <paramref name="variables"/> as its whole environment (CliEnvironment.Variables).</summary>
+    public static Task<Result> RunAsync(IReadOnlyDictionary<string, string> variables, params string[] args)
+        => RunAsync(variables, new StringWriter(CultureInfo.InvariantCulture), args, CancellationToken.None);
+
+    private static async Task<Result> RunAsync(IReadOnlyDictionary<string, string> variables, StringWriter error, string[] args, CancellationToken cancellationToken)
     {
         var output = new StringWriter(CultureInfo.InvariantCulture);
-        var environment = new CliEnvironment(output, error, _ => null, interactive: false);
+        var environment = new CliEnvironment(output, error, name => variables.GetValueOrDefault(name), interactive: false);
         int code = await KdApp.InvokeAsync(args, environment, cancellationToken);
         return new Result(code, output.ToString(), error.ToString());
     }

@@ -18,7 +18,8 @@ public static partial class StudentSpec
 
     /// <summary>
     /// Loads the student with <paramref name="loadTorch"/> and, for ONNX Runtime, exports it once (float32 and int8) to
-    /// <see cref="TeacherSpec.OnnxExportFolder"/> inside its folder (beside a <c>.onnx</c> file): again only when the
+    /// <see cref="TeacherSpec.OnnxExportFolder"/> inside its folder (beside a <c>.onnx</c> file), or in
+    /// <see cref="TeacherLoadOptions.ExportCacheDirectory"/> for a Hub snapshot or a read-only folder: again only when the
     /// folder's files or the student's settings (pooling, normalisation, similarity, prompts, length) change.
     /// </summary>
     /// <param name="model">The student folder or <c>.onnx</c> file <paramref name="loadTorch"/> reads.</param>
@@ -49,7 +50,7 @@ public static partial class StudentSpec
             string settings = string.Create(CultureInfo.InvariantCulture,
                 $"student\tpooling={student.Pooling};normalize={student.Normalize};similarity={student.Similarity};query={student.QueryPrefix};document={student.DocumentPrefix};max_length={student.MaxSequenceLength}\n");
             string folder = await TeacherSpec.ExportOnceAsync(model, settings,
-                (_, target, ct) => student.ExportOnnxAsync(target, quantize: true, ct), logger, cancellationToken).ConfigureAwait(false);
+                (_, target, ct) => student.ExportOnnxAsync(target, quantize: true, ct), options.ExportCacheDirectory, logger, cancellationToken).ConfigureAwait(false);
             OnnxEmbeddingModel Onnx(bool quantized) => OnnxEmbeddingModel.FromFolder(folder, new OnnxEmbeddingModelOptions
             {
                 ModelFile = quantized ? OnnxExporter.QuantizedModelFileName : null,

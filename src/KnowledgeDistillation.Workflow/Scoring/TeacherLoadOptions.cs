@@ -20,4 +20,14 @@ public sealed record TeacherLoadOptions
 
     /// <summary>ONNX Runtime's intra-op threads; <see langword="null"/> (default) keeps its default (one per physical core).</summary>
     public int? Threads { get; init; }
+
+    /// <summary>
+    /// Where the ONNX export (<see cref="TeacherEngine.Onnx"/>, <see cref="TeacherEngine.Auto"/>) of a model that must not
+    /// be written into goes: a snapshot in <c>huggingface_hub</c>'s cache (a model given by Hub name), exported to
+    /// <c>models--org--name/&lt;commit&gt;/kd-onnx</c> under this folder, and a read-only local folder (no write
+    /// permission), exported to <c>local/&lt;hash of its path&gt;/kd-onnx</c>. Other folders keep
+    /// <c>&lt;folder&gt;/kd-onnx</c>. Default (<see langword="null"/>): <c>$XDG_CACHE_HOME/knowledge-distillation/onnx</c>,
+    /// else <c>~/.cache/knowledge-distillation/onnx</c> (<c>%LOCALAPPDATA%\knowledge-distillation\onnx</c> on Windows).
+    /// </summary>
+    public string? ExportCacheDirectory { get; init; }
 }

@@ -16,7 +16,9 @@ public static partial class TeacherSpec
     /// <summary>
     /// The folder, inside a cross-encoder's folder (beside a <c>.onnx</c> file), that its ONNX export is written to the first
     /// time <see cref="TeacherEngine.Onnx"/> or <see cref="TeacherEngine.Auto"/> needs it: <c>model.onnx</c> and
-    /// <c>model.int8.onnx</c> with the tokenizer, and the fingerprint of the files it was exported from.
+    /// <c>model.int8.onnx</c> with the tokenizer, and the fingerprint of the files it was exported from. A model in
+    /// <c>huggingface_hub</c>'s cache (a Hub name) or in a read-only folder is exported to
+    /// <see cref="TeacherLoadOptions.ExportCacheDirectory"/> instead.
     /// </summary>
     public const string OnnxExportFolder = "kd-onnx";
 
@@ -28,7 +30,8 @@ public static partial class TeacherSpec
     /// Loads a teacher to run on <see cref="TeacherLoadOptions.Engine"/>. With ONNX Runtime, a folder's own
     /// <c>model.onnx</c> (<c>model.int8.onnx</c> with <see cref="TeacherLoadOptions.Quantize"/>), as <c>kd export</c>
     /// writes it, is scored as it is; any other cross-encoder is exported once to <see cref="OnnxExportFolder"/> (again
-    /// when its files change). Dispose the result when it is <see cref="IDisposable"/>.
+    /// when its files change), in its folder or, for a Hub snapshot or a read-only folder, in
+    /// <see cref="TeacherLoadOptions.ExportCacheDirectory"/>. Dispose the result when it is <see cref="IDisposable"/>.
     /// </summary>
     /// <param name="spec">
     /// <c>bm25</c>, a cross-encoder or bi-encoder folder or <c>.onnx</c> file, or a Hugging Face Hub name
@@ -144,7 +147,7 @@ public static partial class TeacherSpec
         else if (!Directory.Exists(spec) && !quantized)
             return OnnxCrossEncoderTeacher.FromFolder(spec, OnnxOptions(options, null), logger);
         else
-            folder = await ExportOnceAsync(spec, logger, cancellationToken).ConfigureAwait(false);
+            folder = await ExportOnceAsync(spec, options, logger, cancellationToken).ConfigureAwait(false);
         string? modelFile = quantized || File.Exists(Path.Combine(folder, file)) ? file : null;
         return OnnxCrossEncoderTeacher.FromFolder(folder, OnnxOptions(options, modelFile), logger);
     }
@@ -158,35 +161,70 @@ public static partial class TeacherSpec
     };
 
     // The export folder of a cross-encoder, written (float32 and int8) unless it is there and its fingerprint matches.
-    private static Task<string> ExportOnceAsync(string spec, ILogger logger, CancellationToken cancellationToken)
+    private static Task<string> ExportOnceAsync(string spec, TeacherLoadOptions options, ILogger logger, CancellationToken cancellationToken)
         => ExportOnceAsync(spec, settings: "", async (full, target, ct) =>
         {
             using CrossEncoderTeacher teacher = CrossEncoderTeacher.FromPretrained(full, logger: logger);
             await teacher.ExportOnnxAsync(target, quantize: true, ct).ConfigureAwait(false);
-        }, logger, cancellationToken);
+        }, options.ExportCacheDirectory, logger, cancellationToken);
 
     /// <summary>
     /// The <see cref="OnnxExportFolder"/> of a model folder (beside a <c>.onnx</c> file): <paramref name="export"/> writes
-    /// float32 and int8 there unless the folder is complete and was exported from the same files and settings.
+    /// float32 and int8 there unless the folder is complete and was exported from the same files and settings. A model in
+    /// a snapshot of <c>huggingface_hub</c>'s cache, or in a folder that cannot be written, is exported to the export cache
+    /// instead (<see cref="OnnxExportLocation"/>).
     /// </summary>
-    internal static async Task<string> ExportOnceAsync(string spec, string settings, Func<string, string, CancellationToken, Task> export, ILogger logger, CancellationToken cancellationToken)
+    internal static async Task<string> ExportOnceAsync(string spec, string settings, Func<string, string, CancellationToken, Task> export, string? cacheDirectory, ILogger logger, CancellationToken cancellationToken)
     {
         string full = Path.GetFullPath(spec);
         bool isFolder = Directory.Exists(full);
-        string target = Path.Combine(isFolder ? full : Path.GetDirectoryName(full)!, OnnxExportFolder);
+        string modelFolder = isFolder ? full : Path.GetDirectoryName(full)!;
         string fingerprint = Fingerprint(full, isFolder) + settings;
-        string fingerprintPath = Path.Combine(target, SourceFingerprintFile);
-        if (File.Exists(fingerprintPath) && File.Exists(Path.Combine(target, OnnxExporter.QuantizedModelFileName))
-            && string.Equals(await File.ReadAllTextAsync(fingerprintPath, cancellationToken).ConfigureAwait(false), fingerprint, StringComparison.Ordinal))
+        string cache = cacheDirectory is null ? OnnxExportLocation.DefaultCacheDirectory(Environment.GetEnvironmentVariable) : Path.GetFullPath(cacheDirectory);
+        string target;
+        if (OnnxExportLocation.ForHubSnapshot(modelFolder, cache) is { } forSnapshot)
         {
-            return target;
+            // huggingface_hub's snapshots hold links to blobs only: nothing of ours is written there.
+            target = forSnapshot;
         }
+        else
+        {
+            string local = Path.Combine(modelFolder, OnnxExportFolder);
+            if (await IsCompleteAsync(local, fingerprint, cancellationToken).ConfigureAwait(false))
+                return local;
+            if (OnnxExportLocation.CanWriteInto(modelFolder))
+            {
+                target = local;
+            }
+            else
+            {
+                target = OnnxExportLocation.ForReadOnlyFolder(modelFolder, cache);
+                ReadOnlyFolder(logger, modelFolder, target);
+            }
+        }
+        if (await IsCompleteAsync(target, fingerprint, cancellationToken).ConfigureAwait(false))
+            return target;
 
-        await export(full, target, cancellationToken).ConfigureAwait(false);
-        // Written last, through the one atomic write: a folder without it (a killed run) is exported again.
-        await AtomicWrite.WriteFileAsync(fingerprintPath, (stream, ct) => stream.WriteAsync(Encoding.UTF8.GetBytes(fingerprint), ct).AsTask(), cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await export(full, target, cancellationToken).ConfigureAwait(false);
+            // Written last, through the one atomic write: a folder without it (a killed run) is exported again.
+            await AtomicWrite.WriteFileAsync(Path.Combine(target, SourceFingerprintFile), (stream, ct) => stream.WriteAsync(Encoding.UTF8.GetBytes(fingerprint), ct).AsTask(), cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when ((ex is UnauthorizedAccessException or IOException) && target.StartsWith(cache, StringComparison.Ordinal))
+        {
+            throw new IOException($"Cannot write the ONNX export of {full} to the export cache {target}: {ex.Message} Point XDG_CACHE_HOME (or TeacherLoadOptions.ExportCacheDirectory) at a writable folder.", ex);
+        }
         Exported(logger, full, target);
         return target;
+    }
+
+    // Whether an export folder holds the int8 graph (written last but for the fingerprint) and the fingerprint matches.
+    private static async Task<bool> IsCompleteAsync(string target, string fingerprint, CancellationToken cancellationToken)
+    {
+        string fingerprintPath = Path.Combine(target, SourceFingerprintFile);
+        return File.Exists(fingerprintPath) && File.Exists(Path.Combine(target, OnnxExporter.QuantizedModelFileName))
+            && string.Equals(await File.ReadAllTextAsync(fingerprintPath, cancellationToken).ConfigureAwait(false), fingerprint, StringComparison.Ordinal);
     }
 
     // Names, sizes and modification times of the files the model is read from (a folder's own files, not its subfolders).
@@ -224,6 +262,9 @@ public static partial class TeacherSpec
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Exported the model {Source} for ONNX Runtime (float32 and int8) to {Target}, once: it is reused until the model's files or settings change.")]
     private static partial void Exported(ILogger logger, string source, string target);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "The model folder {Folder} is read-only: its ONNX export goes to {Target}.")]
+    private static partial void ReadOnlyFolder(ILogger logger, string folder, string target);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Engine auto keeps to libtorch: the model has no ONNX export ({Reason}).")]
     private static partial void AutoKeptTorch(ILogger logger, string reason);

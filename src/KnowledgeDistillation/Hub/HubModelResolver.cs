@@ -20,10 +20,14 @@ internal static class HubModelResolver
     /// <param name="logger">Receives the choice and the download; may be <see langword="null"/>.</param>
     /// <param name="includeOnnx">Fetch the repository's ONNX export too (the ONNX Runtime package needs it).</param>
     /// <param name="progress">Receives the download's bytes per file (cached files are reported complete at once).</param>
+    /// <param name="options">
+    /// The Hub settings; <see langword="null"/> (the library's loaders) reads them all from the process's environment.
+    /// <c>kd</c> passes <see cref="HubOptions.FromVariables"/> over its <c>CliEnvironment</c>.
+    /// </param>
     /// <param name="cancellationToken">Stops a download; its partial file is resumed next time.</param>
     /// <returns>The local path: <paramref name="path"/> itself, or the model's snapshot folder.</returns>
     /// <exception cref="HubException">A Hub name could not be resolved.</exception>
-    public static async Task<string> ResolveAsync(string path, ILogger? logger, bool includeOnnx = false, IProgress<HubDownloadProgress>? progress = null, CancellationToken cancellationToken = default)
+    public static async Task<string> ResolveAsync(string path, ILogger? logger, bool includeOnnx = false, IProgress<HubDownloadProgress>? progress = null, HubOptions? options = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(path);
         logger ??= NullLogger.Instance;
@@ -31,7 +35,7 @@ internal static class HubModelResolver
             return path;
         // A client is cheap: every client shares the process's connection pool. The options are read from the
         // environment at each resolution, as Python reads them at each call.
-        using var hub = new HuggingFaceHub(null, logger);
+        using var hub = new HuggingFaceHub(options, logger);
         HubLog.HubModel(logger, path, hub.CacheDirectory);
         return await hub.DownloadModelAsync(path, includeOnnx, progress, cancellationToken).ConfigureAwait(false);
     }
@@ -43,14 +47,15 @@ internal static class HubModelResolver
     /// <param name="path">The model argument.</param>
     /// <param name="logger">Receives the choice and the download; may be <see langword="null"/>.</param>
     /// <param name="includeOnnx">Fetch the repository's ONNX export too.</param>
+    /// <param name="options">The Hub settings; <see langword="null"/> reads them from the process's environment.</param>
     /// <returns>The local path.</returns>
     /// <exception cref="HubException">A Hub name could not be resolved.</exception>
-    public static string Resolve(string path, ILogger? logger, bool includeOnnx = false)
+    public static string Resolve(string path, ILogger? logger, bool includeOnnx = false, HubOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(path);
         if (!IsHubName(path, logger ?? NullLogger.Instance))
             return path;
-        return Task.Run(() => ResolveAsync(path, logger, includeOnnx)).GetAwaiter().GetResult();
+        return Task.Run(() => ResolveAsync(path, logger, includeOnnx, options: options)).GetAwaiter().GetResult();
     }
 
     /// <summary>The repository of a Hub name (<c>org/name</c> of <c>org/name@revision</c>), or <see langword="null"/>.</summary>

@@ -34,9 +34,25 @@ public sealed class HubOptions
     /// <summary>How long one HTTP request may wait for a response or the next bytes. Default (<see langword="null"/>): 10 seconds.</summary>
     public TimeSpan? Timeout { get; init; }
 
+    /// <summary>
+    /// Where the defaults are read from instead of the process's environment: <c>kd</c> passes its
+    /// <c>CliEnvironment</c>'s variables so that a run in a test process has its own Hub settings. Default
+    /// (<see langword="null"/>): <see cref="Environment.GetEnvironmentVariable(string)"/>.
+    /// </summary>
+    internal Func<string, string?>? Variables { get; init; }
+
+    /// <summary>Options whose every default is read from <paramref name="variables"/> rather than the process's environment.</summary>
+    /// <param name="variables">Reads an environment variable (<c>HF_HOME</c>, <c>HF_HUB_CACHE</c>, <c>HF_ENDPOINT</c>, <c>HF_TOKEN</c>, <c>HF_TOKEN_PATH</c>, <c>HF_HUB_OFFLINE</c>, ...).</param>
+    /// <returns>The options.</returns>
+    internal static HubOptions FromVariables(Func<string, string?> variables)
+    {
+        ArgumentNullException.ThrowIfNull(variables);
+        return new HubOptions { Variables = variables };
+    }
+
     internal ResolvedHubOptions Resolve(Func<string, string?>? environment = null)
     {
-        environment ??= Environment.GetEnvironmentVariable;
+        environment ??= Variables ?? Environment.GetEnvironmentVariable;
         string? Env(string name) => environment(name) is { Length: > 0 } value ? value : null;
 
         string home = Env("HF_HOME") ?? Path.Combine(Env("XDG_CACHE_HOME") ?? Path.Combine(UserHome(), ".cache"), "huggingface");

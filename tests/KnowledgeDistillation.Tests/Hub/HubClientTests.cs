@@ -280,6 +280,12 @@ public sealed class HubClientTests : IDisposable
         var xdg = new Dictionary<string, string> { ["XDG_CACHE_HOME"] = home.Path };
         new HubOptions().Resolve(xdg.GetValueOrDefault).CacheDirectory.Should().Be(Path.Combine(home.Path, "huggingface", "hub"));
         new HubOptions().Resolve(_ => null).CacheDirectory.Should().Be(Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "huggingface", "hub"));
+
+        // kd's options: every default from its own variables (CliEnvironment), none from the process's.
+        resolved = HubOptions.FromVariables(env.GetValueOrDefault).Resolve();
+        (resolved.CacheDirectory, resolved.Token, resolved.Endpoint, resolved.Offline).Should().Be((Path.GetFullPath("/elsewhere/hub"), "hf_env", new Uri("https://mirror.example"), true));
+        resolved = HubOptions.FromVariables(_ => null).Resolve();
+        (resolved.Endpoint, resolved.Offline).Should().Be((new Uri("https://huggingface.co"), false));
     }
 
     [Fact]

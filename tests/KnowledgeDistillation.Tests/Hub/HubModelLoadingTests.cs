@@ -5,6 +5,7 @@ using KnowledgeDistillation.Models.Onnx;
 using KnowledgeDistillation.Onnx;
 using KnowledgeDistillation.Teachers;
 using KnowledgeDistillation.Tests.Data;
+using KnowledgeDistillation.Tests.Models;
 using KnowledgeDistillation.Tests.Onnx;
 using KnowledgeDistillation.Tokenization;
 using Microsoft.Extensions.Logging;
