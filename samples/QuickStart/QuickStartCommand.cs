@@ -48,6 +48,8 @@ public static class QuickStartCommand
 
     public static Option<int?> StudentBatchSize { get; } = new("--student-batch-size") { Description = "Queries per student step (default 16)." };
 
+    public static Option<int?> StudentMaxLength { get; } = new("--student-max-length") { Description = "Longest student input in tokens, in training and evaluation (default 128)." };
+
     public static Option<double?> StudentLearningRate { get; } = new("--student-learning-rate") { Description = "Peak learning rate of the students (default 1e-3 from scratch, 5e-5 from --student)." };
 
     public static Option<string> Precision { get; } = new("--precision")
@@ -61,7 +63,7 @@ public static class QuickStartCommand
         Recipe.AcceptOnlyFromAmong([.. DistillationRecipes.Names]);
         DistilFrom.AcceptOnlyFromAmong(Pipeline.FusionTargets, Pipeline.TeacherTargets);
         Precision.AcceptOnlyFromAmong("auto", "float32", "bfloat16");
-        foreach (Option<int?> steps in new[] { TeacherSteps, StudentSteps, StudentNegatives, ScoredNegatives, StudentBatchSize })
+        foreach (Option<int?> steps in new[] { TeacherSteps, StudentSteps, StudentNegatives, ScoredNegatives, StudentBatchSize, StudentMaxLength })
             SampleCommandLine.MustBePositive(steps);
     }
 
@@ -69,7 +71,7 @@ public static class QuickStartCommand
     public static RootCommand Create()
     {
         var root = new RootCommand("KnowledgeDistillation QuickStart: distil a cross-encoder teacher into a bi-encoder student on SciFact and compare it with BM25, the teacher, and the same student trained on hard labels only (docs/getting-started.md).");
-        foreach (Option option in new Option[] { Full, Seed, Output, Teacher, Student, Recipe, DistilFrom, SoftWeight, TeacherSteps, StudentSteps, StudentNegatives, ScoredNegatives, StudentBatchSize, StudentLearningRate, Precision })
+        foreach (Option option in new Option[] { Full, Seed, Output, Teacher, Student, Recipe, DistilFrom, SoftWeight, TeacherSteps, StudentSteps, StudentNegatives, ScoredNegatives, StudentBatchSize, StudentMaxLength, StudentLearningRate, Precision })
             root.Options.Add(option);
         return root;
     }
@@ -110,6 +112,8 @@ public static class QuickStartCommand
             options = options with { ScoredNegatives = sn };
         if (parse.GetValue(StudentBatchSize) is int b)
             options = options with { StudentBatchSize = b };
+        if (parse.GetValue(StudentMaxLength) is int len)
+            options = options with { StudentMaxLength = len };
         if (parse.GetValue(StudentLearningRate) is double lr)
             options = options with { StudentLearningRate = lr };
         if (parse.GetValue(SoftWeight) is double w)

@@ -44,11 +44,19 @@ public class QuickStartCommandTests
         (o.Seed, o.SoftWeight, o.OutputDirectory, o.DistilFrom, o.Recipe).Should().Be((7, 10.0, "/tmp/x", "teacher", "kl"));
     }
 
+    [Fact]
+    public void Student_max_length_sets_the_one_property_and_defaults_to_128()
+    {
+        Parse().StudentMaxLength.Should().Be(128);
+        Parse("--student-max-length", "64").StudentMaxLength.Should().Be(64);
+    }
+
     [Theory]
     [InlineData("--recipe", "nonsense")]
     [InlineData("--distil-from", "bm25")]
     [InlineData("--teacher-steps", "0")]
     [InlineData("--student-steps", "x")]
+    [InlineData("--student-max-length", "0")]
     [InlineData("--seed", "x")]
     [InlineData("--precision", "fp16")]
     [InlineData("--frobnicate", "1")]
