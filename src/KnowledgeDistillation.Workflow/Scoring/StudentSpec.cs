@@ -14,7 +14,7 @@ namespace KnowledgeDistillation.Workflow.Scoring;
 /// </summary>
 public static partial class StudentSpec
 {
-    private const int ProbeTexts = 32, ProbeRounds = 3;
+    private const int ProbeTexts = 32;
 
     /// <summary>
     /// Loads the student with <paramref name="loadTorch"/> and, for ONNX Runtime, exports it once (float32 and int8) to
@@ -99,22 +99,10 @@ public static partial class StudentSpec
             if (candidate.Student is { } torch)
                 torch.IsTraining = false;
         }
-        string text = string.Concat(Enumerable.Repeat("the structure of a protein follows from the sequence of its amino acids and the cell it folds in ", 20));
+        string text = string.Concat(Enumerable.Repeat(EngineProbe.Sentence, 20));
         string[] texts = [.. Enumerable.Range(0, ProbeTexts).Select(i => $"{i} {text}")];
-        var best = new double[candidates.Count];
-        Array.Fill(best, double.MaxValue);
-        for (int round = 0; round <= ProbeRounds; round++)
-        {
-            for (int c = 0; c < candidates.Count; c++)
-            {
-                long start = System.Diagnostics.Stopwatch.GetTimestamp();
-                await candidates[c].Encoder.Documents.GenerateAsync(texts, cancellationToken: cancellationToken).ConfigureAwait(false);
-                double seconds = System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalSeconds;
-                if (round > 0)
-                    best[c] = Math.Min(best[c], seconds);
-            }
-        }
-        return [.. best.Select(s => ProbeTexts / Math.Max(s, 1e-9))];
+        return await EngineProbe.RatesAsync(candidates.Count, ProbeTexts,
+            (c, ct) => candidates[c].Encoder.Documents.GenerateAsync(texts, cancellationToken: ct), cancellationToken).ConfigureAwait(false);
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Engine auto chose {Engine} for the student; measured {Rates}.")]

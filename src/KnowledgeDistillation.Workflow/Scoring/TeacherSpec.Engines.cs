@@ -24,7 +24,6 @@ public static partial class TeacherSpec
 
     private const string SourceFingerprintFile = "kd-onnx-source.txt";
     private const int ProbeTokens = 128;
-    private const int ProbeRounds = 3;
 
     /// <summary>
     /// Loads a teacher to run on <see cref="TeacherLoadOptions.Engine"/>. With ONNX Runtime, a folder's own
@@ -242,22 +241,9 @@ public static partial class TeacherSpec
     // Pairs/s of each teacher on the same pairs of `tokens` tokens: one warm-up call, then the best of interleaved rounds.
     private static async Task<double[]> ProbeAsync(List<ITeacher> teachers, int batchSize, int tokens, CancellationToken cancellationToken)
     {
-        string document = string.Concat(Enumerable.Repeat("the structure of a protein follows from the sequence of its amino acids and the cell it folds in ", tokens / 8 + 2));
+        string document = string.Concat(Enumerable.Repeat(EngineProbe.Sentence, tokens / 8 + 2));
         QueryDocumentPair[] pairs = [.. Enumerable.Range(0, batchSize).Select(i => new QueryDocumentPair($"how does protein {i} fold", document))];
-        var best = new double[teachers.Count];
-        Array.Fill(best, double.MaxValue);
-        for (int round = 0; round <= ProbeRounds; round++)
-        {
-            for (int t = 0; t < teachers.Count; t++)
-            {
-                long start = System.Diagnostics.Stopwatch.GetTimestamp();
-                await teachers[t].ScoreAsync(pairs, cancellationToken).ConfigureAwait(false);
-                double seconds = System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalSeconds;
-                if (round > 0)
-                    best[t] = Math.Min(best[t], seconds);
-            }
-        }
-        return [.. best.Select(s => batchSize / Math.Max(s, 1e-9))];
+        return await EngineProbe.RatesAsync(teachers.Count, batchSize, (t, ct) => teachers[t].ScoreAsync(pairs, ct), cancellationToken).ConfigureAwait(false);
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Exported the model {Source} for ONNX Runtime (float32 and int8) to {Target}, once: it is reused until the model's files or settings change.")]
