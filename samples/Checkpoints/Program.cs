@@ -5,6 +5,7 @@
 // Without arguments it builds tiny random models on the bert-base-uncased vocabulary, saves them in the Hugging Face
 // and sentence-transformers layouts to a temporary folder, loads them back and uses those (numbers are then random).
 using KnowledgeDistillation;
+using KnowledgeDistillation.Configuration;
 using KnowledgeDistillation.Models;
 using KnowledgeDistillation.Tokenization;
 

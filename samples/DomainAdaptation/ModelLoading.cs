@@ -1,3 +1,5 @@
+using KnowledgeDistillation;
+using KnowledgeDistillation.Configuration;
 using KnowledgeDistillation.Models;
 using KnowledgeDistillation.Tokenization;
 using TorchSharp;

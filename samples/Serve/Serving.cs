@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using KnowledgeDistillation;
 using KnowledgeDistillation.Evaluation;
 using KnowledgeDistillation.Models;
 using KnowledgeDistillation.Retrieval;

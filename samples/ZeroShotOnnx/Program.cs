@@ -8,6 +8,7 @@
 using System.Diagnostics;
 using System.Reflection.Metadata;
 using System.Reflection.PortableExecutable;
+using KnowledgeDistillation.Configuration;
 using KnowledgeDistillation.Data;
 using KnowledgeDistillation.Evaluation;
 using KnowledgeDistillation.Models;

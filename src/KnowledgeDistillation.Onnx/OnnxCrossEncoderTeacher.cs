@@ -1,10 +1,11 @@
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
+using KnowledgeDistillation.Configuration;
+using KnowledgeDistillation.Formats.Checkpoints;
+using KnowledgeDistillation.Formats.Onnx;
 using KnowledgeDistillation.Hub;
 using KnowledgeDistillation.Models;
-using KnowledgeDistillation.Models.Checkpoints;
-using KnowledgeDistillation.Models.Onnx;
 using KnowledgeDistillation.Teachers;
 using KnowledgeDistillation.Tokenization;
 using Microsoft.Extensions.Logging;

@@ -10,7 +10,7 @@ namespace KnowledgeDistillation.Onnx;
 public sealed record OnnxCrossEncoderTeacherOptions
 {
     /// <summary>
-    /// The ONNX file, relative to the folder: <see cref="Models.Onnx.OnnxExporter.QuantizedModelFileName"/> scores with the
+    /// The ONNX file, relative to the folder: <see cref="Models.OnnxExporter.QuantizedModelFileName"/> scores with the
     /// int8 graph an export with <c>quantize</c> wrote. Default: the first of <c>model.onnx</c> and <c>onnx/model.onnx</c>
     /// that exists. Ignored when the teacher is loaded from a <c>.onnx</c> file.
     /// </summary>

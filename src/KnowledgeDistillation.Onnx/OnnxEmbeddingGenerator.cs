@@ -46,7 +46,7 @@ public sealed class OnnxEmbeddingGenerator : IEmbeddingGenerator<string, Embeddi
     /// <returns>The generator; disposing it releases the model.</returns>
     /// <exception cref="DirectoryNotFoundException">As for <see cref="OnnxEmbeddingModel.FromFolder"/>.</exception>
     /// <exception cref="FileNotFoundException">As for <see cref="OnnxEmbeddingModel.FromFolder"/>.</exception>
-    /// <exception cref="KnowledgeDistillation.Models.Checkpoints.CheckpointException">As for <see cref="OnnxEmbeddingModel.FromFolder"/>.</exception>
+    /// <exception cref="KnowledgeDistillation.Formats.Checkpoints.CheckpointException">As for <see cref="OnnxEmbeddingModel.FromFolder"/>.</exception>
     public static OnnxEmbeddingGenerator FromFolder(string directory, TextKind kind = TextKind.Document, OnnxEmbeddingModelOptions? options = null, ILogger? logger = null)
         => new(OnnxEmbeddingModel.FromFolder(directory, options, logger), kind, ownsModel: true);
 

@@ -1,9 +1,10 @@
 using System.Diagnostics;
+using KnowledgeDistillation.Configuration;
+using KnowledgeDistillation.Formats.Checkpoints;
+using KnowledgeDistillation.Formats.Onnx;
+using KnowledgeDistillation.Formats.SentenceTransformers;
 using KnowledgeDistillation.Hub;
 using KnowledgeDistillation.Models;
-using KnowledgeDistillation.Models.Checkpoints;
-using KnowledgeDistillation.Models.Onnx;
-using KnowledgeDistillation.Models.SentenceTransformers;
 using KnowledgeDistillation.Tokenization;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Logging;
@@ -229,7 +230,7 @@ public sealed partial class OnnxEmbeddingModel : IDisposable
 
     /// <summary>
     /// This model as the encoder of dense retrieval and its evaluation (<see cref="Retrieval.DenseRetriever.CreateAsync"/>,
-    /// <see cref="Evaluation.RetrievalEvaluator.EvaluateAsync(Retrieval.EmbeddingEncoder, IProgress{Evaluation.EvaluationProgress}?, CancellationToken)"/>):
+    /// <see cref="Evaluation.RetrievalEvaluator.EvaluateAsync(Retrieval.EmbeddingEncoder, IProgress{EvaluationProgress}?, CancellationToken)"/>):
     /// a query and a document generator with the model's <see cref="Similarity"/>. The model must outlive it.
     /// </summary>
     /// <returns>The encoder.</returns>

@@ -1,5 +1,5 @@
-using KnowledgeDistillation.Models.Checkpoints;
-using KnowledgeDistillation.Models.Onnx;
+using KnowledgeDistillation.Formats.Checkpoints;
+using KnowledgeDistillation.Formats.Onnx;
 using Microsoft.Extensions.Logging;
 using Microsoft.ML.OnnxRuntime;
 

@@ -1,5 +1,4 @@
 using KnowledgeDistillation.IO;
-using KnowledgeDistillation.Models;
 using KnowledgeDistillation.Runtime;
 using TorchSharp;
 using TorchSharp.Modules;

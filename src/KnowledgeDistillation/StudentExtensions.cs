@@ -1,4 +1,3 @@
-using KnowledgeDistillation.Models;
 using static TorchSharp.torch;
 
 namespace KnowledgeDistillation;
@@ -24,7 +23,7 @@ public static class StudentExtensions
         Tensor inBatch = student.Score(queries, documents);
 
         // Own candidates are the diagonal blocks of the [B, B·C] matrix: columns b·C .. b·C + C − 1 of row b.
-        using Tensor columns = Losses.KlDivergenceLoss.OwnColumns(b, c, inBatch.device);
+        using Tensor columns = CandidateColumns.Own(b, c, inBatch.device);
         Tensor own = inBatch.gather(1, columns);
         return new StudentOutput(own, inBatch, queries, documents.view(b, c, -1));
     }

@@ -1,3 +1,4 @@
+using KnowledgeDistillation.Configuration;
 using KnowledgeDistillation.Losses;
 using KnowledgeDistillation.Models;
 using KnowledgeDistillation.Training;

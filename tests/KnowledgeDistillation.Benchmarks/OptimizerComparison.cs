@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using KnowledgeDistillation.Configuration;
 using KnowledgeDistillation.Losses;
 using KnowledgeDistillation.Models;
 using KnowledgeDistillation.Training;

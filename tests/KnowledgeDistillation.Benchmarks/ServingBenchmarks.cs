@@ -1,6 +1,7 @@
 using BenchmarkDotNet.Attributes;
+using KnowledgeDistillation.Configuration;
+using KnowledgeDistillation.Formats.Onnx;
 using KnowledgeDistillation.Models;
-using KnowledgeDistillation.Models.Onnx;
 using KnowledgeDistillation.Onnx;
 using KnowledgeDistillation.Tokenization;
 using Microsoft.Extensions.AI;

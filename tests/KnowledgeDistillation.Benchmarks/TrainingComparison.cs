@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
+using KnowledgeDistillation.Configuration;
 using KnowledgeDistillation.Losses;
 using KnowledgeDistillation.Models;
 using TorchSharp.Modules;

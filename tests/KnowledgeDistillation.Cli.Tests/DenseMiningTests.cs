@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using KnowledgeDistillation.Configuration;
 using KnowledgeDistillation.Data;
 using KnowledgeDistillation.Models;
 using KnowledgeDistillation.Tokenization;

@@ -1,5 +1,6 @@
+using KnowledgeDistillation.Configuration;
+using KnowledgeDistillation.Formats.Checkpoints;
 using KnowledgeDistillation.Models;
-using KnowledgeDistillation.Models.Checkpoints;
 using Microsoft.Extensions.AI;
 
 namespace KnowledgeDistillation.Onnx.Tests;

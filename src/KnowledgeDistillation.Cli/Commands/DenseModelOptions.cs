@@ -1,6 +1,7 @@
 using System.CommandLine;
+using KnowledgeDistillation.Configuration;
+using KnowledgeDistillation.Formats.Checkpoints;
 using KnowledgeDistillation.Models;
-using KnowledgeDistillation.Models.Checkpoints;
 
 namespace KnowledgeDistillation.Cli.Commands;
 

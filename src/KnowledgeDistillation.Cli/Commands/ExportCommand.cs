@@ -1,6 +1,6 @@
 using System.CommandLine;
+using KnowledgeDistillation.Formats.Onnx;
 using KnowledgeDistillation.Models;
-using KnowledgeDistillation.Models.Onnx;
 using KnowledgeDistillation.Tokenization;
 
 namespace KnowledgeDistillation.Cli.Commands;

@@ -1,6 +1,6 @@
 using System.Globalization;
+using KnowledgeDistillation.Formats.Onnx;
 using KnowledgeDistillation.Models;
-using KnowledgeDistillation.Models.Onnx;
 using KnowledgeDistillation.Onnx;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;

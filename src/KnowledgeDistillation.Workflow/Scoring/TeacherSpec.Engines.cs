@@ -1,10 +1,10 @@
 using System.Globalization;
 using System.Text;
+using KnowledgeDistillation.Formats.Onnx;
 using KnowledgeDistillation.Hub;
 using KnowledgeDistillation.IO;
 using KnowledgeDistillation.Lucene;
 using KnowledgeDistillation.Models;
-using KnowledgeDistillation.Models.Onnx;
 using KnowledgeDistillation.Onnx;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;

@@ -1,3 +1,4 @@
+using KnowledgeDistillation.Configuration;
 using KnowledgeDistillation.Models;
 
 namespace KnowledgeDistillation.Workflow.Training;

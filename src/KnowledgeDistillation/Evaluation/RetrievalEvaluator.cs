@@ -68,6 +68,8 @@ public sealed partial class RetrievalEvaluator : IStudentEvaluator
     /// <param name="progress">Receives <c>corpus</c>, <c>queries</c> and <c>search</c> progress.</param>
     /// <param name="cancellationToken">Cancels between batches.</param>
     /// <returns>The metrics, the run and the timing.</returns>
+    // The IStudent and EmbeddingEncoder overloads are told apart by their first parameter (RS0026, as below).
+#pragma warning disable RS0026
     public async Task<EvaluationResult> EvaluateAsync(IStudent student, IProgress<EvaluationProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(student);
@@ -75,6 +77,7 @@ public sealed partial class RetrievalEvaluator : IStudentEvaluator
         using DenseRetriever retriever = DenseRetriever.Create(student, _corpus, _options.Retriever, progress, cancellationToken);
         return await EvaluateAsync(retriever, total, progress, cancellationToken).ConfigureAwait(false);
     }
+#pragma warning restore RS0026
 
     /// <summary>
     /// Evaluates embedding generators (an ONNX Runtime model from KnowledgeDistillation.Onnx, or any other

@@ -5,8 +5,8 @@ using System.Reflection;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using KnowledgeDistillation.Formats.Checkpoints;
 using KnowledgeDistillation.IO;
-using KnowledgeDistillation.Models.Checkpoints;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 

@@ -71,7 +71,7 @@ public sealed class ContrastiveLoss : IDistillationLoss
         Tensor q = nn.functional.normalize(queries, p: 2, dim: 1, eps: NormEpsilon);
         Tensor d = nn.functional.normalize(documents.reshape(b * c, -1), p: 2, dim: 1, eps: NormEpsilon);
         Tensor all = q.matmul(d.t());
-        return _inBatch ? all : all.gather(1, KlDivergenceLoss.OwnColumns(b, c, all.device));
+        return _inBatch ? all : all.gather(1, CandidateColumns.Own(b, c, all.device));
     }
 
     private Tensor ScoreLogits(StudentOutput student)

@@ -71,7 +71,7 @@ public sealed class KlDivergenceLoss : IDistillationLoss
                 nameof(student));
             // Columns outside a query's own block have teacher probability 0 and contribute 0 · (...) = 0, so only the
             // own block of the in-batch log-softmax is needed.
-            logStudent = all.DivBy(_studentTemperature).log_softmax(1).gather(1, OwnColumns(student.BatchSize, student.CandidatesPerQuery, all.device));
+            logStudent = all.DivBy(_studentTemperature).log_softmax(1).gather(1, CandidateColumns.Own(student.BatchSize, student.CandidatesPerQuery, all.device));
         }
         else
         {
@@ -83,11 +83,6 @@ public sealed class KlDivergenceLoss : IDistillationLoss
             loss = loss.MulBy(_studentTemperature * _studentTemperature);
         return loss.MoveToOuterDisposeScope();
     }
-
-    // [B, C] indices of each query's own candidates in the [B, B·C] in-batch matrix: row b holds b·C .. b·C + C − 1,
-    // which is 0 .. B·C − 1 laid out in rows.
-    internal static Tensor OwnColumns(long b, long c, Device device)
-        => ScalarOps.Arange(b * c, ScalarType.Int64, device).view(b, c);
 
     private static double RequireTemperature(double value, string name)
     {

@@ -35,7 +35,7 @@ public sealed class MarginMseLoss : IDistillationLoss
         => TeacherTransform = teacherTransform ?? TeacherScoreTransform.Identity;
 
     /// <summary>
-    /// The recipe for a cosine student (<see cref="Models.EmbeddingSimilarity.Cosine"/>, the default of
+    /// The recipe for a cosine student (<see cref="EmbeddingSimilarity.Cosine"/>, the default of
     /// <see cref="Models.BiEncoderStudent"/>): teacher scores through <see cref="TeacherScoreTransform.CosineStudentMargins"/>,
     /// so that the margins asked of the student are ones its scores in [−1, 1] can reach. With the plain defaults a cosine
     /// student faces a cross-encoder's margins of several units and the loss cannot go below their excess.

@@ -1,7 +1,9 @@
 using System.Globalization;
+using KnowledgeDistillation.Configuration;
+using KnowledgeDistillation.Formats;
+using KnowledgeDistillation.Formats.Checkpoints;
+using KnowledgeDistillation.Formats.Onnx;
 using KnowledgeDistillation.Hub;
-using KnowledgeDistillation.Models.Checkpoints;
-using KnowledgeDistillation.Models.Onnx;
 using Microsoft.Extensions.Logging;
 
 namespace KnowledgeDistillation.Models;

@@ -1,4 +1,5 @@
-using KnowledgeDistillation.Models.Checkpoints;
+using KnowledgeDistillation.Configuration;
+using KnowledgeDistillation.Formats.Checkpoints;
 using Microsoft.Extensions.Logging;
 using TorchSharp;
 using TorchSharp.Modules;

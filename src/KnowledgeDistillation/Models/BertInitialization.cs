@@ -1,3 +1,4 @@
+using KnowledgeDistillation.Configuration;
 using KnowledgeDistillation.Runtime;
 using TorchSharp.Modules;
 using static TorchSharp.torch;

@@ -1,3 +1,4 @@
+using KnowledgeDistillation.Configuration;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;

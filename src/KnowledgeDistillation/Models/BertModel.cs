@@ -1,4 +1,5 @@
-using KnowledgeDistillation.Models.Checkpoints;
+using KnowledgeDistillation.Configuration;
+using KnowledgeDistillation.Formats.Checkpoints;
 using KnowledgeDistillation.Runtime;
 using Microsoft.Extensions.Logging;
 using TorchSharp;
@@ -93,7 +94,7 @@ public sealed class BertModel : nn.Module
     /// <exception cref="FileNotFoundException"><c>config.json</c> is missing (and the weights are not an ONNX export).</exception>
     /// <exception cref="CheckpointException">
     /// A file is malformed or truncated, a <c>.bin</c> names a forbidden pickle global, or tensors are missing, unexpected
-    /// or of the wrong shape (all listed in one message); for an ONNX export, an <see cref="Onnx.OnnxImportException"/>
+    /// or of the wrong shape (all listed in one message); for an ONNX export, an <see cref="Formats.Onnx.OnnxImportException"/>
     /// naming the node or initializer the importer cannot map.
     /// </exception>
     public static BertModel FromPretrained(string directory, BertLoadOptions? options = null, ILogger? logger = null)

@@ -1,4 +1,6 @@
-using KnowledgeDistillation.Models.Checkpoints;
+using KnowledgeDistillation.Configuration;
+using KnowledgeDistillation.Formats;
+using KnowledgeDistillation.Formats.Checkpoints;
 using KnowledgeDistillation.Runtime;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;

@@ -1,7 +1,9 @@
 using System.Globalization;
 using System.Text;
-using KnowledgeDistillation.Models.Checkpoints;
-using KnowledgeDistillation.Models.Onnx;
+using KnowledgeDistillation.Configuration;
+using KnowledgeDistillation.Formats;
+using KnowledgeDistillation.Formats.Checkpoints;
+using KnowledgeDistillation.Formats.Onnx;
 using static TorchSharp.torch;
 
 namespace KnowledgeDistillation.Models;

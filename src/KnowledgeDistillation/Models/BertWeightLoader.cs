@@ -1,4 +1,5 @@
-using KnowledgeDistillation.Models.Checkpoints;
+using KnowledgeDistillation.Formats;
+using KnowledgeDistillation.Formats.Checkpoints;
 using Microsoft.Extensions.Logging;
 using static TorchSharp.torch;
 

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
-using KnowledgeDistillation.Models.Checkpoints;
+using KnowledgeDistillation.Formats;
+using KnowledgeDistillation.Formats.Checkpoints;
 
 namespace KnowledgeDistillation.Models;
 

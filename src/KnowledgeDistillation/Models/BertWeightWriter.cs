@@ -1,4 +1,4 @@
-using KnowledgeDistillation.Models.Checkpoints;
+using KnowledgeDistillation.Formats.Checkpoints;
 using static TorchSharp.torch;
 
 namespace KnowledgeDistillation.Models;

@@ -1,10 +1,10 @@
+using KnowledgeDistillation.Configuration;
+using KnowledgeDistillation.Formats.Checkpoints;
+using KnowledgeDistillation.Formats.SentenceTransformers;
 using KnowledgeDistillation.Hub;
 using KnowledgeDistillation.IO;
-using KnowledgeDistillation.Models.Checkpoints;
-using KnowledgeDistillation.Models.SentenceTransformers;
 using KnowledgeDistillation.Runtime;
 using KnowledgeDistillation.Tokenization;
-using KnowledgeDistillation.Training;
 using Microsoft.Extensions.Logging;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -334,7 +334,7 @@ public sealed class BiEncoderStudent : StudentBase, ITrainableModel
         {
             await _encoder.SavePretrainedAsync(temp, ScalarType.Float32, ct).ConfigureAwait(false);
             await Tokenizer.SaveAsync(temp, ct).ConfigureAwait(false);
-            await SentenceTransformerLayout.WriteAsync(temp, this, ct).ConfigureAwait(false);
+            await SentenceTransformerWriter.WriteAsync(temp, this, ct).ConfigureAwait(false);
         }, cancellationToken);
     }
 

@@ -1,3 +1,4 @@
+using KnowledgeDistillation.Configuration;
 using static TorchSharp.torch;
 
 namespace KnowledgeDistillation.Models;

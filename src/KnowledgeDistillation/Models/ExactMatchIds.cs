@@ -1,3 +1,4 @@
+using KnowledgeDistillation.Configuration;
 using KnowledgeDistillation.Tokenization;
 
 namespace KnowledgeDistillation.Models;

@@ -111,7 +111,7 @@ public sealed class DenseRetriever : ICandidateRetriever, IDisposable
     /// <summary>Searches with query embeddings the student or the encoder's query generator already produced.</summary>
     /// <param name="queryEmbeddings">
     /// Query embeddings from <see cref="IStudent.Encode"/> with <see cref="TextKind.Query"/>, or from the encoder's
-    /// <see cref="EmbeddingEncoder.Queries"/> (normalised here for <see cref="Models.EmbeddingSimilarity.Cosine"/>; the arrays are not changed).
+    /// <see cref="EmbeddingEncoder.Queries"/> (normalised here for <see cref="EmbeddingSimilarity.Cosine"/>; the arrays are not changed).
     /// </param>
     /// <param name="topK">How many documents per query.</param>
     /// <param name="cancellationToken">Cancels between chunks.</param>
@@ -119,7 +119,7 @@ public sealed class DenseRetriever : ICandidateRetriever, IDisposable
     public IReadOnlyList<IReadOnlyList<ScoredDocument>> Search(IReadOnlyList<float[]> queryEmbeddings, int topK, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(queryEmbeddings);
-        if (_encoder is { Similarity: Models.EmbeddingSimilarity.Cosine })
+        if (_encoder is { Similarity: EmbeddingSimilarity.Cosine })
             queryEmbeddings = [.. queryEmbeddings.Select(q => EmbeddingEncoder.Normalized(q))];
         return SearchEncoded(queryEmbeddings, topK, cancellationToken);
     }

@@ -7,7 +7,7 @@ namespace KnowledgeDistillation.Retrieval;
 /// Encodes texts for dense retrieval with Microsoft.Extensions.AI embedding generators instead of a TorchSharp student:
 /// KnowledgeDistillation.Onnx's ONNX Runtime model (float32 or int8), a <see cref="StudentEmbeddingGenerator"/>, or
 /// any other <see cref="IEmbeddingGenerator{TInput, TEmbedding}"/>. <see cref="DenseRetriever.CreateAsync"/> and
-/// <see cref="Evaluation.RetrievalEvaluator.EvaluateAsync(EmbeddingEncoder, IProgress{Evaluation.EvaluationProgress}?, CancellationToken)"/>
+/// <see cref="Evaluation.RetrievalEvaluator.EvaluateAsync(EmbeddingEncoder, IProgress{EvaluationProgress}?, CancellationToken)"/>
 /// take it.
 /// </summary>
 /// <remarks>
@@ -47,7 +47,7 @@ public sealed class EmbeddingEncoder
     /// <summary>Embeds texts of one kind in batches, checks what the generator returned and applies the similarity's normalisation.</summary>
     internal async Task<float[][]> EncodeAsync(
         IReadOnlyList<string> texts, TextKind kind, int batchSize, string stage,
-        IProgress<Evaluation.EvaluationProgress>? progress, CancellationToken cancellationToken)
+        IProgress<EvaluationProgress>? progress, CancellationToken cancellationToken)
     {
         IEmbeddingGenerator<string, Embedding<float>> generator = kind == TextKind.Query ? Queries : Documents;
         var result = new float[texts.Count][];
@@ -78,7 +78,7 @@ public sealed class EmbeddingEncoder
                     vector = Normalized(vector);
                 result[start + i] = vector;
             }
-            progress?.Report(new Evaluation.EvaluationProgress(stage, start + n, texts.Count));
+            progress?.Report(new EvaluationProgress(stage, start + n, texts.Count));
         }
         return result;
     }

@@ -13,7 +13,7 @@ namespace KnowledgeDistillation.Teachers;
 /// <remarks>
 /// <para>
 /// Any <see cref="IEmbeddingGenerator{TInput, TEmbedding}"/> serves: a larger TorchSharp student through
-/// <see cref="Models.StudentEmbeddingGenerator"/>, an ONNX model through KnowledgeDistillation.Onnx, or a remote service.
+/// <see cref="StudentEmbeddingGenerator"/>, an ONNX model through KnowledgeDistillation.Onnx, or a remote service.
 /// Give the teacher the same truncation as the student's training length, or it asks the student to reproduce text the
 /// student never sees.
 /// </para>

@@ -1,6 +1,8 @@
 using KnowledgeDistillation.Losses;
 using KnowledgeDistillation.Models;
 using KnowledgeDistillation.Runtime;
+using KnowledgeDistillation.Teachers;
+using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using TorchSharp.Modules;
@@ -63,9 +65,37 @@ public sealed class DistillationTrainer(DistillationTrainerOptions? options = nu
         {
             TrainingResult result = await TrainingLoop.RunAsync(trainee, _options, examples, progress, _logger, cancellationToken).ConfigureAwait(false);
             // What sentence-transformers' model card records of a training run; SaveAsync writes it into README.md.
-            (student as ITrainableModel)?.RecordTraining(TrainingDetails.Of(nameof(DistillationTrainer), loss, _options, examples, result, trainee.LastMetrics));
+            (student as ITrainableModel)?.RecordTraining(Details(loss, _options, examples, result, trainee.LastMetrics));
             return result;
         }, CancellationToken.None);
+    }
+
+    // What the model card records of a run: the teachers that scored the examples (and the embedding teacher, named by
+    // its generator's metadata), the loss by name (a weighted mix lists its components with their weights) and the settings.
+    private static TrainingDetails Details(
+        IDistillationLoss loss, DistillationTrainerOptions options, IReadOnlyList<DistillationExample> examples,
+        TrainingResult result, IReadOnlyDictionary<string, double>? metrics) => new()
+        {
+            Trainer = nameof(DistillationTrainer),
+            Loss = loss.Name,
+            Teachers = [.. examples.Select(e => e.ScoredBy).OfType<string>().Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal),
+                        .. options.EmbeddingTeacher is { } embeddings ? [EmbeddingTeacherName(embeddings)] : Array.Empty<string>()],
+            Examples = examples.Count,
+            Result = result,
+            Metrics = metrics,
+            BatchSize = options.BatchSize,
+            NegativesPerQuery = options.NegativesPerQuery,
+            GradientAccumulationSteps = options.GradientAccumulationSteps,
+            LearningRate = options.LearningRate,
+            WeightDecay = options.WeightDecay,
+            Seed = options.Seed,
+            Datasets = options.Datasets,
+        };
+
+    private static string EmbeddingTeacherName(EmbeddingTeacher teacher)
+    {
+        var metadata = teacher.Documents.GetService<EmbeddingGeneratorMetadata>();
+        return "embeddings of " + (metadata?.DefaultModelId ?? metadata?.ProviderName ?? teacher.Documents.GetType().Name);
     }
 
     private sealed class StudentTrainee(IStudent student, IDistillationLoss loss, DistillationTrainerOptions options) : Trainee

@@ -1,4 +1,4 @@
-using KnowledgeDistillation.Models.Checkpoints;
+using KnowledgeDistillation.Formats.Checkpoints;
 using KnowledgeDistillation.Runtime;
 using TorchSharp;
 using TorchSharp.Modules;

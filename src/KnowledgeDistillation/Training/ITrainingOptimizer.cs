@@ -19,6 +19,6 @@ internal interface ITrainingOptimizer : IDisposable
     void Save(BinaryWriter writer);
 
     /// <summary>Reads what <see cref="Save"/> wrote (or TorchSharp's <c>AdamW.save_state_dict</c>) into this optimiser.</summary>
-    /// <exception cref="Models.Checkpoints.CheckpointException">The state does not fit these groups and parameters; the message names <paramref name="path"/>.</exception>
+    /// <exception cref="Formats.Checkpoints.CheckpointException">The state does not fit these groups and parameters; the message names <paramref name="path"/>.</exception>
     void Load(BinaryReader reader, string path);
 }

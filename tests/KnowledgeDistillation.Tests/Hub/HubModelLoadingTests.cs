@@ -1,7 +1,8 @@
 using System.Text;
+using KnowledgeDistillation.Configuration;
+using KnowledgeDistillation.Formats.Onnx;
 using KnowledgeDistillation.Hub;
 using KnowledgeDistillation.Models;
-using KnowledgeDistillation.Models.Onnx;
 using KnowledgeDistillation.Onnx;
 using KnowledgeDistillation.Teachers;
 using KnowledgeDistillation.Tests.Data;

@@ -1,7 +1,8 @@
 using System.IO.Compression;
 using System.Text.Json.Nodes;
+using KnowledgeDistillation.Formats;
+using KnowledgeDistillation.Formats.Checkpoints;
 using KnowledgeDistillation.Models;
-using KnowledgeDistillation.Models.Checkpoints;
 using KnowledgeDistillation.Tokenization;
 using static TorchSharp.torch;
 

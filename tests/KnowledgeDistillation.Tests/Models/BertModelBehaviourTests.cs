@@ -1,4 +1,5 @@
 using System.Text.Json;
+using KnowledgeDistillation.Configuration;
 using KnowledgeDistillation.Models;
 using Xunit.Abstractions;
 using static TorchSharp.torch;

@@ -1,6 +1,7 @@
 using System.Text.Json;
+using KnowledgeDistillation.Formats;
+using KnowledgeDistillation.Formats.Checkpoints;
 using KnowledgeDistillation.Models;
-using KnowledgeDistillation.Models.Checkpoints;
 using Xunit.Abstractions;
 using static TorchSharp.torch;
 

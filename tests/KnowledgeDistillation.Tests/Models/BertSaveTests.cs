@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using System.Text.Json;
+using KnowledgeDistillation.Formats.Checkpoints;
 using KnowledgeDistillation.Models;
-using KnowledgeDistillation.Models.Checkpoints;
 using static TorchSharp.torch;
 
 namespace KnowledgeDistillation.Tests.Models;

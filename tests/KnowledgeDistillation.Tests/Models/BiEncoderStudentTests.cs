@@ -1,4 +1,5 @@
 using System.Text.Json;
+using KnowledgeDistillation.Configuration;
 using KnowledgeDistillation.Models;
 using KnowledgeDistillation.Tokenization;
 using Xunit.Abstractions;
@@ -230,7 +231,7 @@ public sealed class BiEncoderStudentTests(ITestOutputHelper output) : IDisposabl
         {
             File.AppendAllLines(Path.Combine(folder, "vocab.txt"), Enumerable.Range(0, 50).Select(i => $"extra{i}"));
             var load = () => BiEncoderStudent.FromPretrained(folder);
-            load.Should().Throw<KnowledgeDistillation.Models.Checkpoints.CheckpointException>().WithMessage("*tokens*rows*");
+            load.Should().Throw<KnowledgeDistillation.Formats.Checkpoints.CheckpointException>().WithMessage("*tokens*rows*");
         }
         finally
         {

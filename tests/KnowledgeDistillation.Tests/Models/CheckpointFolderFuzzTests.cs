@@ -1,10 +1,12 @@
 using System.Buffers.Binary;
 using System.Text;
 using System.Text.Json.Nodes;
+using KnowledgeDistillation.Configuration;
+using KnowledgeDistillation.Formats;
+using KnowledgeDistillation.Formats.Checkpoints;
 using KnowledgeDistillation.Models;
-using KnowledgeDistillation.Models.Checkpoints;
-using KnowledgeDistillation.Tokenization;
 using KnowledgeDistillation.Tests.Reliability;
+using KnowledgeDistillation.Tokenization;
 using Xunit.Abstractions;
 
 namespace KnowledgeDistillation.Tests.Models;

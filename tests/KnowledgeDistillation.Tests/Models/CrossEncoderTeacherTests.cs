@@ -1,4 +1,5 @@
 using System.Text.Json;
+using KnowledgeDistillation.Configuration;
 using KnowledgeDistillation.Models;
 using KnowledgeDistillation.Tokenization;
 using Xunit.Abstractions;
@@ -173,7 +174,7 @@ public sealed class CrossEncoderTeacherTests(ITestOutputHelper output) : IDispos
         Directory.GetDirectories(_dir).Should().ContainSingle("no temporary folder is left beside the target");
         using (JsonDocument config = JsonDocument.Parse(File.ReadAllText(Path.Combine(target, "config.json"))))
             config.RootElement.GetProperty("architectures")[0].GetString().Should().Be("BertForSequenceClassification");
-        string header = KnowledgeDistillation.Models.Checkpoints.SafeTensorsWriter.ReadHeaderText(Path.Combine(target, "model.safetensors"));
+        string header = KnowledgeDistillation.Formats.Checkpoints.SafeTensorsWriter.ReadHeaderText(Path.Combine(target, "model.safetensors"));
         header.Should().Contain("\"bert.encoder.layer.0.attention.self.query.weight\"").And.Contain("\"classifier.bias\"");
 
         using CrossEncoderTeacher reloaded = CrossEncoderTeacher.FromPretrained(target);

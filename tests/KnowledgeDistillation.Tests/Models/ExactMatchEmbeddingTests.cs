@@ -1,3 +1,4 @@
+using KnowledgeDistillation.Configuration;
 using KnowledgeDistillation.Models;
 using KnowledgeDistillation.Tokenization;
 using static TorchSharp.torch;
@@ -31,7 +32,7 @@ public sealed class ExactMatchEmbeddingTests : IDisposable
         Config(true).ToJson().Should().Contain("\"kd_exact_match_embedding\": true");
         BertConfig.Parse(Config(true).ToJson()).ExactMatchEmbedding.Should().BeTrue();
         var wrongType = () => BertConfig.Parse(Config(false).ToJson().Replace("\"vocab_size\"", "\"kd_exact_match_embedding\": 1, \"vocab_size\"", StringComparison.Ordinal));
-        wrongType.Should().Throw<KnowledgeDistillation.Models.Checkpoints.CheckpointException>().WithMessage("*kd_exact_match_embedding*true or false*");
+        wrongType.Should().Throw<KnowledgeDistillation.Formats.Checkpoints.CheckpointException>().WithMessage("*kd_exact_match_embedding*true or false*");
     }
 
     [Fact]
@@ -75,7 +76,7 @@ public sealed class ExactMatchEmbeddingTests : IDisposable
         string target = Path.Combine(_dir, "teacher");
         await teacher.SaveAsync(target);
         (await File.ReadAllTextAsync(Path.Combine(target, "config.json"))).Should().Contain("kd_exact_match_embedding");
-        KnowledgeDistillation.Models.Checkpoints.SafeTensorsWriter.ReadHeaderText(Path.Combine(target, "model.safetensors")).Should().Contain("bert." + Key);
+        KnowledgeDistillation.Formats.Checkpoints.SafeTensorsWriter.ReadHeaderText(Path.Combine(target, "model.safetensors")).Should().Contain("bert." + Key);
         using CrossEncoderTeacher reloaded = CrossEncoderTeacher.FromPretrained(target);
         reloaded.Model.Bert.HasExactMatchEmbedding.Should().BeTrue();
         (await reloaded.ScoreAsync([pair]))[0].Should().Be(score);

@@ -1,8 +1,9 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using KnowledgeDistillation.Configuration;
+using KnowledgeDistillation.Formats.Checkpoints;
+using KnowledgeDistillation.Formats.SentenceTransformers;
 using KnowledgeDistillation.Models;
-using KnowledgeDistillation.Models.Checkpoints;
-using KnowledgeDistillation.Models.SentenceTransformers;
 
 namespace KnowledgeDistillation.Tests.Models;
 

@@ -1,3 +1,4 @@
+using KnowledgeDistillation.Configuration;
 using KnowledgeDistillation.Models;
 using KnowledgeDistillation.Tokenization;
 using Microsoft.Extensions.AI;

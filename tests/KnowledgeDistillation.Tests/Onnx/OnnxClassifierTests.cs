@@ -1,6 +1,6 @@
 using Google.Protobuf;
+using KnowledgeDistillation.Formats.Onnx;
 using KnowledgeDistillation.Models;
-using KnowledgeDistillation.Models.Onnx;
 using KnowledgeDistillation.Tests.Models;
 using KnowledgeDistillation.Tokenization;
 using static TorchSharp.torch;

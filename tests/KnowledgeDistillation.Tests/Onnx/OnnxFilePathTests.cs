@@ -1,5 +1,6 @@
+using KnowledgeDistillation.Configuration;
+using KnowledgeDistillation.Formats.Checkpoints;
 using KnowledgeDistillation.Models;
-using KnowledgeDistillation.Models.Checkpoints;
 using KnowledgeDistillation.Tests.Models;
 
 namespace KnowledgeDistillation.Tests.Onnx;

@@ -1,7 +1,8 @@
 using Google.Protobuf;
+using KnowledgeDistillation.Configuration;
+using KnowledgeDistillation.Formats.Checkpoints;
+using KnowledgeDistillation.Formats.Onnx;
 using KnowledgeDistillation.Models;
-using KnowledgeDistillation.Models.Checkpoints;
-using KnowledgeDistillation.Models.Onnx;
 using KnowledgeDistillation.Tests.Models;
 using static TorchSharp.torch;
 

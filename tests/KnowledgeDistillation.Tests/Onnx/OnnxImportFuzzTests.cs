@@ -1,8 +1,8 @@
 using System.Globalization;
 using Google.Protobuf;
+using KnowledgeDistillation.Formats.Checkpoints;
+using KnowledgeDistillation.Formats.Onnx;
 using KnowledgeDistillation.Models;
-using KnowledgeDistillation.Models.Checkpoints;
-using KnowledgeDistillation.Models.Onnx;
 using KnowledgeDistillation.Tests.Models;
 using KnowledgeDistillation.Tests.Reliability;
 using Xunit.Abstractions;

@@ -1,3 +1,4 @@
+using KnowledgeDistillation.Configuration;
 using KnowledgeDistillation.Models;
 using KnowledgeDistillation.Tests.Data;
 using KnowledgeDistillation.Tests.Models;
@@ -127,7 +128,7 @@ public sealed class OnnxImportTests(PretrainedModels models)
     {
         Action load = () => BertModel.FromPretrained(models.MiniLM, new BertLoadOptions { Layers = [0, 6] }).Dispose();
 
-        load.Should().Throw<KnowledgeDistillation.Models.Checkpoints.CheckpointException>().WithMessage("*layer 6*6 layers*");
+        load.Should().Throw<KnowledgeDistillation.Formats.Checkpoints.CheckpointException>().WithMessage("*layer 6*6 layers*");
     }
 
     [Fact]

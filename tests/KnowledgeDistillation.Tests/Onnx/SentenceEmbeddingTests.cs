@@ -1,3 +1,4 @@
+using KnowledgeDistillation.Configuration;
 using KnowledgeDistillation.Models;
 
 namespace KnowledgeDistillation.Tests.Onnx;
@@ -45,6 +46,6 @@ public sealed class SentenceEmbeddingTests(PretrainedModels models)
     {
         Action load = () => BiEncoderStudent.FromPretrained(models.MiniLM).Dispose();
 
-        load.Should().Throw<KnowledgeDistillation.Models.Checkpoints.CheckpointException>().WithMessage("*does not record how*pooled*BiEncoderStudentOptions.Pooling*");
+        load.Should().Throw<KnowledgeDistillation.Formats.Checkpoints.CheckpointException>().WithMessage("*does not record how*pooled*BiEncoderStudentOptions.Pooling*");
     }
 }

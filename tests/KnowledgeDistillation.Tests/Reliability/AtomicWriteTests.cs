@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using KnowledgeDistillation.Configuration;
 using KnowledgeDistillation.Data;
 using KnowledgeDistillation.Evaluation;
 using KnowledgeDistillation.IO;

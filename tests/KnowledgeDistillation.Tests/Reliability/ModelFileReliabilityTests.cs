@@ -2,8 +2,9 @@ using System.Buffers.Binary;
 using System.IO.Compression;
 using System.Text;
 using System.Text.Json.Nodes;
+using KnowledgeDistillation.Formats;
+using KnowledgeDistillation.Formats.Checkpoints;
 using KnowledgeDistillation.Models;
-using KnowledgeDistillation.Models.Checkpoints;
 using KnowledgeDistillation.Tests.Models;
 using static TorchSharp.torch;
 

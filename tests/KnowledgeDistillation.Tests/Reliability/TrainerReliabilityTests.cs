@@ -1,6 +1,6 @@
 using System.Security.Cryptography;
 using System.Text.Json.Nodes;
-using KnowledgeDistillation.Models.Checkpoints;
+using KnowledgeDistillation.Formats.Checkpoints;
 using KnowledgeDistillation.Tests.Abstractions;
 using KnowledgeDistillation.Training;
 using Microsoft.Extensions.Logging;

@@ -1,10 +1,11 @@
+using KnowledgeDistillation.Configuration;
 using KnowledgeDistillation.Data;
 using KnowledgeDistillation.Evaluation;
+using KnowledgeDistillation.Formats.Onnx;
 using KnowledgeDistillation.Models;
-using KnowledgeDistillation.Models.Onnx;
 using KnowledgeDistillation.Onnx;
-using KnowledgeDistillation.Tests.Models;
 using KnowledgeDistillation.Retrieval;
+using KnowledgeDistillation.Tests.Models;
 using KnowledgeDistillation.Tests.Onnx;
 using Microsoft.Extensions.AI;
 

@@ -1,6 +1,6 @@
 using System.Text;
 using System.Text.Json;
-using KnowledgeDistillation.Models.Checkpoints;
+using KnowledgeDistillation.Formats.Checkpoints;
 using KnowledgeDistillation.Training;
 using TorchSharp;
 using TorchSharp.Modules;

@@ -1,3 +1,4 @@
+using KnowledgeDistillation.Configuration;
 using KnowledgeDistillation.Data;
 using KnowledgeDistillation.Evaluation;
 using KnowledgeDistillation.Losses;

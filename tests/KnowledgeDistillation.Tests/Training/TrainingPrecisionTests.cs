@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using KnowledgeDistillation.Configuration;
 using KnowledgeDistillation.Losses;
 using KnowledgeDistillation.Models;
 using KnowledgeDistillation.Runtime;

@@ -1,6 +1,6 @@
 using KnowledgeDistillation.Evaluation;
+using KnowledgeDistillation.Formats.Onnx;
 using KnowledgeDistillation.Models;
-using KnowledgeDistillation.Models.Onnx;
 using KnowledgeDistillation.Onnx;
 using KnowledgeDistillation.Teachers;
 using KnowledgeDistillation.Tests.Onnx;
@@ -106,7 +106,7 @@ public sealed class OnnxCrossEncoderTeacherTests(PretrainedModels models, ITestO
         using (var student = new BiEncoderStudent(BertModel.FromPretrained(BertFixture.Dir("encoder-gelunew")), KnowledgeDistillation.Tokenization.HuggingFaceBertTokenizer.FromFolder(BertFixture.Dir("encoder-gelunew"))))
             await student.ExportOnnxAsync(folder);
         Action load = () => OnnxCrossEncoderTeacher.FromFolder(folder);
-        load.Should().Throw<KnowledgeDistillation.Models.Checkpoints.CheckpointException>()
+        load.Should().Throw<KnowledgeDistillation.Formats.Checkpoints.CheckpointException>()
             .WithMessage("*no \"logits\" output*sentence_embedding*");
     }
 

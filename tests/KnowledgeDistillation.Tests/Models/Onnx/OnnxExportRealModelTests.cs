@@ -1,5 +1,6 @@
+using KnowledgeDistillation.Configuration;
+using KnowledgeDistillation.Formats.Onnx;
 using KnowledgeDistillation.Models;
-using KnowledgeDistillation.Models.Onnx;
 using KnowledgeDistillation.Onnx;
 using KnowledgeDistillation.Tests.Onnx;
 using Microsoft.Extensions.AI;

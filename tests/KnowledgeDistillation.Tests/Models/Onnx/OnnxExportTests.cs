@@ -1,7 +1,8 @@
 using System.IO.Compression;
 using System.Text.Json;
+using KnowledgeDistillation.Configuration;
+using KnowledgeDistillation.Formats.Onnx;
 using KnowledgeDistillation.Models;
-using KnowledgeDistillation.Models.Onnx;
 using KnowledgeDistillation.Onnx;
 using KnowledgeDistillation.Tokenization;
 using Microsoft.ML.OnnxRuntime;
@@ -171,7 +172,7 @@ public sealed class OnnxExportTests : IDisposable
             string crossEncoder = NewFolder();
             await model.ExportOnnxAsync(HuggingFaceBertTokenizer.FromFolder(fixture), crossEncoder);
             Action load = () => OnnxEmbeddingModel.FromFolder(crossEncoder, new OnnxEmbeddingModelOptions { Pooling = PoolingMode.Mean });
-            load.Should().Throw<KnowledgeDistillation.Models.Checkpoints.CheckpointException>()
+            load.Should().Throw<KnowledgeDistillation.Formats.Checkpoints.CheckpointException>()
                 .Where(e => e.Message.Contains("no token states to pool") && e.Message.Contains("logits") && e.FilePath!.EndsWith("model.onnx", StringComparison.Ordinal));
         }
 
@@ -180,12 +181,12 @@ public sealed class OnnxExportTests : IDisposable
         await student.ExportOnnxAsync(folder);
         File.AppendAllLines(Path.Combine(folder, "vocab.txt"), ["an_extra_token"]);
         Action mismatched = () => OnnxEmbeddingModel.FromFolder(folder);
-        mismatched.Should().Throw<KnowledgeDistillation.Models.Checkpoints.CheckpointException>()
+        mismatched.Should().Throw<KnowledgeDistillation.Formats.Checkpoints.CheckpointException>()
             .Where(e => e.Message.Contains("vocab_size") && e.FilePath!.EndsWith("vocab.txt", StringComparison.Ordinal));
 
         File.WriteAllText(Path.Combine(folder, "onnx_export.json"), "{\"format\": \"knowledge-distillation-onnx-embedding\", \"format_version\": 1}");
         Action broken = () => OnnxEmbeddingModel.FromFolder(folder);
-        broken.Should().Throw<KnowledgeDistillation.Models.Checkpoints.CheckpointException>().WithMessage("*onnx_export.json*\"pooling\" is missing*");
+        broken.Should().Throw<KnowledgeDistillation.Formats.Checkpoints.CheckpointException>().WithMessage("*onnx_export.json*\"pooling\" is missing*");
     }
 
     public void Dispose()

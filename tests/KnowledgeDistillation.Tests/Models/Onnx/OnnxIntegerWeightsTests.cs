@@ -1,10 +1,10 @@
 using FluentAssertions;
 using Google.Protobuf;
-using KnowledgeDistillation.Models.Onnx;
+using KnowledgeDistillation.Formats.Onnx;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 using Xunit;
-using DataType = KnowledgeDistillation.Models.Onnx.TensorProto.Types.DataType;
+using DataType = KnowledgeDistillation.Formats.Onnx.TensorProto.Types.DataType;
 
 namespace KnowledgeDistillation.Tests.Models.Onnx;
 

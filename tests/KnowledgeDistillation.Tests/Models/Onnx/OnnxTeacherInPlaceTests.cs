@@ -1,7 +1,7 @@
 using KnowledgeDistillation.Data;
 using KnowledgeDistillation.Evaluation;
+using KnowledgeDistillation.Formats.Onnx;
 using KnowledgeDistillation.Models;
-using KnowledgeDistillation.Models.Onnx;
 using KnowledgeDistillation.Onnx;
 using KnowledgeDistillation.Retrieval;
 using KnowledgeDistillation.Retrieval.Mining;
