@@ -49,11 +49,9 @@ public static class Recipes
     // (runs 1–4 did that, and their "distilled" students learned label smoothing rather than the teacher's grades).
     private static MarginMseLoss MarginMse() => new(TeacherScoreTransform.Scale(0.1));
 
-    private static KlDivergenceLoss Kl() => new(new KlDivergenceLossOptions
-    {
-        StudentTemperature = 0.05,
-        InBatchNegatives = true,
-        ScaleByTemperatureSquared = false,
-        TeacherTransform = TeacherScoreTransform.Identity,
-    });
+    private static KlDivergenceLoss Kl() => new(
+        studentTemperature: 0.05,
+        inBatchNegatives: true,
+        scaleByTemperatureSquared: false,
+        teacherTransform: TeacherScoreTransform.Identity);
 }

@@ -154,9 +154,9 @@ if (trainQ.Count > 0) { await FlagEmbeddingJsonl.WriteAsync(exPath, examples); S
 // Train.
 IDistillationLoss loss = recipe switch
 {
-    "kl" => new KlDivergenceLoss(new KlDivergenceLossOptions { StudentTemperature = 0.05, InBatchNegatives = true, ScaleByTemperatureSquared = false, TeacherTransform = TeacherScoreTransform.Identity }),
+    "kl" => new KlDivergenceLoss(studentTemperature: 0.05, inBatchNegatives: true, scaleByTemperatureSquared: false, teacherTransform: TeacherScoreTransform.Identity),
     "margin-mse" => new MarginMseLoss(TeacherScoreTransform.Scale(0.1)),
-    "kl+margin" => new WeightedLoss((new KlDivergenceLoss(new KlDivergenceLossOptions { StudentTemperature = 0.05, InBatchNegatives = true, ScaleByTemperatureSquared = false, TeacherTransform = TeacherScoreTransform.Identity }), 1.0), (new MarginMseLoss(TeacherScoreTransform.Scale(0.1)), 1.0)),
+    "kl+margin" => new WeightedLoss((new KlDivergenceLoss(studentTemperature: 0.05, inBatchNegatives: true, scaleByTemperatureSquared: false, teacherTransform: TeacherScoreTransform.Identity), 1.0), (new MarginMseLoss(TeacherScoreTransform.Scale(0.1)), 1.0)),
     _ => throw new ArgumentException(recipe),
 };
 string saved = Path.Combine(outDir, "student");

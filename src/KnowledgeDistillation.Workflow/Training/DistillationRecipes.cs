@@ -36,11 +36,9 @@ public static class DistillationRecipes
     /// <returns>The loss.</returns>
     public static IDistillationLoss HardLabels() => new ContrastiveLoss();
 
-    private static KlDivergenceLoss InBatchKl() => new(new KlDivergenceLossOptions
-    {
-        StudentTemperature = 0.05,
-        InBatchNegatives = true,
-        ScaleByTemperatureSquared = false,
-        TeacherTransform = TeacherScoreTransform.ZScore,
-    });
+    private static KlDivergenceLoss InBatchKl() => new(
+        studentTemperature: 0.05,
+        inBatchNegatives: true,
+        scaleByTemperatureSquared: false,
+        teacherTransform: TeacherScoreTransform.ZScore);
 }

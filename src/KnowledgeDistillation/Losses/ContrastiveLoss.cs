@@ -27,26 +27,36 @@ public sealed class ContrastiveLoss : IDistillationLoss
     private readonly double _scale;
     private readonly bool _inBatch;
 
-    /// <summary>Creates the loss.</summary>
-    /// <param name="options">The options; <see langword="null"/> for the defaults.</param>
+    /// <summary>Creates the loss; its settings are constructor arguments, as sentence-transformers' losses take them.</summary>
+    /// <param name="similarity">Where the similarities come from. Default <see cref="ContrastiveSimilarity.Cosine"/> of the embeddings.</param>
+    /// <param name="scale">
+    /// The factor the similarities are multiplied by before the softmax (the inverse temperature). Default
+    /// <see langword="null"/>: 20 for <see cref="ContrastiveSimilarity.Cosine"/> (sentence-transformers'
+    /// <c>MultipleNegativesRankingLoss</c>; FlagEmbedding's temperature 0.05 is the same), 1 for
+    /// <see cref="ContrastiveSimilarity.StudentScores"/>. Must be positive when set.
+    /// </param>
+    /// <param name="inBatchNegatives">
+    /// Whether the other queries' candidates in the batch (their positives and hard negatives) count as negatives too.
+    /// Default <see langword="true"/>, as in <c>MultipleNegativesRankingLoss</c>; <see langword="false"/> keeps each
+    /// query's own hard negatives only (FlagEmbedding's <c>use_inbatch_neg=False</c>).
+    /// </param>
     /// <exception cref="ArgumentOutOfRangeException">The scale is not a positive finite number, or the similarity is unknown.</exception>
-    public ContrastiveLoss(ContrastiveLossOptions? options = null)
+    public ContrastiveLoss(ContrastiveSimilarity similarity = ContrastiveSimilarity.Cosine, double? scale = null, bool inBatchNegatives = true)
     {
-        options ??= new ContrastiveLossOptions();
-        if (!Enum.IsDefined(options.Similarity))
-            throw new ArgumentOutOfRangeException(nameof(options), options.Similarity, "Unknown ContrastiveSimilarity.");
-        _similarity = options.Similarity;
-        _scale = options.Scale ?? (_similarity == ContrastiveSimilarity.Cosine ? 20.0 : 1.0);
+        if (!Enum.IsDefined(similarity))
+            throw new ArgumentOutOfRangeException(nameof(similarity), similarity, "Unknown ContrastiveSimilarity.");
+        _similarity = similarity;
+        _scale = scale ?? (_similarity == ContrastiveSimilarity.Cosine ? 20.0 : 1.0);
         if (!double.IsFinite(_scale) || _scale <= 0)
-            throw new ArgumentOutOfRangeException(nameof(options), _scale, "ContrastiveLossOptions.Scale must be a positive finite number.");
-        _inBatch = options.InBatchNegatives;
+            throw new ArgumentOutOfRangeException(nameof(scale), _scale, "The scale must be a positive finite number.");
+        _inBatch = inBatchNegatives;
     }
 
     /// <inheritdoc />
     public string Name => "contrastive";
 
     /// <inheritdoc />
-    /// <exception cref="ArgumentException">The embeddings or in-batch scores the options ask for are missing.</exception>
+    /// <exception cref="ArgumentException">The embeddings or in-batch scores the settings ask for are missing.</exception>
     public Tensor Compute(StudentOutput student, TeacherOutput teacher)
     {
         ArgumentNullException.ThrowIfNull(student);

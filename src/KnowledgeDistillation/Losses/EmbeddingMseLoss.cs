@@ -28,23 +28,38 @@ public sealed class EmbeddingMseLoss : ITrainableLoss, IDisposable
     private readonly Linear? _projection;
     private bool _disposed;
 
-    /// <summary>Creates the loss.</summary>
-    /// <param name="options">The options; <see langword="null"/> for the defaults (no projection).</param>
+    /// <summary>
+    /// Creates the loss; its settings are constructor arguments, as sentence-transformers' losses take them. Give both
+    /// dimensions to learn a linear projection from the student's embedding size to the teacher's; leave both unset (the
+    /// default) to compare the embeddings directly, which needs equal sizes.
+    /// </summary>
+    /// <param name="studentDimension">The student's embedding size d_s, the projection's input. Default <see langword="null"/> (no projection).</param>
+    /// <param name="teacherDimension">The teacher's embedding size d_t, the projection's output. Default <see langword="null"/> (no projection).</param>
+    /// <param name="projectionSeed">
+    /// The seed of the projection's initialisation (PyTorch's <c>nn.Linear</c> default: weight and bias uniform in
+    /// ±1/√d_s). Default 0.
+    /// </param>
+    /// <param name="projectionDType">The projection's element type; it must match the student's embeddings. Default <see cref="ScalarType.Float32"/>.</param>
+    /// <param name="projectionDevice">The projection's device; it must match the student's. Default <see langword="null"/> (CPU).</param>
     /// <exception cref="ArgumentException">Only one of the two dimensions is set.</exception>
     /// <exception cref="ArgumentOutOfRangeException">A dimension is not positive.</exception>
-    public EmbeddingMseLoss(EmbeddingMseLossOptions? options = null)
+    public EmbeddingMseLoss(
+        int? studentDimension = null,
+        int? teacherDimension = null,
+        long projectionSeed = 0,
+        ScalarType projectionDType = ScalarType.Float32,
+        Device? projectionDevice = null)
     {
-        options ??= new EmbeddingMseLossOptions();
-        if (options.StudentDimension.HasValue != options.TeacherDimension.HasValue)
-            throw new ArgumentException("Set both StudentDimension and TeacherDimension for a projection, or neither.", nameof(options));
-        if (options.StudentDimension is not int ds || options.TeacherDimension is not int dt)
+        if (studentDimension.HasValue != teacherDimension.HasValue)
+            throw new ArgumentException("Set both studentDimension and teacherDimension for a projection, or neither.", studentDimension.HasValue ? nameof(teacherDimension) : nameof(studentDimension));
+        if (studentDimension is not int ds || teacherDimension is not int dt)
             return;
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(ds, nameof(options.StudentDimension));
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(dt, nameof(options.TeacherDimension));
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(ds, nameof(studentDimension));
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(dt, nameof(teacherDimension));
 
-        _projection = nn.Linear(ds, dt, hasBias: true, device: options.ProjectionDevice, dtype: options.ProjectionDType);
+        _projection = nn.Linear(ds, dt, hasBias: true, device: projectionDevice, dtype: projectionDType);
         double bound = 1.0 / Math.Sqrt(ds);
-        using var generator = new Generator((ulong)options.ProjectionSeed);
+        using var generator = new Generator((ulong)projectionSeed);
         using (no_grad())
         {
             _projection.weight!.uniform_(-bound, bound, generator);
@@ -116,7 +131,7 @@ public sealed class EmbeddingMseLoss : ITrainableLoss, IDisposable
                 if (ds != dt)
                 {
                     throw new ArgumentException(
-                        $"Student {kind} embeddings {LossInputs.Shape(fromStudent)} and teacher {kind} embeddings {LossInputs.Shape(fromTeacher)} differ in size ({ds} vs {dt}); create the loss with a projection (EmbeddingMseLossOptions.StudentDimension = {ds}, TeacherDimension = {dt}).",
+                        $"Student {kind} embeddings {LossInputs.Shape(fromStudent)} and teacher {kind} embeddings {LossInputs.Shape(fromTeacher)} differ in size ({ds} vs {dt}); create the loss with a projection (new EmbeddingMseLoss(studentDimension: {ds}, teacherDimension: {dt})).",
                         nameof(teacher));
                 }
                 projected = fromStudent;

@@ -11,12 +11,12 @@ namespace KnowledgeDistillation.Losses;
 /// <para>
 /// Per query, <c>p_t = softmax(t / T_t)</c> and <c>log p_s = log_softmax(s / T_s)</c> over its own C candidates; the loss
 /// is <c>KL(p_t ‖ p_s) = Σ p_t (log p_t − log p_s)</c>, summed over the candidates and averaged over the B queries
-/// (PyTorch's <c>batchmean</c>), times T_s² when <see cref="KlDivergenceLossOptions.ScaleByTemperatureSquared"/> is set.
+/// (PyTorch's <c>batchmean</c>), times T_s² when <c>scaleByTemperatureSquared</c> is set.
 /// It is zero when the student's scores equal the teacher's at equal temperatures, and adding a constant to one query's
 /// scores changes nothing.
 /// </para>
 /// <para>
-/// With <see cref="KlDivergenceLossOptions.InBatchNegatives"/>, the student's softmax runs over all B·C columns of
+/// With <c>inBatchNegatives</c>, the student's softmax runs over all B·C columns of
 /// <see cref="StudentOutput.InBatchScores"/> (query b's own candidates are columns b·C..b·C + C − 1), and the teacher
 /// puts zero mass on the other queries' candidates.
 /// </para>
@@ -34,17 +34,33 @@ public sealed class KlDivergenceLoss : IDistillationLoss
     private readonly bool _inBatch;
     private readonly TeacherScoreTransform _transform;
 
-    /// <summary>Creates the loss.</summary>
-    /// <param name="options">The options; <see langword="null"/> for the defaults.</param>
+    /// <summary>Creates the loss; its settings are constructor arguments, as sentence-transformers' losses take them.</summary>
+    /// <param name="studentTemperature">The temperature T_s dividing the student's scores before the softmax. Default 1.0; must be positive.</param>
+    /// <param name="teacherTemperature">The temperature T_t dividing the teacher's scores before the softmax. Default 1.0; must be positive.</param>
+    /// <param name="scaleByTemperatureSquared">
+    /// Whether to multiply the loss by T_s² (Hinton et al.), which keeps gradient magnitudes comparable across
+    /// temperatures. Default <see langword="true"/>, as sentence-transformers' <c>DistillKLDivLoss</c> always does; at
+    /// the default temperature of 1 it changes nothing.
+    /// </param>
+    /// <param name="inBatchNegatives">
+    /// Whether the student's distribution also covers the other queries' candidates in the batch (from
+    /// <see cref="StudentOutput.InBatchScores"/>), which get zero teacher mass, so the student also learns to push them
+    /// down. Default <see langword="false"/> (each query's own C candidates only).
+    /// </param>
+    /// <param name="teacherTransform">The transform applied to the teacher's scores before the temperature. Default <see cref="TeacherScoreTransform.Identity"/>.</param>
     /// <exception cref="ArgumentOutOfRangeException">A temperature is not a positive finite number.</exception>
-    public KlDivergenceLoss(KlDivergenceLossOptions? options = null)
+    public KlDivergenceLoss(
+        double studentTemperature = 1.0,
+        double teacherTemperature = 1.0,
+        bool scaleByTemperatureSquared = true,
+        bool inBatchNegatives = false,
+        TeacherScoreTransform? teacherTransform = null)
     {
-        options ??= new KlDivergenceLossOptions();
-        _studentTemperature = RequireTemperature(options.StudentTemperature, nameof(options.StudentTemperature));
-        _teacherTemperature = RequireTemperature(options.TeacherTemperature, nameof(options.TeacherTemperature));
-        _scaleBySquare = options.ScaleByTemperatureSquared;
-        _inBatch = options.InBatchNegatives;
-        _transform = options.TeacherTransform ?? throw new ArgumentException("TeacherTransform must not be null.", nameof(options));
+        _studentTemperature = RequireTemperature(studentTemperature, nameof(studentTemperature));
+        _teacherTemperature = RequireTemperature(teacherTemperature, nameof(teacherTemperature));
+        _scaleBySquare = scaleByTemperatureSquared;
+        _inBatch = inBatchNegatives;
+        _transform = teacherTransform ?? TeacherScoreTransform.Identity;
     }
 
     /// <inheritdoc />

@@ -6,7 +6,7 @@ namespace KnowledgeDistillation.Losses;
 
 /// <summary>
 /// A per-query transform of the teacher's scores, applied by a loss before it compares them with the student's
-/// (<see cref="MarginMseLoss"/>, <see cref="KlDivergenceLoss"/> and <see cref="ScoreMseLoss"/> take one in their options).
+/// (<see cref="MarginMseLoss"/>, <see cref="KlDivergenceLoss"/> and <see cref="ScoreMseLoss"/> take one as a constructor argument).
 /// </summary>
 /// <remarks>
 /// <para>

@@ -28,7 +28,7 @@ public class EmbeddingMseLossTests
         using var scope = NewDisposeScope();
         using var loss = new EmbeddingMseLoss();
         FluentActions.Invoking(() => loss.Compute(new StudentOutput(zeros(2, 1), null, zeros(2, 4)), new TeacherOutput(null, zeros(2, 6))))
-            .Should().Throw<ArgumentException>().WithMessage("*[2, 4]*[2, 6]*StudentDimension = 4, TeacherDimension = 6*");
+            .Should().Throw<ArgumentException>().WithMessage("*[2, 4]*[2, 6]*studentDimension: 4, teacherDimension: 6*");
         FluentActions.Invoking(() => loss.Compute(new StudentOutput(zeros(2, 1)), new TeacherOutput(null, zeros(2, 4))))
             .Should().Throw<ArgumentException>().WithMessage("*StudentOutput.QueryEmbeddings*");
         FluentActions.Invoking(() => loss.Compute(new StudentOutput(zeros(2, 1), null, zeros(2, 4)), new TeacherOutput(zeros(2, 1))))
@@ -41,9 +41,8 @@ public class EmbeddingMseLossTests
     public void The_projection_is_seeded_exposed_and_trainable()
     {
         using var scope = NewDisposeScope();
-        var options = new EmbeddingMseLossOptions { StudentDimension = 4, TeacherDimension = 6, ProjectionSeed = 9 };
-        using var loss = new EmbeddingMseLoss(options);
-        using var same = new EmbeddingMseLoss(options);
+        using var loss = new EmbeddingMseLoss(studentDimension: 4, teacherDimension: 6, projectionSeed: 9);
+        using var same = new EmbeddingMseLoss(studentDimension: 4, teacherDimension: 6, projectionSeed: 9);
         loss.HasProjection.Should().BeTrue();
         var parameters = loss.NamedParameters().ToList();
         parameters.Select(p => p.Name).Should().Equal("projection.weight", "projection.bias");
@@ -77,7 +76,7 @@ public class EmbeddingMseLossTests
     public void A_disposed_loss_says_so()
     {
         using var scope = NewDisposeScope();
-        var loss = new EmbeddingMseLoss(new EmbeddingMseLossOptions { StudentDimension = 2, TeacherDimension = 3 });
+        var loss = new EmbeddingMseLoss(studentDimension: 2, teacherDimension: 3);
         loss.Dispose();
         FluentActions.Invoking(() => loss.Compute(new StudentOutput(zeros(1, 1), null, zeros(1, 2)), new TeacherOutput(null, zeros(1, 3))))
             .Should().Throw<ObjectDisposedException>();

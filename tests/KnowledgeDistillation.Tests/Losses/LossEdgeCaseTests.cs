@@ -11,11 +11,11 @@ public class LossEdgeCaseTests
     private static IDistillationLoss Create(string name) => name switch
     {
         "margin-mse" => new MarginMseLoss(),
-        "kl" => new KlDivergenceLoss(new KlDivergenceLossOptions { StudentTemperature = 0.5, TeacherTemperature = 2 }),
-        "kl-inbatch" => new KlDivergenceLoss(new KlDivergenceLossOptions { InBatchNegatives = true }),
+        "kl" => new KlDivergenceLoss(studentTemperature: 0.5, teacherTemperature: 2),
+        "kl-inbatch" => new KlDivergenceLoss(inBatchNegatives: true),
         "score-mse" => new ScoreMseLoss(TeacherScoreTransform.ZScore),
         "contrastive" => new ContrastiveLoss(),
-        "contrastive-scores" => new ContrastiveLoss(new ContrastiveLossOptions { Similarity = ContrastiveSimilarity.StudentScores }),
+        "contrastive-scores" => new ContrastiveLoss(similarity: ContrastiveSimilarity.StudentScores),
         "weighted" => new WeightedLoss((new MarginMseLoss(), 1.0), (new KlDivergenceLoss(), 0.5), (new ContrastiveLoss(), 0.1)),
         _ => throw new ArgumentOutOfRangeException(nameof(name)),
     };
@@ -146,14 +146,14 @@ public class LossEdgeCaseTests
     [Fact]
     public void Bad_options_are_rejected_when_the_loss_is_created()
     {
-        FluentActions.Invoking(() => new KlDivergenceLoss(new KlDivergenceLossOptions { StudentTemperature = 0 }))
-            .Should().Throw<ArgumentOutOfRangeException>().WithMessage("*StudentTemperature*");
-        FluentActions.Invoking(() => new KlDivergenceLoss(new KlDivergenceLossOptions { TeacherTemperature = double.NaN }))
-            .Should().Throw<ArgumentOutOfRangeException>().WithMessage("*TeacherTemperature*");
-        FluentActions.Invoking(() => new ContrastiveLoss(new ContrastiveLossOptions { Scale = -1 }))
-            .Should().Throw<ArgumentOutOfRangeException>().WithMessage("*Scale*");
+        FluentActions.Invoking(() => new KlDivergenceLoss(studentTemperature: 0))
+            .Should().Throw<ArgumentOutOfRangeException>().WithMessage("*studentTemperature*");
+        FluentActions.Invoking(() => new KlDivergenceLoss(teacherTemperature: double.NaN))
+            .Should().Throw<ArgumentOutOfRangeException>().WithMessage("*teacherTemperature*");
+        FluentActions.Invoking(() => new ContrastiveLoss(scale: -1))
+            .Should().Throw<ArgumentOutOfRangeException>().WithMessage("*scale*");
         FluentActions.Invoking(() => TeacherScoreTransform.Scale(0)).Should().Throw<ArgumentOutOfRangeException>();
-        FluentActions.Invoking(() => new EmbeddingMseLoss(new EmbeddingMseLossOptions { StudentDimension = 4 }))
+        FluentActions.Invoking(() => new EmbeddingMseLoss(studentDimension: 4))
             .Should().Throw<ArgumentException>().WithMessage("*both*");
     }
 }

@@ -110,16 +110,12 @@ public class LossParityTests
         "kl" => Kl(p),
         "score_mse" => new ScoreMseLoss(),
         // Scale 20 (cosine) and 1 (scores) are the defaults: leave them unset so the defaults are what is tested.
-        "contrastive_embeddings" => new ContrastiveLoss(new ContrastiveLossOptions
-        {
-            Scale = p.GetProperty("scale").GetDouble() == 20.0 ? null : p.GetProperty("scale").GetDouble(),
-            InBatchNegatives = InBatch(p, defaultValue: true),
-        }),
-        "contrastive_scores" => new ContrastiveLoss(new ContrastiveLossOptions
-        {
-            Similarity = ContrastiveSimilarity.StudentScores,
-            InBatchNegatives = InBatch(p, defaultValue: true),
-        }),
+        "contrastive_embeddings" => new ContrastiveLoss(
+            scale: p.GetProperty("scale").GetDouble() == 20.0 ? null : p.GetProperty("scale").GetDouble(),
+            inBatchNegatives: InBatch(p, defaultValue: true)),
+        "contrastive_scores" => new ContrastiveLoss(
+            similarity: ContrastiveSimilarity.StudentScores,
+            inBatchNegatives: InBatch(p, defaultValue: true)),
         "weighted_mse_contrastive" => new WeightedLoss(
             (new MarginMseLoss(), p.GetProperty("weights").GetProperty("margin_mse").GetDouble()),
             (new ContrastiveLoss(), p.GetProperty("weights").GetProperty("contrastive").GetDouble())),
@@ -129,14 +125,12 @@ public class LossParityTests
         _ => throw new InvalidOperationException($"Unknown loss kind '{kind}' in the fixtures."),
     };
 
-    private static KlDivergenceLoss Kl(JsonElement p) => new(new KlDivergenceLossOptions
-    {
-        StudentTemperature = p.GetProperty("Ts").GetDouble(),
-        TeacherTemperature = p.GetProperty("Tt").GetDouble(),
-        ScaleByTemperatureSquared = p.GetProperty("scale_t2").GetBoolean(),
-        InBatchNegatives = InBatch(p, defaultValue: false),
-        TeacherTransform = Transform(p),
-    });
+    private static KlDivergenceLoss Kl(JsonElement p) => new(
+        studentTemperature: p.GetProperty("Ts").GetDouble(),
+        teacherTemperature: p.GetProperty("Tt").GetDouble(),
+        scaleByTemperatureSquared: p.GetProperty("scale_t2").GetBoolean(),
+        inBatchNegatives: InBatch(p, defaultValue: false),
+        teacherTransform: Transform(p));
 
     private static bool InBatch(JsonElement p, bool defaultValue) =>
         p.TryGetProperty("inbatch", out JsonElement v) ? v.GetBoolean() : defaultValue;
@@ -162,12 +156,10 @@ public class LossParityTests
     {
         if (!p.GetProperty("projection").GetBoolean())
             return new EmbeddingMseLoss();
-        var loss = new EmbeddingMseLoss(new EmbeddingMseLossOptions
-        {
-            StudentDimension = p.GetProperty("ds").GetInt32(),
-            TeacherDimension = p.GetProperty("dt").GetInt32(),
-            ProjectionDType = dtype,
-        });
+        var loss = new EmbeddingMseLoss(
+            studentDimension: p.GetProperty("ds").GetInt32(),
+            teacherDimension: p.GetProperty("dt").GetInt32(),
+            projectionDType: dtype);
         var parameters = loss.NamedParameters().ToDictionary(x => x.Name, x => x.Parameter);
         Parameter weight = parameters["projection.weight"], bias = parameters["projection.bias"];
         using (no_grad())

@@ -26,7 +26,7 @@ public class LossPropertyTests
         [
             new MarginMseLoss(),
             new KlDivergenceLoss(),
-            new KlDivergenceLoss(new KlDivergenceLossOptions { StudentTemperature = 2, TeacherTemperature = 3 }),
+            new KlDivergenceLoss(studentTemperature: 2, teacherTemperature: 3),
         ];
         foreach (IDistillationLoss loss in losses)
         {
@@ -52,12 +52,10 @@ public class LossPropertyTests
     public void Kl_is_zero_with_a_zero_gradient_when_the_student_equals_the_teacher_at_equal_temperatures(double temperature, bool scale)
     {
         using var scope = NewDisposeScope();
-        var loss = new KlDivergenceLoss(new KlDivergenceLossOptions
-        {
-            StudentTemperature = temperature,
-            TeacherTemperature = temperature,
-            ScaleByTemperatureSquared = scale,
-        });
+        var loss = new KlDivergenceLoss(
+            studentTemperature: temperature,
+            teacherTemperature: temperature,
+            scaleByTemperatureSquared: scale);
         foreach (ScalarType dtype in new[] { ScalarType.Float64, ScalarType.Float32 })
         {
             Tensor t = Random(5, 5, 6, 5).to_type(dtype);
@@ -76,7 +74,7 @@ public class LossPropertyTests
     {
         using var scope = NewDisposeScope();
         Tensor t = Random(6, 5, 3, 4);
-        var loss = new KlDivergenceLoss(new KlDivergenceLossOptions { StudentTemperature = 1, TeacherTemperature = 2 });
+        var loss = new KlDivergenceLoss(studentTemperature: 1, teacherTemperature: 2);
         Value(loss, t.clone(), t).Should().BeGreaterThan(1e-3);
     }
 
@@ -101,17 +99,17 @@ public class LossPropertyTests
             ("margin-mse", new MarginMseLoss()),
             ("margin-mse z-score", new MarginMseLoss(TeacherScoreTransform.ZScore)),
             ("kl", new KlDivergenceLoss()),
-            ("kl T=0.5/3, T²", new KlDivergenceLoss(new KlDivergenceLossOptions { StudentTemperature = 0.5, TeacherTemperature = 3 })),
-            ("kl sigmoid teacher", new KlDivergenceLoss(new KlDivergenceLossOptions { TeacherTransform = TeacherScoreTransform.Sigmoid })),
+            ("kl T=0.5/3, T²", new KlDivergenceLoss(studentTemperature: 0.5, teacherTemperature: 3)),
+            ("kl sigmoid teacher", new KlDivergenceLoss(teacherTransform: TeacherScoreTransform.Sigmoid)),
             ("score-mse min-max", new ScoreMseLoss(TeacherScoreTransform.MinMax)),
-            ("contrastive own scores", new ContrastiveLoss(new ContrastiveLossOptions { Similarity = ContrastiveSimilarity.StudentScores, InBatchNegatives = false })),
+            ("contrastive own scores", new ContrastiveLoss(similarity: ContrastiveSimilarity.StudentScores, inBatchNegatives: false)),
         ];
         foreach ((string name, IDistillationLoss loss) in losses)
             FiniteDifferences.Check(x => loss.Compute(new StudentOutput(x), new TeacherOutput(t)), s, name);
 
-        var inBatchKl = new KlDivergenceLoss(new KlDivergenceLossOptions { InBatchNegatives = true, StudentTemperature = 2 });
+        var inBatchKl = new KlDivergenceLoss(inBatchNegatives: true, studentTemperature: 2);
         FiniteDifferences.Check(x => inBatchKl.Compute(InBatch(x), new TeacherOutput(t)), all, "kl in-batch");
-        var inBatchContrastive = new ContrastiveLoss(new ContrastiveLossOptions { Similarity = ContrastiveSimilarity.StudentScores });
+        var inBatchContrastive = new ContrastiveLoss(similarity: ContrastiveSimilarity.StudentScores);
         FiniteDifferences.Check(x => inBatchContrastive.Compute(InBatch(x), new TeacherOutput()), all, "contrastive in-batch scores");
     }
 
@@ -125,7 +123,7 @@ public class LossPropertyTests
         FiniteDifferences.Check(x => contrastive.Compute(new StudentOutput(scores, null, x, d), new TeacherOutput()), q, "contrastive d/dq");
         FiniteDifferences.Check(x => contrastive.Compute(new StudentOutput(scores, null, q, x), new TeacherOutput()), d, "contrastive d/dd");
 
-        using var embedding = new EmbeddingMseLoss(new EmbeddingMseLossOptions { StudentDimension = 6, TeacherDimension = 8, ProjectionDType = ScalarType.Float64 });
+        using var embedding = new EmbeddingMseLoss(studentDimension: 6, teacherDimension: 8, projectionDType: ScalarType.Float64);
         FiniteDifferences.Check(x => embedding.Compute(new StudentOutput(scores, null, x), new TeacherOutput(queryEmbeddings: teacherQueries)), q, "embedding-mse d/dxs");
 
         var mix = new WeightedLoss((new MarginMseLoss(), 1.0), (new ContrastiveLoss(), 0.1));

@@ -34,7 +34,7 @@ public class WeightedLossTests
     {
         var mix = new WeightedLoss(
             (new KlDivergenceLoss(), 1.0),
-            (new KlDivergenceLoss(new KlDivergenceLossOptions { StudentTemperature = 2, TeacherTemperature = 2 }), 0.5));
+            (new KlDivergenceLoss(studentTemperature: 2, teacherTemperature: 2), 0.5));
         mix.ComponentNames.Should().Equal("kl", "kl#2");
         mix.Components.Select(c => c.Weight).Should().Equal(1.0, 0.5);
     }
@@ -51,7 +51,7 @@ public class WeightedLossTests
     [Fact]
     public void Trainable_components_expose_their_parameters_under_the_component_name()
     {
-        using var embedding = new EmbeddingMseLoss(new EmbeddingMseLossOptions { StudentDimension = 4, TeacherDimension = 6 });
+        using var embedding = new EmbeddingMseLoss(studentDimension: 4, teacherDimension: 6);
         var mix = new WeightedLoss((new ContrastiveLoss(), 1.0), (embedding, 0.5));
         mix.NamedParameters().Select(p => p.Name).Should().Equal("embedding-mse.projection.weight", "embedding-mse.projection.bias");
     }
