@@ -118,7 +118,7 @@ public sealed class CrossEncoderTrainer
 
         public override string? BestDirectory => options.BestModelDirectory;
 
-        public override Tensor Loss(DistillationBatch batch, Dictionary<string, double> components, double weight)
+        public override Tensor Loss(DistillationBatch batch, TeacherEmbeddings? embeddings, Dictionary<string, double> components, double weight)
         {
             int groupSize = batch.CandidatesPerQuery;
             // Documents are row-major: query b's candidate k is at b·G + k, so repeat each query G times.

@@ -119,20 +119,18 @@ public sealed class DistillationTrainer(DistillationTrainerOptions? options = nu
 
         public override string? BestDirectory => options.BestStudentDirectory;
 
-        private (DistillationBatch Batch, float[][] Queries, float[][] Documents)? _embeddings;
-
-        public override async Task PrepareAsync(DistillationBatch batch, CancellationToken cancellationToken)
+        public override async Task<TeacherEmbeddings?> PrepareAsync(DistillationBatch batch, CancellationToken cancellationToken)
         {
             if (options.EmbeddingTeacher is not { } teacher)
-                return;
+                return null;
             (float[][] queries, float[][] documents) = await teacher.EmbedAsync(batch, cancellationToken).ConfigureAwait(false);
-            _embeddings = (batch, queries, documents);
+            return new TeacherEmbeddings(queries, documents);
         }
 
-        public override Tensor Loss(DistillationBatch batch, Dictionary<string, double> components, double weight)
+        public override Tensor Loss(DistillationBatch batch, TeacherEmbeddings? embeddings, Dictionary<string, double> components, double weight)
         {
             StudentOutput output = student.Forward(batch);
-            TeacherOutput targets = Targets(batch, output.Scores.device);
+            TeacherOutput targets = Targets(batch, embeddings, output.Scores.device);
             if (loss is not ICompositeLoss composite)
                 return loss.Compute(output, targets);
             LossBreakdown breakdown = composite.ComputeWithComponents(output, targets);
@@ -141,17 +139,17 @@ public sealed class DistillationTrainer(DistillationTrainerOptions? options = nu
             return breakdown.Total;
         }
 
-        /// <summary>The teacher's scores of the batch, with the embedding teacher's embeddings when there is one.</summary>
-        private TeacherOutput Targets(DistillationBatch batch, Device device)
+        /// <summary>The teacher's scores of the batch, with the embedding teacher's embeddings of it when there is one.</summary>
+        private TeacherOutput Targets(DistillationBatch batch, TeacherEmbeddings? embeddings, Device device)
         {
             TeacherOutput scores = TeacherOutput.FromBatch(batch, device);
             if (options.EmbeddingTeacher is null)
                 return scores;
-            if (_embeddings is not { } e || !ReferenceEquals(e.Batch, batch))
+            if (embeddings is null)
                 throw new InvalidOperationException("The embedding teacher's embeddings were not fetched for this batch (PrepareAsync must run before Loss).");
-            int d = e.Queries[0].Length;
-            Tensor queries = tensor(e.Queries.SelectMany(v => v).ToArray(), [batch.Size, d], ScalarType.Float32, device);
-            Tensor documents = tensor(e.Documents.SelectMany(v => v).ToArray(), [batch.Size, batch.CandidatesPerQuery, d], ScalarType.Float32, device);
+            int d = embeddings.Queries[0].Length;
+            Tensor queries = tensor(embeddings.Queries.SelectMany(v => v).ToArray(), [batch.Size, d], ScalarType.Float32, device);
+            Tensor documents = tensor(embeddings.Documents.SelectMany(v => v).ToArray(), [batch.Size, batch.CandidatesPerQuery, d], ScalarType.Float32, device);
             return new TeacherOutput(scores.Scores, queries, documents);
         }
 

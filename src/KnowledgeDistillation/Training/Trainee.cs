@@ -32,16 +32,17 @@ internal abstract class Trainee
     public abstract string? BestDirectory { get; }
 
     /// <summary>
-    /// Fetches what <see cref="Loss"/> needs for this micro-batch beyond the batch itself (for example teacher
-    /// embeddings), before the forward pass; nothing by default.
+    /// Fetches what <see cref="Loss"/> needs for this micro-batch beyond the batch itself (an embedding teacher's
+    /// embeddings), before the forward pass; <see langword="null"/> by default. The loop hands the result to
+    /// <see cref="Loss"/> with the same batch, so nothing has to match batches afterwards.
     /// </summary>
-    public virtual Task PrepareAsync(DistillationBatch batch, CancellationToken cancellationToken) => Task.CompletedTask;
+    public virtual Task<TeacherEmbeddings?> PrepareAsync(DistillationBatch batch, CancellationToken cancellationToken) => Task.FromResult<TeacherEmbeddings?>(null);
 
     /// <summary>
     /// The mean loss of a micro-batch, in the caller's dispose scope, carrying gradients. A composite loss adds its
     /// components to <paramref name="components"/>, each times <paramref name="weight"/> (1 / micro-batches per step).
     /// </summary>
-    public abstract Tensor Loss(DistillationBatch batch, Dictionary<string, double> components, double weight);
+    public abstract Tensor Loss(DistillationBatch batch, TeacherEmbeddings? embeddings, Dictionary<string, double> components, double weight);
 
     /// <summary>Evaluates the model (in inference mode).</summary>
     public abstract Task<IReadOnlyDictionary<string, double>> EvaluateAsync(CancellationToken cancellationToken);

@@ -110,9 +110,9 @@ internal static class TrainingLoop
                         long micro = firstMicro + m;
                         DistillationExample[] rows = permutations.MicroBatch(micro, microPerEpoch, o.BatchSize).Select(i => examples[i]).ToArray();
                         DistillationBatch batch = DistillationBatch.FromExamples(rows, o.NegativesPerQuery, new Random(Mix(o.Seed, micro)));
-                        await trainee.PrepareAsync(batch, cancellationToken).ConfigureAwait(false);
+                        TeacherEmbeddings? embeddings = await trainee.PrepareAsync(batch, cancellationToken).ConfigureAwait(false);
                         using var scope = NewDisposeScope();
-                        Tensor value = trainee.Loss(batch, components, 1.0 / microCount);
+                        Tensor value = trainee.Loss(batch, embeddings, components, 1.0 / microCount);
                         double lossValue = value.item<float>();
                         if (!double.IsFinite(lossValue))
                             throw new InvalidOperationException($"The loss '{trainee.LossName}' is {lossValue} at step {state.Step + 1} (micro-batch {micro}); lower the learning rate or check the teacher scores.");

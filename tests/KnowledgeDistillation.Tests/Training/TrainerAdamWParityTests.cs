@@ -70,7 +70,7 @@ public class TrainerAdamWParityTests
 
         public override string? BestDirectory => null;
 
-        public override Tensor Loss(DistillationBatch batch, Dictionary<string, double> components, double weight)
+        public override Tensor Loss(DistillationBatch batch, TeacherEmbeddings? embeddings, Dictionary<string, double> components, double weight)
         {
             StudentOutput output = student.Forward(batch);
             return loss.Compute(output, TeacherOutput.FromBatch(batch, output.Scores.device));
