@@ -42,12 +42,14 @@ public sealed partial class OnnxCrossEncoderTeacher : ITeacher, IDisposable
     private const string InputIdsName = "input_ids";
     private const string AttentionMaskName = "attention_mask";
     private const string TokenTypeIdsName = "token_type_ids";
+    private const string ExactMatchIdsName = BertOnnxGraph.ExactMatchIds;
     private const int DefaultPositions = 512;
     private static readonly string[] s_modelFileCandidates = [OnnxExporter.ModelFileName, "onnx/" + OnnxExporter.ModelFileName];
 
     private readonly InferenceSession _session;
     private readonly string[] _inputNames;
     private readonly bool _int32Inputs;
+    private readonly HashSet<long> _specialIds;
     private readonly int _labels;
     private readonly int _labelIndex;
     private readonly byte[] _fileHash;
@@ -65,8 +67,9 @@ public sealed partial class OnnxCrossEncoderTeacher : ITeacher, IDisposable
         MaxLength = maxLength;
         Options = options;
 
+        _specialIds = ExactMatchIds.SpecialIds(tokenizer);
         var inputs = session.InputMetadata;
-        string[] known = [InputIdsName, AttentionMaskName, TokenTypeIdsName];
+        string[] known = [InputIdsName, AttentionMaskName, TokenTypeIdsName, ExactMatchIdsName];
         foreach ((string name, NodeMetadata meta) in inputs)
         {
             if (Array.IndexOf(known, name) < 0)
@@ -261,6 +264,8 @@ public sealed partial class OnnxCrossEncoderTeacher : ITeacher, IDisposable
                 {
                     InputIdsName => batch.InputIds,
                     AttentionMaskName => batch.AttentionMask.ToArray(),
+                    // The exported exact-match extension: computed from the pair encoding as CrossEncoderTeacher does.
+                    ExactMatchIdsName => ExactMatchIds.Compute(batch, _specialIds),
                     _ => batch.TokenTypeIds.ToArray(),
                 };
                 values.Add(_int32Inputs

@@ -146,7 +146,7 @@ public static class OnnxExporter
     internal static ModelProto BuildStudentGraph(BiEncoderStudent student)
     {
         BertModel encoder = student.Encoder;
-        RequireExportable(encoder);
+        RequireExportable(encoder, pairs: false);
         var g = new OnnxGraphBuilder { };
         g.Graph.Name = "bi_encoder";
         var weights = new OnnxExportWeights(encoder);
@@ -163,7 +163,7 @@ public static class OnnxExporter
 
     internal static ModelProto BuildClassifierGraph(BertForSequenceClassification model)
     {
-        RequireExportable(model.Bert);
+        RequireExportable(model.Bert, pairs: true);
         if (!model.Bert.HasPooler)
             throw new NotSupportedException("The cross-encoder's BERT has no pooler; BertForSequenceClassification's head needs pooler.dense.");
         var g = new OnnxGraphBuilder();
@@ -175,10 +175,11 @@ public static class OnnxExporter
         return BertOnnxGraph.Model(g.Graph, []);
     }
 
-    private static void RequireExportable(BertModel encoder)
+    // The exact-match input marks the tokens a query and a document share, so only a pair model (a cross-encoder) has one.
+    private static void RequireExportable(BertModel encoder, bool pairs)
     {
-        if (encoder.HasExactMatchEmbedding)
-            throw new NotSupportedException("The encoder has the exact-match embedding extension (a fourth input), which the ONNX export does not write.");
+        if (encoder.HasExactMatchEmbedding && !pairs)
+            throw new NotSupportedException("The encoder has the exact-match embedding extension, which marks tokens shared by the two texts of a pair; a bi-encoder embeds one text, so its export has no such input.");
         if (!BertConfig.SupportedActivations.Contains(encoder.Config.HiddenAct))
             throw new NotSupportedException($"The activation \"{encoder.Config.HiddenAct}\" has no ONNX export.");
     }

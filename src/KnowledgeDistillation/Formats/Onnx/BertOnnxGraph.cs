@@ -21,16 +21,29 @@ internal static class BertOnnxGraph
     public const string AttentionMask = "attention_mask";
     public const string TokenTypeIds = "token_type_ids";
 
-    /// <summary>Adds the three int64 [batch, sequence] inputs and the encoder; returns the last hidden state and the float mask [B, S].</summary>
+    /// <summary>The fourth input of a model with the exact-match extension (<see cref="BertConfig.ExactMatchEmbedding"/>): 0/1 per token.</summary>
+    public const string ExactMatchIds = "exact_match_ids";
+
+    /// <summary>
+    /// Adds the three int64 [batch, sequence] inputs (four with the exact-match extension) and the encoder; returns the
+    /// last hidden state and the float mask [B, S].
+    /// </summary>
     public static (string Hidden, string MaskFloat) AddEncoder(OnnxGraphBuilder g, BertConfig config, OnnxExportWeights w, string prefix, string hiddenOutput)
     {
-        foreach (string input in (string[])[InputIds, AttentionMask, TokenTypeIds])
+        string[] inputs = config.ExactMatchEmbedding ? [InputIds, AttentionMask, TokenTypeIds, ExactMatchIds] : [InputIds, AttentionMask, TokenTypeIds];
+        foreach (string input in inputs)
             g.Graph.Input.Add(Value(input, DataType.Int64, "batch", "sequence"));
 
         string e = prefix + "embeddings.";
         string words = g.Node("Gather", "/embeddings/word_embeddings/Gather", [w.Add(g, e + "word_embeddings.weight"), InputIds]);
         string types = g.Node("Gather", "/embeddings/token_type_embeddings/Gather", [w.Add(g, e + "token_type_embeddings.weight"), TokenTypeIds]);
         string sum = g.Node("Add", "/embeddings/Add", [words, types]);
+        // BertEmbeddings' order: (words + token types) + exact match, then positions.
+        if (config.ExactMatchEmbedding)
+        {
+            string exact = g.Node("Gather", "/embeddings/exact_match_embeddings/Gather", [w.Add(g, e + "exact_match_embeddings.weight"), ExactMatchIds]);
+            sum = g.Node("Add", "/embeddings/Add_exact_match", [sum, exact]);
+        }
         string shape = g.Node("Shape", "/embeddings/Shape", [InputIds]);
         string length = g.Node("Gather", "/embeddings/Gather_length", [shape, g.Int64(1)], null, Attribute("axis", 0L));
         string positionIds = g.Node("Range", "/embeddings/Range", [g.Int64(0), length, g.Int64(1)]);

@@ -99,6 +99,49 @@ public sealed class OnnxCrossEncoderTeacherTests(PretrainedModels models, ITestO
         }
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_teacher_with_the_exact_match_input_exports_a_fourth_input_and_scores_as_libtorch_does(bool quantize)
+    {
+        // The QuickStart's kind of teacher: from scratch, with the exact-match table. Its rows are made large, so a graph
+        // that dropped or mis-fed the input would score far from libtorch (checked below against the table zeroed).
+        var tokenizer = KnowledgeDistillation.Tokenization.HuggingFaceBertTokenizer.FromFolder(BertFixture.Dir("crossencoder-gelu"));
+        BertConfig config = new BertConfig(tokenizer.VocabularySize, hiddenSize: 32, numHiddenLayers: 2, numAttentionHeads: 2, intermediateSize: 64, maxPositionEmbeddings: 128)
+        {
+            ExactMatchEmbedding = true,
+        }.WithNumLabels(1);
+        using var reference = new CrossEncoderTeacher(BertForSequenceClassification.Create(config, seed: 5), tokenizer, new CrossEncoderTeacherOptions { MaxLength = 64, BatchSize = 8 });
+        torch.Tensor table = reference.Model.get_parameter("bert.embeddings.exact_match_embeddings.weight")!;
+        using (torch.no_grad())
+        {
+            table[1].copy_(torch.linspace(-3.0, 3.0, 32));
+        }
+        string folder = NewFolder();
+        await reference.ExportOnnxAsync(folder, quantize);
+        using OnnxCrossEncoderTeacher teacher = OnnxCrossEncoderTeacher.FromFolder(folder, new OnnxCrossEncoderTeacherOptions { MaxLength = 64, BatchSize = 8, ModelFile = quantize ? OnnxExporter.QuantizedModelFileName : null });
+
+        QueryDocumentPair[] pairs = Pairs(4, 20);
+        float[] expected = await reference.ScoreAsync(pairs);
+        float[] actual = await teacher.ScoreAsync(pairs);
+        using (torch.no_grad())
+        {
+            table.zero_();
+        }
+        float[] withoutMatches = await reference.ScoreAsync(pairs);
+
+        teacher.IsQuantized.Should().Be(quantize);
+        double range = expected.Max() - expected.Min();
+        double inputEffect = expected.Zip(withoutMatches, (e, w) => Math.Abs(e - w)).Max();
+        double largest = actual.Zip(expected, (a, e) => Math.Abs(a - e)).Max();
+        output.WriteLine($"score range {range:G4}, largest effect of the exact-match input {inputEffect:G4}, largest ONNX Runtime difference {largest:G4}");
+        inputEffect.Should().BeGreaterThan(range / 4, "the exact-match rows move the scores");
+        if (quantize)
+            largest.Should().BeLessThan(inputEffect / 100, "int8 drift stays far below what the exact-match input contributes");
+        else
+            largest.Should().BeLessThanOrEqualTo(Fp32Tolerance);
+    }
+
     [Fact]
     public async Task An_embedding_export_is_refused_with_the_graphs_outputs_named()
     {
