@@ -1,3 +1,4 @@
+using KnowledgeDistillation.Configuration;
 using KnowledgeDistillation.Evaluation;
 using KnowledgeDistillation.Formats.Onnx;
 using KnowledgeDistillation.Models;
