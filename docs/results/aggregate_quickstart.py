@@ -4,7 +4,9 @@ Usage: /usr/bin/python3 docs/results/aggregate_quickstart.py SCIFACT_QRELS_DIR D
 
 Reads each DIR's results.json (written by the QuickStart) for the table, and recomputes nDCG@10 per query from the
 run files (run.bm25.trec, run.teacher-bm25-fusion.trec) and the test qrels to test "fusion beats BM25" with a paired
-bootstrap (10,000 samples, two-sided), independently of the library's evaluator.
+bootstrap (10,000 samples, two-sided), independently of the library's evaluator. Then the same test of distilled
+against hard-label students on the mean of the seeds: each query's nDCG@10 averaged over the DIRs (one seed each),
+then the paired bootstrap over queries (all and clean).
 """
 import json, math, sys, random
 from collections import defaultdict
@@ -77,5 +79,15 @@ def main():
             return f"{s['SystemMean'] - s['BaselineMean']:+.4f} [{s['ConfidenceLow']:+.4f}, {s['ConfidenceHigh']:+.4f}] p={s['PValue']:.4f}"
         f = r['fusion']
         print(f"| {r['Seed']} | {f['teacherDev']:.4f} / {f['fusionDev']:.4f} ({f['weight']:.1f}) | {cells[0]} | {cells[1]} | {sig(dh['all'])} | {sig(dh['clean'])} | {r['totalSeconds']/60:.1f} | {r['machine']['load']} |")
+    if len(dirs) > 1:
+        distilled = [run(d + '/run.student-distilled.trec') for d in dirs]
+        hard = [run(d + '/run.student-hard-labels.trec') for d in dirs]
+        print()
+        print(f'Distilled − hard labels on the mean of {len(dirs)} seeds (per-query nDCG@10 averaged over the seeds, paired bootstrap):')
+        for label, qs in (('all', sorted(q for q in rels if q in distilled[0])), ('clean', [q for q in clean_ids if q in distilled[0]])):
+            a = [sum(ndcg10(r.get(q, []), rels[q]) for r in distilled) / len(dirs) for q in qs]
+            b = [sum(ndcg10(r.get(q, []), rels[q]) for r in hard) / len(dirs) for q in qs]
+            mean, lo, hi, p = bootstrap(a, b, 42)
+            print(f'  {label}: {sum(a)/len(a):.4f} vs {sum(b)/len(b):.4f}, {mean:+.4f} [{lo:+.4f}, {hi:+.4f}] p={p:.4f} ({len(qs)} queries)')
 
 main()
