@@ -25,6 +25,12 @@ public sealed class SciFactData
     /// <summary>Test queries none of whose relevant documents is a train positive (104 of 300 on SciFact).</summary>
     public required IReadOnlySet<string> CleanTestQueries { get; init; }
 
+    /// <summary>The test queries and their judgments over the whole corpus, as the Workflow's steps take a split.</summary>
+    public RetrievalDataset TestSet() => new() { Corpus = Corpus, ById = ById, Queries = TestQueries, Judgments = TestJudgments };
+
+    /// <summary>The dev queries and their judgments over the whole corpus (<see cref="DevHoldout"/>).</summary>
+    public RetrievalDataset DevSet() => new() { Corpus = Corpus, ById = ById, Queries = DevQueries, Judgments = DevJudgments };
+
     /// <summary>Reads the BEIR folder and splits it.</summary>
     /// <param name="dataDirectory">The BEIR folder (corpus.jsonl, queries.jsonl, qrels/).</param>
     /// <param name="slice">A smaller corpus and query set (for tests), or <see langword="null"/> for all of it.</param>

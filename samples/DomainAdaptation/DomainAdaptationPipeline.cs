@@ -11,7 +11,12 @@ using KnowledgeDistillation.Retrieval.Mining;
 using KnowledgeDistillation.Teachers;
 using KnowledgeDistillation.Tokenization;
 using KnowledgeDistillation.Training;
+using KnowledgeDistillation.Workflow;
+using KnowledgeDistillation.Workflow.Data;
+using KnowledgeDistillation.Workflow.Evaluation;
+using KnowledgeDistillation.Workflow.Mining;
 using KnowledgeDistillation.Workflow.Scoring;
+using KnowledgeDistillation.Workflow.Training;
 using Samples.Common;
 using TorchSharp;
 
@@ -81,13 +86,8 @@ public static class DomainAdaptationPipeline
         ui.Begin("Step 2/8  BM25 baseline (k1 0.9, b 0.4)");
         using Bm25Index index = Bm25Index.BuildInMemory(data.Corpus, cancellationToken: cancellationToken);
         var rows = new List<SystemRow>();
-        string[] testTexts = data.TestQueries.Select(q => q.Text).ToArray();
-        var searchClock = Stopwatch.StartNew();
-        var bm25Run = data.TestQueries.Select(q => q.Id).Zip(index.Search(testTexts, 100, s_bm25, cancellationToken: cancellationToken))
-            .ToDictionary(p => p.First, p => p.Second, StringComparer.Ordinal);
-        double bm25Qps = testTexts.Length / Math.Max(searchClock.Elapsed.TotalSeconds, 1e-9);
-        MetricResults bm25Metrics = RankingMetrics.Evaluate(bm25Run, data.TestJudgments);
-        await TrecRunFile.WriteAsync(Out("run.bm25.trec"), bm25Run, "bm25", cancellationToken).ConfigureAwait(false);
+        RetrievalDataset test = data.TestSet();
+        var (bm25Run, bm25Metrics, bm25Qps) = await EvaluateStep.Bm25Async(index, test, 100, Out("run.bm25.trec"), cancellationToken).ConfigureAwait(false);
         rows.Add(Row(Bm25, bm25Metrics, data, bm25Qps, null, null, null));
         var perQuery = new Dictionary<string, MetricResults> { [Bm25] = bm25Metrics };
         ui.End(Inv($"nDCG@10 {bm25Metrics[MetricNames.Ndcg10]:F4}"));
@@ -113,12 +113,13 @@ public static class DomainAdaptationPipeline
 
             // Training data: train queries and title pseudo-queries, each with BM25 negatives (test queries never).
             ui.Begin("Mining BM25 negatives for the train queries and title pseudo-queries");
-            var miner = new HardNegativeMiner(new Bm25Retriever(index, s_bm25), data.Corpus, teacher: null,
-                new HardNegativeMinerOptions { MinRank = 1, MaxRank = 50, NegativesPerQuery = Math.Max(o.ScoredNegatives, o.TeacherNegatives), MinNegativesPerQuery = Math.Max(o.ScoredNegatives, o.TeacherNegatives), Seed = o.Seed });
-            var examples = new List<DistillationExample>(await miner.MineAsync(data.TrainQueries, data.TrainJudgments, cancellationToken: cancellationToken).ConfigureAwait(false));
-            List<DistillationExample> teacherExamples = [.. examples];
-            examples.AddRange(await miner.MineAsync(PseudoQueries(data, o), judgments: null, cancellationToken: cancellationToken).ConfigureAwait(false));
-            ui.End($"{examples.Count} examples ({teacherExamples.Count} train queries + {examples.Count - teacherExamples.Count} title pseudo-queries)");
+            int negatives = Math.Max(o.ScoredNegatives, o.TeacherNegatives);
+            MineResult mined = await MineStep.MineAsync(new Bm25Retriever(index, s_bm25), data.Corpus, data.TrainQueries, data.TrainJudgments,
+                new MineOptions { MinRank = 1, MaxRank = 50, Negatives = negatives, MinNegatives = negatives, PseudoQueries = o.PseudoQueries, Seed = o.Seed },
+                cancellationToken: cancellationToken).ConfigureAwait(false);
+            IReadOnlyList<DistillationExample> examples = mined.Examples;
+            List<DistillationExample> teacherExamples = [.. examples.Take(mined.FromQueries)];
+            ui.End($"{examples.Count} examples ({mined.FromQueries} train queries + {mined.FromPseudoQueries} title pseudo-queries)");
             Done("mining");
 
             // 4. Teacher.
@@ -131,31 +132,43 @@ public static class DomainAdaptationPipeline
 
             // 5. Teacher scores for the students' candidates, through the cache.
             ui.Begin("Step 5/8  Teacher scores for the training candidates (cached)");
-            await using CachingTeacher teacher = await CachingTeacher.OpenAsync(crossEncoder, Out("teacher-scores.cache"), cancellationToken: cancellationToken).ConfigureAwait(false);
-            List<DistillationExample> studentExamples = examples.Select(e => new DistillationExample(e.Query, e.Positives, e.Negatives.Take(o.ScoredNegatives).ToArray(), id: e.Id)).ToList();
-            QueryDocumentPair[] pairs = studentExamples.SelectMany(e => e.Positives.Concat(e.Negatives).Select(d => new QueryDocumentPair(e.Query, d))).Distinct().ToArray();
-            int reused = pairs.Count(p => teacher.Cache.TryGetScore(p, out _));
-            const int Chunk = 256;
-            for (int start = 0; start < pairs.Length; start += Chunk)
+            bool tuning = false;
+            var scoringProgress = new SynchronousProgress<StepProgress>(p =>
             {
-                await teacher.ScoreAsync(pairs[start..Math.Min(pairs.Length, start + Chunk)], cancellationToken).ConfigureAwait(false);
-                ui.Bar(Math.Min(pairs.Length, start + Chunk), pairs.Length, "pairs scored");
-            }
-            // Every pair is in the cache now: this attaches the cached scores.
-            IReadOnlyList<DistillationExample> scored = await teacher.ScoreExamplesAsync(studentExamples, cancellationToken).ConfigureAwait(false);
-            ui.End($"{pairs.Length:N0} pairs: {reused:N0} reused from the cache, {pairs.Length - reused:N0} scored now");
-            Done("teacher scores");
-
-            ui.Begin("Tuning the teacher + BM25 fusion weight on the dev queries; fusing the students' targets");
-            (double fusionWeight, double teacherDev, double fusionDev) = await TuneFusionAsync(o, data, index, teacher, cancellationToken).ConfigureAwait(false);
+                if (p.Stage == ScoreStep.TuningStage && !tuning)
+                {
+                    tuning = true;
+                    ui.End("done");
+                    Done("teacher scores");
+                    ui.Begin("Tuning the teacher + BM25 fusion weight on the dev queries; fusing the students' targets");
+                }
+                ui.Bar((int)p.Done, (int)p.Total, tuning ? "dev queries reranked" : "pairs scored");
+            });
             // The distilled students learn from the fusion with the dev-tuned weight: the teacher alone when the weight is 0.
-            IReadOnlyList<DistillationExample> targets = TeacherScoreFusion.Fuse(scored, await new Bm25Teacher(index, s_bm25).ScoreExamplesAsync(scored, cancellationToken).ConfigureAwait(false), fusionWeight);
-            ui.End(Inv($"dev nDCG@10: teacher {teacherDev:F4}, fused with BM25 weight {fusionWeight:F1} {fusionDev:F4}"));
+            ScoreRun scoring = await ScoreStep.RunAsync(crossEncoder, index, new ScoreRequest
+            {
+                Examples = examples,
+                CachePath = Out("teacher-scores.cache"),
+                Scoring = new ScoreOptions { MaxNegatives = o.ScoredNegatives, ChunkPairs = 256 },
+                Fusion = new FusionRequest { Dev = data.DevSet(), Depth = o.RerankDepth, Bm25 = s_bm25 },
+            }, scoringProgress, cancellationToken: cancellationToken).ConfigureAwait(false);
+            if (!tuning)
+                Done("teacher scores");
+            IReadOnlyList<DistillationExample> scored = scoring.Scoring.ScoredExamples!;
+            IReadOnlyList<DistillationExample> targets = scoring.Examples!;
+            FusionTuning tuned = scoring.Tuning!;
+            double fusionWeight = tuned.Weight;
+            ui.Info($"{scoring.Scoring.Pairs:N0} pairs: {scoring.Scoring.Reused:N0} reused from the cache, {scoring.Scoring.Scored:N0} scored now");
+            ui.End(Inv($"dev nDCG@10: teacher {tuned.TeacherNdcg10:F4}, fused with BM25 weight {fusionWeight:F1} {tuned.FusionNdcg10:F4}"));
             Done("fusion weight");
+            // The test reranking and the agreement go through the same cache, which the step closed.
+            await using CachingTeacher teacher = await CachingTeacher.OpenAsync(crossEncoder, Out("teacher-scores.cache"), cancellationToken: cancellationToken).ConfigureAwait(false);
 
             // 6. Students: same data, steps, batches and seed; only the loss (and its targets) differ.
             var curves = new Dictionary<string, List<(int, double)>>();
-            RetrievalEvaluator dev = DevEvaluator(data, index);
+            // Dev nDCG@10 on a reduced corpus (the dev queries' BM25 top 10 and their relevant documents), so that a curve
+            // point costs seconds rather than a corpus encoding; the test numbers use the whole corpus.
+            RetrievalEvaluator dev = EvaluateStep.DevEvaluator(index, data.DevSet(), candidates: 10);
             var startPoints = new Dictionary<string, double>(StringComparer.Ordinal);
             BiEncoderStudent FromMiniLM() => ModelLoading.Student(miniLM, o.StudentMaxLength, torch.ScalarType.Float32);
             BiEncoderStudent FromLayers() => ModelLoading.Student(miniLM, o.StudentMaxLength, torch.ScalarType.Float32, o.CompressedLayers);
@@ -191,16 +204,14 @@ public static class DomainAdaptationPipeline
             // The main comparison first, so that its figures are in the log early on a slow machine.
             await EvaluateAsync(Distilled, () => Saved(Out("student-minilm-distilled"), o.EvaluationMaxLength, inference), "student-minilm-distilled").ConfigureAwait(false);
             await EvaluateAsync(HardLabel, () => Saved(Out("student-minilm-hard-labels"), o.EvaluationMaxLength, inference), "student-minilm-hard-labels").ConfigureAwait(false);
-            var reranker = new RerankingEvaluator(data.Corpus, data.TestQueries, data.TestJudgments, candidates,
-                new RerankingEvaluatorOptions { Depth = o.RerankDepth, RunFilePath = Out("run.teacher.trec"), RunTag = "teacher" });
-            EvaluationResult teacherResult = await reranker.EvaluateAsync(teacher, Progress(ui, "teacher"), cancellationToken).ConfigureAwait(false);
+            EvaluationResult teacherResult = await EvaluateStep.RerankerAsync(teacher, test, candidates, o.RerankDepth, Out("run.teacher.trec"), "teacher",
+                Progress(ui, "teacher"), cancellationToken).ConfigureAwait(false);
             rows.Add(Row(Teacher, teacherResult.Metrics, data, teacherResult.QueriesPerSecond, null, teacherParameters, dtypeName));
             perQuery[Teacher] = teacherResult.Metrics;
-            Dictionary<string, IReadOnlyList<ScoredDocument>> fused = ScoreFusion.Runs(teacherResult.Run, candidates, fusionWeight);
-            MetricResults fusedMetrics = RankingMetrics.Evaluate(fused, data.TestJudgments);
-            await TrecRunFile.WriteAsync(Out("run.teacher-bm25-fusion.trec"), fused, "teacher-bm25-fusion", cancellationToken).ConfigureAwait(false);
-            rows.Add(Row(Fusion, fusedMetrics, data, teacherResult.QueriesPerSecond, null, teacherParameters, dtypeName));
-            perQuery[Fusion] = fusedMetrics;
+            FusedRun fused = await EvaluateStep.FuseAsync(teacherResult, candidates, o.RerankDepth, fusionWeight, test.Judgments,
+                Out("run.teacher-bm25-fusion.trec"), "teacher-bm25-fusion", cancellationToken).ConfigureAwait(false);
+            rows.Add(Row(Fusion, fused.Metrics, data, teacherResult.QueriesPerSecond, null, teacherParameters, dtypeName));
+            perQuery[Fusion] = fused.Metrics;
 
             if (o.CompressedRestoreSteps > 0)
                 await EvaluateAsync(CompressedRestored, () => Saved(restored, o.EvaluationMaxLength, inference), "student-3layer-restored").ConfigureAwait(false);
@@ -244,12 +255,12 @@ public static class DomainAdaptationPipeline
                 Agreement = agreement,
                 Speed = speed,
                 Encoding = encoding,
-                TeacherScoresRequested = pairs.Length,
-                TeacherScoresReused = reused,
+                TeacherScoresRequested = (int)scoring.Scoring.Pairs,
+                TeacherScoresReused = (int)scoring.Scoring.Reused,
                 TrainingExamples = examples.Count,
                 FusionWeight = fusionWeight,
-                TeacherDevNdcg10 = teacherDev,
-                FusionDevNdcg10 = fusionDev,
+                TeacherDevNdcg10 = tuned.TeacherNdcg10,
+                FusionDevNdcg10 = tuned.FusionNdcg10,
                 StepTimes = times,
                 Total = TimeSpan.FromTicks(times.Sum(t => t.Wall.Ticks)),
                 LoadAtStart = loadAtStart,
@@ -319,9 +330,8 @@ public static class DomainAdaptationPipeline
     private static async Task<(SystemRow Row, MetricResults Metrics)> EvaluateStudentAsync(
         EmbeddingMemo student, string name, string file, string dtype, DomainAdaptationOptions o, SciFactData data, ConsoleProgress ui, CancellationToken cancellationToken)
     {
-        var evaluator = new RetrievalEvaluator(data.Corpus, data.TestQueries, data.TestJudgments,
-            new RetrievalEvaluatorOptions { TopK = 100, RunFilePath = Path.Combine(o.OutputDirectory, $"run.{file}.trec"), RunTag = file });
-        EvaluationResult r = await evaluator.EvaluateAsync(student, Progress(ui, name), cancellationToken).ConfigureAwait(false);
+        EvaluationResult r = await EvaluateStep.StudentAsync(student, data.TestSet(), 100, Path.Combine(o.OutputDirectory, $"run.{file}.trec"), file,
+            Progress(ui, name), cancellationToken).ConfigureAwait(false);
         double textsPerSecond = data.Corpus.Count / Math.Max(r.CorpusTime.TotalSeconds, 1e-9);
         long parameters = student.NamedParameters().Sum(p => p.Parameter.numel());
         return (Row(name, r.Metrics, data, r.QueriesPerSecond, textsPerSecond, parameters, dtype), r.Metrics);
@@ -423,19 +433,6 @@ public static class DomainAdaptationPipeline
     }
 
     /// <summary>
-    /// Dev nDCG@10 on a reduced corpus (the dev queries' BM25 top 10 and their relevant documents), so that a curve point
-    /// costs seconds rather than a corpus encoding; the test numbers use the whole corpus.
-    /// </summary>
-    private static RetrievalEvaluator DevEvaluator(SciFactData data, Bm25Index index)
-    {
-        var documents = index.Search(data.DevQueries.Select(q => q.Text).ToArray(), 10, s_bm25)
-            .SelectMany(r => r.Select(d => d.DocumentId))
-            .Concat(data.DevQueries.SelectMany(q => data.DevJudgments.RelevantDocuments(q.Id)))
-            .Distinct().Where(data.ById.ContainsKey).Select(id => data.ById[id]).ToList();
-        return new RetrievalEvaluator(documents, data.DevQueries, data.DevJudgments, new RetrievalEvaluatorOptions { TopK = 100 });
-    }
-
-    /// <summary>
     /// One student's training: where it starts (<paramref name="Start"/>; students with the same
     /// <paramref name="StartKey"/> start from the same weights), its loss and targets, its budget, and the embedding
     /// teacher that the layer-reduction stage learns from.
@@ -460,60 +457,62 @@ public static class DomainAdaptationPipeline
             ui.Info($"reusing the student a previous run trained in {folder}");
             return;
         }
-        using BiEncoderStudent student = plan.Start();
-        using BiEncoderStudent? parent = plan.EmbeddingTeacher?.Invoke();
+        BiEncoderStudent student = plan.Start();
+        BiEncoderStudent? embeddingTeacher = null;
+        double start;
+        try
+        {
+            embeddingTeacher = plan.EmbeddingTeacher?.Invoke();
+            // The start point: students that start from the same weights share it, so it is measured once.
+            if (!startPoints.TryGetValue(plan.StartKey, out start))
+            {
+                EvaluationResult r = await dev.EvaluateAsync(student, cancellationToken: cancellationToken).ConfigureAwait(false);
+                start = r.Metrics[MetricNames.Ndcg10];
+                startPoints[plan.StartKey] = start;
+            }
+        }
+        catch
+        {
+            student.Dispose();
+            embeddingTeacher?.Dispose();
+            throw;
+        }
+        using BiEncoderStudent? parent = embeddingTeacher;
         var lossCurve = new List<(int, double)>();
         losses[name] = lossCurve;
-        var evaluator = new CurveEvaluator(dev, () => lossCurve.Count == 0 ? 0 : lossCurve[^1].Item1);
-        // The start point: students that start from the same weights share it, so it is measured once.
-        if (!startPoints.TryGetValue(plan.StartKey, out double start))
+        // The step owns the student from here; the last step is kept (no best-checkpoint folder).
+        using DistillRun run = await DistillStep.RunAsync(new DistillRequest
         {
-            EvaluationResult r = await dev.EvaluateAsync(student, cancellationToken: cancellationToken).ConfigureAwait(false);
-            start = r.Metrics[MetricNames.Ndcg10];
-            startPoints[plan.StartKey] = start;
-        }
-        evaluator.Points.Add((0, start));
-        var trainer = new DistillationTrainer(new DistillationTrainerOptions
-        {
-            LearningRate = plan.LearningRate,
-            BatchSize = o.StudentBatchSize,
-            NegativesPerQuery = plan.Negatives,
-            MaxSteps = plan.Steps,
-            Seed = o.Seed,
-            Evaluator = evaluator,
-            EvaluateEverySteps = Math.Max(1, plan.Steps / Math.Max(1, o.CurvePoints)),
-            Precision = Training(trainingDType),
-            EmbeddingTeacher = parent is null ? null
-                : new EmbeddingTeacher(new StudentEmbeddingGenerator(parent, TextKind.Document, modelId: "all-MiniLM-L6-v2"), new StudentEmbeddingGenerator(parent, TextKind.Query, modelId: "all-MiniLM-L6-v2")),
-        });
-        TrainingResult result = await trainer.TrainAsync(student, plan.Loss, plan.Examples, ui.Training(lossCurve), cancellationToken).ConfigureAwait(false);
-        if (result.Cancelled)
-            throw new OperationCanceledException(cancellationToken);
-        curves[name] = evaluator.Points;
-        await student.SaveAsync(folder, cancellationToken).ConfigureAwait(false);
+            Examples = plan.Examples,
+            Loss = plan.Loss,
+            Student = student,
+            Options = new DistillOptions
+            {
+                Trainer = new DistillationTrainerOptions
+                {
+                    LearningRate = plan.LearningRate,
+                    BatchSize = o.StudentBatchSize,
+                    NegativesPerQuery = plan.Negatives,
+                    MaxSteps = plan.Steps,
+                    Seed = o.Seed,
+                    Evaluator = dev,
+                    EvaluateEverySteps = Math.Max(1, plan.Steps / Math.Max(1, o.CurvePoints)),
+                    Precision = Training(trainingDType),
+                    EmbeddingTeacher = parent is null ? null
+                        : new EmbeddingTeacher(new StudentEmbeddingGenerator(parent, TextKind.Document, modelId: "all-MiniLM-L6-v2"), new StudentEmbeddingGenerator(parent, TextKind.Query, modelId: "all-MiniLM-L6-v2")),
+                },
+            },
+            OutputPath = folder,
+        }, ui.Training(lossCurve), cancellationToken: cancellationToken).ConfigureAwait(false);
+        List<(int Step, double Ndcg)> points = [(0, start), .. run.DevCurve];
+        curves[name] = points;
         var json = new Dictionary<string, double[][]>
         {
             ["loss"] = lossCurve.Select(p => new[] { p.Item1, p.Item2 }).ToArray(),
-            ["dev"] = evaluator.Points.Select(p => new[] { p.Step, p.Ndcg }).ToArray(),
+            ["dev"] = points.Select(p => new[] { p.Step, p.Ndcg }).ToArray(),
         };
         await File.WriteAllTextAsync(record + ".tmp", JsonSerializer.Serialize(json), cancellationToken).ConfigureAwait(false);
         File.Move(record + ".tmp", record, overwrite: true);
-    }
-
-    /// <summary>
-    /// The BM25 weight of the fusion, in 0, 0.1, …, 1, with the best nDCG@10 on the dev queries (the first on ties), the
-    /// teacher reranking their BM25 top <see cref="DomainAdaptationOptions.RerankDepth"/> over the whole corpus; also the
-    /// teacher's and the fusion's dev nDCG@10.
-    /// </summary>
-    private static async Task<(double Weight, double TeacherDev, double FusionDev)> TuneFusionAsync(
-        DomainAdaptationOptions o, SciFactData data, Bm25Index index, ITeacher teacher, CancellationToken cancellationToken)
-    {
-        Dictionary<string, IReadOnlyList<ScoredDocument>> candidates = DevCandidates(o, data, index, cancellationToken);
-        var reranker = new RerankingEvaluator(data.Corpus, data.DevQueries, data.DevJudgments, candidates, new RerankingEvaluatorOptions { Depth = o.RerankDepth });
-        EvaluationResult dev = await reranker.EvaluateAsync(teacher, cancellationToken: cancellationToken).ConfigureAwait(false);
-        double Ndcg(double w) => RankingMetrics.Evaluate(ScoreFusion.Runs(dev.Run, candidates, w), data.DevJudgments)[MetricNames.Ndcg10];
-        double weight = ScoreFusion.Weights.MaxBy(Ndcg);
-        return (weight, dev.Metrics[MetricNames.Ndcg10], Ndcg(weight));
     }
 
     /// <summary>The dev queries' BM25 top <see cref="DomainAdaptationOptions.RerankDepth"/>, which the teacher reranks on dev.</summary>
@@ -523,14 +522,6 @@ public static class DomainAdaptationPipeline
 
     private static Dictionary<string, double> Only(IReadOnlyDictionary<string, double> values, IReadOnlySet<string> ids)
         => values.Where(p => ids.Contains(p.Key)).ToDictionary(p => p.Key, p => p.Value, StringComparer.Ordinal);
-
-    /// <summary>Title pseudo-queries: a document's title as the query, the document as its positive.</summary>
-    private static List<MiningQuery> PseudoQueries(SciFactData data, DomainAdaptationOptions o)
-    {
-        CorpusDocument[] titled = data.Corpus.Where(d => d.Title.Split(' ', StringSplitOptions.RemoveEmptyEntries).Length >= 3).ToArray();
-        new Random(o.Seed).Shuffle(titled);
-        return titled.Take(o.PseudoQueries).Select(d => new MiningQuery("title:" + d.Id, d.Title, [d.Id])).ToList();
-    }
 
     private static SynchronousProgress<EvaluationProgress> Progress(ConsoleProgress ui, string name)
         => new(p => ui.Bar(p.Completed, p.Total, $"{name}: {p.Stage}"));
@@ -553,19 +544,6 @@ public static class DomainAdaptationPipeline
         {
             IReadOnlyDictionary<string, double> metrics = await inner.EvaluateAsync(teacher, cancellationToken).ConfigureAwait(false);
             Points.Add(metrics[MetricNames.Ndcg10]);
-            return metrics;
-        }
-    }
-
-    /// <summary>Evaluates a student on the dev queries during training and records nDCG@10 by step for the curves.</summary>
-    private sealed class CurveEvaluator(IStudentEvaluator inner, Func<int> currentStep) : IStudentEvaluator
-    {
-        public List<(int Step, double Ndcg)> Points { get; } = [];
-
-        public async Task<IReadOnlyDictionary<string, double>> EvaluateAsync(IStudent student, CancellationToken cancellationToken = default)
-        {
-            IReadOnlyDictionary<string, double> metrics = await inner.EvaluateAsync(student, cancellationToken).ConfigureAwait(false);
-            Points.Add((currentStep(), metrics[MetricNames.Ndcg10]));
             return metrics;
         }
     }

@@ -7,6 +7,7 @@ using KnowledgeDistillation.Retrieval;
 using KnowledgeDistillation.Retrieval.Mining;
 using KnowledgeDistillation.Teachers;
 using KnowledgeDistillation.Tokenization;
+using KnowledgeDistillation.Workflow;
 using KnowledgeDistillation.Workflow.Data;
 using KnowledgeDistillation.Workflow.Evaluation;
 using KnowledgeDistillation.Workflow.Mining;
@@ -49,7 +50,7 @@ public static class Pipeline
         ui.Begin("Reading SciFact");
         SciFactData data = await SciFactData.LoadAsync(o.DataDirectory, o.Slice, o.DevQueries, cancellationToken).ConfigureAwait(false);
         HuggingFaceBertTokenizer tokenizer = HuggingFaceBertTokenizer.FromVocabularyFile(Path.Combine(o.VocabularyDirectory, "vocab.txt"));
-        RetrievalDataset test = Split(data, data.TestQueries, data.TestJudgments);
+        RetrievalDataset test = data.TestSet();
         ui.End($"{data.Corpus.Count} documents; {data.TrainQueries.Count} train + {data.DevQueries.Count} dev queries; {data.TestQueries.Count} test queries, {data.CleanTestQueries.Count} of them clean");
         times.Done("read data");
 
@@ -76,47 +77,63 @@ public static class Pipeline
         ui.End($"{teacherParameters:N0} parameters, trained on {teacherExamples.Count:N0} examples");
         times.Done("teacher");
 
-        // 3. Teacher scores for the training candidates, through the cache. The students sample their negatives from
-        // the first ScoredNegatives of each example (BM25 rank order randomised by the miner), so only those are scored.
+        // 3. Teacher scores for the training candidates, through the cache, and the teacher + BM25 fusion weight tuned
+        // on the dev queries: the fusion row below, and (by default) the distilled student's targets, because the fusion
+        // is the stronger teacher. The students sample their negatives from the first ScoredNegatives of each example
+        // (BM25 rank order randomised by the miner), so only those are scored.
         ui.Begin("Step 3/6  Teacher scores for the training candidates (cached)");
-        await using CachingTeacher teacher = await CachingTeacher.OpenAsync(crossEncoder, Path.Combine(o.OutputDirectory, "teacher-scores.cache"), cancellationToken: cancellationToken).ConfigureAwait(false);
-        ScoreResult scoring = await ScoreStep.ScoreAsync(teacher.Cache, crossEncoder, mined.Examples,
-            new ScoreOptions { MaxNegatives = o.ScoredNegatives, ChunkPairs = 512 },
-            new SynchronousProgress<ScoringProgress>(p => ui.Bar((int)p.Done, (int)p.Total, "pairs scored")), cancellationToken).ConfigureAwait(false);
-        IReadOnlyList<DistillationExample> scored = scoring.ScoredExamples!;
-        ui.End($"{scoring.Pairs:N0} pairs: {scoring.Reused:N0} reused from the cache, {scoring.Scored:N0} scored now");
-        times.Done("teacher scores");
-
-        // The teacher + BM25 fusion weight, tuned on the dev queries: the fusion row below, and (by default) the
-        // distilled student's targets, because the fusion is the stronger teacher.
-        ui.Begin("Tuning the teacher + BM25 fusion weight on the dev queries");
-        (double fusionWeight, double teacherDev, double fusionDev) = await TuneFusionAsync(o, data, index, teacher, cancellationToken).ConfigureAwait(false);
-        ui.End(string.Create(CultureInfo.InvariantCulture, $"dev nDCG@10: teacher {teacherDev:F4}, fused with BM25 weight {fusionWeight:F1} {fusionDev:F4}"));
-        IReadOnlyList<DistillationExample> targets = scored;
-        if (o.DistilFrom == FusionTargets)
+        string cachePath = Path.Combine(o.OutputDirectory, "teacher-scores.cache");
+        bool tuning = false;
+        var scoringProgress = new SynchronousProgress<StepProgress>(p =>
         {
-            ui.Begin("Fusing the teacher's scores with BM25's for the distilled student");
-            targets = await ScoreFusion.WithBm25Async(scored, new Bm25Teacher(index, s_bm25), fusionWeight, cancellationToken).ConfigureAwait(false);
-            ui.End(string.Create(CultureInfo.InvariantCulture, $"{targets.Count:N0} examples: per-query z-scores, BM25 weight {fusionWeight:F1}"));
-        }
+            if (p.Stage == ScoreStep.TuningStage && !tuning)
+            {
+                tuning = true;
+                ui.End("done");
+                times.Done("teacher scores");
+                ui.Begin("Tuning the teacher + BM25 fusion weight on the dev queries");
+            }
+            ui.Bar((int)p.Done, (int)p.Total, tuning ? "dev queries reranked" : "pairs scored");
+        });
+        ScoreRun scoring = await ScoreStep.RunAsync(crossEncoder, index, new ScoreRequest
+        {
+            Examples = mined.Examples,
+            CachePath = cachePath,
+            Scoring = new ScoreOptions { MaxNegatives = o.ScoredNegatives, ChunkPairs = 512 },
+            Fusion = new FusionRequest { Weight = o.FusionWeight, Dev = data.DevSet(), Depth = o.RerankDepth, FuseExamples = o.DistilFrom == FusionTargets, Bm25 = s_bm25 },
+        }, scoringProgress, cancellationToken: cancellationToken).ConfigureAwait(false);
+        if (!tuning)
+            times.Done("teacher scores");
+        IReadOnlyList<DistillationExample> scored = scoring.Scoring.ScoredExamples!;
+        IReadOnlyList<DistillationExample> targets = scoring.Examples!;
+        FusionTuning tuned = scoring.Tuning!;
+        double fusionWeight = tuned.Weight;
+        ui.Info($"{scoring.Scoring.Pairs:N0} pairs: {scoring.Scoring.Reused:N0} reused from the cache, {scoring.Scoring.Scored:N0} scored now");
+        if (o.DistilFrom == FusionTargets)
+            ui.Info(string.Create(CultureInfo.InvariantCulture, $"the distilled student's targets: {targets.Count:N0} examples, per-query z-scores of the teacher's and BM25's scores, BM25 weight {fusionWeight:F1}"));
+        ui.End(string.Create(CultureInfo.InvariantCulture, $"dev nDCG@10: teacher {tuned.TeacherNdcg10:F4}, fused with BM25 weight {fusionWeight:F1} {tuned.FusionNdcg10:F4}"));
         times.Done("fusion weight and targets");
+        // The test reranking goes through the same cache, which the step closed.
+        await using CachingTeacher teacher = await CachingTeacher.OpenAsync(crossEncoder, cachePath, cancellationToken: cancellationToken).ConfigureAwait(false);
 
         // 4 and 5. Students: the same architecture, data, steps and seed; only the loss (and its targets) differ.
-        RetrievalEvaluator devEvaluator = DevEvaluator(data, index);
+        // Dev curves search a reduced corpus (the dev queries' BM25 top 20 and their relevant documents), so that a curve
+        // point costs seconds rather than a full corpus encoding; the test numbers use the whole corpus.
+        RetrievalEvaluator devEvaluator = EvaluateStep.DevEvaluator(index, data.DevSet());
         ui.Begin($"Step 4/6  Student distilled from the {(o.DistilFrom == FusionTargets ? "teacher + BM25 fusion" : "teacher")}'s scores ({o.Recipe})");
-        using BiEncoderStudent distilled = await TrainStudentAsync(o, tokenizer, DistillationRecipes.Create(o.Recipe, o.SoftWeight), targets, devEvaluator, Distilled, ui, losses, curves, cancellationToken).ConfigureAwait(false);
-        await distilled.SaveAsync(Path.Combine(o.OutputDirectory, "student-distilled"), cancellationToken).ConfigureAwait(false);
-        ui.End($"dev nDCG@10 {BestPoint(curves[Distilled]).Ndcg:F4} (step {BestPoint(curves[Distilled]).Step}, kept); saved in the sentence-transformers layout to student-distilled/");
+        using DistillRun distilled = await TrainStudentAsync(o, tokenizer, DistillationRecipes.Create(o.Recipe, o.SoftWeight), targets, devEvaluator, Distilled,
+            Path.Combine(o.OutputDirectory, "student-distilled"), ui, losses, curves, cancellationToken).ConfigureAwait(false);
+        ui.End($"dev nDCG@10 {distilled.Best?.Value:F4} (step {distilled.Best?.Step}, kept); saved in the sentence-transformers layout to student-distilled/");
         times.Done("distilled student");
 
         ui.Begin("Step 5/6  Baseline student on hard labels only (contrastive, same data, steps and seed)");
-        using BiEncoderStudent hard = await TrainStudentAsync(o, tokenizer, DistillationRecipes.HardLabels(), scored, devEvaluator, HardLabel, ui, losses, curves, cancellationToken).ConfigureAwait(false);
-        ui.End($"dev nDCG@10 {BestPoint(curves[HardLabel]).Ndcg:F4} (step {BestPoint(curves[HardLabel]).Step}, kept)");
+        using DistillRun hard = await TrainStudentAsync(o, tokenizer, DistillationRecipes.HardLabels(), scored, devEvaluator, HardLabel, null, ui, losses, curves, cancellationToken).ConfigureAwait(false);
+        ui.End($"dev nDCG@10 {hard.Best?.Value:F4} (step {hard.Best?.Step}, kept)");
         times.Done("hard-label student");
 
         // 6. Evaluation on the test split.
         ui.Begin("Step 6/6  Evaluation on the test split");
-        Evaluation evaluation = await EvaluateAsync(o, data, test, teacher, teacherParameters, bm25Run, bm25Metrics, bm25Qps, fusionWeight, distilled, hard, ui, cancellationToken).ConfigureAwait(false);
+        Evaluation evaluation = await EvaluateAsync(o, data, test, teacher, teacherParameters, bm25Run, bm25Metrics, bm25Qps, fusionWeight, distilled.Student, hard.Student, ui, cancellationToken).ConfigureAwait(false);
         ui.End("done");
         times.Done("evaluation");
 
@@ -129,16 +146,16 @@ public static class Pipeline
             DistilledVsHardClean = evaluation.Clean,
             DistilledAgreement = evaluation.DistilledAgreement,
             HardAgreement = evaluation.HardAgreement,
-            TeacherScoresRequested = (int)scoring.Pairs,
-            TeacherScoresReused = (int)scoring.Reused,
+            TeacherScoresRequested = (int)scoring.Scoring.Pairs,
+            TeacherScoresReused = (int)scoring.Scoring.Reused,
             TrainingExamples = mined.Examples.Count,
             Recipe = o.Recipe,
             DistilFrom = o.DistilFrom,
             SoftWeight = o.SoftWeight,
             Precision = o.Precision,
             FusionWeight = fusionWeight,
-            TeacherDevNdcg10 = teacherDev,
-            FusionDevNdcg10 = fusionDev,
+            TeacherDevNdcg10 = tuned.TeacherNdcg10,
+            FusionDevNdcg10 = tuned.FusionNdcg10,
             StepTimes = times.Steps,
             Total = times.Total,
             Losses = losses,
@@ -207,70 +224,33 @@ public static class Pipeline
     }
 
     /// <summary>
-    /// Trains a new student and returns the checkpoint with the best dev nDCG@10 among the evaluations during training
-    /// (the last one when it is the best): with few dev points this mostly guards against a late collapse.
+    /// Trains a new student (<see cref="DistillStep.RunAsync"/>) and keeps the checkpoint with the best dev nDCG@10 among
+    /// the evaluations during training (the last one when it is the best): with few dev points this mostly guards against
+    /// a late collapse.
     /// </summary>
-    private static async Task<BiEncoderStudent> TrainStudentAsync(
+    private static async Task<DistillRun> TrainStudentAsync(
         QuickStartOptions o, HuggingFaceBertTokenizer tokenizer, IDistillationLoss loss, IReadOnlyList<DistillationExample> examples, RetrievalEvaluator dev,
-        string name, ConsoleProgress ui, Dictionary<string, List<(int, double)>> losses, Dictionary<string, List<(int, double)>> curves,
+        string name, string? output, ConsoleProgress ui, Dictionary<string, List<(int, double)>> losses, Dictionary<string, List<(int, double)>> curves,
         CancellationToken cancellationToken)
     {
         DistillOptions options = StudentOptions(o);
-        BiEncoderStudent student = DistillStep.CreateStudent(options, tokenizer);
         string best = Path.Combine(o.OutputDirectory, name == Distilled ? "best-student-distilled" : "best-student-hard-labels");
         var lossCurve = new List<(int, double)>();
         losses[name] = lossCurve;
-        var evaluator = new CurveEvaluator(dev, () => lossCurve.Count == 0 ? 0 : lossCurve[^1].Item1);
-        // The untrained point, so the curve starts where the model started.
-        student.IsTraining = false;
-        await evaluator.EvaluateAsync(student, cancellationToken).ConfigureAwait(false);
-        TrainingResult result = await DistillStep.TrainAsync(student, loss, examples, options with { Trainer = options.Trainer with { Evaluator = evaluator, BestStudentDirectory = best } },
-            ui.Training(lossCurve), cancellationToken: cancellationToken).ConfigureAwait(false);
-        if (result.Cancelled)
+        DistillRun run = await DistillStep.RunAsync(new DistillRequest
         {
-            student.Dispose();
-            throw new OperationCanceledException(cancellationToken);
-        }
-        curves[name] = evaluator.Points;
-        (int bestStep, _) = BestPoint(evaluator.Points);
-        if (bestStep == evaluator.Points[^1].Step || !Directory.Exists(best))
-            return student;
-        ui.Info($"keeping the step-{bestStep} checkpoint (best dev nDCG@10) rather than the last step");
-        student.Dispose();
-        return DistillStep.Load(best, DistillStep.MaxLengthFor(options, o.StudentDirectory));
-    }
-
-    /// <summary>
-    /// Dev curves search a reduced corpus (the dev queries' BM25 top 20 and their relevant documents), so that a curve
-    /// point costs seconds rather than a full corpus encoding; the test numbers use the whole corpus.
-    /// </summary>
-    private static RetrievalEvaluator DevEvaluator(SciFactData data, Bm25Index index)
-        => EvaluateStep.DevEvaluator(index, Split(data, data.DevQueries, data.DevJudgments));
-
-    /// <summary>The first best dev point after step 0, which is the one the trainer saved as its best student.</summary>
-    private static (int Step, double Ndcg) BestPoint(List<(int Step, double Ndcg)> points)
-    {
-        (int Step, double Ndcg) best = points.Count > 1 ? points[1] : points[0];
-        foreach ((int Step, double Ndcg) p in points.Skip(2))
-        {
-            if (p.Ndcg > best.Ndcg)
-                best = p;
-        }
-        return best;
-    }
-
-    /// <summary>
-    /// The BM25 weight of the fusion row: <see cref="QuickStartOptions.FusionWeight"/> when set, else the weight in 0, 0.1,
-    /// …, 1 with the best nDCG@10 on the dev queries (the first on ties), with the teacher reranking their BM25 top
-    /// <see cref="QuickStartOptions.RerankDepth"/> over the whole corpus (<see cref="ScoreFusion.TuneAsync"/>, as
-    /// <c>kd score --fuse-bm25 tune</c>). Also returns the teacher's and the fusion's dev nDCG@10.
-    /// </summary>
-    private static async Task<(double Weight, double TeacherDev, double FusionDev)> TuneFusionAsync(
-        QuickStartOptions o, SciFactData data, Bm25Index index, ITeacher teacher, CancellationToken cancellationToken)
-    {
-        FusionTuning tuned = await ScoreFusion.TuneAsync(teacher, index, Split(data, data.DevQueries, data.DevJudgments), o.RerankDepth, o.FusionWeight,
-            cancellationToken: cancellationToken).ConfigureAwait(false);
-        return (tuned.Weight, tuned.TeacherNdcg10, tuned.FusionNdcg10);
+            Examples = examples,
+            Options = options with { Trainer = options.Trainer with { Evaluator = dev, BestStudentDirectory = best } },
+            Loss = loss,
+            Tokenizer = tokenizer,
+            // The untrained point, so the curve starts where the model started.
+            EvaluateStart = true,
+            OutputPath = output,
+        }, ui.Training(lossCurve), cancellationToken: cancellationToken).ConfigureAwait(false);
+        curves[name] = [.. run.DevCurve];
+        if (run.Best is { } kept && kept.Step != run.DevCurve[^1].Step)
+            ui.Info($"keeping the step-{kept.Step} checkpoint (best dev nDCG@10) rather than the last step");
+        return run;
     }
 
     private sealed record Evaluation(List<SystemRow> Rows, SignificanceResult All, SignificanceResult Clean, AgreementResult DistilledAgreement, AgreementResult HardAgreement);
@@ -290,9 +270,9 @@ public static class Pipeline
             Path.Combine(o.OutputDirectory, "run.teacher.trec"), "teacher", Progress(ui, "teacher"), cancellationToken).ConfigureAwait(false);
         rows.Add(Row(Teacher, teacherResult.Metrics, teacherResult.QueriesPerSecond, teacherParameters));
 
-        Dictionary<string, IReadOnlyList<ScoredDocument>> fused = ScoreFusion.Runs(teacherResult.Run, candidates, fusionWeight);
-        await TrecRunFile.WriteAsync(Path.Combine(o.OutputDirectory, "run.teacher-bm25-fusion.trec"), fused, "teacher-bm25-fusion", cancellationToken).ConfigureAwait(false);
-        rows.Add(Row(Fusion, RankingMetrics.Evaluate(fused, data.TestJudgments), teacherResult.QueriesPerSecond, teacherParameters));
+        FusedRun fused = await EvaluateStep.FuseAsync(teacherResult, candidates, o.RerankDepth, fusionWeight, test.Judgments,
+            Path.Combine(o.OutputDirectory, "run.teacher-bm25-fusion.trec"), "teacher-bm25-fusion", cancellationToken).ConfigureAwait(false);
+        rows.Add(Row(Fusion, fused.Metrics, teacherResult.QueriesPerSecond, teacherParameters));
 
         var results = new Dictionary<string, EvaluationResult>();
         foreach ((string name, BiEncoderStudent student, string tag) in new[] { (Distilled, distilled, "student-distilled"), (HardLabel, hard, "student-hard-labels") })
@@ -317,9 +297,6 @@ public static class Pipeline
     public static Dictionary<string, IReadOnlyList<ScoredDocument>> Fuse(
         IReadOnlyDictionary<string, IReadOnlyList<ScoredDocument>> teacher, IReadOnlyDictionary<string, IReadOnlyList<ScoredDocument>> bm25, double bm25Weight)
         => ScoreFusion.Runs(teacher, bm25, bm25Weight);
-
-    private static RetrievalDataset Split(SciFactData data, IReadOnlyList<KnowledgeDistillation.Data.QueryRecord> queries, KnowledgeDistillation.Data.RelevanceJudgments judgments)
-        => new() { Corpus = data.Corpus, ById = data.ById, Queries = queries, Judgments = judgments };
 
     private static Dictionary<string, double> Only(IReadOnlyDictionary<string, double> values, IReadOnlySet<string> ids)
         => values.Where(p => ids.Contains(p.Key)).ToDictionary(p => p.Key, p => p.Value, StringComparer.Ordinal);

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using KnowledgeDistillation.Hub;
 using KnowledgeDistillation.Lucene;
+using KnowledgeDistillation.Workflow;
 using Microsoft.Extensions.Logging;
 using Spectre.Console;
 using TorchSharp;
@@ -80,6 +81,57 @@ internal sealed class CliRun
                 });
                 result = await body(progress).ConfigureAwait(false);
                 task.Value = task.MaxValue;
+            }).ConfigureAwait(false);
+        return result;
+    }
+
+    /// <summary>
+    /// Runs a Workflow step with a progress bar per stage on stderr, titled by the stage (<see cref="StepProgress.Stage"/>):
+    /// in a terminal a bar per stage, otherwise a line at each tenth of each stage, as <see cref="WithProgressAsync{T}"/>.
+    /// </summary>
+    public async Task<T> WithStagesAsync<T>(Func<IProgress<StepProgress>, Task<T>> body)
+    {
+        if (!Environment.Interactive)
+        {
+            string? stage = null;
+            int lastDecile = -1;
+            var plain = new SynchronousProgress<StepProgress>(p =>
+            {
+                if (p.Stage != stage)
+                    (stage, lastDecile) = (p.Stage, -1);
+                int decile = p.Total > 0 ? (int)(Math.Clamp(p.Done / p.Total, 0, 1) * 10) : 0;
+                if (decile > lastDecile)
+                {
+                    lastDecile = decile;
+                    Info(string.Create(CultureInfo.InvariantCulture, $"{p.Stage}: {decile * 10}% ({p.Done:N0}/{p.Total:N0})"));
+                }
+            });
+            return await body(plain).ConfigureAwait(false);
+        }
+        T result = default!;
+        await Environment.ErrorConsole.Progress()
+            .AutoClear(false)
+            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn())
+            .StartAsync(async context =>
+            {
+                var tasks = new Dictionary<string, ProgressTask>(StringComparer.Ordinal);
+                ProgressTask? current = null;
+                var progress = new SynchronousProgress<StepProgress>(p =>
+                {
+                    if (!tasks.TryGetValue(p.Stage, out ProgressTask? task))
+                    {
+                        // A new stage: the previous one is finished.
+                        if (current is not null)
+                            current.Value = current.MaxValue;
+                        tasks[p.Stage] = task = context.AddTask(Markup.Escape(p.Stage), maxValue: 1);
+                    }
+                    current = task;
+                    task.MaxValue = Math.Max(p.Total, 1);
+                    task.Value = p.Done;
+                });
+                result = await body(progress).ConfigureAwait(false);
+                if (current is not null)
+                    current.Value = current.MaxValue;
             }).ConfigureAwait(false);
         return result;
     }

@@ -1,8 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
 using KnowledgeDistillation.Evaluation;
-using KnowledgeDistillation.Lucene;
-using KnowledgeDistillation.Models;
 using KnowledgeDistillation.Tokenization;
 using KnowledgeDistillation.Training;
 using KnowledgeDistillation.Workflow.Data;
@@ -55,37 +53,17 @@ internal static class DistillCommand
                 throw new InvalidDataException($"{train}: the example {unscored} has no pos_scores/neg_scores; score the examples first (kd score --output) or pass --hard-labels.");
 
             // The dev evaluator of the QuickStart: the held-out queries over a reduced corpus; the best checkpoint is the output.
-            RetrievalEvaluator? evaluator = null;
             int devCount = 0;
             if (devSource is not null)
             {
-                RetrievalDataset all = await RetrievalDataset.LoadAsync(devSource, cancellationToken).ConfigureAwait(false);
-                RetrievalDataset devSet = DevHoldout.Split(all, run.Value(devQueries)!.Value).Dev;
-                if (devSet.Queries.Count == 0)
-                    throw new InvalidDataException($"{devSource.BeirFolder ?? devSource.QrelsTsv}: {all.Queries.Count} judged queries are too few to hold out dev queries (at most a quarter are).");
-                using Bm25Index index = Bm25Index.BuildInMemory(all.Corpus, cancellationToken: cancellationToken);
-                evaluator = EvaluateStep.DevEvaluator(index, devSet);
-                devCount = devSet.Queries.Count;
+                (RetrievalEvaluator evaluator, devCount) = await EvaluateStep.DevEvaluatorAsync(devSource, run.Value(devQueries)!.Value, cancellationToken).ConfigureAwait(false);
                 options = options with { Trainer = options.Trainer with { Evaluator = evaluator, BestStudentDirectory = Path.Combine(checkpointDirectory, "best") } };
             }
             bool resumed = common.PrepareCheckpoints(run, checkpointDirectory, hasCheckpoint);
-
-            using BiEncoderStudent model = DistillStep.CreateStudent(options, tokenizer);
-            TrainingResult result = await run.WithProgressAsync("distilling", progress =>
-                DistillStep.TrainAsync(model, loss, examples, options,
+            using DistillRun distilled = await run.WithProgressAsync("distilling", progress =>
+                DistillStep.RunAsync(new DistillRequest { Examples = examples, Options = options, Loss = loss, Tokenizer = tokenizer, OutputPath = path },
                     new SynchronousProgress<TrainingProgress>(p => progress.Report((p.Step, p.TotalSteps))), new TypedLogger<DistillationTrainer>(run.Logger), cancellationToken)).ConfigureAwait(false);
-            if (result.Cancelled)
-                throw new OperationCanceledException(cancellationToken);
-            if (options.Trainer.BestStudentDirectory is { } best)
-            {
-                // The best dev checkpoint (the last step's when it is the best) is the output, as in the QuickStart.
-                using BiEncoderStudent kept = DistillStep.Load(best, DistillStep.MaxLengthFor(options, options.Model.NameOrPath));
-                await kept.SaveAsync(path, cancellationToken).ConfigureAwait(false);
-            }
-            else
-            {
-                await model.SaveAsync(path, cancellationToken).ConfigureAwait(false);
-            }
+            TrainingResult result = distilled.Training;
             return new CommandResult(
                 new { output = path, steps = result.Steps, finalLoss = result.FinalLoss, seconds = result.Elapsed.TotalSeconds, checkpoints = checkpointDirectory, resumed, devQueries = devCount },
                 e => e.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,

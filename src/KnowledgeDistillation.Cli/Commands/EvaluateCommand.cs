@@ -1,11 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
 using KnowledgeDistillation.Evaluation;
-using KnowledgeDistillation.Lucene;
-using KnowledgeDistillation.Models;
-using KnowledgeDistillation.Retrieval;
-using KnowledgeDistillation.Teachers;
-using KnowledgeDistillation.Workflow.Data;
 using KnowledgeDistillation.Workflow.Evaluation;
 using KnowledgeDistillation.Workflow.Scoring;
 using Spectre.Console;
@@ -48,90 +43,63 @@ internal static class EvaluateCommand
                 throw new UsageException("--fuse-bm25 and --cache apply to a reranker only.");
             if (what == "bm25" && (run.Value(engine.Engine) != "torch" || run.Value(engine.Quantize)))
                 throw new UsageException("--engine and --quantize apply to a reranker or a student, not to bm25.");
-            TeacherLoadOptions? engineOptions = what == "bm25" ? null : engine.LoadOptions(run, isBm25: false, run.Value(batch), run.Value(maxLength));
-            string engineName = "bm25";
-            RetrievalDataset dataset = await RetrievalDataset.LoadAsync(data.Source(run), cancellationToken).ConfigureAwait(false);
-            MetricResults metrics;
-            double qps;
-            (double Weight, MetricResults Metrics)? fused = null;
-            if (what == "student")
+            TeacherLoadOptions engineOptions = what == "bm25" ? new TeacherLoadOptions() : engine.LoadOptions(run, isBm25: false, run.Value(batch), run.Value(maxLength));
+            var request = new EvaluateRequest
             {
+                Model = model,
+                Target = what switch { "bm25" => EvaluationTarget.Bm25, "student" => EvaluationTarget.Student, _ => EvaluationTarget.Reranker },
+                Data = data.Source(run),
+                Depth = run.Value(depth),
+                TopK = run.Value(topK),
+                RunFile = runPath,
+                Engine = engineOptions,
                 // As kd mine --retriever loads it: the folder's sentence-transformers settings, else mean pooling (said on stderr).
-                using StudentEncoder student = await StudentSpec.LoadAsync(model, () => DenseModelOptions.LoadStudent(run, model, pooling: null, normalize: null, similarity: null,
-                    run.Value(maxLength), run.Value(batch)), engineOptions, run.Logger, cancellationToken).ConfigureAwait(false);
-                engineName = student.EngineName;
-                EvaluationResult result = await run.WithProgressAsync("evaluating the student", progress =>
-                {
-                    var report = new SynchronousProgress<EvaluationProgress>(p => progress.Report((p.Completed, p.Total)));
-                    return student.Student is { } torch
-                        ? EvaluateStep.StudentAsync(torch, dataset, run.Value(topK), runPath, "student", report, cancellationToken)
-                        : EvaluateStep.EncoderAsync(student.Encoder, dataset, run.Value(topK), runPath, "student", report, cancellationToken);
-                }).ConfigureAwait(false);
-                (metrics, qps) = (result.Metrics, result.QueriesPerSecond);
-            }
-            else
-            {
-                using Bm25Index index = Bm25Index.BuildInMemory(dataset.Corpus, cancellationToken: cancellationToken);
-                var (bm25Run, bm25Metrics, bm25Qps) = await EvaluateStep.Bm25Async(index, dataset, what == "bm25" ? run.Value(topK) : run.Value(depth),
-                    what == "bm25" ? runPath : null, cancellationToken).ConfigureAwait(false);
-                if (what == "bm25")
-                {
-                    (metrics, qps) = (bm25Metrics, bm25Qps);
-                }
-                else
-                {
-                    ITeacher teacher = await TeacherSpec.LoadAsync(model, null, engineOptions, run.Logger, cancellationToken).ConfigureAwait(false);
-                    using var ownedTeacher = teacher as IDisposable;
-                    engineName = TeacherSpec.EngineName(teacher);
-                    // Through the cache the reranking reuses kd score's pairs and scores new ones in the same batches as the QuickStart.
-                    await using TeacherScoreCache? cache = run.Value(cacheOption) is { } cachePath
-                        ? await TeacherScoreCache.OpenAsync(Path.GetFullPath(cachePath), teacher.Identity,
-                            new TeacherScoreCacheOptions { BatchSize = Math.Max(64, run.Value(batch)) }, run.Logger, cancellationToken).ConfigureAwait(false)
-                        : null;
-                    ITeacher reranker = cache is null ? teacher : new CachingTeacher(teacher, cache);
-                    EvaluationResult result = await run.WithProgressAsync("reranking", progress =>
-                        EvaluateStep.RerankerAsync(reranker, dataset, bm25Run, run.Value(depth), runPath, "reranker",
-                            new SynchronousProgress<EvaluationProgress>(p => progress.Report((p.Completed, p.Total))), cancellationToken)).ConfigureAwait(false);
-                    (metrics, qps) = (result.Metrics, result.QueriesPerSecond);
-                    if (run.Value(fuse) is { } weight)
-                    {
-                        var candidates = bm25Run.ToDictionary(p => p.Key, p => (IReadOnlyList<ScoredDocument>)p.Value.Take(run.Value(depth)).ToArray(), StringComparer.Ordinal);
-                        fused = (weight, RankingMetrics.Evaluate(ScoreFusion.Runs(result.Run, candidates, weight), dataset.Judgments));
-                    }
-                }
-            }
-            return new CommandResult(
-                new
-                {
-                    model,
-                    kind = what,
-                    engine = engineName,
-                    queries = metrics.QueryCount,
-                    metrics = metrics.Means,
-                    queriesPerSecond = qps,
-                    run = runPath,
-                    fusion = fused is { } f ? new { bm25Weight = f.Weight, metrics = f.Metrics.Means } : null,
-                },
-                e =>
-                {
-                    var table = new Table().AddColumn("metric").AddColumn(new TableColumn("value").RightAligned());
-                    if (fused is { } f)
-                        table.AddColumn(new TableColumn(string.Create(CultureInfo.InvariantCulture, $"fused with BM25 ({f.Weight:F2})")).RightAligned());
-                    foreach (string name in metrics.Names)
-                    {
-                        string value = metrics[name].ToString("F4", CultureInfo.InvariantCulture);
-                        if (fused is { } g)
-                            table.AddRow(name, value, g.Metrics[name].ToString("F4", CultureInfo.InvariantCulture));
-                        else
-                            table.AddRow(name, value);
-                    }
-                    table.Caption($"{Markup.Escape(what)} {Markup.Escape(model)}: {metrics.QueryCount} queries, {qps.ToString("F0", CultureInfo.InvariantCulture)} queries/s");
-                    e.OutConsole.Write(table);
-                    if (runPath is not null)
-                        e.Out.WriteLine($"run: {runPath}");
-                });
+                LoadStudent = () => DenseModelOptions.LoadStudent(run, model, pooling: null, normalize: null, similarity: null, run.Value(maxLength), run.Value(batch)),
+                CachePath = run.Value(cacheOption) is { } cachePath ? Path.GetFullPath(cachePath) : null,
+                CacheBatchSize = Math.Max(64, run.Value(batch)),
+                FusionWeight = run.Value(fuse),
+            };
+            EvaluateRun result = await run.WithStagesAsync(progress => EvaluateStep.RunAsync(request, progress, run.Logger, cancellationToken)).ConfigureAwait(false);
+            return Render(result, model, what, runPath);
         });
         return command;
+    }
+
+    private static CommandResult Render(EvaluateRun result, string model, string what, string? runPath)
+    {
+        MetricResults metrics = result.Metrics;
+        double qps = result.QueriesPerSecond;
+        FusedRun? fused = result.Fusion;
+        return new CommandResult(
+            new
+            {
+                model,
+                kind = what,
+                engine = result.Engine,
+                queries = metrics.QueryCount,
+                metrics = metrics.Means,
+                queriesPerSecond = qps,
+                run = runPath,
+                fusion = fused is { } f ? new { bm25Weight = f.Weight, metrics = f.Metrics.Means } : null,
+            },
+            e =>
+            {
+                var table = new Table().AddColumn("metric").AddColumn(new TableColumn("value").RightAligned());
+                if (fused is { } f)
+                    table.AddColumn(new TableColumn(string.Create(CultureInfo.InvariantCulture, $"fused with BM25 ({f.Weight:F2})")).RightAligned());
+                foreach (string name in metrics.Names)
+                {
+                    string value = metrics[name].ToString("F4", CultureInfo.InvariantCulture);
+                    if (fused is { } g)
+                        table.AddRow(name, value, g.Metrics[name].ToString("F4", CultureInfo.InvariantCulture));
+                    else
+                        table.AddRow(name, value);
+                }
+                table.Caption($"{Markup.Escape(what)} {Markup.Escape(model)}: {metrics.QueryCount} queries, {qps.ToString("F0", CultureInfo.InvariantCulture)} queries/s");
+                e.OutConsole.Write(table);
+                if (runPath is not null)
+                    e.Out.WriteLine($"run: {runPath}");
+            });
     }
 
     // --kind auto: TeacherSpec's rule (a bare .onnx file or an ONNX export folder is a student; a reranker names a

@@ -1,12 +1,5 @@
 using System.CommandLine;
 using System.Globalization;
-using KnowledgeDistillation.Data;
-using KnowledgeDistillation.Evaluation;
-using KnowledgeDistillation.Lucene;
-using KnowledgeDistillation.Models;
-using KnowledgeDistillation.Retrieval;
-using KnowledgeDistillation.Retrieval.Mining;
-using KnowledgeDistillation.Workflow.Data;
 using KnowledgeDistillation.Workflow.Mining;
 using KnowledgeDistillation.Workflow.Scoring;
 
@@ -74,57 +67,57 @@ internal static class MineCommand
             if (!dense && (run.Value(engine.Engine) != "torch" || run.Value(engine.Quantize)))
                 throw new UsageException("--engine and --quantize apply to a dense --retriever, not to bm25.");
             TeacherLoadOptions? engineOptions = dense ? engine.LoadOptions(run, isBm25: false, run.Value(encodeBatch), maxLength: null) : null;
-            var options = new MineOptions
-            {
-                Negatives = run.Value(negatives),
-                MinNegatives = run.Value(minNegatives) ?? run.Value(negatives),
-                MinRank = run.Value(minRank),
-                MaxRank = run.Value(maxRank),
-                PseudoQueries = run.Value(pseudo),
-                Seed = run.Value(seed),
-            };
-            RetrievalDataset all = await RetrievalDataset.LoadAsync(data.Source(run), cancellationToken).ConfigureAwait(false);
-            (RetrievalDataset dataset, RetrievalDataset dev) = DevHoldout.Split(all, run.Value(devQueries));
-            run.Info($"{dataset.Corpus.Count:N0} documents, {all.Queries.Count:N0} judged queries{(dev.Queries.Count > 0 ? $", {dev.Queries.Count:N0} of them held out as dev queries" : "")}");
-
-            using Bm25Index? index = dense ? null : Bm25Index.BuildInMemory(dataset.Corpus, cancellationToken: cancellationToken);
-            using StudentEncoder? student = dense
-                ? await StudentSpec.LoadAsync(candidates, () => denseModel.Load(run, candidates, run.Value(encodeBatch)), engineOptions, run.Logger, cancellationToken).ConfigureAwait(false)
-                : null;
-            using DenseRetriever? denseRetriever = student is null ? null : await run.WithProgressAsync("encoding the corpus", progress =>
-            {
-                var options = new DenseRetrieverOptions { EncodeBatchSize = run.Value(encodeBatch) };
-                var report = new SynchronousProgress<EvaluationProgress>(p => progress.Report((p.Completed, p.Total)));
-                return student.Student is { } torch
-                    ? Task.FromResult(DenseRetriever.Create(torch, dataset.Corpus, options, report, cancellationToken))
-                    : DenseRetriever.CreateAsync(student.Encoder, dataset.Corpus, options, report, cancellationToken);
-            }).ConfigureAwait(false);
-            ICandidateRetriever first = denseRetriever is not null ? denseRetriever : new Bm25Retriever(index!);
-            MineResult mined = await run.WithProgressAsync("mining", progress =>
-                MineStep.MineAsync(first, dataset.Corpus, dataset.Queries, dataset.Judgments, options, run.Logger,
-                    new SynchronousProgress<HardNegativeMiningProgress>(p => progress.Report((p.QueriesDone, p.TotalQueries))), cancellationToken)).ConfigureAwait(false);
             string path = Path.GetFullPath(run.Value(output));
-            await FlagEmbeddingJsonl.WriteAsync(path, mined.Examples, cancellationToken).ConfigureAwait(false);
-            string source = dense ? "dense" : "bm25";
-            string described = student is null ? source : $"{source} on {student.EngineName}, {student.Pooling.ToString().ToLowerInvariant()} pooling";
-            return new CommandResult(
-                new
+            var request = new MineRequest
+            {
+                Data = data.Source(run),
+                DevQueries = run.Value(devQueries),
+                Options = new MineOptions
                 {
-                    output = path,
-                    examples = mined.Examples.Count,
-                    fromQueries = mined.FromQueries,
-                    fromPseudoQueries = mined.FromPseudoQueries,
-                    devQueries = dev.Queries.Count,
-                    retriever = source,
-                    engine = student?.EngineName,
-                    // What the dense model did, as loaded (the folder's settings or the options'): null for BM25.
-                    pooling = student?.Pooling.ToString().ToLowerInvariant(),
-                    normalize = student?.Normalize,
-                    similarity = student?.Similarity.ToString().ToLowerInvariant(),
-                    maxLength = student?.MaxSequenceLength,
+                    Negatives = run.Value(negatives),
+                    MinNegatives = run.Value(minNegatives) ?? run.Value(negatives),
+                    MinRank = run.Value(minRank),
+                    MaxRank = run.Value(maxRank),
+                    PseudoQueries = run.Value(pseudo),
+                    Seed = run.Value(seed),
                 },
-                e => e.Out.WriteLine($"{mined.Examples.Count:N0} examples ({mined.FromQueries:N0} judged queries + {mined.FromPseudoQueries:N0} pseudo-queries, {described} candidates) written to {path}"));
+                Dense = !dense ? null : new DenseRetrieval
+                {
+                    Model = candidates,
+                    Load = () => denseModel.Load(run, candidates, run.Value(encodeBatch)),
+                    Engine = engineOptions!,
+                    EncodeBatchSize = run.Value(encodeBatch),
+                },
+                OutputPath = path,
+            };
+            MineRun mined = await run.WithStagesAsync(progress => MineStep.RunAsync(request, progress, run.Logger, cancellationToken)).ConfigureAwait(false);
+            return Render(mined, path);
         });
         return command;
+    }
+
+    private static CommandResult Render(MineRun run, string path)
+    {
+        MineResult mined = run.Mined;
+        DenseModelSettings? dense = run.Dense;
+        string source = dense is null ? "bm25" : "dense";
+        string described = dense is null ? source : $"{source} on {dense.Engine}, {dense.Pooling.ToString().ToLowerInvariant()} pooling";
+        return new CommandResult(
+            new
+            {
+                output = path,
+                examples = mined.Examples.Count,
+                fromQueries = mined.FromQueries,
+                fromPseudoQueries = mined.FromPseudoQueries,
+                devQueries = run.DevQueries,
+                retriever = source,
+                engine = dense?.Engine,
+                // What the dense model did, as loaded (the folder's settings or the options'): null for BM25.
+                pooling = dense?.Pooling.ToString().ToLowerInvariant(),
+                normalize = dense?.Normalize,
+                similarity = dense?.Similarity.ToString().ToLowerInvariant(),
+                maxLength = dense?.MaxSequenceLength,
+            },
+            e => e.Out.WriteLine($"{mined.Examples.Count:N0} examples ({mined.FromQueries:N0} judged queries + {mined.FromPseudoQueries:N0} pseudo-queries, {described} candidates) written to {path}"));
     }
 }

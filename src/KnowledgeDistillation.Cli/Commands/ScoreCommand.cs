@@ -1,9 +1,5 @@
 using System.CommandLine;
 using System.Globalization;
-using KnowledgeDistillation.Data;
-using KnowledgeDistillation.Evaluation;
-using KnowledgeDistillation.Lucene;
-using KnowledgeDistillation.Teachers;
 using KnowledgeDistillation.Workflow.Data;
 using KnowledgeDistillation.Workflow.Scoring;
 
@@ -76,85 +72,48 @@ internal static class ScoreCommand
                 throw new UsageException("--output and --cache are the same file.");
 
             List<DistillationExample> examples = await CorpusReader.ReadExamplesAsync(run.Value(input), cancellationToken).ConfigureAwait(false);
-            // Tuning needs the dev queries and their judgments, so the corpus then comes from the BEIR folder as a dataset.
-            RetrievalDataset? dev = null;
-            IReadOnlyList<CorpusDocument>? corpus = null;
-            if (tune)
+            var source = new ScoreSource
             {
-                if (!Directory.Exists(corpusPath))
-                    throw new DirectoryNotFoundException($"--fuse-bm25 tune: the corpus {Path.GetFullPath(corpusPath!)} is not a BEIR folder (it needs queries.jsonl and qrels/{run.Value(split)}.tsv for the dev queries).");
-                RetrievalDataset all = await RetrievalDataset.LoadAsync(DatasetSource.Beir(corpusPath!, run.Value(split)), cancellationToken).ConfigureAwait(false);
-                dev = DevHoldout.Split(all, run.Value(devQueries)!.Value).Dev;
-                if (dev.Queries.Count == 0)
-                    throw new InvalidDataException($"{corpusPath}: {all.Queries.Count} judged queries of the split '{run.Value(split)}' are too few to hold out dev queries (at most a quarter are).");
-                corpus = all.Corpus;
-            }
-            else if (corpusPath is not null)
+                Teacher = teacherSpec, Load = loadOptions, Corpus = corpusPath, DevQueries = tune ? run.Value(devQueries) : null, DevSplit = run.Value(split), Bm25 = run.Bm25Options,
+            };
+            var request = new ScoreRequest
             {
-                corpus = await CorpusReader.ReadAsync(corpusPath, cancellationToken).ConfigureAwait(false);
-            }
-            using Bm25Index? index = corpus is null ? null : Bm25Index.BuildInMemory(corpus, cancellationToken: cancellationToken);
-            ITeacher teacher = TeacherSpec.IsBm25(teacherSpec)
-                ? new Bm25Teacher(index!, run.Bm25Options)
-                : await TeacherSpec.LoadAsync(teacherSpec, index, loadOptions, run.Logger, cancellationToken).ConfigureAwait(false);
-            try
-            {
-                await using TeacherScoreCache cache = await TeacherScoreCache.OpenAsync(cachePath, teacher.Identity,
-                    new TeacherScoreCacheOptions { BatchSize = Math.Max(64, run.Value(batch)) }, run.Logger, cancellationToken).ConfigureAwait(false);
-                run.Info($"shard {shard}: {examples.Count:N0} examples; teacher on {TeacherSpec.EngineName(teacher)}; cache {cachePath} holds {cache.Count:N0} scores of {teacher.Identity}");
-                ScoreResult result = await run.WithProgressAsync($"scoring (shard {shard})", progress =>
-                    ScoreStep.ScoreAsync(cache, teacher, examples, new ScoreOptions { Shard = shard, MaxNegatives = run.Value(maxNegatives) },
-                        new SynchronousProgress<ScoringProgress>(p => progress.Report((p.Done, p.Total))), cancellationToken)).ConfigureAwait(false);
-
-                // Tuning reranks the dev queries through the same cache, after the training pairs, as the QuickStart does.
-                FusionTuning? tuned = null;
-                if (dev is not null)
-                {
-                    // Not disposed: that would dispose the teacher, which the finally below does.
-                    var caching = new CachingTeacher(teacher, cache);
-                    tuned = await run.WithProgressAsync("tuning the fusion weight on the dev queries", progress =>
-                        ScoreFusion.TuneAsync(caching, index!, dev, run.Value(depth),
-                            progress: new SynchronousProgress<EvaluationProgress>(p => progress.Report((p.Completed, p.Total))), cancellationToken: cancellationToken)).ConfigureAwait(false);
-                    fuseWeight = tuned.Weight;
-                    run.Info(string.Create(CultureInfo.InvariantCulture,
-                        $"dev nDCG@10 on {dev.Queries.Count} queries: teacher {tuned.TeacherNdcg10:F4}, fused with BM25 weight {tuned.Weight:F1} {tuned.FusionNdcg10:F4}"));
-                }
-
-                long written = 0;
-                if (outputPath is not null)
-                {
-                    IReadOnlyList<DistillationExample> scored = result.ScoredExamples!;
-                    if (fuseWeight is { } weight)
-                        scored = await ScoreFusion.WithBm25Async(scored, new Bm25Teacher(index!, run.Bm25Options), weight, cancellationToken).ConfigureAwait(false);
-                    written = await FlagEmbeddingJsonl.WriteAsync(outputPath, scored, cancellationToken).ConfigureAwait(false);
-                }
-                return new CommandResult(
-                    new
-                    {
-                        shard = shard.ToString(),
-                        cache = cachePath,
-                        teacher = teacher.Identity,
-                        engine = TeacherSpec.EngineName(teacher),
-                        examples = result.Examples,
-                        pairs = result.Pairs,
-                        reused = result.Reused,
-                        scored = result.Scored,
-                        seconds = result.Elapsed.TotalSeconds,
-                        pairsPerSecond = result.PairsPerSecond,
-                        output = outputPath,
-                        written,
-                        fusionWeight = fuseWeight,
-                        teacherDevNdcg10 = tuned?.TeacherNdcg10,
-                        fusionDevNdcg10 = tuned?.FusionNdcg10,
-                    },
-                    e => e.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                        $"shard {shard}: {result.Pairs:N0} pairs, {result.Reused:N0} from the cache, {result.Scored:N0} scored now ({result.PairsPerSecond:F1} pairs/s){(tuned is null ? "" : $"; tuned BM25 weight {tuned.Weight:F1}")}{(outputPath is null ? "" : $"; {written:N0} examples written to {outputPath}")}")));
-            }
-            finally
-            {
-                (teacher as IDisposable)?.Dispose();
-            }
+                Examples = examples,
+                CachePath = cachePath,
+                CacheBatchSize = Math.Max(64, run.Value(batch)),
+                Scoring = new ScoreOptions { Shard = shard, MaxNegatives = run.Value(maxNegatives) },
+                Fusion = fuseText is null ? null : new FusionRequest { Weight = fuseWeight, Depth = run.Value(depth), Bm25 = run.Bm25Options },
+                OutputPath = outputPath,
+            };
+            ScoreRun result = await run.WithStagesAsync(progress => ScoreStep.RunAsync(source, request, progress, run.Logger, cancellationToken)).ConfigureAwait(false);
+            return Render(result, shard, outputPath);
         });
         return command;
+    }
+
+    private static CommandResult Render(ScoreRun run, Shard shard, string? outputPath)
+    {
+        ScoreResult result = run.Scoring;
+        return new CommandResult(
+            new
+            {
+                shard = shard.ToString(),
+                cache = run.CachePath,
+                teacher = run.TeacherIdentity,
+                engine = run.Engine,
+                examples = result.Examples,
+                pairs = result.Pairs,
+                reused = result.Reused,
+                scored = result.Scored,
+                seconds = result.Elapsed.TotalSeconds,
+                pairsPerSecond = result.PairsPerSecond,
+                output = outputPath,
+                written = run.Written,
+                fusionWeight = run.FusionWeight,
+                teacherDevNdcg10 = run.Tuning?.TeacherNdcg10,
+                fusionDevNdcg10 = run.Tuning?.FusionNdcg10,
+            },
+            e => e.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"shard {shard}: {result.Pairs:N0} pairs, {result.Reused:N0} from the cache, {result.Scored:N0} scored now ({result.PairsPerSecond:F1} pairs/s){(run.Tuning is null ? "" : $"; tuned BM25 weight {run.Tuning.Weight:F1}")}{(outputPath is null ? "" : $"; {run.Written:N0} examples written to {outputPath}")}")));
     }
 }

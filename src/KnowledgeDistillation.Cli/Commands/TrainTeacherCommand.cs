@@ -3,6 +3,7 @@ using System.Globalization;
 using KnowledgeDistillation.Models;
 using KnowledgeDistillation.Tokenization;
 using KnowledgeDistillation.Training;
+using KnowledgeDistillation.Workflow.Data;
 using KnowledgeDistillation.Workflow.Training;
 
 namespace KnowledgeDistillation.Cli.Commands;

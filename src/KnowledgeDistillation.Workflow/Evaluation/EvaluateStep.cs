@@ -9,7 +9,7 @@ namespace KnowledgeDistillation.Workflow.Evaluation;
 /// Evaluates on a dataset split: BM25 (the first stage), a reranker over BM25's top candidates, or a bi-encoder
 /// student over the whole corpus; each gives the metrics and, when asked, a TREC run file.
 /// </summary>
-public static class EvaluateStep
+public static partial class EvaluateStep
 {
     /// <summary>BM25's run and metrics over the split's queries.</summary>
     /// <param name="index">The BM25 index of the corpus.</param>

@@ -10,7 +10,7 @@ namespace KnowledgeDistillation.Workflow.Mining;
 /// Mines BM25 hard negatives for judged queries (positives: their relevant documents) and, optionally, for title
 /// pseudo-queries, giving the examples a teacher then scores.
 /// </summary>
-public static class MineStep
+public static partial class MineStep
 {
     /// <summary>Mines the examples.</summary>
     /// <param name="index">The BM25 index of <paramref name="corpus"/>.</param>

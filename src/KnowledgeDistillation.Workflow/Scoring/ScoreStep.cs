@@ -8,7 +8,7 @@ namespace KnowledgeDistillation.Workflow.Scoring;
 /// crash-safe <see cref="TeacherScoreCache"/>: a killed or cancelled run keeps what it stored and the same call resumes
 /// where it stopped. With a <see cref="Shard"/>, only that shard's pairs are scored, into the shard's own cache.
 /// </summary>
-public static class ScoreStep
+public static partial class ScoreStep
 {
     /// <summary>The examples with at most <paramref name="maxNegatives"/> negatives each (the first ones), or as they are.</summary>
     /// <param name="examples">The examples.</param>

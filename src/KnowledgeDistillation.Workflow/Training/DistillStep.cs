@@ -7,7 +7,7 @@ using Microsoft.Extensions.Logging;
 namespace KnowledgeDistillation.Workflow.Training;
 
 /// <summary>Creates a bi-encoder student and distils scored examples into it, with resumable checkpoints.</summary>
-public static class DistillStep
+public static partial class DistillStep
 {
     /// <summary>A new student (from <see cref="ModelDescription.NameOrPath"/>, or from scratch with <paramref name="tokenizer"/>'s vocabulary).</summary>
     /// <param name="options">The student settings.</param>

@@ -1,0 +1,96 @@
+using KnowledgeDistillation.Models;
+using KnowledgeDistillation.Training;
+using Microsoft.Extensions.Logging;
+
+namespace KnowledgeDistillation.Workflow.Training;
+
+// The whole distill step (kd distill, the QuickStart's and DomainAdaptation's students): create or take the student,
+// record the dev curve, train, keep the best dev checkpoint, save.
+public static partial class DistillStep
+{
+    /// <summary>
+    /// Trains a student on the examples. With an evaluator (<see cref="DistillationTrainerOptions.Evaluator"/>) the dev
+    /// curve is recorded; with <see cref="DistillationTrainerOptions.BestStudentDirectory"/> as well, the best dev
+    /// checkpoint (the last step's when it is the best) is the student kept. Saves it to
+    /// <see cref="DistillRequest.OutputPath"/> when given. With a checkpoint folder that holds a checkpoint of the same
+    /// settings, training resumes there.
+    /// </summary>
+    /// <param name="request">What to train, how, and where to save it.</param>
+    /// <param name="progress">Receives a report after every step; optional.</param>
+    /// <param name="logger">Receives checkpoint, resume and evaluation messages; optional.</param>
+    /// <param name="cancellationToken">Stops at the next step (writing a checkpoint when a folder is set).</param>
+    /// <returns>The run and its student; dispose it.</returns>
+    /// <exception cref="OperationCanceledException">Cancelled; the same call resumes from the checkpoint.</exception>
+    public static async Task<DistillRun> RunAsync(
+        DistillRequest request, IProgress<TrainingProgress>? progress = null, ILogger<DistillationTrainer>? logger = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        DistillOptions options = request.Options;
+        BiEncoderStudent? student = request.Student;
+        try
+        {
+            IDistillationLoss loss = request.Loss ?? DistillationRecipes.Create(options.Recipe, options.SoftWeight);
+            student ??= CreateStudent(options, request.Tokenizer);
+            int step = 0;
+            var curve = new List<(int Step, double Value)>();
+            DistillationTrainerOptions trainer = options.Trainer;
+            CurveRecorder? recorder = trainer.Evaluator is { } dev ? new CurveRecorder(dev, trainer.BestMetric, () => step, curve) : null;
+            if (recorder is not null && request.EvaluateStart)
+            {
+                // The untrained point, so that the curve starts where the model started.
+                student.IsTraining = false;
+                await recorder.EvaluateAsync(student, cancellationToken).ConfigureAwait(false);
+            }
+            var steps = new SynchronousProgress<TrainingProgress>(p =>
+            {
+                step = p.Step;
+                progress?.Report(p);
+            });
+            DistillOptions run = recorder is null ? options : options with { Trainer = trainer with { Evaluator = recorder } };
+            TrainingResult result = await TrainAsync(student, loss, request.Examples, run, steps, logger, cancellationToken).ConfigureAwait(false);
+            if (result.Cancelled)
+                throw new OperationCanceledException(cancellationToken);
+
+            bool fromBest = false;
+            if (recorder is not null && trainer.BestStudentDirectory is { } best && Directory.Exists(best))
+            {
+                // The trainer saved every new best there; loaded back it is the same weights as when it was evaluated.
+                BiEncoderStudent kept = Load(best, MaxLengthFor(options, options.Model.NameOrPath));
+                student.Dispose();
+                student = kept;
+                fromBest = true;
+            }
+            if (request.OutputPath is { } output)
+                await student.SaveAsync(output, cancellationToken).ConfigureAwait(false);
+            return new DistillRun(student, result, curve, BestOf(curve, request.EvaluateStart), fromBest);
+        }
+        catch
+        {
+            student?.Dispose();
+            throw;
+        }
+    }
+
+    // The trainer's rule: the first evaluation during training that beats every earlier one (the step-0 point excluded).
+    private static (int Step, double Value)? BestOf(List<(int Step, double Value)> curve, bool hasStart)
+    {
+        (int Step, double Value)? best = null;
+        foreach ((int Step, double Value) point in curve.Skip(hasStart ? 1 : 0))
+        {
+            if (best is null || point.Value > best.Value.Value)
+                best = point;
+        }
+        return best;
+    }
+
+    /// <summary>Records the metric the trainer keeps the best checkpoint by, at the step the training has reached.</summary>
+    private sealed class CurveRecorder(IStudentEvaluator inner, string metric, Func<int> currentStep, List<(int Step, double Value)> points) : IStudentEvaluator
+    {
+        public async Task<IReadOnlyDictionary<string, double>> EvaluateAsync(IStudent student, CancellationToken cancellationToken = default)
+        {
+            IReadOnlyDictionary<string, double> metrics = await inner.EvaluateAsync(student, cancellationToken).ConfigureAwait(false);
+            points.Add((currentStep(), metrics[metric]));
+            return metrics;
+        }
+    }
+}

@@ -1,0 +1,100 @@
+using KnowledgeDistillation.Evaluation;
+using KnowledgeDistillation.Models;
+using KnowledgeDistillation.Tokenization;
+using KnowledgeDistillation.Training;
+using KnowledgeDistillation.Workflow.Training;
+
+namespace KnowledgeDistillation.Cli.Tests;
+
+/// <summary>
+/// <see cref="DistillStep.RunAsync"/>, the step kd distill, the QuickStart and DomainAdaptation train their students
+/// with: the dev curve it records and the student it keeps (the best dev checkpoint, or the last step's).
+/// </summary>
+[Collection(InProcessTraining.Name)]
+public class DistillStepTests
+{
+    private const string Probe = "a probe query about vitamin d";
+
+    [Fact]
+    public async Task The_best_dev_checkpoint_is_the_student_kept_and_saved_when_a_later_evaluation_is_worse()
+    {
+        using var data = new TestData();
+        // Step 0 (untrained), step 2, step 4: the middle one is the best.
+        var dev = new ScriptedEvaluator([0.1, 0.5, 0.3]);
+        using DistillRun run = await DistillStep.RunAsync(Request(dev, data.File("best"), data.File("student")));
+
+        run.DevCurve.Should().Equal((0, 0.1), (2, 0.5), (4, 0.3));
+        run.Best.Should().Be((2, 0.5));
+        run.FromBestCheckpoint.Should().BeTrue();
+        dev.Embeddings.Should().HaveCount(3);
+        dev.Embeddings[1].Should().NotEqual(dev.Embeddings[2], "two more steps moved the weights");
+        Encode(run.Student).Should().Equal(dev.Embeddings[1], "the student kept is the step-2 checkpoint, not the last step's");
+        using BiEncoderStudent saved = BiEncoderStudent.FromPretrained(data.File("student"));
+        Encode(saved).Should().Equal(dev.Embeddings[1], "the step-2 checkpoint is what the output folder holds");
+    }
+
+    [Fact]
+    public async Task Without_a_best_checkpoint_folder_the_last_step_is_kept_and_the_curve_has_no_start_point_unless_asked()
+    {
+        using var data = new TestData();
+        var dev = new ScriptedEvaluator([0.5, 0.3]);
+        DistillRequest request = Request(dev, best: null, output: null) with { EvaluateStart = false };
+        using DistillRun run = await DistillStep.RunAsync(request);
+
+        run.DevCurve.Should().Equal((2, 0.5), (4, 0.3));
+        run.Best.Should().Be((2, 0.5));
+        run.FromBestCheckpoint.Should().BeFalse();
+        Encode(run.Student).Should().Equal(dev.Embeddings[^1], "without a folder to keep the best in, the last step's weights are kept");
+    }
+
+    private static DistillRequest Request(IStudentEvaluator dev, string? best, string? output)
+    {
+        var tokenizer = HuggingFaceBertTokenizer.FromVocabularyFile(Path.Combine(AppContext.BaseDirectory, "vocab", "bert-base-uncased", "vocab.txt"));
+        var defaults = new DistillOptions { MaxLength = 32 };
+        return new DistillRequest
+        {
+            Examples = Examples(),
+            Options = defaults with
+            {
+                Trainer = defaults.Trainer with
+                {
+                    MaxSteps = 4,
+                    BatchSize = 4,
+                    NegativesPerQuery = 2,
+                    EvaluateEverySteps = 2,
+                    Seed = 7,
+                    Evaluator = dev,
+                    BestStudentDirectory = best,
+                },
+            },
+            Loss = DistillationRecipes.HardLabels(),
+            Tokenizer = tokenizer,
+            EvaluateStart = true,
+            OutputPath = output,
+        };
+    }
+
+    private static List<DistillationExample> Examples()
+    {
+        string[] topics = ["vitamin d and bone density", "statins and muscle pain", "coffee and sleep quality", "exercise and blood pressure",
+            "smoking and lung cancer", "sugar and tooth decay", "aspirin and heart attacks", "salt and kidney disease"];
+        return topics.Select((t, i) => new DistillationExample(
+            $"does {t} relate", [$"a study of {t} found a clear link"],
+            [$"an unrelated report {i} about weather", $"a note {i} about trains", $"a recipe {i} for bread"])).ToList();
+    }
+
+    private static float[] Encode(BiEncoderStudent student) => student.Encode([Probe], TextKind.Query)[0];
+
+    /// <summary>Returns the given nDCG@10 values in turn and records the student's embedding of the probe at each evaluation.</summary>
+    private sealed class ScriptedEvaluator(double[] values) : IStudentEvaluator
+    {
+        public List<float[]> Embeddings { get; } = [];
+
+        public Task<IReadOnlyDictionary<string, double>> EvaluateAsync(IStudent student, CancellationToken cancellationToken = default)
+        {
+            Embeddings.Add(Encode((BiEncoderStudent)student));
+            IReadOnlyDictionary<string, double> metrics = new Dictionary<string, double> { [MetricNames.Ndcg10] = values[Embeddings.Count - 1] };
+            return Task.FromResult(metrics);
+        }
+    }
+}
