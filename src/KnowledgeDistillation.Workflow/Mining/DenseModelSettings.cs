@@ -1,4 +1,4 @@
-using KnowledgeDistillation.Models;
+using KnowledgeDistillation.Configuration;
 
 namespace KnowledgeDistillation.Workflow.Mining;
 
