@@ -4,7 +4,6 @@ using KnowledgeDistillation.Lucene;
 using KnowledgeDistillation.Retrieval;
 using KnowledgeDistillation.Teachers;
 using KnowledgeDistillation.Workflow.Data;
-using KnowledgeDistillation.Workflow.Evaluation;
 
 namespace KnowledgeDistillation.Workflow.Scoring;
 
@@ -70,8 +69,13 @@ public static class ScoreFusion
     {
         ArgumentNullException.ThrowIfNull(teacher);
         ArgumentNullException.ThrowIfNull(dev);
-        var (candidates, _, _) = await EvaluateStep.Bm25Async(index, dev, depth, cancellationToken: cancellationToken).ConfigureAwait(false);
-        EvaluationResult reranked = await EvaluateStep.RerankerAsync(teacher, dev, candidates, depth, progress: progress, cancellationToken: cancellationToken).ConfigureAwait(false);
+        ArgumentNullException.ThrowIfNull(index);
+        // BM25's top depth reranked by the teacher, on the core evaluator directly: EvaluateStep (the layer above, which
+        // loads teachers through this namespace) would make a namespace cycle.
+        IReadOnlyList<IReadOnlyList<ScoredDocument>> results = index.Search(dev.Queries.Select(q => q.Text).ToArray(), depth, cancellationToken: cancellationToken);
+        var candidates = dev.Queries.Zip(results).ToDictionary(p => p.First.Id, p => p.Second, StringComparer.Ordinal);
+        var evaluator = new RerankingEvaluator(dev.Corpus, dev.Queries, dev.Judgments, candidates, new RerankingEvaluatorOptions { Depth = depth });
+        EvaluationResult reranked = await evaluator.EvaluateAsync(teacher, progress, cancellationToken).ConfigureAwait(false);
         double Ndcg(double w) => RankingMetrics.Evaluate(Runs(reranked.Run, candidates, w), dev.Judgments)[MetricNames.Ndcg10];
         double chosen = weight ?? Weights.MaxBy(Ndcg);
         return new FusionTuning(chosen, reranked.Metrics[MetricNames.Ndcg10], Ndcg(chosen));
