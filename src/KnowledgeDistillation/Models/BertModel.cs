@@ -45,12 +45,12 @@ public sealed class BertModel : nn.Module
     }
 
     /// <summary>
-    /// How the model computes (mixed precision, activation checkpointing); default
-    /// <see cref="BertComputeOptions.Default"/>. Changing it changes speed and memory, not the model (within float
-    /// rounding; bfloat16 autocast rounds the matrix products to bfloat16).
+    /// How the model computes (mixed precision, activation checkpointing); <see cref="BertComputeOptions.Default"/>
+    /// except during a trainer's steps, which set it from the trainer options (the internal path those options take).
+    /// It changes speed and memory, not the model (within float rounding; bfloat16 autocast rounds the matrix products).
     /// </summary>
     /// <exception cref="ArgumentException">The options are invalid.</exception>
-    public BertComputeOptions ComputeOptions
+    internal BertComputeOptions ComputeOptions
     {
         get => _compute.Options;
         set => _compute.Options = value;

@@ -1,10 +1,12 @@
 using KnowledgeDistillation.Losses;
+using KnowledgeDistillation.Retrieval;
 
 namespace KnowledgeDistillation.Teachers;
 
 /// <summary>
 /// Fuses two teachers' scores of the same examples: per example, each teacher's scores are z-normalised over the
-/// example's candidates (positives and negatives together), then mixed as <c>(1 − w)·z₁ + w·z₂</c>.
+/// example's candidates (positives and negatives together), then mixed as <c>(1 − w)·z₁ + w·z₂</c>. The same rule
+/// fuses two runs per query (<see cref="FuseRuns"/>), so that training targets and evaluated runs are fused alike.
 /// </summary>
 /// <remarks>
 /// <para>
@@ -46,7 +48,7 @@ public static class TeacherScoreFusion
         double[] b = ZScores(second);
         var fused = new float[a.Length];
         for (int i = 0; i < fused.Length; i++)
-            fused[i] = (float)(((1 - secondWeight) * a[i]) + (secondWeight * b[i]));
+            fused[i] = Mix(a[i], b[i], secondWeight);
         int positives = first.Positives.Count;
         return new DistillationExample(first.Query, first.Positives, first.Negatives, fused[..positives], fused[positives..], first.Id);
     }
@@ -67,6 +69,60 @@ public static class TeacherScoreFusion
         for (int i = 0; i < fused.Length; i++)
             fused[i] = Fuse(first[i], second[i], secondWeight);
         return fused;
+    }
+
+    /// <summary>
+    /// Fuses two runs with the rule of <see cref="Fuse(DistillationExample, DistillationExample, double)"/>: for each query
+    /// of <paramref name="first"/>, each run's scores are z-normalised over that run's documents for the query, and each
+    /// of <paramref name="first"/>'s documents gets <c>(1 − w)·z₁ + w·z₂</c>, ranked by it (ties keep
+    /// <paramref name="first"/>'s order). A document <paramref name="second"/> lacks counts as its average one (z₂ = 0);
+    /// documents only <paramref name="second"/> has are left out. The usual pair is a reranker's run and the BM25 run
+    /// of the candidates it reranked.
+    /// </summary>
+    /// <param name="first">The first run: query id → its scored documents.</param>
+    /// <param name="second">The second run, with every query of <paramref name="first"/>.</param>
+    /// <param name="secondWeight">The weight w of the second run, in [0, 1]; the first gets 1 − w.</param>
+    /// <returns>The fused run: the queries and documents of <paramref name="first"/>, each query's documents by fused score, best first.</returns>
+    /// <exception cref="ArgumentException">
+    /// The second run lacks a query of the first, a run lists a document twice for a query (the message names the query),
+    /// or the weight is outside [0, 1].
+    /// </exception>
+    public static Dictionary<string, IReadOnlyList<ScoredDocument>> FuseRuns(
+        IReadOnlyDictionary<string, IReadOnlyList<ScoredDocument>> first, IReadOnlyDictionary<string, IReadOnlyList<ScoredDocument>> second, double secondWeight)
+    {
+        ArgumentNullException.ThrowIfNull(first);
+        ArgumentNullException.ThrowIfNull(second);
+        if (!(secondWeight >= 0 && secondWeight <= 1))
+            throw new ArgumentOutOfRangeException(nameof(secondWeight), secondWeight, "The fusion weight must be in [0, 1].");
+        var fused = new Dictionary<string, IReadOnlyList<ScoredDocument>>(StringComparer.Ordinal);
+        foreach ((string query, IReadOnlyList<ScoredDocument> documents) in first)
+        {
+            if (!second.TryGetValue(query, out IReadOnlyList<ScoredDocument>? other))
+                throw new ArgumentException($"Query '{query}' is in the first run but not in the second.", nameof(second));
+            double[] a = ZScores(documents);
+            Dictionary<string, double> b = ById(other, ZScores(other), query, nameof(second));
+            _ = ById(documents, a, query, nameof(first));
+            fused[query] = documents.Select((d, i) => new ScoredDocument(d.DocumentId, Mix(a[i], b.GetValueOrDefault(d.DocumentId), secondWeight)))
+                .OrderByDescending(d => d.Score).ToArray();
+        }
+        return fused;
+    }
+
+    /// <summary>The fusion rule itself, for one candidate's two z-scores.</summary>
+    private static float Mix(double first, double second, double secondWeight) => (float)(((1 - secondWeight) * first) + (secondWeight * second));
+
+    private static double[] ZScores(IReadOnlyList<ScoredDocument> documents) => TeacherScoreTransform.ZScores([.. documents.Select(d => (double)d.Score)]);
+
+    /// <summary>Each document's z-score by its id; a document listed twice for the query is an error.</summary>
+    private static Dictionary<string, double> ById(IReadOnlyList<ScoredDocument> documents, double[] z, string query, string parameter)
+    {
+        var byId = new Dictionary<string, double>(documents.Count, StringComparer.Ordinal);
+        for (int i = 0; i < documents.Count; i++)
+        {
+            if (!byId.TryAdd(documents[i].DocumentId, z[i]))
+                throw new ArgumentException($"Query '{query}' lists document '{documents[i].DocumentId}' twice.", parameter);
+        }
+        return byId;
     }
 
     private static void CheckSameCandidates(DistillationExample first, DistillationExample second, string name)

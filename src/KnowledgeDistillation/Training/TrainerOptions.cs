@@ -88,24 +88,22 @@ public abstract record TrainerOptions
 
     /// <summary>
     /// How the trained BERT model (a <see cref="Models.BiEncoderStudent"/>'s encoder, or the model of
-    /// <see cref="CrossEncoderTrainer"/>) computes during training steps. Default <see cref="TrainingPrecision.Auto"/>:
-    /// bfloat16 mixed precision where a one-time probe measures bfloat16 matrix products at least 1.5× as fast as
-    /// float32 on the CPU at hand (the step figures per CPU: docs/benchmarks.md), float32 elsewhere; the
-    /// choice is logged; a model whose <see cref="Models.BertModel.ComputeOptions"/> already has an autocast dtype keeps
-    /// it. Set <see cref="TrainingPrecision.Float32"/> for results that do not depend on the CPU. The run sets the
-    /// model's compute options for its steps and restores them after each step (evaluation and saving see the model's
-    /// own). Other students are trained as they are.
+    /// <see cref="CrossEncoderTrainer"/>) computes during training steps; the one place training precision is set.
+    /// Default <see cref="TrainingPrecision.Auto"/>: bfloat16 mixed precision where a one-time probe measures bfloat16
+    /// matrix products at least 1.5× as fast as float32 on the CPU at hand (the step figures per CPU:
+    /// docs/benchmarks.md), float32 elsewhere; the choice is logged. Set <see cref="TrainingPrecision.Float32"/> for
+    /// results that do not depend on the CPU. It holds for the steps' forward and backward passes only: evaluation,
+    /// saving and inference compute in the weights' dtype. Other students are trained as they are.
     /// </summary>
     public TrainingPrecision Precision { get; init; } = TrainingPrecision.Auto;
 
     /// <summary>
-    /// Activation checkpointing of the trained BERT model's layers during training steps: each layer keeps only its input
-    /// and recomputes its activations in backward (with the same dropout masks, so the gradients are unchanged). About a
-    /// third of the step's memory (MiniLM, 192 sequences × 128 tokens: 2.97 GB with bfloat16 against 8.8 GB) for 12–32%
-    /// more time. Default <see langword="null"/>: the model's own <see cref="Models.BertComputeOptions.GradientCheckpointing"/>
-    /// (off unless set).
+    /// Activation checkpointing of the trained BERT model's layers during training steps (the one place it is set): each
+    /// layer keeps only its input and recomputes its activations in backward (with the same dropout masks, so the
+    /// gradients are unchanged), for a fraction of the step's memory at the cost of more compute (figures:
+    /// docs/benchmarks.md). Default <see langword="false"/>.
     /// </summary>
-    public bool? GradientCheckpointing { get; init; }
+    public bool GradientCheckpointing { get; init; }
 
     /// <summary>The probe <see cref="TrainingPrecision.Auto"/> consults; the process's cached measurement when <see langword="null"/> (tests inject one).</summary>
     internal Func<MatrixProductProbeResult>? PrecisionProbe { get; init; }

@@ -8,10 +8,10 @@ namespace KnowledgeDistillation.Training;
 
 /// <summary>
 /// The compute options a run applies to the BERT models it trains (<see cref="TrainerOptions.Precision"/>,
-/// <see cref="TrainerOptions.GradientCheckpointing"/>): resolved once per run, set around each optimiser step's forward
-/// and backward passes, and the model's own <see cref="BertModel.ComputeOptions"/> put back after each step, so that
-/// evaluation, saving and the caller after the run see the model as they configured it. <see cref="TrainingPrecision.Auto"/>
-/// keeps an autocast dtype the caller set on the model, and a <see langword="null"/> checkpointing option keeps the model's.
+/// <see cref="TrainerOptions.GradientCheckpointing"/>, the only place they are set): resolved once per run, set on each
+/// model's internal <see cref="BertModel.ComputeOptions"/> around each optimiser step's forward and backward passes, and
+/// the previous options put back after each step, so that evaluation, saving and the caller after the run see the model
+/// computing in its weights' dtype.
 /// </summary>
 internal sealed partial class TrainingCompute
 {
@@ -19,29 +19,22 @@ internal sealed partial class TrainingCompute
     public const double AutoBFloat16Threshold = 1.5;
 
     private readonly IReadOnlyList<BertModel> _models;
-    private readonly ScalarType? _autocast;
-    private readonly bool _explicit;
-    private readonly bool? _checkpointing;
+    private readonly BertComputeOptions _options;
 
-    private TrainingCompute(IReadOnlyList<BertModel> models, ScalarType? autocast, bool isExplicit, bool? checkpointing)
+    private TrainingCompute(IReadOnlyList<BertModel> models, BertComputeOptions options)
     {
         _models = models;
-        _autocast = autocast;
-        _explicit = isExplicit;
-        _checkpointing = checkpointing;
+        _options = options;
     }
-
-    /// <summary>The autocast dtype the run's steps use, or <see langword="null"/> for the weights' dtype.</summary>
-    public ScalarType? Autocast => _autocast;
 
     /// <summary>Resolves the options for <paramref name="models"/> (running the probe for <see cref="TrainingPrecision.Auto"/>) and logs the choice.</summary>
     public static TrainingCompute Resolve(TrainerOptions options, IReadOnlyList<BertModel> models, ILogger logger)
     {
         if (models.Count == 0)
         {
-            if (options.Precision == TrainingPrecision.BFloat16 || options.GradientCheckpointing == true)
-                LogNoBertModel(logger, options.Precision, options.GradientCheckpointing == true);
-            return new TrainingCompute(models, null, false, null);
+            if (options.Precision == TrainingPrecision.BFloat16 || options.GradientCheckpointing)
+                LogNoBertModel(logger, options.Precision, options.GradientCheckpointing);
+            return new TrainingCompute(models, BertComputeOptions.Default);
         }
 
         // Autocast only changes float32 weights (BertCompute.Linear); a bfloat16 or float16 model already computes in its dtype.
@@ -59,12 +52,7 @@ internal sealed partial class TrainingCompute
                 reason = "set in the trainer options";
                 break;
             default:
-                if (models.All(m => m.ComputeOptions.AutocastDType is not null))
-                {
-                    reason = $"automatic: the model's own ComputeOptions.AutocastDType {models[0].ComputeOptions.AutocastDType}";
-                    autocast = models[0].ComputeOptions.AutocastDType;
-                }
-                else if (!float32)
+                if (!float32)
                 {
                     reason = "automatic: the weights are not float32, so they compute in their own dtype";
                 }
@@ -82,30 +70,23 @@ internal sealed partial class TrainingCompute
                 }
                 break;
         }
-        bool checkpointing = options.GradientCheckpointing ?? models.Any(m => m.ComputeOptions.GradientCheckpointing);
-        LogChoice(logger, autocast is null ? "float32" : autocast == ScalarType.BFloat16 ? "bfloat16 mixed precision" : $"{autocast} mixed precision", checkpointing, reason);
-        return new TrainingCompute(models, autocast, options.Precision != TrainingPrecision.Auto, options.GradientCheckpointing);
+        LogChoice(logger, autocast is null ? "float32" : "bfloat16 mixed precision", options.GradientCheckpointing, reason);
+        return new TrainingCompute(models, new BertComputeOptions { AutocastDType = autocast, GradientCheckpointing = options.GradientCheckpointing });
     }
 
-    /// <summary>Sets the run's options on every model until the returned scope is disposed, which restores each model's own.</summary>
+    /// <summary>Sets the run's options on every model until the returned scope is disposed, which puts back the options it found.</summary>
     public Scope Apply()
     {
         var saved = new BertComputeOptions[_models.Count];
         for (int i = 0; i < _models.Count; i++)
         {
             saved[i] = _models[i].ComputeOptions;
-            // Auto keeps an autocast the caller set on the model; an explicit precision replaces it. Checkpointing is
-            // the model's own unless the options say.
-            _models[i].ComputeOptions = saved[i] with
-            {
-                AutocastDType = _explicit ? _autocast : saved[i].AutocastDType ?? _autocast,
-                GradientCheckpointing = _checkpointing ?? saved[i].GradientCheckpointing,
-            };
+            _models[i].ComputeOptions = _options;
         }
         return new Scope(_models, saved);
     }
 
-    /// <summary>Restores the models' own compute options.</summary>
+    /// <summary>Puts back the compute options the models had before the step.</summary>
     internal readonly struct Scope(IReadOnlyList<BertModel> models, BertComputeOptions[] saved) : IDisposable
     {
         public void Dispose()

@@ -23,8 +23,7 @@ public enum TrainingPrecision
 
     /// <summary>
     /// bfloat16 mixed precision, as <c>torch.autocast</c> does it on CPUs: linear layers and attention on bfloat16 copies
-    /// of the float32 weights (<see cref="Models.BertComputeOptions.AutocastDType"/>); LayerNorm, the residual stream
-    /// and the loss stay float32.
+    /// of the float32 weights; LayerNorm, the residual stream and the loss stay float32.
     /// </summary>
     BFloat16,
 }

@@ -1,3 +1,4 @@
+using KnowledgeDistillation.Retrieval;
 using KnowledgeDistillation.Teachers;
 
 namespace KnowledgeDistillation.Tests.Teachers;
@@ -89,5 +90,50 @@ public class TeacherScoreFusionTests
         FluentActions.Invoking(() => TeacherScoreFusion.Fuse(a, a, 1.5)).Should().Throw<ArgumentOutOfRangeException>();
         FluentActions.Invoking(() => TeacherScoreFusion.Fuse(a, a, double.NaN)).Should().Throw<ArgumentOutOfRangeException>();
         FluentActions.Invoking(() => TeacherScoreFusion.Fuse([a], [], 0.5)).Should().Throw<ArgumentException>().WithMessage("The first list has 1 example(s) but the second has 0*");
+    }
+
+    private static Dictionary<string, IReadOnlyList<ScoredDocument>> Run(params (string Query, ScoredDocument[] Documents)[] queries)
+        => queries.ToDictionary(q => q.Query, q => (IReadOnlyList<ScoredDocument>)q.Documents, StringComparer.Ordinal);
+
+    [Fact]
+    public void Runs_are_fused_per_query_by_document_id_and_ranked_by_the_fused_score()
+    {
+        // q1: the first run scores d1, d2, d3 as 1, 2, 3 (mean 2, sd sqrt(2/3)); the second lists them in another order,
+        // d3 10, d1 40, d2 10 (mean 20, sd sqrt(200)). q2: the second run lacks y (z = 0) and has z, which is left out;
+        // x 5 and y 1 give z-scores +1 and -1, and the second run's x 2 and z 9 give -1 and +1.
+        var first = Run(("q1", [new("d1", 1), new("d2", 2), new("d3", 3)]), ("q2", [new("x", 5), new("y", 1)]));
+        var second = Run(("q1", [new("d3", 10), new("d1", 40), new("d2", 10)]), ("q2", [new("x", 2), new("z", 9)]));
+
+        Dictionary<string, IReadOnlyList<ScoredDocument>> fused = TeacherScoreFusion.FuseRuns(first, second, 0.25);
+
+        double sdA = Math.Sqrt(2.0 / 3), sdB = Math.Sqrt(200);
+        double d1 = (0.75 * -1 / sdA) + (0.25 * 20 / sdB), d2 = 0.25 * -10 / sdB, d3 = (0.75 * 1 / sdA) + (0.25 * -10 / sdB);
+        fused["q1"].Select(d => d.DocumentId).Should().Equal("d3", "d2", "d1");
+        fused["q1"].Select(d => (double)d.Score).Should().Equal([d3, d2, d1], (x, y) => Math.Abs(x - y) < 1e-6);
+        fused["q2"].Should().Equal(new ScoredDocument("x", 0.5f), new ScoredDocument("y", -0.75f));
+        fused.Keys.Should().BeEquivalentTo("q1", "q2");
+    }
+
+    [Fact]
+    public void Fusing_runs_gives_the_scores_of_fusing_the_same_candidates_as_examples()
+    {
+        DistillationExample a = Scored([5.5f], [0.25f, -3f, 2f]);
+        DistillationExample b = Scored([12f], [30f, 7f, 30f]);
+        ScoredDocument[] Documents(DistillationExample e) => [.. e.Positives.Concat(e.Negatives).Zip(e.PositiveScores!.Concat(e.NegativeScores!), (id, score) => new ScoredDocument(id, score))];
+
+        DistillationExample examples = TeacherScoreFusion.Fuse(a, b, 0.3);
+        Dictionary<string, IReadOnlyList<ScoredDocument>> runs = TeacherScoreFusion.FuseRuns(Run(("q1", Documents(a))), Run(("q1", Documents(b))), 0.3);
+
+        runs["q1"].Should().BeEquivalentTo(Documents(examples), "the same rule, bit for bit");
+    }
+
+    [Fact]
+    public void Runs_that_cannot_be_fused_are_refused_with_the_query_named()
+    {
+        var first = Run(("q1", [new("d1", 1), new("d2", 2)]));
+
+        FluentActions.Invoking(() => TeacherScoreFusion.FuseRuns(first, Run(("q2", [new("d1", 1)])), 0.5)).Should().Throw<ArgumentException>().WithMessage("Query 'q1' is in the first run but not in the second*");
+        FluentActions.Invoking(() => TeacherScoreFusion.FuseRuns(first, Run(("q1", [new("d1", 1), new("d1", 2)])), 0.5)).Should().Throw<ArgumentException>().WithMessage("Query 'q1' lists document 'd1' twice*");
+        FluentActions.Invoking(() => TeacherScoreFusion.FuseRuns(first, first, -0.1)).Should().Throw<ArgumentOutOfRangeException>();
     }
 }

@@ -29,7 +29,7 @@ public class TrainableModelTests
         await new DistillationTrainer(options).TrainAsync(student, loss, Examples(negatives: 2));
 
         loss.Seen.Should().NotBeEmpty().And.AllSatisfy(c => c.GradientCheckpointing.Should().BeTrue("the trainer reached the encoder the student declared"));
-        student.Inner.Encoder.ComputeOptions.GradientCheckpointing.Should().BeFalse("the encoder's own options come back after the steps");
+        student.Inner.Encoder.ComputeOptions.GradientCheckpointing.Should().BeFalse("the trainer's options hold for the steps only");
         student.Recorded.Should().ContainSingle().Which.Trainer.Should().Be(nameof(DistillationTrainer));
     }
 
