@@ -10,7 +10,7 @@ public static class QuickStartCommand
 {
     public static Option<bool> Full { get; } = new("--full")
     {
-        Description = "Train longer: teacher 1,500 steps, students 1,200 steps each (20 minutes measured; distillation then beats hard labels, docs/results.md).",
+        Description = "Train longer: teacher 1,500 steps, students 1,200 steps of 16 queries at 128 tokens (about 20 minutes; docs/results.md).",
     };
 
     public static Option<int> Seed { get; } = new("--seed") { Description = "Seed of every initialisation, sample and shuffle.", DefaultValueFactory = _ => 42 };
@@ -40,15 +40,15 @@ public static class QuickStartCommand
 
     public static Option<int?> TeacherSteps { get; } = new("--teacher-steps") { Description = "Optimiser steps of the teacher (default 400; 1,500 with --full)." };
 
-    public static Option<int?> StudentSteps { get; } = new("--student-steps") { Description = "Optimiser steps of each student (default 300; 1,200 with --full)." };
+    public static Option<int?> StudentSteps { get; } = new("--student-steps") { Description = "Optimiser steps of each student (default 1,000; 1,200 with --full)." };
 
     public static Option<int?> StudentNegatives { get; } = new("--student-negatives") { Description = "Teacher-scored negatives per query in a student batch (default 2; the other queries' documents are negatives too)." };
 
     public static Option<int?> ScoredNegatives { get; } = new("--scored-negatives") { Description = "Negatives per training example the teacher scores and the students sample from (default 4)." };
 
-    public static Option<int?> StudentBatchSize { get; } = new("--student-batch-size") { Description = "Queries per student step (default 16)." };
+    public static Option<int?> StudentBatchSize { get; } = new("--student-batch-size") { Description = "Queries per student step (default 8; 16 with --full)." };
 
-    public static Option<int?> StudentMaxLength { get; } = new("--student-max-length") { Description = "Longest student input in tokens, in training and evaluation (default 128)." };
+    public static Option<int?> StudentMaxLength { get; } = new("--student-max-length") { Description = "Longest student input in tokens, in training and evaluation (default 64; 128 with --full)." };
 
     public static Option<double?> StudentLearningRate { get; } = new("--student-learning-rate") { Description = "Peak learning rate of the students (default 1e-3 from scratch, 5e-5 from --student)." };
 

@@ -21,7 +21,8 @@ public class QuickStartCommandTests
         o.Should().Be(expected);
         o.Seed.Should().Be(42);
         o.TeacherSteps.Should().Be(400);
-        o.StudentSteps.Should().Be(300);
+        o.StudentSteps.Should().Be(1000);
+        (o.StudentBatchSize, o.StudentMaxLength).Should().Be((8, 64));
         o.Recipe.Should().Be("margin-mse+contrastive");
         o.DistilFrom.Should().Be(Pipeline.FusionTargets);
         o.Precision.Should().Be(KnowledgeDistillation.Training.TrainingPrecision.Auto);
@@ -40,15 +41,17 @@ public class QuickStartCommandTests
         QuickStartOptions o = Parse("--full", "--student-steps", "50", "--seed", "7", "--soft-weight", "10", "--output", "/tmp/x", "--distil-from", "teacher", "--recipe", "kl");
         o.TeacherSteps.Should().Be(1500, "--full");
         o.StudentSteps.Should().Be(50, "an explicit --student-steps wins over --full");
+        (o.StudentBatchSize, o.StudentMaxLength).Should().Be((16, 128), "--full trains the students at the old shapes");
         o.CurvePoints.Should().Be(6);
         (o.Seed, o.SoftWeight, o.OutputDirectory, o.DistilFrom, o.Recipe).Should().Be((7, 10.0, "/tmp/x", "teacher", "kl"));
     }
 
     [Fact]
-    public void Student_max_length_sets_the_one_property_and_defaults_to_128()
+    public void Student_max_length_sets_the_one_property_and_defaults_to_64()
     {
-        Parse().StudentMaxLength.Should().Be(128);
-        Parse("--student-max-length", "64").StudentMaxLength.Should().Be(64);
+        Parse().StudentMaxLength.Should().Be(64);
+        Parse("--student-max-length", "128").StudentMaxLength.Should().Be(128);
+        Parse("--full", "--student-max-length", "96").StudentMaxLength.Should().Be(96, "an explicit value wins over --full");
     }
 
     [Theory]

@@ -34,7 +34,8 @@ public class QuickStartParityTests
         };
         QuickStartReport report = await Pipeline.RunAsync(options, ConsoleProgress.Silent, CancellationToken.None);
 
-        // The same steps, one kd command at a time (the QuickStart's other settings are the kd defaults).
+        // The same steps, one kd command at a time (the QuickStart's other settings are the kd defaults, but for the
+        // students' batch and length, which the QuickStart sets smaller for more updates in its time budget).
         string F(string name) => data.File(name);
         string seed = Seed.ToString(CultureInfo.InvariantCulture), dev = DevQueries.ToString(CultureInfo.InvariantCulture);
         string depth = RerankDepth.ToString(CultureInfo.InvariantCulture), every = (StudentSteps / CurvePoints).ToString(CultureInfo.InvariantCulture);
@@ -45,7 +46,8 @@ public class QuickStartParityTests
         string[] score = ["score", "--teacher", F("teacher"), "--input", F("train.jsonl"), "--cache", F("scores.kdscores"), "--max-negatives", "4", "--batch-size", "64", "--max-length", "128"];
         await Ok([.. score, "--output", F("scored.jsonl")]);
         JsonElement tuned = await Ok([.. score, "--output", F("fused.jsonl"), "--corpus", beir, "--fuse-bm25", "tune", "--dev-queries", dev, "--depth", depth]);
-        string[] distill = ["distill", "--max-steps", StudentSteps.ToString(CultureInfo.InvariantCulture), "--evaluate-every-steps", every, .. common];
+        string batch = options.StudentBatchSize.ToString(CultureInfo.InvariantCulture), length = options.StudentMaxLength.ToString(CultureInfo.InvariantCulture);
+        string[] distill = ["distill", "--max-steps", StudentSteps.ToString(CultureInfo.InvariantCulture), "--evaluate-every-steps", every, "--batch-size", batch, "--max-length", length, .. common];
         await Ok([.. distill, "--train", F("fused.jsonl"), "--output", F("student-distilled")]);
         await Ok([.. distill, "--train", F("scored.jsonl"), "--hard-labels", "--output", F("student-hard")]);
         string[] evaluate = ["evaluate", "--data", beir, "--split", "test"];
@@ -53,8 +55,8 @@ public class QuickStartParityTests
         double weight = tuned.GetProperty("fusionWeight").GetDouble();
         JsonElement teacher = await Ok([.. evaluate, "--model", F("teacher"), "--depth", depth, "--max-length", "128", "--cache", F("scores.kdscores"),
             "--fuse-bm25", weight.ToString("R", CultureInfo.InvariantCulture)]);
-        JsonElement distilled = await Ok([.. evaluate, "--model", F("student-distilled")]);
-        JsonElement hard = await Ok([.. evaluate, "--model", F("student-hard")]);
+        JsonElement distilled = await Ok([.. evaluate, "--model", F("student-distilled"), "--max-length", length]);
+        JsonElement hard = await Ok([.. evaluate, "--model", F("student-hard"), "--max-length", length]);
 
         mined.GetProperty("examples").GetInt32().Should().Be(report.TrainingExamples);
         weight.Should().Be(report.FusionWeight);
