@@ -293,10 +293,10 @@ public static class Pipeline
         return new Evaluation(rows, all, clean, distilledAgreement, hardAgreement);
     }
 
-    /// <summary>Per query, z-normalise the teacher's and BM25's scores over the candidates and mix them (<see cref="ScoreFusion.Runs"/>).</summary>
+    /// <summary>Per query, z-normalise the teacher's and BM25's scores over the candidates and mix them (<see cref="KnowledgeDistillation.Teachers.TeacherScoreFusion.FuseRuns"/>).</summary>
     public static Dictionary<string, IReadOnlyList<ScoredDocument>> Fuse(
         IReadOnlyDictionary<string, IReadOnlyList<ScoredDocument>> teacher, IReadOnlyDictionary<string, IReadOnlyList<ScoredDocument>> bm25, double bm25Weight)
-        => ScoreFusion.Runs(teacher, bm25, bm25Weight);
+        => KnowledgeDistillation.Teachers.TeacherScoreFusion.FuseRuns(teacher, bm25, bm25Weight);
 
     private static Dictionary<string, double> Only(IReadOnlyDictionary<string, double> values, IReadOnlySet<string> ids)
         => values.Where(p => ids.Contains(p.Key)).ToDictionary(p => p.Key, p => p.Value, StringComparer.Ordinal);

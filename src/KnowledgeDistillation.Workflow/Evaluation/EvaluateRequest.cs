@@ -40,6 +40,6 @@ public sealed record EvaluateRequest
     /// <summary>Pairs per teacher call through <see cref="CachePath"/>. Default 64.</summary>
     public int CacheBatchSize { get; init; } = 64;
 
-    /// <summary>A reranker's run fused with BM25's with this BM25 weight in [0, 1] is evaluated too (<see cref="ScoreFusion.Runs"/>). Default none.</summary>
+    /// <summary>A reranker's run fused with BM25's with this BM25 weight in [0, 1] is evaluated too (<see cref="KnowledgeDistillation.Teachers.TeacherScoreFusion.FuseRuns"/>). Default none.</summary>
     public double? FusionWeight { get; init; }
 }

@@ -74,7 +74,7 @@ public static partial class EvaluateStep
     }
 
     /// <summary>
-    /// A reranker's run fused with BM25's (<see cref="ScoreFusion.Runs"/>) over BM25's top <paramref name="depth"/>
+    /// A reranker's run fused with BM25's (<see cref="KnowledgeDistillation.Teachers.TeacherScoreFusion.FuseRuns"/>) over BM25's top <paramref name="depth"/>
     /// candidates, evaluated, and written as a TREC run when asked.
     /// </summary>
     /// <param name="reranked">The reranker's evaluation (<see cref="RerankerAsync"/>).</param>
@@ -93,7 +93,7 @@ public static partial class EvaluateStep
         ArgumentNullException.ThrowIfNull(reranked);
         ArgumentNullException.ThrowIfNull(candidates);
         var top = candidates.ToDictionary(p => p.Key, p => (IReadOnlyList<ScoredDocument>)p.Value.Take(depth).ToArray(), StringComparer.Ordinal);
-        Dictionary<string, IReadOnlyList<ScoredDocument>> run = ScoreFusion.Runs(reranked.Run, top, bm25Weight);
+        Dictionary<string, IReadOnlyList<ScoredDocument>> run = TeacherScoreFusion.FuseRuns(reranked.Run, top, bm25Weight);
         if (runFile is not null)
             await TrecRunFile.WriteAsync(runFile, run, runTag, cancellationToken).ConfigureAwait(false);
         return new FusedRun(bm25Weight, run, RankingMetrics.Evaluate(run, judgments));

@@ -1,5 +1,4 @@
 using KnowledgeDistillation.Evaluation;
-using KnowledgeDistillation.Losses;
 using KnowledgeDistillation.Lucene;
 using KnowledgeDistillation.Retrieval;
 using KnowledgeDistillation.Teachers;
@@ -24,27 +23,6 @@ public static class ScoreFusion
     {
         ArgumentNullException.ThrowIfNull(bm25);
         return TeacherScoreFusion.Fuse(scored, await bm25.ScoreExamplesAsync(scored, cancellationToken).ConfigureAwait(false), bm25Weight);
-    }
-
-    /// <summary>Fuses two runs: for each query of <paramref name="teacher"/>, its candidates re-scored and re-ranked.</summary>
-    /// <param name="teacher">The teacher's run (query id → scored documents).</param>
-    /// <param name="bm25">BM25's run over the same candidates.</param>
-    /// <param name="bm25Weight">BM25's weight w in [0, 1].</param>
-    /// <returns>The fused run.</returns>
-    public static Dictionary<string, IReadOnlyList<ScoredDocument>> Runs(
-        IReadOnlyDictionary<string, IReadOnlyList<ScoredDocument>> teacher, IReadOnlyDictionary<string, IReadOnlyList<ScoredDocument>> bm25, double bm25Weight)
-    {
-        ArgumentNullException.ThrowIfNull(teacher);
-        ArgumentNullException.ThrowIfNull(bm25);
-        var fused = new Dictionary<string, IReadOnlyList<ScoredDocument>>(StringComparer.Ordinal);
-        foreach ((string query, IReadOnlyList<ScoredDocument> t) in teacher)
-        {
-            Dictionary<string, double> zt = ZScores(t);
-            Dictionary<string, double> zb = ZScores(bm25[query]);
-            fused[query] = zt.Select(p => new ScoredDocument(p.Key, (float)((1 - bm25Weight) * p.Value + bm25Weight * zb.GetValueOrDefault(p.Key))))
-                .OrderByDescending(d => d.Score).ToArray();
-        }
-        return fused;
     }
 
     /// <summary>The BM25 weights <see cref="TuneAsync"/> tries: 0, 0.1, …, 1.</summary>
@@ -76,16 +54,8 @@ public static class ScoreFusion
         var candidates = dev.Queries.Zip(results).ToDictionary(p => p.First.Id, p => p.Second, StringComparer.Ordinal);
         var evaluator = new RerankingEvaluator(dev.Corpus, dev.Queries, dev.Judgments, candidates, new RerankingEvaluatorOptions { Depth = depth });
         EvaluationResult reranked = await evaluator.EvaluateAsync(teacher, progress, cancellationToken).ConfigureAwait(false);
-        double Ndcg(double w) => RankingMetrics.Evaluate(Runs(reranked.Run, candidates, w), dev.Judgments)[MetricNames.Ndcg10];
+        double Ndcg(double w) => RankingMetrics.Evaluate(TeacherScoreFusion.FuseRuns(reranked.Run, candidates, w), dev.Judgments)[MetricNames.Ndcg10];
         double chosen = weight ?? Weights.MaxBy(Ndcg);
         return new FusionTuning(chosen, reranked.Metrics[MetricNames.Ndcg10], Ndcg(chosen));
-    }
-
-    // The library's z-score (TeacherScoreTransform.ZScores), so that the fusion of runs and the fusion of examples treat
-    // a near-constant query alike.
-    private static Dictionary<string, double> ZScores(IReadOnlyList<ScoredDocument> documents)
-    {
-        double[] z = TeacherScoreTransform.ZScores(documents.Select(d => (double)d.Score).ToArray());
-        return documents.Select((d, i) => (d.DocumentId, Z: z[i])).ToDictionary(p => p.DocumentId, p => p.Z, StringComparer.Ordinal);
     }
 }
