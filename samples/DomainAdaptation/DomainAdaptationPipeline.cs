@@ -498,10 +498,10 @@ public static class DomainAdaptationPipeline
                     Evaluator = dev,
                     EvaluateEverySteps = Math.Max(1, plan.Steps / Math.Max(1, o.CurvePoints)),
                     Precision = Training(trainingDType),
-                    EmbeddingTeacher = parent is null ? null
-                        : new EmbeddingTeacher(new StudentEmbeddingGenerator(parent, TextKind.Document, modelId: "all-MiniLM-L6-v2"), new StudentEmbeddingGenerator(parent, TextKind.Query, modelId: "all-MiniLM-L6-v2")),
                 },
             },
+            EmbeddingTeacher = parent is null ? null
+                : new EmbeddingTeacher(new StudentEmbeddingGenerator(parent, TextKind.Document, modelId: "all-MiniLM-L6-v2"), new StudentEmbeddingGenerator(parent, TextKind.Query, modelId: "all-MiniLM-L6-v2")),
             OutputPath = folder,
         }, ui.Training(lossCurve), cancellationToken: cancellationToken).ConfigureAwait(false);
         List<(int Step, double Ndcg)> points = [(0, start), .. run.DevCurve];

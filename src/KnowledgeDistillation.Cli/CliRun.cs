@@ -51,43 +51,12 @@ internal sealed class CliRun
     }
 
     /// <summary>Runs <paramref name="body"/> with a progress bar on stderr (redrawn in a terminal, a line now and then otherwise).</summary>
-    public async Task<T> WithProgressAsync<T>(string title, Func<IProgress<(double Done, double Total)>, Task<T>> body)
-    {
-        if (!Environment.Interactive)
-        {
-            int lastDecile = -1;
-            var plain = new SynchronousProgress<(double Done, double Total)>(p =>
-            {
-                int decile = p.Total > 0 ? (int)(Math.Clamp(p.Done / p.Total, 0, 1) * 10) : 0;
-                if (decile > lastDecile)
-                {
-                    lastDecile = decile;
-                    Info(string.Create(CultureInfo.InvariantCulture, $"{title}: {decile * 10}% ({p.Done:N0}/{p.Total:N0})"));
-                }
-            });
-            return await body(plain).ConfigureAwait(false);
-        }
-        T result = default!;
-        await Environment.ErrorConsole.Progress()
-            .AutoClear(false)
-            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn())
-            .StartAsync(async context =>
-            {
-                ProgressTask task = context.AddTask(Markup.Escape(title), maxValue: 1);
-                var progress = new SynchronousProgress<(double Done, double Total)>(p =>
-                {
-                    task.MaxValue = Math.Max(p.Total, 1);
-                    task.Value = p.Done;
-                });
-                result = await body(progress).ConfigureAwait(false);
-                task.Value = task.MaxValue;
-            }).ConfigureAwait(false);
-        return result;
-    }
+    public Task<T> WithProgressAsync<T>(string title, Func<IProgress<(double Done, double Total)>, Task<T>> body)
+        => WithStagesAsync(stages => body(new SynchronousProgress<(double Done, double Total)>(p => stages.Report(new StepProgress(title, p.Done, p.Total)))));
 
     /// <summary>
     /// Runs a Workflow step with a progress bar per stage on stderr, titled by the stage (<see cref="StepProgress.Stage"/>):
-    /// in a terminal a bar per stage, otherwise a line at each tenth of each stage, as <see cref="WithProgressAsync{T}"/>.
+    /// in a terminal a bar per stage, otherwise a line at each tenth of each stage.
     /// </summary>
     public async Task<T> WithStagesAsync<T>(Func<IProgress<StepProgress>, Task<T>> body)
     {

@@ -26,6 +26,13 @@ public sealed record DistillRequest
     /// </summary>
     public BiEncoderStudent? Student { get; init; }
 
+    /// <summary>
+    /// A bi-encoder teacher whose embeddings of every batch the loss also gets (layer reduction with
+    /// <see cref="Losses.EmbeddingMseLoss"/>; <see cref="DistillationTrainer.TrainAsync(IStudent, IDistillationLoss, IReadOnlyList{DistillationExample}, Teachers.EmbeddingTeacher, IProgress{TrainingProgress}?, CancellationToken)"/>);
+    /// <see langword="null"/> (default) for none.
+    /// </summary>
+    public Teachers.EmbeddingTeacher? EmbeddingTeacher { get; init; }
+
     /// <summary>The vocabulary of a student created from scratch; ignored otherwise.</summary>
     public HuggingFaceBertTokenizer? Tokenizer { get; init; }
 

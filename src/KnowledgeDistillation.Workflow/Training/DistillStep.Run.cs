@@ -47,7 +47,7 @@ public static partial class DistillStep
                 progress?.Report(p);
             });
             DistillOptions run = recorder is null ? options : options with { Trainer = trainer with { Evaluator = recorder } };
-            TrainingResult result = await TrainAsync(student, loss, request.Examples, run, steps, logger, cancellationToken).ConfigureAwait(false);
+            TrainingResult result = await TrainAsync(student, loss, request.Examples, run, steps, logger, request.EmbeddingTeacher, cancellationToken).ConfigureAwait(false);
             if (result.Cancelled)
                 throw new OperationCanceledException(cancellationToken);
 

@@ -1,3 +1,4 @@
+using KnowledgeDistillation.Teachers;
 using KnowledgeDistillation.Configuration;
 using KnowledgeDistillation.Models;
 using KnowledgeDistillation.Tokenization;
@@ -61,14 +62,18 @@ public static partial class DistillStep
     /// <param name="options">The trainer's settings (<see cref="TrainingStepOptions{T}.Trainer"/>).</param>
     /// <param name="progress">Receives a report after every step; optional.</param>
     /// <param name="logger">Receives checkpoint and resume messages; optional.</param>
+    /// <param name="embeddingTeacher">A bi-encoder teacher whose embeddings the loss also gets; optional.</param>
     /// <param name="cancellationToken">Stops at the next step (writing a checkpoint when a folder is set); the result then has <see cref="TrainingResult.Cancelled"/> set.</param>
     /// <returns>What the run did.</returns>
     public static Task<TrainingResult> TrainAsync(
         IStudent student, IDistillationLoss loss, IReadOnlyList<DistillationExample> examples, DistillOptions options,
-        IProgress<TrainingProgress>? progress = null, ILogger<DistillationTrainer>? logger = null, CancellationToken cancellationToken = default)
+        IProgress<TrainingProgress>? progress = null, ILogger<DistillationTrainer>? logger = null, EmbeddingTeacher? embeddingTeacher = null,
+        CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(options);
         var trainer = new DistillationTrainer(options.Trainer, logger);
-        return trainer.TrainAsync(student, loss, examples, progress, cancellationToken);
+        return embeddingTeacher is null
+            ? trainer.TrainAsync(student, loss, examples, progress, cancellationToken)
+            : trainer.TrainAsync(student, loss, examples, embeddingTeacher, progress, cancellationToken);
     }
 }

@@ -6,7 +6,7 @@ namespace KnowledgeDistillation.Teachers;
 /// <summary>
 /// A bi-encoder teacher. It embeds every batch's queries and candidates so that a student learns to reproduce the
 /// teacher's embeddings (<see cref="Losses.EmbeddingMseLoss"/>, sentence-transformers' <c>MSELoss</c> as used by its
-/// model-distillation and layer-reduction examples; set it as <see cref="Training.DistillationTrainerOptions.EmbeddingTeacher"/>),
+/// model-distillation and layer-reduction examples; give it to <see cref="Training.DistillationTrainer"/>'s <c>TrainAsync</c> overload that takes one),
 /// and as an <see cref="ITeacher"/> it scores (query, document) pairs by the cosine similarity of their embeddings, so a
 /// zero-shot bi-encoder can label pairs without any human judgment (alone, fused with BM25, or in an <see cref="EnsembleTeacher"/>).
 /// </summary>

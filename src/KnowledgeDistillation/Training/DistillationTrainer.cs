@@ -27,7 +27,7 @@ namespace KnowledgeDistillation.Training;
 /// <para>
 /// The student's output for a batch always includes in-batch scores and embeddings (<see cref="StudentExtensions.Forward(IStudent, DistillationBatch)"/>);
 /// whether other queries' documents act as negatives is the loss's choice. A loss that owns parameters
-/// (<see cref="ITrainableLoss"/>) trains with the student. <see cref="TrainAsync"/> returns at once and trains on the
+/// (<see cref="ITrainableLoss"/>) trains with the student. <c>TrainAsync</c> returns at once and trains on the
 /// thread pool. A trainer instance may be reused for several runs, one at a time.
 /// </para>
 /// </remarks>
@@ -50,13 +50,49 @@ public sealed class DistillationTrainer(DistillationTrainerOptions? options = nu
         IReadOnlyList<DistillationExample> examples,
         IProgress<TrainingProgress>? progress = null,
         CancellationToken cancellationToken = default)
+        => Train(student, loss, examples, null, progress, cancellationToken);
+
+    // The overloads differ in a required parameter, so their optional ones cannot make a call ambiguous (RS0026).
+#pragma warning disable RS0026
+    /// <summary>
+    /// Trains <paramref name="student"/> on the examples' teacher scores and on a bi-encoder teacher's embeddings, which
+    /// the trainer fetches for every batch's queries and candidates and hands to the loss as
+    /// <see cref="TeacherOutput.QueryEmbeddings"/> and <see cref="TeacherOutput.DocumentEmbeddings"/> (for
+    /// <see cref="Losses.EmbeddingMseLoss"/>, alone or in a <see cref="Losses.WeightedLoss"/> with score losses): the
+    /// layer-reduction and model-distillation recipes of sentence-transformers. Otherwise as the overload without it.
+    /// </summary>
+    /// <param name="student">The student.</param>
+    /// <param name="loss">The loss.</param>
+    /// <param name="examples">The training examples.</param>
+    /// <param name="embeddingTeacher">The model whose embeddings the student learns.</param>
+    /// <param name="progress">Receives progress; optional.</param>
+    /// <param name="cancellationToken">Stops training at the next step (a checkpoint is written).</param>
+    /// <returns>The run's result.</returns>
+    /// <exception cref="ArgumentException">An option is out of range or there are no examples (thrown before training starts).</exception>
+    /// <exception cref="InvalidOperationException">As the overload without an embedding teacher.</exception>
+    public Task<TrainingResult> TrainAsync(
+        IStudent student,
+        IDistillationLoss loss,
+        IReadOnlyList<DistillationExample> examples,
+        EmbeddingTeacher embeddingTeacher,
+        IProgress<TrainingProgress>? progress = null,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(embeddingTeacher);
+        return Train(student, loss, examples, embeddingTeacher, progress, cancellationToken);
+    }
+#pragma warning restore RS0026
+
+    private Task<TrainingResult> Train(
+        IStudent student, IDistillationLoss loss, IReadOnlyList<DistillationExample> examples, EmbeddingTeacher? embeddingTeacher,
+        IProgress<TrainingProgress>? progress, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(student);
         ArgumentNullException.ThrowIfNull(loss);
         ArgumentNullException.ThrowIfNull(examples);
         TorchRuntime.EnsureAvailable();
         _options.Validate(examples.Count);
-        var trainee = new StudentTrainee(student, loss, _options);
+        var trainee = new StudentTrainee(student, loss, _options, embeddingTeacher);
         if (trainee.Parameters.Count == 0)
             throw new ArgumentException("The student has no trainable parameters.", nameof(student));
         // Training is CPU-bound and synchronous between evaluations: run it off the caller's thread (a UI thread stays
@@ -65,7 +101,7 @@ public sealed class DistillationTrainer(DistillationTrainerOptions? options = nu
         {
             TrainingResult result = await TrainingLoop.RunAsync(trainee, _options, examples, progress, _logger, cancellationToken).ConfigureAwait(false);
             // What sentence-transformers' model card records of a training run; SaveAsync writes it into README.md.
-            (student as ITrainableModel)?.RecordTraining(Details(loss, _options, examples, result, trainee.LastMetrics));
+            (student as ITrainableModel)?.RecordTraining(Details(loss, _options, embeddingTeacher, examples, result, trainee.LastMetrics));
             return result;
         }, CancellationToken.None);
     }
@@ -73,13 +109,13 @@ public sealed class DistillationTrainer(DistillationTrainerOptions? options = nu
     // What the model card records of a run: the teachers that scored the examples (and the embedding teacher, named by
     // its generator's metadata), the loss by name (a weighted mix lists its components with their weights) and the settings.
     private static TrainingDetails Details(
-        IDistillationLoss loss, DistillationTrainerOptions options, IReadOnlyList<DistillationExample> examples,
+        IDistillationLoss loss, DistillationTrainerOptions options, EmbeddingTeacher? embeddingTeacher, IReadOnlyList<DistillationExample> examples,
         TrainingResult result, IReadOnlyDictionary<string, double>? metrics) => new()
         {
             Trainer = nameof(DistillationTrainer),
             Loss = loss.Name,
             Teachers = [.. examples.Select(e => e.ScoredBy).OfType<string>().Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal),
-                        .. options.EmbeddingTeacher is { } embeddings ? [EmbeddingTeacherName(embeddings)] : Array.Empty<string>()],
+                        .. embeddingTeacher is { } embeddings ? [EmbeddingTeacherName(embeddings)] : Array.Empty<string>()],
             Examples = examples.Count,
             Result = result,
             Metrics = metrics,
@@ -98,7 +134,7 @@ public sealed class DistillationTrainer(DistillationTrainerOptions? options = nu
         return "embeddings of " + (metadata?.DefaultModelId ?? metadata?.ProviderName ?? teacher.Documents.GetType().Name);
     }
 
-    private sealed class StudentTrainee(IStudent student, IDistillationLoss loss, DistillationTrainerOptions options) : Trainee
+    private sealed class StudentTrainee(IStudent student, IDistillationLoss loss, DistillationTrainerOptions options, EmbeddingTeacher? embeddingTeacher) : Trainee
     {
         // A loss may own parameters (e.g. a projection between embedding sizes); they train with the student.
         public override IReadOnlyList<(string Name, Parameter Parameter)> Parameters { get; } =
@@ -121,7 +157,7 @@ public sealed class DistillationTrainer(DistillationTrainerOptions? options = nu
 
         public override async Task<TeacherEmbeddings?> PrepareAsync(DistillationBatch batch, CancellationToken cancellationToken)
         {
-            if (options.EmbeddingTeacher is not { } teacher)
+            if (embeddingTeacher is not { } teacher)
                 return null;
             (float[][] queries, float[][] documents) = await teacher.EmbedAsync(batch, cancellationToken).ConfigureAwait(false);
             return new TeacherEmbeddings(queries, documents);
@@ -143,7 +179,7 @@ public sealed class DistillationTrainer(DistillationTrainerOptions? options = nu
         private TeacherOutput Targets(DistillationBatch batch, TeacherEmbeddings? embeddings, Device device)
         {
             TeacherOutput scores = TeacherOutput.FromBatch(batch, device);
-            if (options.EmbeddingTeacher is null)
+            if (embeddingTeacher is null)
                 return scores;
             if (embeddings is null)
                 throw new InvalidOperationException("The embedding teacher's embeddings were not fetched for this batch (PrepareAsync must run before Loss).");

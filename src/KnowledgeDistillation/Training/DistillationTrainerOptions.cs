@@ -16,14 +16,6 @@ public sealed record DistillationTrainerOptions : TrainerOptions
     public string? BestStudentDirectory { get; init; }
 
     /// <summary>
-    /// A bi-encoder teacher whose embeddings of every batch's queries and candidates reach the loss as
-    /// <see cref="TeacherOutput.QueryEmbeddings"/> and <see cref="TeacherOutput.DocumentEmbeddings"/> (for
-    /// <see cref="Losses.EmbeddingMseLoss"/>, alone or in a <see cref="Losses.WeightedLoss"/> with score losses);
-    /// <see langword="null"/> for none. Default <see langword="null"/>.
-    /// </summary>
-    public Teachers.EmbeddingTeacher? EmbeddingTeacher { get; init; }
-
-    /// <summary>
     /// The Hugging Face Hub ids of the datasets the training examples come from (<c>name</c> or <c>org/name</c>, for
     /// example <c>BeIR/scifact</c>), which a student trained with these options writes to its model card's
     /// <c>datasets</c> metadata, the list the Hub links to those datasets' pages. Nothing infers them (a local folder's

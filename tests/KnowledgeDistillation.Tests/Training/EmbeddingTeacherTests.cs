@@ -12,14 +12,13 @@ namespace KnowledgeDistillation.Tests.Training;
 [Collection(KnowledgeDistillation.Tests.Models.GlobalTorchRng.Name)]
 public class EmbeddingTeacherTests
 {
-    private static DistillationTrainerOptions Options(EmbeddingTeacher teacher, int epochs = 3) => new()
+    private static DistillationTrainerOptions Options(int epochs = 3) => new()
     {
         LearningRate = 0.05,
         BatchSize = 4,
         NegativesPerQuery = 2,
         Epochs = epochs,
         Seed = 7,
-        EmbeddingTeacher = teacher,
     };
 
     [Fact]
@@ -32,7 +31,7 @@ public class EmbeddingTeacherTests
         double before = Distance(student, generator, texts);
         using var loss = new EmbeddingMseLoss();
 
-        TrainingResult result = await new DistillationTrainer(Options(new EmbeddingTeacher(generator), epochs: 30)).TrainAsync(student, loss, examples);
+        TrainingResult result = await new DistillationTrainer(Options(epochs: 30)).TrainAsync(student, loss, examples, new EmbeddingTeacher(generator));
 
         result.Steps.Should().Be(90);
         double after = Distance(student, generator, texts);
@@ -50,7 +49,7 @@ public class EmbeddingTeacherTests
         var queries = new FixedGenerator(8, _ => 10f);
         var seen = new CapturingLoss();
 
-        await new DistillationTrainer(Options(new EmbeddingTeacher(documents, queries), epochs: 1)).TrainAsync(student, seen, examples);
+        await new DistillationTrainer(Options(epochs: 1)).TrainAsync(student, seen, examples, new EmbeddingTeacher(documents, queries));
 
         seen.Batches.Should().Be(3);
         seen.QueryShapes.Should().OnlyContain(s => s.SequenceEqual(new long[] { 4, 8 }));
@@ -69,7 +68,7 @@ public class EmbeddingTeacherTests
         var teacher = new EmbeddingTeacher(generator);
         using var loss = new EmbeddingMseLoss();
 
-        await new DistillationTrainer(Options(teacher, epochs: 4)).TrainAsync(student, loss, examples);
+        await new DistillationTrainer(Options(epochs: 4)).TrainAsync(student, loss, examples, teacher);
 
         int distinct = examples.Select(e => e.Query).Distinct().Count() + examples.SelectMany(e => e.Positives.Concat(e.Negatives)).Distinct().Count();
         generator.Requested.Should().HaveCount(distinct, "every query and candidate text is asked for once, not once per epoch");
@@ -83,19 +82,19 @@ public class EmbeddingTeacherTests
         using (var student = Student(dropout: 0))
         {
             var teacher = new EmbeddingTeacher(new FixedGenerator(8) { DropLast = true });
-            await FluentActions.Awaiting(() => new DistillationTrainer(Options(teacher)).TrainAsync(student, loss, Examples()))
+            await FluentActions.Awaiting(() => new DistillationTrainer(Options()).TrainAsync(student, loss, Examples(), teacher))
                 .Should().ThrowAsync<InvalidOperationException>().WithMessage("*query generator returned 3 embeddings for 4 texts*");
         }
         using (var student = Student(dropout: 0))
         {
             var teacher = new EmbeddingTeacher(new FixedGenerator(8, t => t.Contains("fish", StringComparison.Ordinal) ? float.NaN : 0f));
-            await FluentActions.Awaiting(() => new DistillationTrainer(Options(teacher)).TrainAsync(student, loss, Examples()))
+            await FluentActions.Awaiting(() => new DistillationTrainer(Options()).TrainAsync(student, loss, Examples(), teacher))
                 .Should().ThrowAsync<InvalidOperationException>().WithMessage("*NaN at dimension 0 for \"*fish*\"*finite*");
         }
         using (var student = Student(dropout: 0))
         {
             var teacher = new EmbeddingTeacher(new FixedGenerator(8), new FixedGenerator(6));
-            await FluentActions.Awaiting(() => new DistillationTrainer(Options(teacher)).TrainAsync(student, loss, Examples()))
+            await FluentActions.Awaiting(() => new DistillationTrainer(Options()).TrainAsync(student, loss, Examples(), teacher))
                 .Should().ThrowAsync<InvalidOperationException>().WithMessage("*6 dimensions*8*one space*");
         }
     }

@@ -78,10 +78,9 @@ public class ModelCardTrainingTests
         var options = new DistillationTrainerOptions
         {
             MaxSteps = 1, BatchSize = 2, NegativesPerQuery = 1, LearningRate = 1e-4, Seed = 5,
-            EmbeddingTeacher = new EmbeddingTeacher(new StudentEmbeddingGenerator(parent, modelId: "parent-model")),
         };
 
-        await new DistillationTrainer(options).TrainAsync(student, new EmbeddingMseLoss(), examples);
+        await new DistillationTrainer(options).TrainAsync(student, new EmbeddingMseLoss(), examples, new EmbeddingTeacher(new StudentEmbeddingGenerator(parent, modelId: "parent-model")));
         using var temp = new TempFolder();
         string folder = temp.File("student");
         await student.SaveAsync(folder);
