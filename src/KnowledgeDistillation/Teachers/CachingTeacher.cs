@@ -52,9 +52,6 @@ public sealed class CachingTeacher : DelegatingTeacher, IAsyncDisposable
         return new CachingTeacher(inner, cache, ownsCache: true);
     }
 
-    /// <summary>The teacher that computes missing scores.</summary>
-    public ITeacher Inner => InnerTeacher;
-
     /// <summary>The cache.</summary>
     public TeacherScoreCache Cache { get; }
 
