@@ -24,9 +24,8 @@ public static partial class EvaluateStep
         ArgumentNullException.ThrowIfNull(index);
         ArgumentNullException.ThrowIfNull(data);
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        IReadOnlyList<IReadOnlyList<ScoredDocument>> results = index.Search(data.Queries.Select(q => q.Text).ToArray(), topK, cancellationToken: cancellationToken);
+        Dictionary<string, IReadOnlyList<ScoredDocument>> run = FirstStage.Bm25(index, data, topK, cancellationToken);
         double qps = data.Queries.Count / Math.Max(clock.Elapsed.TotalSeconds, 1e-9);
-        var run = data.Queries.Zip(results).ToDictionary(p => p.First.Id, p => p.Second, StringComparer.Ordinal);
         MetricResults metrics = RankingMetrics.Evaluate(run, data.Judgments);
         if (runFile is not null)
             await TrecRunFile.WriteAsync(runFile, run, "bm25", cancellationToken).ConfigureAwait(false);
@@ -49,10 +48,7 @@ public static partial class EvaluateStep
     {
         ArgumentNullException.ThrowIfNull(data);
         ArgumentNullException.ThrowIfNull(candidates);
-        var top = candidates.ToDictionary(p => p.Key, p => (IReadOnlyList<ScoredDocument>)p.Value.Take(depth).ToArray(), StringComparer.Ordinal);
-        var evaluator = new RerankingEvaluator(data.Corpus, data.Queries, data.Judgments, top,
-            new RerankingEvaluatorOptions { Depth = depth, RunFilePath = runFile, RunTag = runTag });
-        return evaluator.EvaluateAsync(teacher, progress, cancellationToken);
+        return FirstStage.RerankAsync(teacher, data, candidates, depth, runFile, runTag, progress, cancellationToken);
     }
 
     /// <summary>A bi-encoder student retrieving from the whole corpus.</summary>

@@ -48,12 +48,8 @@ public static class ScoreFusion
         ArgumentNullException.ThrowIfNull(teacher);
         ArgumentNullException.ThrowIfNull(dev);
         ArgumentNullException.ThrowIfNull(index);
-        // BM25's top depth reranked by the teacher, on the core evaluator directly: EvaluateStep (the layer above, which
-        // loads teachers through this namespace) would make a namespace cycle.
-        IReadOnlyList<IReadOnlyList<ScoredDocument>> results = index.Search(dev.Queries.Select(q => q.Text).ToArray(), depth, cancellationToken: cancellationToken);
-        var candidates = dev.Queries.Zip(results).ToDictionary(p => p.First.Id, p => p.Second, StringComparer.Ordinal);
-        var evaluator = new RerankingEvaluator(dev.Corpus, dev.Queries, dev.Judgments, candidates, new RerankingEvaluatorOptions { Depth = depth });
-        EvaluationResult reranked = await evaluator.EvaluateAsync(teacher, progress, cancellationToken).ConfigureAwait(false);
+        Dictionary<string, IReadOnlyList<ScoredDocument>> candidates = FirstStage.Bm25(index, dev, depth, cancellationToken);
+        EvaluationResult reranked = await FirstStage.RerankAsync(teacher, dev, candidates, depth, null, "reranker", progress, cancellationToken).ConfigureAwait(false);
         double Ndcg(double w) => RankingMetrics.Evaluate(TeacherScoreFusion.FuseRuns(reranked.Run, candidates, w), dev.Judgments)[MetricNames.Ndcg10];
         double chosen = weight ?? Weights.MaxBy(Ndcg);
         return new FusionTuning(chosen, reranked.Metrics[MetricNames.Ndcg10], Ndcg(chosen));

@@ -115,8 +115,9 @@ public sealed class OnnxCrossEncoderTeacherTests(PretrainedModels models, ITestO
         using var reference = new CrossEncoderTeacher(BertForSequenceClassification.Create(config, seed: 5), tokenizer, new CrossEncoderTeacherOptions { MaxLength = 64, BatchSize = 8 });
         torch.Tensor table = reference.Model.get_parameter("bert.embeddings.exact_match_embeddings.weight")!;
         using (torch.no_grad())
+        using (torch.Tensor row = table[1], values = torch.linspace(-3.0, 3.0, 32))
         {
-            table[1].copy_(torch.linspace(-3.0, 3.0, 32));
+            row.copy_(values);
         }
         string folder = NewFolder();
         await reference.ExportOnnxAsync(folder, quantize);
