@@ -37,6 +37,9 @@ double lr = double.Parse(Arg("lr", "2e-5"), CultureInfo.InvariantCulture);
 int pseudo = int.Parse(Arg("pseudo", "100000"), CultureInfo.InvariantCulture);
 bool useQueries = Arg("queries", "1") == "1";
 string recipe = Arg("recipe", "kl");
+// pos=teacher: each query's positive slot is the label-free teacher's top candidate; pos=source: a title pseudo-query's
+// positive is the document it was drawn from (known from the corpus, as GPL knows a generated query's passage), other queries keep the teacher's top.
+string posMode = Arg("pos", "teacher");
 string outDir = Arg("out", Path.Combine(Work, $"run-{seed}"));
 int trainLen = int.Parse(Arg("len", "128"), CultureInfo.InvariantCulture);
 Directory.CreateDirectory(outDir);
@@ -87,7 +90,7 @@ Say($"{trainQ.Count} training queries");
 
 // Candidates: BM25 top depth ∪ dense top depth. Teacher: per-query z(BM25) * w + z(cos) * (1 - w) over the candidates.
 Dictionary<string, int> row = data.Corpus.Select((d, i) => (d.Id, i)).ToDictionary(p => p.Id, p => p.i, StringComparer.Ordinal);
-bool haveExamples = File.Exists(Path.Combine(Work, $"examples-{seed}-{depth}-{bm25Weight}-{pseudo}-{(useQueries ? 1 : 0)}.jsonl"));
+bool haveExamples = File.Exists(Path.Combine(Work, $"examples-{seed}-{depth}-{bm25Weight}-{pseudo}-{(useQueries ? 1 : 0)}{(posMode == "teacher" ? "" : "-" + posMode)}.jsonl"));
 float[][] qEmb = [];
 if (!haveExamples)
     using (BiEncoderStudent zs = ModelLoading.Student(miniLM, 256, dtype))
@@ -96,7 +99,7 @@ var bmRuns = haveExamples ? [] : index.Search(trainQ.Select(q => q.Text).ToArray
 var bm25Teacher = new Bm25Teacher(index, bm25Options);
 var rng = new Random(seed);
 var examples = new List<DistillationExample>();
-string exPath = Path.Combine(Work, $"examples-{seed}-{depth}-{bm25Weight}-{pseudo}-{(useQueries ? 1 : 0)}.jsonl");
+string exPath = Path.Combine(Work, $"examples-{seed}-{depth}-{bm25Weight}-{pseudo}-{(useQueries ? 1 : 0)}{(posMode == "teacher" ? "" : "-" + posMode)}.jsonl");
 if (File.Exists(exPath))
 {
     await foreach (var e in FlagEmbeddingJsonl.ReadAsync(exPath)) examples.Add(e);
@@ -109,7 +112,8 @@ for (int q = 0; q < trainQ.Count; q++)
 {
     var dense = Enumerable.Range(0, docEmb.Length).Select(i => (i, s: Dot(qEmb[q], docEmb[i]))).OrderByDescending(p => p.s).Take(depth).Select(p => data.Corpus[p.i].Id);
     var bmTop = bmRuns[q].Take(depth).Select(d => d.DocumentId);
-    string[] cands = bmTop.Union(dense).ToArray();
+    string? source = posMode == "source" && trainQ[q].Id.StartsWith("title:", StringComparison.Ordinal) ? trainQ[q].Id["title:".Length..] : null;
+    string[] cands = bmTop.Union(dense).Union(source is null ? [] : [source]).ToArray();
     var bmAll = bmRuns[q].ToDictionary(d => d.DocumentId, d => (double)d.Score, StringComparer.Ordinal);
     double bmMin = bmRuns[q].Count > 0 ? bmRuns[q].Min(d => d.Score) : 0;
     double[] bm = cands.Select(id => bmAll.TryGetValue(id, out double s) ? s : bmMin).ToArray();
@@ -117,8 +121,8 @@ for (int q = 0; q < trainQ.Count; q++)
     double[] zb = Z(bm), zc = Z(cs);
     double[] fused = zb.Zip(zc, (x, y) => bm25Weight * x + (1 - bm25Weight) * y).ToArray();
     int[] order = Enumerable.Range(0, cands.Length).OrderByDescending(i => fused[i]).ToArray();
-    int pos = order[0];
-    int[] rest = order.Skip(1).ToArray();
+    int pos = source is null ? order[0] : Array.IndexOf(cands, source);
+    int[] rest = order.Where(i => i != pos).ToArray();
     rng.Shuffle(rest);
     int[] neg = rest.Take(7).ToArray();
     examples.Add(new DistillationExample(trainQ[q].Text, [data.ById[cands[pos]].FullText], neg.Select(i => data.ById[cands[i]].FullText).ToArray(),
@@ -157,7 +161,8 @@ IDistillationLoss loss = recipe switch
     "kl" => new KlDivergenceLoss(studentTemperature: 0.05, inBatchNegatives: true, scaleByTemperatureSquared: false, teacherTransform: TeacherScoreTransform.Identity),
     "margin-mse" => new MarginMseLoss(TeacherScoreTransform.Scale(0.1)),
     "kl+margin" => new WeightedLoss((new KlDivergenceLoss(studentTemperature: 0.05, inBatchNegatives: true, scaleByTemperatureSquared: false, teacherTransform: TeacherScoreTransform.Identity), 1.0), (new MarginMseLoss(TeacherScoreTransform.Scale(0.1)), 1.0)),
-    _ => throw new ArgumentException(recipe),
+    "hard" => DistillationRecipes.HardLabels(),
+    _ => DistillationRecipes.Create(recipe),
 };
 string saved = Path.Combine(outDir, "student");
 // A run killed after training resumes at the evaluation: the student is saved atomically, so a folder there is complete.
