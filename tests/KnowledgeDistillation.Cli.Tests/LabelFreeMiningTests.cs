@@ -166,6 +166,35 @@ public class LabelFreeMiningTests
         differsFromBm25.Should().BeGreaterThan(0, "the dense ranking moves some fused tops away from BM25's");
     }
 
+    [Fact]
+    public async Task The_documented_label_free_sequence_runs_end_to_end()
+    {
+        // docs/cli.md, "Label-free distillation (no qrels)", on a slice: only the evaluation reads qrels.
+        using var data = new TestData();
+        string beir = await data.BeirSliceAsync(queries: 12, documents: 100);
+        string qrels = data.File("qrels-aside");
+        Directory.Move(Path.Combine(beir, "qrels"), qrels);
+        string student = data.File("minilm");
+        var tokenizer = HuggingFaceBertTokenizer.FromVocabularyFile(Path.Combine(AppContext.BaseDirectory, "vocab", "bert-base-uncased", "vocab.txt"));
+        using (BiEncoderStudent created = DistillStep.CreateStudent(new DistillOptions { MaxLength = 32, Trainer = new() { Seed = 5 } }, tokenizer))
+            await created.SaveAsync(student);
+
+        Kd.Result mined = await Kd.RunAsync("mine", "--data", beir, "--labels", "none", "--pseudo-queries", "all",
+            "--retriever", "bm25", "--retriever", student, "--negatives", "3", "--max-rank", "10", "--output", data.File("train.jsonl.gz"));
+        mined.ExitCode.Should().Be(0, mined.Error);
+        Kd.Result scored = await Kd.RunAsync("score", "--teacher", student, "--fuse-bm25", "0.5", "--corpus", beir,
+            "--input", data.File("train.jsonl.gz"), "--cache", data.File("minilm.kdscores"), "--output", data.File("scored.jsonl.gz"));
+        scored.ExitCode.Should().Be(0, scored.Error);
+        Kd.Result distilled = await Kd.RunAsync("distill", "--train", data.File("scored.jsonl.gz"), "--student", student, "--recipe", "kl",
+            "--output", data.File("student"), "--max-steps", "2", "--batch-size", "4", "--precision", "float32");
+        distilled.ExitCode.Should().Be(0, distilled.Error);
+        Directory.Move(qrels, Path.Combine(beir, "qrels"));
+        Kd.Result evaluated = await Kd.RunAsync("evaluate", "--data", beir, "--split", "train", "--model", data.File("student"), "--json");
+        evaluated.ExitCode.Should().Be(0, evaluated.Error);
+        using JsonDocument json = JsonDocument.Parse(evaluated.Out);
+        json.RootElement.GetProperty("queries").GetInt32().Should().Be(12);
+    }
+
     [Theory]
     [InlineData("--labels none --dev-queries 2", "--dev-queries")]
     [InlineData("--labels none --retriever @s1 --retriever @s2", "one bi-encoder")]
