@@ -81,6 +81,12 @@ public class LabelFreeMiningTests
 
         result.GetProperty("fromQueries").GetInt32().Should().Be(3);
         (await ReadAsync(data.File("out.jsonl"))).Select(e => e.Query).Should().Equal(texts);
+
+        // The same queries as MS MARCO TSV (qid<TAB>text), read by the file's name.
+        string tsv = data.File("unjudged.tsv");
+        await File.WriteAllLinesAsync(tsv, texts.Select((t, i) => $"u{i}\t{t}"));
+        await MineAsync("--data", beir, "--queries", tsv, "--output", data.File("tsv.jsonl"));
+        (await File.ReadAllTextAsync(data.File("tsv.jsonl"))).Should().Be(await File.ReadAllTextAsync(data.File("out.jsonl")));
     }
 
     [Fact]
