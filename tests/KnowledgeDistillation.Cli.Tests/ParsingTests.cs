@@ -36,7 +36,7 @@ public class ParsingTests
     [InlineData("train-teacher --train a.jsonl --output t", "--checkpoint-every-steps", "100")]
     [InlineData("distill --train a.jsonl --output s", "--evaluate-every-steps", "100")]
     [InlineData("mine --data d --output o.jsonl", "--dev-queries", "0")]
-    [InlineData("mine --data d --output o.jsonl", "--retriever", "bm25")]
+    [InlineData("mine --data d --output o.jsonl", "--labels", "qrels")]
     [InlineData("mine --data d --output o.jsonl", "--pooling", "auto")]
     [InlineData("distill --train a.jsonl --output s", "--precision", "auto")]
     [InlineData("train-teacher --train a.jsonl --output t", "--precision", "auto")]
@@ -53,6 +53,18 @@ public class ParsingTests
         Option symbol = parse.CommandResult.Command.Options.Single(o => o.Name == option);
         object? value = parse.GetResult(symbol)?.GetValueOrDefault<object>();
         Convert.ToString(value, CultureInfo.InvariantCulture).Should().Be(expected);
+    }
+
+    [Fact]
+    public void Mine_s_retriever_defaults_to_bm25_alone_and_may_be_given_twice()
+    {
+        RootCommand root = KdApp.Build(Quiet);
+        ParseResult parse = root.Parse("mine --data d --output o.jsonl".Split(' '));
+        Option<string[]> retriever = parse.CommandResult.Command.Options.OfType<Option<string[]>>().Single(o => o.Name == "--retriever");
+        parse.GetValue(retriever).Should().Equal("bm25");
+        ParseResult twice = root.Parse("mine --data d --output o.jsonl --retriever bm25 --retriever m".Split(' '));
+        twice.Errors.Should().BeEmpty();
+        twice.GetValue(retriever).Should().Equal("bm25", "m");
     }
 
     [Theory]

@@ -17,7 +17,7 @@ internal sealed class DataOptions
 
     public Option<string?> Collection { get; } = new("--collection") { Description = "Instead of --data: an MS MARCO collection.tsv (pid<TAB>text)." };
 
-    public Option<string?> Queries { get; } = new("--queries") { Description = "With --collection: queries.tsv (qid<TAB>text)." };
+    public Option<string?> Queries { get; } = new("--queries") { Description = "With --collection: queries.tsv (qid<TAB>text). With mine --labels none and --data: unjudged queries to mine instead of the folder's (BEIR queries.jsonl; a .tsv name reads qid<TAB>text)." };
 
     public Option<string?> Qrels { get; } = new("--qrels") { Description = "With --collection: TREC qrels (qid 0 pid grade)." };
 
@@ -27,11 +27,31 @@ internal sealed class DataOptions
             command.Options.Add(option);
     }
 
+    /// <summary>
+    /// The source of label-free mining (<c>mine --labels none</c>), which reads no qrels: a BEIR folder (with an optional
+    /// <c>--queries</c> file replacing its queries) or <c>--collection</c> with optional <c>--queries</c>.
+    /// </summary>
+    public (DatasetSource Source, string? QueriesFile) UnjudgedSource(CliRun run)
+    {
+        string? data = run.Value(Data), collection = run.Value(Collection), queries = run.Value(Queries), qrels = run.Value(Qrels);
+        if (qrels is not null)
+            throw new UsageException("--labels none reads no qrels: drop --qrels (or mine with --labels qrels).");
+        if (run.Parse.GetResult(Split) is { Implicit: false })
+            throw new UsageException("--split chooses a qrels file, and --labels none reads none: every query is mined (give --queries FILE to choose them).");
+        if (data is not null && collection is not null)
+            throw new UsageException("Give either --data (a BEIR folder) or --collection, not both.");
+        if (data is not null)
+            return (DatasetSource.Beir(data, run.Value(Split)), queries);
+        if (collection is null)
+            throw new UsageException("Give --data <BEIR folder>, or --collection (with --queries for unjudged queries).");
+        return (new DatasetSource { CollectionTsv = collection, QueriesTsv = queries, Split = run.Value(Split) }, null);
+    }
+
     public DatasetSource Source(CliRun run)
     {
         string? data = run.Value(Data), collection = run.Value(Collection), queries = run.Value(Queries), qrels = run.Value(Qrels);
         if (data is not null && (collection ?? queries ?? qrels) is not null)
-            throw new UsageException("Give either --data (a BEIR folder) or --collection, --queries and --qrels, not both.");
+            throw new UsageException("Give either --data (a BEIR folder) or --collection, --queries and --qrels, not both (mine takes --data with --queries only with --labels none).");
         if (data is not null)
             return DatasetSource.Beir(data, run.Value(Split));
         if (collection is null || queries is null || qrels is null)

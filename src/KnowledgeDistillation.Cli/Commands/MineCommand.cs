@@ -1,13 +1,20 @@
 using System.CommandLine;
 using System.Globalization;
+using KnowledgeDistillation.Workflow.Data;
 using KnowledgeDistillation.Workflow.Mining;
 using KnowledgeDistillation.Workflow.Scoring;
 
 namespace KnowledgeDistillation.Cli.Commands;
 
-/// <summary><c>kd mine</c>: BM25 or dense hard negatives for judged queries (and title pseudo-queries) → FlagEmbedding JSONL.</summary>
+/// <summary>
+/// <c>kd mine</c>: BM25, dense or fused hard negatives for judged queries, or label-free for unjudged ones (and title
+/// pseudo-queries) → FlagEmbedding JSONL.
+/// </summary>
 internal static class MineCommand
 {
+    private const string Qrels = "qrels";
+    private const string None = "none";
+
     public static Command Create(CliEnvironment environment)
     {
         var data = new DataOptions("train");
@@ -37,17 +44,23 @@ internal static class MineCommand
             Description = "Hold out N judged queries (every k-th by id, at most a quarter) as dev queries: they are not mined; score --fuse-bm25 tune and distill --dev-queries use them.",
             DefaultValueFactory = _ => 0,
         };
-        var retriever = new Option<string>("--retriever")
+        var retriever = new Option<string[]>("--retriever")
         {
-            Description = "Where candidates come from: bm25, or a bi-encoder (a sentence-transformers or Hugging Face BERT folder, an ONNX export folder or a bare .onnx file with vocab.txt; see --pooling) searching the whole corpus by its embeddings.",
-            DefaultValueFactory = _ => "bm25",
+            Description = "Where candidates come from: bm25, or a bi-encoder (a sentence-transformers or Hugging Face BERT folder, an ONNX export folder or a bare .onnx file with vocab.txt; see --pooling) searching the whole corpus by its embeddings. Give it twice, bm25 and one bi-encoder, to merge both rankings by reciprocal rank fusion (k = 60; ranks then count in the fused list).",
+            DefaultValueFactory = _ => [TeacherSpec.Bm25],
         };
+        var labels = new Option<string>("--labels")
+        {
+            Description = "Where positives come from: qrels (the split's judged queries; their relevant documents) or none (reads no qrels: every query of queries.jsonl or --queries is mined, its positive the first stage's top candidate; kd score's teacher then grades every candidate).",
+            DefaultValueFactory = _ => Qrels,
+        };
+        labels.AcceptOnlyFromAmong(Qrels, None);
         var encodeBatch = new Option<int>("--encode-batch-size") { Description = "Texts per forward pass of a dense --retriever.", DefaultValueFactory = _ => 64 };
         var denseModel = new DenseModelOptions();
         var engine = new EngineOptions();
-        var command = new Command("mine", "Mine hard negatives (BM25 or a dense student's) for the judged queries of a split (positives: their relevant documents) and write FlagEmbedding JSONL.");
+        var command = new Command("mine", "Mine hard negatives (BM25's, a dense student's, or both fused) for the judged queries of a split (positives: their relevant documents), or with --labels none for unjudged queries (positive: the top candidate), and write FlagEmbedding JSONL.");
         data.AddTo(command);
-        foreach (Option option in new Option[] { output, negatives, minNegatives, minRank, maxRank, pseudo, seed, devQueries, retriever, encodeBatch })
+        foreach (Option option in new Option[] { output, labels, negatives, minNegatives, minRank, maxRank, pseudo, seed, devQueries, retriever, encodeBatch })
             command.Options.Add(option);
         denseModel.AddTo(command);
         engine.AddTo(command);
@@ -58,10 +71,21 @@ internal static class MineCommand
                 throw new UsageException("--dev-queries cannot be negative.");
             if (run.Value(encodeBatch) < 1)
                 throw new UsageException("--encode-batch-size must be at least 1.");
-            string candidates = await ModelArgument.ResolveAsync(run, run.Value(retriever), cancellationToken).ConfigureAwait(false);
-            bool dense = !TeacherSpec.IsBm25(candidates);
+            bool labelFree = run.Value(labels) == None;
+            if (labelFree && run.Value(devQueries) > 0)
+                throw new UsageException("--dev-queries holds out judged queries, and --labels none reads no qrels: there are none to hold out (dev queries need --labels qrels).");
+            (DatasetSource source, string? queriesFile) = labelFree ? data.UnjudgedSource(run) : (data.Source(run), null);
+            string[] retrievers = run.Value(retriever);
+            string[] denseGiven = retrievers.Where(r => !TeacherSpec.IsBm25(r)).ToArray();
+            if (retrievers.Length - denseGiven.Length > 1)
+                throw new UsageException("--retriever bm25 is given twice; give bm25 and one bi-encoder to fuse them.");
+            if (denseGiven.Length > 1)
+                throw new UsageException($"--retriever takes one bi-encoder (with bm25 beside it to fuse them), not {denseGiven.Length}: {string.Join(", ", denseGiven)}.");
+            bool withBm25 = retrievers.Length == 2;
+            string? candidates = denseGiven.Length == 0 ? null : await ModelArgument.ResolveAsync(run, denseGiven[0], cancellationToken).ConfigureAwait(false);
+            bool dense = candidates is not null;
             if (dense && !Directory.Exists(candidates) && !File.Exists(candidates))
-                throw new DirectoryNotFoundException($"The --retriever {Path.GetFullPath(candidates)} does not exist (give bm25, or a student folder or .onnx file).");
+                throw new DirectoryNotFoundException($"The --retriever {Path.GetFullPath(candidates!)} does not exist (give bm25, or a student folder or .onnx file).");
             if (!dense && denseModel.AnyGiven(run))
                 throw new UsageException("--pooling, --normalize, --similarity and --max-length apply to a dense --retriever, not to bm25.");
             if (!dense && (run.Value(engine.Engine) != "torch" || run.Value(engine.Quantize)))
@@ -70,7 +94,9 @@ internal static class MineCommand
             string path = Path.GetFullPath(run.Value(output));
             var request = new MineRequest
             {
-                Data = data.Source(run),
+                Data = source,
+                Labels = labelFree ? MineLabels.None : MineLabels.Qrels,
+                QueriesFile = queriesFile,
                 DevQueries = run.Value(devQueries),
                 Options = new MineOptions
                 {
@@ -83,11 +109,12 @@ internal static class MineCommand
                 },
                 Dense = !dense ? null : new DenseRetrieval
                 {
-                    Model = candidates,
-                    Load = () => denseModel.Load(run, candidates, run.Value(encodeBatch)),
+                    Model = candidates!,
+                    Load = () => denseModel.Load(run, candidates!, run.Value(encodeBatch)),
                     Engine = engineOptions!,
                     EncodeBatchSize = run.Value(encodeBatch),
                 },
+                WithBm25 = withBm25,
                 OutputPath = path,
             };
             MineRun mined = await run.WithStagesAsync(progress => MineStep.RunAsync(request, progress, run.Logger, cancellationToken)).ConfigureAwait(false);
@@ -100,8 +127,11 @@ internal static class MineCommand
     {
         MineResult mined = run.Mined;
         DenseModelSettings? dense = run.Dense;
-        string source = dense is null ? "bm25" : "dense";
-        string described = dense is null ? source : $"{source} on {dense.Engine}, {dense.Pooling.ToString().ToLowerInvariant()} pooling";
+        string source = dense is null ? TeacherSpec.Bm25 : run.Bm25 ? "bm25+dense" : "dense";
+        string described = dense is null ? source : $"dense on {dense.Engine}, {dense.Pooling.ToString().ToLowerInvariant()} pooling";
+        if (dense is not null && run.Bm25)
+            described = $"bm25 and {described}, reciprocal rank fusion (k = 60),";
+        string queries = run.Labels == MineLabels.None ? "unjudged queries, positive: the top candidate" : "judged queries";
         return new CommandResult(
             new
             {
@@ -110,6 +140,7 @@ internal static class MineCommand
                 fromQueries = mined.FromQueries,
                 fromPseudoQueries = mined.FromPseudoQueries,
                 devQueries = run.DevQueries,
+                labels = run.Labels == MineLabels.None ? None : Qrels,
                 retriever = source,
                 engine = dense?.Engine,
                 // What the dense model did, as loaded (the folder's settings or the options'): null for BM25.
@@ -118,6 +149,6 @@ internal static class MineCommand
                 similarity = dense?.Similarity.ToString().ToLowerInvariant(),
                 maxLength = dense?.MaxSequenceLength,
             },
-            e => e.Out.WriteLine($"{mined.Examples.Count:N0} examples ({mined.FromQueries:N0} judged queries + {mined.FromPseudoQueries:N0} pseudo-queries, {described} candidates) written to {path}"));
+            e => e.Out.WriteLine($"{mined.Examples.Count:N0} examples ({mined.FromQueries:N0} {queries} + {mined.FromPseudoQueries:N0} pseudo-queries, {described} candidates) written to {path}"));
     }
 }

@@ -2,7 +2,10 @@ using KnowledgeDistillation.Data;
 
 namespace KnowledgeDistillation.Workflow.Data;
 
-/// <summary>A corpus, the judged queries of one split (sorted by id) and their judgments, held in memory.</summary>
+/// <summary>
+/// A corpus, the judged queries of one split (sorted by id) and their judgments, held in memory; or, read by
+/// <see cref="LoadUnjudgedAsync"/>, a corpus and unjudged queries with no judgments.
+/// </summary>
 public sealed class RetrievalDataset
 {
     /// <summary>The documents, in file order.</summary>
@@ -11,10 +14,10 @@ public sealed class RetrievalDataset
     /// <summary>The documents by id.</summary>
     public required IReadOnlyDictionary<string, CorpusDocument> ById { get; init; }
 
-    /// <summary>The queries that have judgments in the split, in ordinal id order.</summary>
+    /// <summary>The queries that have judgments in the split (from <see cref="LoadUnjudgedAsync"/>: every query read), in ordinal id order.</summary>
     public required IReadOnlyList<QueryRecord> Queries { get; init; }
 
-    /// <summary>The split's judgments.</summary>
+    /// <summary>The split's judgments (from <see cref="LoadUnjudgedAsync"/>: none).</summary>
     public required RelevanceJudgments Judgments { get; init; }
 
     /// <summary>Reads a dataset.</summary>
@@ -69,6 +72,93 @@ public sealed class RetrievalDataset
         if (judged.Count == 0)
             throw new InvalidDataException($"No query of {where} has judgments in the split '{source.Split}' (qrels with {judgments.QueryCount} query ids, none in the queries file).");
         return new RetrievalDataset { Corpus = corpus, ById = byId, Queries = judged, Judgments = judgments };
+    }
+
+    /// <summary>
+    /// Reads a corpus and unjudged queries and never opens a qrels file (label-free mining): a BEIR folder's
+    /// <c>corpus.jsonl</c> and <c>queries.jsonl</c> (the latter optional: a folder holding only a corpus has no queries), or
+    /// the source's collection and queries TSV; <paramref name="queriesFile"/> replaces the source's queries.
+    /// </summary>
+    /// <param name="source">Where the corpus (and, unless <paramref name="queriesFile"/> is given, the queries) are; its split and qrels are ignored.</param>
+    /// <param name="queriesFile">Queries to use instead of the source's: MS MARCO <c>qid \t text</c> when the name ends in <c>.tsv</c> or <c>.tsv.gz</c>, else BEIR <c>queries.jsonl</c>; <see langword="null"/> for the source's.</param>
+    /// <param name="cancellationToken">Cancels reading.</param>
+    /// <returns>The corpus, every query read (ordinal id order; a repeated id keeps its last text) and empty <see cref="Judgments"/>.</returns>
+    /// <exception cref="ArgumentException">The source names neither a BEIR folder nor a collection TSV.</exception>
+    /// <exception cref="DirectoryNotFoundException">The BEIR folder does not exist.</exception>
+    /// <exception cref="FileNotFoundException">The corpus or <paramref name="queriesFile"/> is missing.</exception>
+    /// <exception cref="DataFormatException">A line is malformed (the message gives the file and line).</exception>
+    /// <exception cref="InvalidDataException">The corpus is empty or repeats a document id.</exception>
+    public static async Task<RetrievalDataset> LoadUnjudgedAsync(DatasetSource source, string? queriesFile = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        IAsyncEnumerable<CorpusDocument> documents;
+        string? queriesPath;
+        bool queriesTsv;
+        string where;
+        if (source.BeirFolder is { } folder)
+        {
+            // Not BeirDataset: it requires queries.jsonl and lists qrels/, and this mode reads neither unless asked.
+            if (!Directory.Exists(folder))
+                throw new DirectoryNotFoundException($"The BEIR dataset folder {folder} does not exist.");
+            where = $"the BEIR folder {folder}";
+            string corpusPath = Existing(folder, "corpus.jsonl")
+                ?? throw new FileNotFoundException($"The BEIR dataset folder {folder} has neither corpus.jsonl nor corpus.jsonl.gz.", Path.Combine(folder, "corpus.jsonl"));
+            documents = BeirFormat.ReadCorpusAsync(corpusPath, cancellationToken: cancellationToken);
+            queriesPath = Existing(folder, "queries.jsonl");
+            queriesTsv = false;
+        }
+        else if (source.CollectionTsv is { } collection)
+        {
+            where = collection;
+            documents = MsMarcoFormat.ReadCollectionAsync(collection, cancellationToken: cancellationToken);
+            queriesPath = source.QueriesTsv;
+            queriesTsv = true;
+        }
+        else
+        {
+            throw new ArgumentException("Give a BEIR folder or a collection TSV.", nameof(source));
+        }
+        if (queriesFile is not null)
+        {
+            if (!File.Exists(queriesFile))
+                throw new FileNotFoundException($"The queries file {Path.GetFullPath(queriesFile)} does not exist.", queriesFile);
+            queriesPath = queriesFile;
+            queriesTsv = queriesFile.EndsWith(".tsv", StringComparison.OrdinalIgnoreCase) || queriesFile.EndsWith(".tsv.gz", StringComparison.OrdinalIgnoreCase);
+        }
+
+        var corpus = new List<CorpusDocument>();
+        await foreach (CorpusDocument d in documents.ConfigureAwait(false))
+            corpus.Add(d);
+        if (corpus.Count == 0)
+            throw new InvalidDataException($"The corpus of {where} has no documents.");
+        var byId = new Dictionary<string, CorpusDocument>(corpus.Count, StringComparer.Ordinal);
+        foreach (CorpusDocument d in corpus)
+        {
+            if (!byId.TryAdd(d.Id, d))
+                throw new InvalidDataException($"The corpus of {where} has the document id '{d.Id}' twice.");
+        }
+        var queries = new Dictionary<string, QueryRecord>(StringComparer.Ordinal);
+        if (queriesPath is not null)
+        {
+            IAsyncEnumerable<QueryRecord> read = queriesTsv
+                ? MsMarcoFormat.ReadQueriesAsync(queriesPath, cancellationToken: cancellationToken)
+                : BeirFormat.ReadQueriesAsync(queriesPath, cancellationToken: cancellationToken);
+            await foreach (QueryRecord q in read.ConfigureAwait(false))
+                queries[q.Id] = q;
+        }
+        return new RetrievalDataset
+        {
+            Corpus = corpus,
+            ById = byId,
+            Queries = queries.Values.OrderBy(q => q.Id, StringComparer.Ordinal).ToList(),
+            Judgments = new RelevanceJudgments(),
+        };
+    }
+
+    private static string? Existing(string folder, string name)
+    {
+        string plain = Path.Combine(folder, name);
+        return File.Exists(plain) ? plain : File.Exists(plain + ".gz") ? plain + ".gz" : null;
     }
 
     /// <summary>The same corpus with only some of the queries and their judgments.</summary>

@@ -1,12 +1,12 @@
 namespace KnowledgeDistillation.Workflow.Mining;
 
-/// <summary>Settings of <see cref="MineStep"/>: BM25 candidates, which of them become negatives, and pseudo-queries.</summary>
+/// <summary>Settings of <see cref="MineStep"/>: which first-stage candidates become negatives, and pseudo-queries.</summary>
 public sealed record MineOptions
 {
-    /// <summary>The best-ranked BM25 candidate (1-based) that may become a negative. Default 1.</summary>
+    /// <summary>The best-ranked first-stage candidate (1-based) that may become a negative. Default 1.</summary>
     public int MinRank { get; init; } = 1;
 
-    /// <summary>The worst-ranked BM25 candidate that may become a negative. Default 50.</summary>
+    /// <summary>The worst-ranked first-stage candidate that may become a negative. Default 50.</summary>
     public int MaxRank { get; init; } = 50;
 
     /// <summary>Negatives per example, sampled from the rank range. Default 7.</summary>

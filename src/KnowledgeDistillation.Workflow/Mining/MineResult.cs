@@ -1,8 +1,8 @@
 namespace KnowledgeDistillation.Workflow.Mining;
 
 /// <summary>What <see cref="MineStep"/> produced.</summary>
-/// <param name="Examples">The examples: the judged queries' first, then the pseudo-queries'.</param>
-/// <param name="FromQueries">How many of them come from judged queries.</param>
+/// <param name="Examples">The examples: the queries' first (judged, or unjudged with <see cref="MineLabels.None"/>), then the pseudo-queries'.</param>
+/// <param name="FromQueries">How many of them come from the queries.</param>
 public sealed record MineResult(IReadOnlyList<DistillationExample> Examples, int FromQueries)
 {
     /// <summary>How many come from title pseudo-queries.</summary>

@@ -21,42 +21,66 @@ public static partial class MineStep
     public const string MiningStage = "mining";
 
     /// <summary>
-    /// Loads the split, holds the dev queries out, builds the first stage (a BM25 index, or the dense model's index of the
-    /// corpus), mines the remaining judged queries (and title pseudo-queries) and writes the examples when asked.
+    /// Loads the split (or, with <see cref="MineLabels.None"/>, the corpus and unjudged queries, reading no qrels), holds
+    /// the dev queries out, builds the first stage (a BM25 index, the dense model's index of the corpus, or both fused by
+    /// reciprocal rank fusion), mines the remaining queries (and title pseudo-queries) and writes the examples when asked.
     /// </summary>
     /// <param name="request">What to mine.</param>
     /// <param name="progress">Receives each stage's progress; optional.</param>
     /// <param name="logger">Receives the data's summary, the dense model's loading and the miner's summary; optional.</param>
     /// <param name="cancellationToken">Cancels.</param>
     /// <returns>What the step did.</returns>
+    /// <exception cref="ArgumentException">Dev queries or <see cref="MineRequest.QueriesFile"/> with the wrong <see cref="MineRequest.Labels"/>, or <see cref="MineRequest.WithBm25"/> without a dense model.</exception>
+    /// <exception cref="InvalidDataException">With <see cref="MineLabels.None"/>: no query was read and no pseudo-query asked for.</exception>
     public static async Task<MineRun> RunAsync(
         MineRequest request, IProgress<StepProgress>? progress = null, ILogger? logger = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
         logger ??= NullLogger.Instance;
-        RetrievalDataset all = await RetrievalDataset.LoadAsync(request.Data, cancellationToken).ConfigureAwait(false);
-        (RetrievalDataset dataset, RetrievalDataset dev) = DevHoldout.Split(all, request.DevQueries);
+        bool labelFree = request.Labels == MineLabels.None;
+        if (labelFree && request.DevQueries > 0)
+            throw new ArgumentException("Dev queries are judged queries held out; label-free mining reads no judgments.", nameof(request));
+        if (!labelFree && request.QueriesFile is not null)
+            throw new ArgumentException("A queries file replaces the data's queries only in label-free mining (Labels = None).", nameof(request));
+        if (request.WithBm25 && request.Dense is null)
+            throw new ArgumentException("WithBm25 fuses BM25 with a dense first stage; give Dense too (without it BM25 is the first stage anyway).", nameof(request));
+        RetrievalDataset all = labelFree
+            ? await RetrievalDataset.LoadUnjudgedAsync(request.Data, request.QueriesFile, cancellationToken).ConfigureAwait(false)
+            : await RetrievalDataset.LoadAsync(request.Data, cancellationToken).ConfigureAwait(false);
+        if (labelFree && all.Queries.Count == 0 && request.Options.PseudoQueries == 0)
+            throw new InvalidDataException("There is nothing to mine: no query was read (no queries file) and no pseudo-query was asked for; give a queries file or pseudo-queries.");
+        (RetrievalDataset dataset, RetrievalDataset dev) = labelFree ? (all, all.WithQueries([])) : DevHoldout.Split(all, request.DevQueries);
         if (logger.IsEnabled(LogLevel.Information))
         {
             string held = dev.Queries.Count > 0 ? string.Create(CultureInfo.InvariantCulture, $", {dev.Queries.Count:N0} of them held out as dev queries") : "";
-            string documents = dataset.Corpus.Count.ToString("N0", CultureInfo.InvariantCulture), judged = all.Queries.Count.ToString("N0", CultureInfo.InvariantCulture);
-            Loaded(logger, documents, judged, held);
+            string documents = dataset.Corpus.Count.ToString("N0", CultureInfo.InvariantCulture), queries = all.Queries.Count.ToString("N0", CultureInfo.InvariantCulture);
+            if (labelFree)
+                LoadedUnjudged(logger, documents, queries);
+            else
+                Loaded(logger, documents, queries, held);
         }
 
         DenseRetrieval? dense = request.Dense;
-        using Bm25Index? index = dense is null ? Bm25Index.BuildInMemory(dataset.Corpus, cancellationToken: cancellationToken) : null;
+        bool bm25 = dense is null || request.WithBm25;
+        using Bm25Index? index = bm25 ? Bm25Index.BuildInMemory(dataset.Corpus, cancellationToken: cancellationToken) : null;
         using StudentEncoder? student = dense is null ? null
             : await StudentSpec.LoadAsync(dense.Model, dense.Load, dense.Engine, logger, cancellationToken).ConfigureAwait(false);
         using DenseRetriever? denseRetriever = student is null ? null : await EncodeAsync(student, dataset.Corpus, dense!.EncodeBatchSize, progress, cancellationToken).ConfigureAwait(false);
-        ICandidateRetriever first = denseRetriever is not null ? denseRetriever : new Bm25Retriever(index!);
-        MineResult mined = await MineAsync(first, dataset.Corpus, dataset.Queries, dataset.Judgments, request.Options, logger,
-            progress is null ? null : new SynchronousProgress<HardNegativeMiningProgress>(p => progress.Report(new StepProgress(MiningStage, p.QueriesDone, p.TotalQueries))),
-            cancellationToken).ConfigureAwait(false);
+        ICandidateRetriever first = (index, denseRetriever) switch
+        {
+            ({ } i, { } d) => new ReciprocalRankFusionRetriever([new Bm25Retriever(i), d]),
+            (null, { } d) => d,
+            _ => new Bm25Retriever(index!),
+        };
+        var report = progress is null ? null : new SynchronousProgress<HardNegativeMiningProgress>(p => progress.Report(new StepProgress(MiningStage, p.QueriesDone, p.TotalQueries)));
+        MineResult mined = labelFree
+            ? await MineUnjudgedAsync(first, dataset.Corpus, dataset.Queries, request.Options, logger, report, cancellationToken).ConfigureAwait(false)
+            : await MineAsync(first, dataset.Corpus, dataset.Queries, dataset.Judgments, request.Options, logger, report, cancellationToken).ConfigureAwait(false);
         if (request.OutputPath is { } output)
             await FlagEmbeddingJsonl.WriteAsync(output, mined.Examples, cancellationToken).ConfigureAwait(false);
         DenseModelSettings? settings = student is null ? null
             : new DenseModelSettings(student.EngineName, student.Pooling, student.Normalize, student.Similarity, student.MaxSequenceLength);
-        return new MineRun(mined, dataset.Corpus.Count, all.Queries.Count, dev.Queries.Count, settings);
+        return new MineRun(mined, dataset.Corpus.Count, all.Queries.Count, dev.Queries.Count, settings) { Labels = request.Labels, Bm25 = bm25 };
     }
 
     private static Task<DenseRetriever> EncodeAsync(
@@ -71,4 +95,7 @@ public static partial class MineStep
 
     [LoggerMessage(Level = LogLevel.Information, Message = "{Documents} documents, {Queries} judged queries{Held}")]
     private static partial void Loaded(ILogger logger, string documents, string queries, string held);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Documents} documents, {Queries} unjudged queries (label-free: no qrels read)")]
+    private static partial void LoadedUnjudged(ILogger logger, string documents, string queries);
 }

@@ -7,8 +7,9 @@ using Microsoft.Extensions.Logging;
 namespace KnowledgeDistillation.Workflow.Mining;
 
 /// <summary>
-/// Mines BM25 hard negatives for judged queries (positives: their relevant documents) and, optionally, for title
-/// pseudo-queries, giving the examples a teacher then scores.
+/// Mines hard negatives for judged queries (positives: their relevant documents) or, label-free, for unjudged queries
+/// (positive: the first stage's top candidate) and, optionally, for title pseudo-queries (positive: their document),
+/// giving the examples a teacher then scores.
 /// </summary>
 public static partial class MineStep
 {
@@ -47,7 +48,44 @@ public static partial class MineStep
         ArgumentNullException.ThrowIfNull(retriever);
         ArgumentNullException.ThrowIfNull(corpus);
         options ??= new MineOptions();
-        var miner = new HardNegativeMiner(retriever, corpus, teacher: null,
+        HardNegativeMiner miner = Miner(retriever, corpus, options, logger);
+        var examples = new List<DistillationExample>(await miner.MineAsync(queries, judgments, progress, cancellationToken).ConfigureAwait(false));
+        int fromQueries = examples.Count;
+        if (options.PseudoQueries > 0)
+            examples.AddRange(await miner.MineAsync(TitlePseudoQueries(corpus, options.PseudoQueries, options.Seed), judgments: null, progress, cancellationToken).ConfigureAwait(false));
+        return new MineResult(examples, fromQueries);
+    }
+
+    /// <summary>
+    /// Mines without labels (<see cref="MineLabels.None"/>): each query's positive is the first stage's top candidate
+    /// (<see cref="HardNegativeMiner.MineUnjudgedAsync"/>), each title pseudo-query's the document it was drawn from.
+    /// </summary>
+    /// <param name="retriever">The first stage the candidates come from.</param>
+    /// <param name="corpus">The documents (texts of positives and negatives, and the titles of pseudo-queries).</param>
+    /// <param name="queries">The unjudged queries (may be empty: pseudo-queries only).</param>
+    /// <param name="options">Settings; defaults when <see langword="null"/>.</param>
+    /// <param name="logger">Receives the miner's summary; optional.</param>
+    /// <param name="progress">Receives progress per batch of queries; optional.</param>
+    /// <param name="cancellationToken">Cancels mining.</param>
+    /// <returns>The examples: the queries', then the pseudo-queries'.</returns>
+    public static async Task<MineResult> MineUnjudgedAsync(
+        ICandidateRetriever retriever, IReadOnlyList<CorpusDocument> corpus, IReadOnlyList<QueryRecord> queries,
+        MineOptions? options = null, ILogger? logger = null, IProgress<HardNegativeMiningProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(retriever);
+        ArgumentNullException.ThrowIfNull(corpus);
+        ArgumentNullException.ThrowIfNull(queries);
+        options ??= new MineOptions();
+        HardNegativeMiner miner = Miner(retriever, corpus, options, logger);
+        var examples = new List<DistillationExample>(queries.Count == 0 ? [] : await miner.MineUnjudgedAsync(queries, progress, cancellationToken).ConfigureAwait(false));
+        int fromQueries = examples.Count;
+        if (options.PseudoQueries > 0)
+            examples.AddRange(await miner.MineAsync(TitlePseudoQueries(corpus, options.PseudoQueries, options.Seed), judgments: null, progress, cancellationToken).ConfigureAwait(false));
+        return new MineResult(examples, fromQueries);
+    }
+
+    private static HardNegativeMiner Miner(ICandidateRetriever retriever, IReadOnlyList<CorpusDocument> corpus, MineOptions options, ILogger? logger)
+        => new(retriever, corpus, teacher: null,
             new HardNegativeMinerOptions
             {
                 MinRank = options.MinRank,
@@ -57,12 +95,6 @@ public static partial class MineStep
                 Seed = options.Seed,
             },
             logger);
-        var examples = new List<DistillationExample>(await miner.MineAsync(queries, judgments, progress, cancellationToken).ConfigureAwait(false));
-        int fromQueries = examples.Count;
-        if (options.PseudoQueries > 0)
-            examples.AddRange(await miner.MineAsync(TitlePseudoQueries(corpus, options.PseudoQueries, options.Seed), judgments: null, progress, cancellationToken).ConfigureAwait(false));
-        return new MineResult(examples, fromQueries);
-    }
 
     /// <summary>
     /// Title pseudo-queries: up to <paramref name="count"/> documents with a title of three words or more, shuffled with

@@ -115,7 +115,7 @@ public sealed partial class HardNegativeMiner
     /// <returns>One example per query that kept at least <see cref="HardNegativeMinerOptions.MinNegativesPerQuery"/> negatives, in query order.</returns>
     /// <exception cref="KeyNotFoundException">A positive or a retrieved document is not in the document lookup.</exception>
     /// <exception cref="InvalidOperationException">The retriever or the teacher returned the wrong number of results, or a non-finite score.</exception>
-    public async Task<IReadOnlyList<DistillationExample>> MineAsync(
+    public Task<IReadOnlyList<DistillationExample>> MineAsync(
         IReadOnlyList<MiningQuery> queries,
         RelevanceJudgments? judgments = null,
         IProgress<HardNegativeMiningProgress>? progress = null,
@@ -127,25 +127,77 @@ public sealed partial class HardNegativeMiner
             if (queries[i] is null)
                 throw new ArgumentException($"Query {i} is null.", nameof(queries));
         }
+        return MineCoreAsync(queries.Count, i => queries[i].Text, (i, _) => queries[i], judgments, progress, cancellationToken);
+    }
 
-        var examples = new List<DistillationExample>(queries.Count);
+    /// <summary>
+    /// Mines queries that have no judgments (GPL's and sentence-transformers' label-free setting): each query's positive is
+    /// the retriever's top document (rank 1), and its negatives come from the rest of the rank range.
+    /// </summary>
+    /// <remarks>
+    /// The positive is only the first stage's guess; a teacher that scores every candidate afterwards (or the miner's own
+    /// teacher) gives the soft targets, so a wrong guess costs one mislabelled slot, not the example. Queries for which the
+    /// retriever returns nothing are skipped (and counted in the log).
+    /// </remarks>
+    /// <param name="queries">The queries.</param>
+    /// <param name="progress">Receives progress after each batch of queries.</param>
+    /// <param name="cancellationToken">Cancels mining.</param>
+    /// <returns>One example per query that kept at least <see cref="HardNegativeMinerOptions.MinNegativesPerQuery"/> negatives, in query order.</returns>
+    /// <exception cref="KeyNotFoundException">A retrieved document is not in the document lookup.</exception>
+    /// <exception cref="InvalidOperationException">The retriever or the teacher returned the wrong number of results, or a non-finite score.</exception>
+    public Task<IReadOnlyList<DistillationExample>> MineUnjudgedAsync(
+        IReadOnlyList<QueryRecord> queries,
+        IProgress<HardNegativeMiningProgress>? progress = null,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(queries);
+        for (int i = 0; i < queries.Count; i++)
+        {
+            if (queries[i] is null)
+                throw new ArgumentException($"Query {i} is null.", nameof(queries));
+        }
+        return MineCoreAsync(
+            queries.Count,
+            i => queries[i].Text,
+            (i, hits) => hits is { Count: > 0 } && !string.IsNullOrEmpty(hits[0].DocumentId)
+                ? new MiningQuery(queries[i].Id, queries[i].Text, [hits[0].DocumentId])
+                : null,
+            judgments: null, progress, cancellationToken);
+    }
+
+    // The mining loop of both modes: `resolve` gives a query's positives once its candidates are known (null: skip it).
+    private async Task<IReadOnlyList<DistillationExample>> MineCoreAsync(
+        int count,
+        Func<int, string> textOf,
+        Func<int, IReadOnlyList<ScoredDocument>, MiningQuery?> resolve,
+        RelevanceJudgments? judgments,
+        IProgress<HardNegativeMiningProgress>? progress,
+        CancellationToken cancellationToken)
+    {
+        var examples = new List<DistillationExample>(count);
         var stats = new Stats();
-        for (int start = 0; start < queries.Count; start += _options.QueryBatchSize)
+        for (int start = 0; start < count; start += _options.QueryBatchSize)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            MiningQuery[] batch = queries.Skip(start).Take(_options.QueryBatchSize).ToArray();
+            int size = Math.Min(_options.QueryBatchSize, count - start);
+            string[] texts = Enumerable.Range(start, size).Select(textOf).ToArray();
             IReadOnlyList<IReadOnlyList<ScoredDocument>> retrieved = await _retriever
-                .RetrieveAsync(batch.Select(q => q.Text).ToArray(), _options.MaxRank, cancellationToken)
+                .RetrieveAsync(texts, _options.MaxRank, cancellationToken)
                 .ConfigureAwait(false);
-            if (retrieved is null || retrieved.Count != batch.Length)
+            if (retrieved is null || retrieved.Count != size)
             {
                 throw new InvalidOperationException(
-                    $"The retriever returned {retrieved?.Count.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "null"} result lists for {batch.Length} queries (queries {start} to {start + batch.Length - 1}).");
+                    $"The retriever returned {retrieved?.Count.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "null"} result lists for {size} queries (queries {start} to {start + size - 1}).");
             }
 
-            var pending = new Pending[batch.Length];
-            for (int i = 0; i < batch.Length; i++)
-                pending[i] = Collect(batch[i], retrieved[i], judgments, stats);
+            var pending = new List<Pending>(size);
+            for (int i = 0; i < size; i++)
+            {
+                if (resolve(start + i, retrieved[i]) is { } query)
+                    pending.Add(Collect(query, retrieved[i], judgments, stats));
+                else
+                    stats.NoCandidates++;
+            }
 
             if (_teacher is not null)
             {
@@ -160,10 +212,12 @@ public sealed partial class HardNegativeMiner
                 if (example is not null)
                     examples.Add(example);
             }
-            progress?.Report(new HardNegativeMiningProgress(start + batch.Length, queries.Count, examples.Count));
+            progress?.Report(new HardNegativeMiningProgress(start + size, count, examples.Count));
         }
 
-        LogSummary(_logger, examples.Count, queries.Count, stats.Negatives, stats.Excluded, stats.Duplicates, stats.Filtered, stats.TooFew, _options.MinNegativesPerQuery);
+        LogSummary(_logger, examples.Count, count, stats.Negatives, stats.Excluded, stats.Duplicates, stats.Filtered, stats.TooFew, _options.MinNegativesPerQuery);
+        if (stats.NoCandidates > 0)
+            LogNoCandidates(_logger, stats.NoCandidates);
         if (stats.SignCaveat > 0)
             LogSignCaveat(_logger, stats.SignCaveat);
         return examples;
@@ -201,7 +255,7 @@ public sealed partial class HardNegativeMiner
         return new Pending(query, positiveTexts, candidates);
     }
 
-    private static async Task ScoreAsync(ITeacher teacher, Pending[] pending, CancellationToken cancellationToken)
+    private static async Task ScoreAsync(ITeacher teacher, List<Pending> pending, CancellationToken cancellationToken)
     {
         // One flat list of pairs (each query's positives, then its candidates) in one call: batching is the teacher's
         // (CrossEncoderTeacherOptions.BatchSize, TeacherScoreCacheOptions.BatchSize), not the miner's.
@@ -322,6 +376,7 @@ public sealed partial class HardNegativeMiner
         public int Filtered;
         public int TooFew;
         public int SignCaveat;
+        public int NoCandidates;
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Skipped {Count} queries without a relevant document in the judgments")]
@@ -329,6 +384,9 @@ public sealed partial class HardNegativeMiner
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Mined {Examples} examples from {Queries} queries: {Negatives} negatives; candidates removed: {Excluded} judged relevant, {Duplicates} duplicate texts, {Filtered} by the teacher filter; {TooFew} queries had fewer than {Minimum} negatives")]
     private static partial void LogSummary(ILogger logger, int examples, int queries, int negatives, int excluded, int duplicates, int filtered, int tooFew, int minimum);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Skipped {Count} unjudged queries for which the retriever found no document")]
+    private static partial void LogNoCandidates(ILogger logger, int count);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Count} queries had a positive scored at or below zero, where MaxFractionOfPositive cannot apply; the positive's score was used as the threshold. Prefer AbsoluteMargin or a teacher returning probabilities")]
     private static partial void LogSignCaveat(ILogger logger, int count);

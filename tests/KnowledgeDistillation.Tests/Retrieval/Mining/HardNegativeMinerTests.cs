@@ -42,6 +42,30 @@ public class HardNegativeMinerTests
     }
 
     [Fact]
+    public async Task Unjudged_queries_take_the_top_candidate_as_positive_and_negatives_from_the_rest_of_the_range()
+    {
+        var retriever = new TableRetriever(new Dictionary<string, string[]>
+        {
+            ["cats"] = Ranking,
+            ["dogs"] = ["d7", "d2", "d9", "d4", "d5"],
+        });
+        var miner = new HardNegativeMiner(retriever, Corpus, options: new HardNegativeMinerOptions
+        {
+            MinRank = 1, MaxRank = 4, NegativesPerQuery = 3, Selection = NegativeSelection.Top,
+        });
+
+        // "nothing" retrieves no document: it has no positive and is skipped.
+        IReadOnlyList<DistillationExample> examples = await miner.MineUnjudgedAsync(
+            [new QueryRecord("q1", "cats"), new QueryRecord("q2", "nothing"), new QueryRecord("q3", "dogs")]);
+
+        examples.Select(e => e.Id).Should().Equal("q1", "q3");
+        examples[0].Positives.Should().Equal(T(0));
+        examples[0].Negatives.Should().Equal(T(1), T(2), T(3));
+        examples[1].Positives.Should().Equal(T(7));
+        examples[1].Negatives.Should().Equal(T(2), T(9), T(4));
+    }
+
+    [Fact]
     public async Task Random_negatives_are_reproducible_per_seed_and_independent_of_batching_and_order()
     {
         string[] texts = ["q-a", "q-b", "q-c", "q-d"];

@@ -1,0 +1,263 @@
+using System.Text.Json;
+using KnowledgeDistillation.Data;
+using KnowledgeDistillation.Lucene;
+using KnowledgeDistillation.Models;
+using KnowledgeDistillation.Retrieval;
+using KnowledgeDistillation.Tokenization;
+using KnowledgeDistillation.Workflow.Training;
+
+namespace KnowledgeDistillation.Cli.Tests;
+
+/// <summary>
+/// <c>kd mine --labels none</c>: label-free mining of unjudged queries (positive: the first stage's top candidate) and
+/// title pseudo-queries (positive: their document) that opens no qrels, and <c>--retriever</c> given twice (BM25 and a
+/// bi-encoder fused by reciprocal rank fusion).
+/// </summary>
+public class LabelFreeMiningTests
+{
+    private static async Task<JsonElement> MineAsync(params string[] args)
+    {
+        Kd.Result r = await Kd.RunAsync(["mine", "--labels", "none", "--negatives", "3", "--max-rank", "8", "--json", .. args]);
+        r.ExitCode.Should().Be(0, r.Error);
+        using JsonDocument json = JsonDocument.Parse(r.Out);
+        return json.RootElement.Clone();
+    }
+
+    [Fact]
+    public async Task Without_qrels_or_with_garbage_qrels_it_mines_the_same_and_each_positive_is_bm25_s_top_document()
+    {
+        using var data = new TestData();
+        string beir = await data.BeirSliceAsync(queries: 20, documents: 150);
+        // The same corpus and queries with no qrels folder at all.
+        string bare = data.File("bare");
+        Directory.CreateDirectory(bare);
+        foreach (string file in new[] { "corpus.jsonl", "queries.jsonl" })
+            File.Copy(Path.Combine(beir, file), Path.Combine(bare, file));
+        // And the original folder with qrels no reader accepts: opened, they fail the run (checked below).
+        await File.WriteAllTextAsync(Path.Combine(beir, "qrels", "train.tsv"), "this is\tnot\ta qrels file\nnor\tthis\n");
+        await File.WriteAllTextAsync(Path.Combine(beir, "qrels", "test.tsv"), "garbage\n");
+
+        JsonElement fromBare = await MineAsync("--data", bare, "--output", data.File("bare.jsonl"));
+        JsonElement fromGarbage = await MineAsync("--data", beir, "--output", data.File("garbage.jsonl"));
+        Kd.Result judged = await Kd.RunAsync("mine", "--data", beir, "--output", data.File("judged.jsonl"));
+        judged.ExitCode.Should().Be(ExitCodes.BadInput, "the garbage qrels fail a run that reads them");
+
+        string mined = await File.ReadAllTextAsync(data.File("bare.jsonl"));
+        mined.Should().NotBeEmpty();
+        (await File.ReadAllTextAsync(data.File("garbage.jsonl"))).Should().Be(mined);
+        foreach (JsonElement result in new[] { fromBare, fromGarbage })
+        {
+            result.GetProperty("labels").GetString().Should().Be("none");
+            result.GetProperty("retriever").GetString().Should().Be("bm25");
+            result.GetProperty("examples").GetInt32().Should().Be(20);
+            result.GetProperty("fromQueries").GetInt32().Should().Be(20, "every query of queries.jsonl is mined");
+            result.GetProperty("fromPseudoQueries").GetInt32().Should().Be(0);
+            result.GetProperty("devQueries").GetInt32().Should().Be(0);
+        }
+
+        // The check: BM25 (k1 0.9, b 0.4) over the corpus, independently of the miner.
+        List<CorpusDocument> corpus = await CorpusAsync(bare);
+        using Bm25Index index = Bm25Index.BuildInMemory(corpus);
+        var text = corpus.ToDictionary(d => d.Id, d => d.FullText);
+        foreach (DistillationExample example in await ReadAsync(data.File("bare.jsonl")))
+        {
+            string[] ranking = index.Search(example.Query, 8).Select(d => text[d.DocumentId]).ToArray();
+            example.Positives.Should().Equal([ranking[0]], "an unjudged query's positive is the first stage's top candidate");
+            example.Negatives.Should().HaveCount(3).And.OnlyContain(n => Array.IndexOf(ranking, n) > 0, "negatives come from ranks 2 to 8");
+        }
+    }
+
+    [Fact]
+    public async Task A_queries_file_replaces_the_folder_s_queries()
+    {
+        using var data = new TestData();
+        string beir = await data.BeirSliceAsync(queries: 20, documents: 150);
+        Directory.Delete(Path.Combine(beir, "qrels"), recursive: true);
+        string queries = data.File("unjudged.jsonl");
+        string[] texts = ["coronavirus vaccine trial results", "gene expression in tumour cells", "diabetes and insulin resistance"];
+        await File.WriteAllLinesAsync(queries, texts.Select((t, i) => JsonSerializer.Serialize(new Dictionary<string, string> { ["_id"] = $"u{i}", ["text"] = t })));
+
+        JsonElement result = await MineAsync("--data", beir, "--queries", queries, "--output", data.File("out.jsonl"));
+
+        result.GetProperty("fromQueries").GetInt32().Should().Be(3);
+        (await ReadAsync(data.File("out.jsonl"))).Select(e => e.Query).Should().Equal(texts);
+
+        // The same queries as MS MARCO TSV (qid<TAB>text), read by the file's name.
+        string tsv = data.File("unjudged.tsv");
+        await File.WriteAllLinesAsync(tsv, texts.Select((t, i) => $"u{i}\t{t}"));
+        await MineAsync("--data", beir, "--queries", tsv, "--output", data.File("tsv.jsonl"));
+        (await File.ReadAllTextAsync(data.File("tsv.jsonl"))).Should().Be(await File.ReadAllTextAsync(data.File("out.jsonl")));
+    }
+
+    [Fact]
+    public async Task From_a_corpus_alone_title_pseudo_queries_keep_the_document_they_came_from_even_when_bm25_ranks_another_first()
+    {
+        using var data = new TestData();
+        string beir = await data.BeirSliceAsync(queries: 5, documents: 120);
+        string corpusOnly = data.File("corpus-only");
+        Directory.CreateDirectory(corpusOnly);
+        List<CorpusDocument> documents = await CorpusAsync(beir);
+        // A decoy (its two-word title makes no pseudo-query) that repeats one document's title: BM25 ranks it above that document.
+        CorpusDocument source = documents.First(d => d.Title.Split(' ', StringSplitOptions.RemoveEmptyEntries).Length >= 5);
+        var decoy = new CorpusDocument("decoy", "decoy note", string.Join(' ', Enumerable.Repeat(source.Title, 3)));
+        documents.Add(decoy);
+        await File.WriteAllLinesAsync(Path.Combine(corpusOnly, "corpus.jsonl"),
+            documents.Select(d => JsonSerializer.Serialize(new Dictionary<string, string> { ["_id"] = d.Id, ["title"] = d.Title, ["text"] = d.Text })));
+        using (Bm25Index index = Bm25Index.BuildInMemory(documents))
+            index.Search(source.Title, 1)[0].DocumentId.Should().Be("decoy", "the decoy is BM25's top document for the title");
+
+        JsonElement result = await MineAsync("--data", corpusOnly, "--pseudo-queries", "all", "--output", data.File("out.jsonl"));
+
+        int titled = documents.Count(d => d.Title.Split(' ', StringSplitOptions.RemoveEmptyEntries).Length >= 3);
+        result.GetProperty("fromQueries").GetInt32().Should().Be(0, "the folder has no queries.jsonl");
+        List<DistillationExample> mined = await ReadAsync(data.File("out.jsonl"));
+        result.GetProperty("fromPseudoQueries").GetInt32().Should().Be(mined.Count);
+        // Every titled document is a pseudo-query; one whose title finds fewer than 3 other documents in the top 8 is dropped.
+        mined.Count.Should().BeInRange(titled - 3, titled);
+        foreach (DistillationExample example in mined)
+        {
+            // Titles can repeat: the positive is one of the documents with this title, and never a negative.
+            string[] sources = documents.Where(d => d.Title == example.Query).Select(d => d.FullText).ToArray();
+            example.Positives.Should().ContainSingle().Which.Should().BeOneOf(sources);
+            example.Negatives.Should().NotContain(example.Positives[0]);
+        }
+        mined.Single(e => e.Query == source.Title).Positives.Should().Equal(source.FullText);
+    }
+
+    [Fact]
+    public async Task Bm25_and_a_dense_model_given_together_fuse_by_reciprocal_rank_and_the_positive_is_the_fused_top()
+    {
+        using var data = new TestData();
+        string beir = await data.BeirSliceAsync(queries: 20, documents: 150);
+        Directory.Delete(Path.Combine(beir, "qrels"), recursive: true);
+        // A small random student (DenseMiningTests' fixture): its ranking differs from BM25's, so the fusion shows.
+        string student = data.File("student");
+        var tokenizer = HuggingFaceBertTokenizer.FromVocabularyFile(Path.Combine(AppContext.BaseDirectory, "vocab", "bert-base-uncased", "vocab.txt"));
+        using (BiEncoderStudent created = DistillStep.CreateStudent(new DistillOptions { MaxLength = 64, Trainer = new() { Seed = 3 } }, tokenizer))
+            await created.SaveAsync(student);
+
+        JsonElement result = await MineAsync("--data", beir, "--retriever", "bm25", "--retriever", student, "--output", data.File("fused.jsonl"));
+
+        result.GetProperty("retriever").GetString().Should().Be("bm25+dense");
+        result.GetProperty("labels").GetString().Should().Be("none");
+        result.GetProperty("pooling").GetString().Should().Be("mean");
+        result.GetProperty("fromQueries").GetInt32().Should().Be(20);
+
+        // The check: each ranking's top 8, fused by hand (1/(60 + rank), ties to BM25's order), independently of the miner.
+        List<CorpusDocument> corpus = await CorpusAsync(beir);
+        var text = corpus.ToDictionary(d => d.Id, d => d.FullText);
+        using Bm25Index index = Bm25Index.BuildInMemory(corpus);
+        using BiEncoderStudent reference = BiEncoderStudent.FromPretrained(student, new BiEncoderStudentOptions { MaxSequenceLength = 64 });
+        float[][] documents = reference.Encode(corpus.Select(d => d.FullText).ToArray(), TextKind.Document);
+        List<DistillationExample> mined = await ReadAsync(data.File("fused.jsonl"));
+        float[][] queries = reference.Encode(mined.Select(e => e.Query).ToArray(), TextKind.Query);
+        int differsFromBm25 = 0;
+        for (int q = 0; q < mined.Count; q++)
+        {
+            string[] bm25 = index.Search(mined[q].Query, 8).Select(d => d.DocumentId).ToArray();
+            string[] dense = corpus.Select((d, i) => (d.Id, Score: Cosine(queries[q], documents[i])))
+                .OrderByDescending(p => p.Score).Take(8).Select(p => p.Id).ToArray();
+            var fused = new Dictionary<string, double>(StringComparer.Ordinal);
+            foreach (string[] ranking in new[] { bm25, dense })
+            {
+                for (int r = 0; r < ranking.Length; r++)
+                    fused[ranking[r]] = fused.GetValueOrDefault(ranking[r]) + 1.0 / (60 + r + 1);
+            }
+            string[] order = fused.OrderByDescending(p => p.Value).Select(p => text[p.Key]).ToArray();
+            mined[q].Positives.Should().Equal([order[0]], "the positive is the fused list's top candidate");
+            mined[q].Negatives.Should().OnlyContain(n => Array.IndexOf(order, n) > 0, "negatives come from the fused top 8");
+            if (order[0] != text[bm25[0]])
+                differsFromBm25++;
+        }
+        differsFromBm25.Should().BeGreaterThan(0, "the dense ranking moves some fused tops away from BM25's");
+    }
+
+    [Fact]
+    public async Task The_documented_label_free_sequence_runs_end_to_end()
+    {
+        // docs/cli.md, "Label-free distillation (no qrels)", on a slice: only the evaluation reads qrels.
+        using var data = new TestData();
+        string beir = await data.BeirSliceAsync(queries: 12, documents: 100);
+        string qrels = data.File("qrels-aside");
+        Directory.Move(Path.Combine(beir, "qrels"), qrels);
+        string student = data.File("minilm");
+        var tokenizer = HuggingFaceBertTokenizer.FromVocabularyFile(Path.Combine(AppContext.BaseDirectory, "vocab", "bert-base-uncased", "vocab.txt"));
+        using (BiEncoderStudent created = DistillStep.CreateStudent(new DistillOptions { MaxLength = 32, Trainer = new() { Seed = 5 } }, tokenizer))
+            await created.SaveAsync(student);
+
+        Kd.Result mined = await Kd.RunAsync("mine", "--data", beir, "--labels", "none", "--pseudo-queries", "all",
+            "--retriever", "bm25", "--retriever", student, "--negatives", "3", "--max-rank", "10", "--output", data.File("train.jsonl.gz"));
+        mined.ExitCode.Should().Be(0, mined.Error);
+        Kd.Result scored = await Kd.RunAsync("score", "--teacher", student, "--fuse-bm25", "0.5", "--corpus", beir,
+            "--input", data.File("train.jsonl.gz"), "--cache", data.File("minilm.kdscores"), "--output", data.File("scored.jsonl.gz"));
+        scored.ExitCode.Should().Be(0, scored.Error);
+        Kd.Result distilled = await Kd.RunAsync("distill", "--train", data.File("scored.jsonl.gz"), "--student", student, "--recipe", "kl",
+            "--output", data.File("student"), "--max-steps", "2", "--batch-size", "4", "--precision", "float32");
+        distilled.ExitCode.Should().Be(0, distilled.Error);
+        Directory.Move(qrels, Path.Combine(beir, "qrels"));
+        Kd.Result evaluated = await Kd.RunAsync("evaluate", "--data", beir, "--split", "train", "--model", data.File("student"), "--json");
+        evaluated.ExitCode.Should().Be(0, evaluated.Error);
+        using JsonDocument json = JsonDocument.Parse(evaluated.Out);
+        json.RootElement.GetProperty("queries").GetInt32().Should().Be(12);
+    }
+
+    [Theory]
+    [InlineData("--labels none --dev-queries 2", "--dev-queries")]
+    [InlineData("--labels none --retriever @s1 --retriever @s2", "one bi-encoder")]
+    [InlineData("--retriever @s1 --retriever @s2", "one bi-encoder")]
+    [InlineData("--labels none --retriever bm25 --retriever bm25", "bm25 is given twice")]
+    [InlineData("--labels none --qrels @q.tsv", "--qrels")]
+    [InlineData("--labels none --split test", "--split")]
+    [InlineData("--labels maybe", "maybe")]
+    [InlineData("--queries @q.jsonl", "--labels none")]
+    public async Task Usage_errors_exit_2_naming_the_option_and_write_nothing(string options, string named)
+    {
+        using var data = new TestData();
+        string beir = await data.BeirSliceAsync(queries: 5, documents: 40);
+        string[] extra = options.Split(' ').Select(a => a.StartsWith('@') ? data.File(a[1..]) : a).ToArray();
+        Kd.Result r = await Kd.RunAsync(["mine", "--data", beir, "--output", data.File("out.jsonl"), .. extra]);
+        r.ExitCode.Should().Be(ExitCodes.Usage, r.Error);
+        r.Error.Should().Contain(named);
+        File.Exists(data.File("out.jsonl")).Should().BeFalse();
+    }
+
+    [Fact]
+    public async Task A_corpus_without_queries_and_without_pseudo_queries_exits_3_saying_there_is_nothing_to_mine()
+    {
+        using var data = new TestData();
+        string beir = await data.BeirSliceAsync(queries: 5, documents: 40);
+        File.Delete(Path.Combine(beir, "queries.jsonl"));
+        Kd.Result r = await Kd.RunAsync("mine", "--data", beir, "--labels", "none", "--output", data.File("out.jsonl"));
+        r.ExitCode.Should().Be(ExitCodes.BadInput, r.Error);
+        r.Error.Should().Contain("nothing to mine");
+        File.Exists(data.File("out.jsonl")).Should().BeFalse();
+    }
+
+    private static async Task<List<CorpusDocument>> CorpusAsync(string folder)
+    {
+        var corpus = new List<CorpusDocument>();
+        await foreach (CorpusDocument d in BeirFormat.ReadCorpusAsync(Path.Combine(folder, "corpus.jsonl")))
+            corpus.Add(d);
+        return corpus;
+    }
+
+    private static async Task<List<DistillationExample>> ReadAsync(string path)
+    {
+        var examples = new List<DistillationExample>();
+        await foreach (DistillationExample e in FlagEmbeddingJsonl.ReadAsync(path))
+            examples.Add(e);
+        return examples;
+    }
+
+    private static double Cosine(float[] a, float[] b)
+    {
+        double dot = 0, na = 0, nb = 0;
+        for (int i = 0; i < a.Length; i++)
+        {
+            dot += a[i] * (double)b[i];
+            na += a[i] * (double)a[i];
+            nb += b[i] * (double)b[i];
+        }
+        return dot / Math.Sqrt(na * nb);
+    }
+}
