@@ -23,7 +23,7 @@ namespace KnowledgeDistillation.Tests.Models.Onnx;
 /// </summary>
 public sealed class OnnxTeacherRerankingDriftTests(ITestOutputHelper output) : IDisposable
 {
-    private const int TrainQueries = 256, Steps = 40, TestQueries = 40, Depth = 20, MaxLength = 128;
+    private const int TrainQueries = 240, Steps = 30, TrainLength = 64, TestQueries = 40, Depth = 20, MaxLength = 128;
     private readonly string _folder = BertFixture.NewTempDir();
 
     [Fact]
@@ -38,7 +38,7 @@ public sealed class OnnxTeacherRerankingDriftTests(ITestOutputHelper output) : I
         var bm25 = new Bm25Retriever(index);
 
         // The QuickStart's teacher (BERT 2 x 128 with the exact-match input, seed 42), trained for a few dozen steps on
-        // BM25-mined SciFact training queries.
+        // BM25-mined SciFact training queries; on pairs cut to 64 tokens, to keep the test short.
         var miner = new HardNegativeMiner(bm25, corpus, teacher: null, new HardNegativeMinerOptions { MinRank = 1, MaxRank = 50, NegativesPerQuery = 3 });
         QueryRecord[] trainQueries = [.. queries.Where(q => train.For(q.Id).Count > 0).Take(TrainQueries)];
         IReadOnlyList<DistillationExample> examples = await miner.MineAsync(trainQueries, train);
@@ -48,7 +48,7 @@ public sealed class OnnxTeacherRerankingDriftTests(ITestOutputHelper output) : I
             ExactMatchEmbedding = true,
         }.WithNumLabels(1);
         BertForSequenceClassification model = BertForSequenceClassification.Create(config, seed: 42);
-        await new CrossEncoderTrainer(tokenizer, new CrossEncoderTrainerOptions { LearningRate = 1e-3, BatchSize = 8, NegativesPerQuery = 3, MaxLength = MaxLength, MaxSteps = Steps })
+        await new CrossEncoderTrainer(tokenizer, new CrossEncoderTrainerOptions { LearningRate = 1e-3, BatchSize = 8, NegativesPerQuery = 3, MaxLength = TrainLength, MaxSteps = Steps })
             .TrainAsync(model, examples);
 
         // The engines as `kd evaluate --engine onnx [--quantize]` loads them: the library's export and int8 quantization.
@@ -76,7 +76,7 @@ public sealed class OnnxTeacherRerankingDriftTests(ITestOutputHelper output) : I
 
         evaluator.QueryCount.Should().Be(TestQueries);
         fp32Ndcg.Should().BeApproximately(torchNdcg, 1e-4, "ONNX Runtime float32 ranks as libtorch does");
-        // Weight scales of max/255 instead of max/127 (each column's larger weights clipped at half) moved int8 by 0.018.
+        // Weight scales of max/255 instead of max/127 (each column's larger weights clipped at half) moved int8 by 0.031.
         Math.Abs(int8Ndcg - fp32Ndcg).Should().BeLessThanOrEqualTo(0.005, "issue 28's bound on int8 reranking drift");
         fp32Ndcg.Should().BeGreaterThan(chance + 0.1, "the teacher's ranking means something, so the bound is not vacuous");
     }
