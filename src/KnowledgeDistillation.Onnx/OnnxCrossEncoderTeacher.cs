@@ -39,16 +39,11 @@ namespace KnowledgeDistillation.Onnx;
 /// </remarks>
 public sealed partial class OnnxCrossEncoderTeacher : ITeacher, IDisposable
 {
-    private const string InputIdsName = "input_ids";
-    private const string AttentionMaskName = "attention_mask";
-    private const string TokenTypeIdsName = "token_type_ids";
-    private const string ExactMatchIdsName = BertOnnxGraph.ExactMatchIds;
     private const int DefaultPositions = 512;
     private static readonly string[] s_modelFileCandidates = [OnnxExporter.ModelFileName, "onnx/" + OnnxExporter.ModelFileName];
 
     private readonly InferenceSession _session;
-    private readonly string[] _inputNames;
-    private readonly bool _int32Inputs;
+    private readonly OnnxBertInputs _inputs;
     private readonly HashSet<long> _specialIds;
     private readonly int _labels;
     private readonly int _labelIndex;
@@ -68,27 +63,15 @@ public sealed partial class OnnxCrossEncoderTeacher : ITeacher, IDisposable
         Options = options;
 
         _specialIds = ExactMatchIds.SpecialIds(tokenizer);
-        var inputs = session.InputMetadata;
-        string[] known = [InputIdsName, AttentionMaskName, TokenTypeIdsName, ExactMatchIdsName];
-        foreach ((string name, NodeMetadata meta) in inputs)
-        {
-            if (Array.IndexOf(known, name) < 0)
-                throw new CheckpointException(modelPath, $"the graph has the input \"{name}\"; a cross-encoder takes only {string.Join(", ", known)} (inputs: {string.Join(", ", inputs.Keys)}).");
-            if (meta.ElementDataType is not (TensorElementType.Int64 or TensorElementType.Int32) || meta.Dimensions.Length != 2)
-                throw new CheckpointException(modelPath, $"the input \"{name}\" is {meta.ElementDataType} of rank {meta.Dimensions.Length}; expected int64 (or int32) [batch, sequence].");
-        }
-        if (!inputs.ContainsKey(InputIdsName))
-            throw new CheckpointException(modelPath, $"the graph has no \"{InputIdsName}\" input (inputs: {string.Join(", ", inputs.Keys)}); it is not a BERT cross-encoder export.");
-        _inputNames = known.Where(inputs.ContainsKey).ToArray();
-        _int32Inputs = inputs[InputIdsName].ElementDataType == TensorElementType.Int32;
+        _inputs = OnnxBertInputs.Check(session, modelPath,
+            [OnnxBertInputs.InputIds, OnnxBertInputs.AttentionMask, OnnxBertInputs.TokenTypeIds, BertOnnxGraph.ExactMatchIds], "a cross-encoder", "BERT cross-encoder");
         if (!session.OutputMetadata.TryGetValue(OnnxExporter.LogitsOutput, out NodeMetadata? output))
             throw new CheckpointException(modelPath, $"the graph has no \"{OnnxExporter.LogitsOutput}\" output (outputs: {string.Join(", ", session.OutputMetadata.Keys)}); it is not a sequence-classification export.");
         if (output.ElementDataType != TensorElementType.Float || output.Dimensions.Length != 2)
             throw new CheckpointException(modelPath, $"the output \"{OnnxExporter.LogitsOutput}\" is {output.ElementDataType} of rank {output.Dimensions.Length}; expected float32 [batch, labels].");
 
         // One real run: learns the number of labels, and turns a tokenizer larger than the embedding matrix into a load error.
-        int lastId = tokenizer.VocabularySize - 1;
-        long[] probe = [tokenizer.ClsTokenId, lastId, tokenizer.SepTokenId];
+        long[] probe = [tokenizer.ClsTokenId, tokenizer.VocabularySize - 1, tokenizer.SepTokenId];
         float[] logits;
         try
         {
@@ -96,8 +79,7 @@ public sealed partial class OnnxCrossEncoderTeacher : ITeacher, IDisposable
         }
         catch (OnnxRuntimeException ex)
         {
-            throw new CheckpointException(modelPath,
-                $"a test run with the token ids [{tokenizer.ClsTokenId}, {lastId}, {tokenizer.SepTokenId}] failed; the usual cause is a vocabulary with more tokens ({tokenizer.VocabularySize}) than the model's word-embedding matrix, i.e. a tokenizer that does not belong to this model. ONNX Runtime said: {ex.Message}", ex);
+            throw OnnxBertInputs.ProbeFailed(modelPath, tokenizer, ex);
         }
         _labels = logits.Length;
         _labelIndex = CrossEncoderLabels.Resolve(_labels, options.LabelIndex, nameof(OnnxCrossEncoderTeacherOptions));
@@ -162,14 +144,19 @@ public sealed partial class OnnxCrossEncoderTeacher : ITeacher, IDisposable
 
         string configPath = Path.Combine(tokenizerDirectory, "config.json");
         BertConfig? config = File.Exists(configPath) ? BertConfig.Load(configPath) : null;
-        if (config is not null && tokenizer.VocabularySize > config.VocabSize)
-            throw new CheckpointException(Path.Combine(tokenizerDirectory, "vocab.txt"), $"the vocabulary has {tokenizer.VocabularySize} tokens but the model embeds {config.VocabSize} (vocab_size in config.json); this tokenizer does not belong to the model.");
-        int positions = config?.MaxPositionEmbeddings ?? DefaultPositions;
-        if (options.MaxLength is { } requested && requested > positions)
-            throw new ArgumentException($"MaxLength {requested} exceeds the model's {positions} positions ({(config is null ? "no config.json: BERT's 512" : "max_position_embeddings")}).", nameof(options));
-        int maxLength = options.MaxLength ?? Math.Min(tokenizer.Options.ModelMaxLength, positions);
-        if (maxLength < 3)
-            throw new CheckpointException(tokenizerDirectory, $"the maximum length {maxLength}, from the tokenizer's model_max_length or the model's positions, cannot hold the three special tokens of a pair ([CLS] q [SEP] d [SEP]).");
+        if (config is not null && CrossEncoderLimits.VocabularyError(tokenizer, config.VocabSize) is { } vocabularyError)
+            throw new CheckpointException(Path.Combine(tokenizerDirectory, "vocab.txt"), vocabularyError);
+        int maxLength;
+        try
+        {
+            maxLength = CrossEncoderLimits.ResolveMaxLength(options.MaxLength, config?.MaxPositionEmbeddings ?? DefaultPositions,
+                config is null ? "no config.json: BERT's 512" : "max_position_embeddings", tokenizer, (nameof(options), "tokenizer", "model"));
+        }
+        catch (ArgumentException ex) when (ex.ParamName != nameof(options))
+        {
+            // As CrossEncoderTeacher.FromPretrained: the folder's own files leave no room for a pair, a checkpoint problem.
+            throw new CheckpointException(tokenizerDirectory, ex.Message, ex);
+        }
 
         // The file's bytes decide the scores: hashed for the identity, and searched for int8 products.
         byte[] hash;
@@ -177,7 +164,7 @@ public sealed partial class OnnxCrossEncoderTeacher : ITeacher, IDisposable
         using (FileStream file = File.OpenRead(modelPath))
             (hash, quantized) = HashAndFindQuantization(file);
 
-        InferenceSession session = OnnxSessions.Create(modelPath, options.GraphOptimizationLevel, options.IntraOpThreads, options.InterOpThreads, options.ConfigureSession, logger);
+        InferenceSession session = OnnxSessions.Create(modelPath, options, logger);
         try
         {
             var teacher = new OnnxCrossEncoderTeacher(session, modelPath, hash, quantized, tokenizer, maxLength, options);
@@ -253,45 +240,14 @@ public sealed partial class OnnxCrossEncoderTeacher : ITeacher, IDisposable
 
     // Runs one padded batch; returns its logits, [batch, labels] row-major.
     private float[] Run(BertBatchEncoding batch, CancellationToken cancellationToken)
-    {
-        long[] shape = [batch.BatchSize, batch.SequenceLength];
-        var values = new List<OrtValue>(_inputNames.Length);
-        try
+        => _inputs.Run(_session, [batch.BatchSize, batch.SequenceLength], name => name switch
         {
-            foreach (string name in _inputNames)
-            {
-                long[] data = name switch
-                {
-                    InputIdsName => batch.InputIds,
-                    AttentionMaskName => batch.AttentionMask.ToArray(),
-                    // The exported exact-match extension: computed from the pair encoding as CrossEncoderTeacher does.
-                    ExactMatchIdsName => ExactMatchIds.Compute(batch, _specialIds),
-                    _ => batch.TokenTypeIds.ToArray(),
-                };
-                values.Add(_int32Inputs
-                    ? OrtValue.CreateTensorValueFromMemory(Array.ConvertAll(data, v => (int)v), shape)
-                    : OrtValue.CreateTensorValueFromMemory(data, shape));
-            }
-            using var runOptions = new RunOptions();
-            using CancellationTokenRegistration registration = cancellationToken.Register(static o => ((RunOptions)o!).Terminate = true, runOptions);
-            IDisposableReadOnlyCollection<OrtValue> outputs;
-            try
-            {
-                outputs = _session.Run(runOptions, _inputNames, values, [OnnxExporter.LogitsOutput]);
-            }
-            catch (OnnxRuntimeException) when (cancellationToken.IsCancellationRequested)
-            {
-                throw new OperationCanceledException(cancellationToken);
-            }
-            using (outputs)
-                return outputs[0].GetTensorDataAsSpan<float>().ToArray();
-        }
-        finally
-        {
-            foreach (OrtValue value in values)
-                value.Dispose();
-        }
-    }
+            OnnxBertInputs.InputIds => batch.InputIds,
+            OnnxBertInputs.AttentionMask => batch.AttentionMask.ToArray(),
+            // The exported exact-match extension: computed from the pair encoding as CrossEncoderTeacher does.
+            BertOnnxGraph.ExactMatchIds => ExactMatchIds.Compute(batch, _specialIds),
+            _ => batch.TokenTypeIds.ToArray(),
+        }, OnnxExporter.LogitsOutput, output => output.GetTensorDataAsSpan<float>().ToArray(), cancellationToken);
 
     private static (byte[] Hash, bool Quantized) HashAndFindQuantization(FileStream file)
     {

@@ -7,7 +7,7 @@ namespace KnowledgeDistillation.Onnx;
 /// How an <see cref="OnnxCrossEncoderTeacher"/> scores pairs. The scoring settings mean what
 /// <see cref="CrossEncoderTeacherOptions"/>' do; the rest are ONNX Runtime's session settings.
 /// </summary>
-public sealed record OnnxCrossEncoderTeacherOptions
+public sealed record OnnxCrossEncoderTeacherOptions : IOnnxSessionSettings
 {
     /// <summary>
     /// The ONNX file, relative to the folder: <see cref="Models.OnnxExporter.QuantizedModelFileName"/> scores with the
@@ -56,9 +56,6 @@ public sealed record OnnxCrossEncoderTeacherOptions
             throw new ArgumentOutOfRangeException(nameof(LabelIndex), LabelIndex, "The label index cannot be negative.");
         if (!Enum.IsDefined(Activation))
             throw new ArgumentException($"Unknown activation {Activation}.", nameof(Activation));
-        if (IntraOpThreads is { } intra)
-            ArgumentOutOfRangeException.ThrowIfNegative(intra, nameof(IntraOpThreads));
-        if (InterOpThreads is { } inter)
-            ArgumentOutOfRangeException.ThrowIfNegative(inter, nameof(InterOpThreads));
+        OnnxSessions.Validate(this);
     }
 }

@@ -39,9 +39,6 @@ namespace KnowledgeDistillation.Onnx;
 /// </remarks>
 public sealed partial class OnnxEmbeddingModel : IDisposable
 {
-    private const string InputIdsName = "input_ids";
-    private const string AttentionMaskName = "attention_mask";
-    private const string TokenTypeIdsName = "token_type_ids";
     private const string SentenceEmbeddingName = "sentence_embedding";
     private const int DefaultMaxLengthCap = 512;
 
@@ -49,8 +46,7 @@ public sealed partial class OnnxEmbeddingModel : IDisposable
     private static readonly string[] s_tokenOutputs = ["token_embeddings", "last_hidden_state"];
 
     private readonly InferenceSession _session;
-    private readonly string[] _inputNames;
-    private readonly bool _int32Inputs;
+    private readonly OnnxBertInputs _inputs;
     private readonly string _outputName;
     private readonly bool _poolInGraph;
     private readonly bool _normalizeHere;
@@ -77,19 +73,8 @@ public sealed partial class OnnxEmbeddingModel : IDisposable
         _documentPromptTokens = PromptTokens(DocumentPrefix);
 
         // Inputs: the three BERT inputs, in whatever subset and integer type the graph declares.
-        var inputs = session.InputMetadata;
-        string[] known = [InputIdsName, AttentionMaskName, TokenTypeIdsName];
-        foreach ((string name, NodeMetadata meta) in inputs)
-        {
-            if (Array.IndexOf(known, name) < 0)
-                throw new CheckpointException(modelPath, $"the graph has the input \"{name}\"; an embedding model takes only {string.Join(", ", known)} (inputs: {string.Join(", ", inputs.Keys)}).");
-            if (meta.ElementDataType is not (TensorElementType.Int64 or TensorElementType.Int32) || meta.Dimensions.Length != 2)
-                throw new CheckpointException(modelPath, $"the input \"{name}\" is {meta.ElementDataType} of rank {meta.Dimensions.Length}; expected int64 (or int32) [batch, sequence].");
-        }
-        if (!inputs.ContainsKey(InputIdsName))
-            throw new CheckpointException(modelPath, $"the graph has no \"{InputIdsName}\" input (inputs: {string.Join(", ", inputs.Keys)}); it is not a BERT encoder export.");
-        _inputNames = known.Where(inputs.ContainsKey).ToArray();
-        _int32Inputs = inputs[InputIdsName].ElementDataType == TensorElementType.Int32;
+        _inputs = OnnxBertInputs.Check(session, modelPath,
+            [OnnxBertInputs.InputIds, OnnxBertInputs.AttentionMask, OnnxBertInputs.TokenTypeIds], "an embedding model", "BERT encoder");
 
         // Outputs: the graph's pooled embedding when it computes what the settings ask for, else token states pooled here.
         var outputs = session.OutputMetadata;
@@ -113,16 +98,14 @@ public sealed partial class OnnxEmbeddingModel : IDisposable
             throw new CheckpointException(modelPath, $"the output \"{_outputName}\" is {output.ElementDataType} of rank {output.Dimensions.Length}; expected float32 of rank {expectedRank}.");
 
         // One real run: learns the dimension, and turns a tokenizer larger than the embedding matrix into a load error.
-        int lastId = tokenizer.VocabularySize - 1;
         float[][] probe;
         try
         {
-            probe = Run([[tokenizer.ClsTokenId, lastId, tokenizer.SepTokenId]], [0], 0, 1, 0, CancellationToken.None);
+            probe = Run([[tokenizer.ClsTokenId, tokenizer.VocabularySize - 1, tokenizer.SepTokenId]], [0], 0, 1, 0, CancellationToken.None);
         }
         catch (OnnxRuntimeException ex)
         {
-            throw new CheckpointException(modelPath,
-                $"a test run with the token ids [{tokenizer.ClsTokenId}, {lastId}, {tokenizer.SepTokenId}] failed; the usual cause is a vocabulary with more tokens ({tokenizer.VocabularySize}) than the model's word-embedding matrix, i.e. a tokenizer that does not belong to this model. ONNX Runtime said: {ex.Message}", ex);
+            throw OnnxBertInputs.ProbeFailed(modelPath, tokenizer, ex);
         }
         EmbeddingDimension = probe[0].Length;
         if (settings.ExpectedDimension is { } d && d != EmbeddingDimension)
@@ -198,7 +181,7 @@ public sealed partial class OnnxEmbeddingModel : IDisposable
             MaxSequenceLength = options.MaxSequenceLength ?? settings.MaxSequenceLength ?? Math.Min(tokenizer.Options.ModelMaxLength, DefaultMaxLengthCap),
         };
 
-        InferenceSession session = OnnxSessions.Create(modelPath, options.GraphOptimizationLevel, options.IntraOpThreads, options.InterOpThreads, options.ConfigureSession, logger);
+        InferenceSession session = OnnxSessions.Create(modelPath, options, logger);
         try
         {
             var model = new OnnxEmbeddingModel(session, modelPath, settings, tokenizer, options.BatchSize);
@@ -299,48 +282,19 @@ public sealed partial class OnnxEmbeddingModel : IDisposable
             inputIds.AsSpan(offset + row.Count, length - row.Count).Fill(pad);
         }
 
-        long[] shape = [count, length];
-        var values = new List<OrtValue>(_inputNames.Length);
-        try
+        return _inputs.Run(_session, [count, length], name => name switch
         {
-            foreach (string name in _inputNames)
-            {
-                long[] data = name switch
-                {
-                    InputIdsName => inputIds,
-                    AttentionMaskName => mask,
-                    _ => new long[inputIds.Length], // token_type_ids: one segment
-                };
-                values.Add(_int32Inputs
-                    ? OrtValue.CreateTensorValueFromMemory(Array.ConvertAll(data, v => (int)v), shape)
-                    : OrtValue.CreateTensorValueFromMemory(data, shape));
-            }
-            using var runOptions = new RunOptions();
-            using CancellationTokenRegistration registration = cancellationToken.Register(static o => ((RunOptions)o!).Terminate = true, runOptions);
-            IDisposableReadOnlyCollection<OrtValue> outputs;
-            try
-            {
-                outputs = _session.Run(runOptions, _inputNames, values, [_outputName]);
-            }
-            catch (OnnxRuntimeException) when (cancellationToken.IsCancellationRequested)
-            {
-                throw new OperationCanceledException(cancellationToken);
-            }
-            using (outputs)
-            {
-                OrtValue output = outputs[0];
-                long[] outShape = output.GetTensorTypeAndShape().Shape;
-                ReadOnlySpan<float> data = output.GetTensorDataAsSpan<float>();
-                return _poolInGraph
-                    ? Rows(data, count, (int)outShape[1], _normalizeHere)
-                    : Pool(data, mask, count, length, (int)outShape[2], promptTokens);
-            }
-        }
-        finally
+            OnnxBertInputs.InputIds => inputIds,
+            OnnxBertInputs.AttentionMask => mask,
+            _ => new long[inputIds.Length], // token_type_ids: one segment
+        }, _outputName, output =>
         {
-            foreach (OrtValue value in values)
-                value.Dispose();
-        }
+            long[] outShape = output.GetTensorTypeAndShape().Shape;
+            ReadOnlySpan<float> data = output.GetTensorDataAsSpan<float>();
+            return _poolInGraph
+                ? Rows(data, count, (int)outShape[1], _normalizeHere)
+                : Pool(data, mask, count, length, (int)outShape[2], promptTokens);
+        }, cancellationToken);
     }
 
     private static float[][] Rows(ReadOnlySpan<float> data, int count, int dimension, bool normalize)

@@ -8,7 +8,7 @@ namespace KnowledgeDistillation.Onnx;
 /// Settings of an <see cref="OnnxEmbeddingModel"/>. Every setting left <see langword="null"/> comes from the model folder
 /// (the export manifest, else the sentence-transformers configuration files), then from the documented default.
 /// </summary>
-public sealed record OnnxEmbeddingModelOptions
+public sealed record OnnxEmbeddingModelOptions : IOnnxSessionSettings
 {
     /// <summary>The default of <see cref="BatchSize"/>.</summary>
     public const int DefaultBatchSize = 32;
@@ -63,9 +63,6 @@ public sealed record OnnxEmbeddingModelOptions
         ArgumentOutOfRangeException.ThrowIfLessThan(BatchSize, 1, nameof(BatchSize));
         if (MaxSequenceLength is { } m)
             ArgumentOutOfRangeException.ThrowIfLessThan(m, 2, nameof(MaxSequenceLength));
-        if (IntraOpThreads is { } intra)
-            ArgumentOutOfRangeException.ThrowIfNegative(intra, nameof(IntraOpThreads));
-        if (InterOpThreads is { } inter)
-            ArgumentOutOfRangeException.ThrowIfNegative(inter, nameof(InterOpThreads));
+        OnnxSessions.Validate(this);
     }
 }

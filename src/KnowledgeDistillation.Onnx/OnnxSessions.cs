@@ -8,14 +8,23 @@ namespace KnowledgeDistillation.Onnx;
 /// <summary>Creates the ONNX Runtime sessions of this package's models the one same way (threads, optimisation, int8 widening).</summary>
 internal static partial class OnnxSessions
 {
-    public static InferenceSession Create(string modelPath, GraphOptimizationLevel optimization, int? intraOpThreads, int? interOpThreads, Action<SessionOptions>? configure, ILogger logger)
+    /// <summary>Refuses negative thread counts, naming the option.</summary>
+    public static void Validate(IOnnxSessionSettings settings)
     {
-        using var sessionOptions = new SessionOptions { GraphOptimizationLevel = optimization };
-        if (intraOpThreads is { } intra)
+        if (settings.IntraOpThreads is { } intra)
+            ArgumentOutOfRangeException.ThrowIfNegative(intra, nameof(IOnnxSessionSettings.IntraOpThreads));
+        if (settings.InterOpThreads is { } inter)
+            ArgumentOutOfRangeException.ThrowIfNegative(inter, nameof(IOnnxSessionSettings.InterOpThreads));
+    }
+
+    public static InferenceSession Create(string modelPath, IOnnxSessionSettings settings, ILogger logger)
+    {
+        using var sessionOptions = new SessionOptions { GraphOptimizationLevel = settings.GraphOptimizationLevel };
+        if (settings.IntraOpThreads is { } intra)
             sessionOptions.IntraOpNumThreads = intra;
-        if (interOpThreads is { } inter)
+        if (settings.InterOpThreads is { } inter)
             sessionOptions.InterOpNumThreads = inter;
-        configure?.Invoke(sessionOptions);
+        settings.ConfigureSession?.Invoke(sessionOptions);
         try
         {
             // int8 weights through ONNX Runtime's saturating kernel on CPUs without VNNI: the same products made exact.

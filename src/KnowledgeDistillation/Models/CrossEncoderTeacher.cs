@@ -61,24 +61,10 @@ public sealed class CrossEncoderTeacher : ITeacher, IDisposable
         ArgumentNullException.ThrowIfNull(tokenizer);
         options ??= new CrossEncoderTeacherOptions();
         options.Validate();
-        if (tokenizer.VocabularySize > model.Bert.VocabularySize)
-        {
-            throw new ArgumentException(
-                $"The tokenizer has {tokenizer.VocabularySize} tokens but the model's word-embedding matrix has {model.Bert.VocabularySize} rows (vocab_size); ids at or above {model.Bert.VocabularySize} could not be embedded. Use the tokenizer that belongs to the model.",
-                nameof(tokenizer));
-        }
-        int positions = model.Bert.MaxSequenceLength;
-        if (options.MaxLength is { } requested && requested > positions)
-            throw new ArgumentException($"MaxLength {requested} exceeds the model's {positions} positions (max_position_embeddings).", nameof(options));
-        int maxLength = options.MaxLength ?? Math.Min(tokenizer.Options.ModelMaxLength, positions);
-        if (maxLength < 3)
-        {
-            // Only a default can be this short (options.Validate refuses it): caught here, not by the first ScoreAsync.
-            bool tokenizerLimit = tokenizer.Options.ModelMaxLength <= positions;
-            throw new ArgumentException(
-                $"The maximum length {maxLength}, from {(tokenizerLimit ? "the tokenizer's model_max_length (tokenizer_config.json)" : "the model's max_position_embeddings")}, cannot hold the three special tokens of a pair ([CLS] q [SEP] d [SEP]).",
-                tokenizerLimit ? nameof(tokenizer) : nameof(model));
-        }
+        if (CrossEncoderLimits.VocabularyError(tokenizer, model.Bert.VocabularySize) is { } vocabularyError)
+            throw new ArgumentException(vocabularyError, nameof(tokenizer));
+        int maxLength = CrossEncoderLimits.ResolveMaxLength(options.MaxLength, model.Bert.MaxSequenceLength, "max_position_embeddings", tokenizer,
+            (nameof(options), nameof(tokenizer), nameof(model)));
         _labelIndex = CrossEncoderLabels.Resolve(model.NumLabels, options.LabelIndex, nameof(CrossEncoderTeacherOptions));
 
         Model = model;
