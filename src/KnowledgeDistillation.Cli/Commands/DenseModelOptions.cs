@@ -107,7 +107,9 @@ internal sealed class DenseModelOptions
         if (pooling is null && !folderSays)
         {
             pooling = PoolingMode.Mean;
-            run.Info($"{Path.GetFileName(Path.TrimEndingDirectorySeparator(path))}: no sentence-transformers pooling config, so mean pooling (--pooling to change)");
+            // Said once: --engine auto's bfloat16 candidate is the same model loaded a second time.
+            if (dtype == ScalarType.Float32)
+                run.Info($"{Path.GetFileName(Path.TrimEndingDirectorySeparator(path))}: no sentence-transformers pooling config, so mean pooling (--pooling to change)");
         }
         var options = new BiEncoderStudentOptions
         {
