@@ -9,6 +9,7 @@ namespace KnowledgeDistillation.Cli.Tests;
 /// kd score and kd evaluate on ONNX Runtime (--engine onnx|auto, --quantize): a libtorch teacher folder is exported once
 /// and scored without the user touching ONNX, the scores are libtorch's, and the cache records the engine.
 /// </summary>
+[Collection(BFloat16SpeedupGroup.Name)]
 public sealed class EngineTests : IDisposable
 {
     private readonly TestData _data = new();

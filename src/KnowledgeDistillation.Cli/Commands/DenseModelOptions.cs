@@ -2,6 +2,7 @@ using System.CommandLine;
 using KnowledgeDistillation.Configuration;
 using KnowledgeDistillation.Formats.Checkpoints;
 using KnowledgeDistillation.Models;
+using static TorchSharp.torch;
 
 namespace KnowledgeDistillation.Cli.Commands;
 
@@ -57,13 +58,14 @@ internal sealed class DenseModelOptions
     /// Loads the bi-encoder at <paramref name="path"/>: a folder (sentence-transformers, Hugging Face BERT, or ONNX:
     /// <c>model.onnx</c> or <c>onnx/model.onnx</c> with <c>vocab.txt</c>) or a <c>.onnx</c> file with <c>vocab.txt</c>
     /// beside it (or in the parent folder of an <c>onnx/</c> folder, whose sentence-transformers files then apply too), as
-    /// <see cref="BiEncoderStudent.FromPretrained"/> reads them. Options given win over the folder's settings.
+    /// <see cref="BiEncoderStudent.FromPretrained"/> reads them, in <paramref name="dtype"/> (float32, or bfloat16 for
+    /// <c>--engine auto</c>'s probe). Options given win over the folder's settings.
     /// </summary>
     /// <exception cref="DirectoryNotFoundException">The path does not exist.</exception>
     /// <exception cref="FileNotFoundException">A .onnx file has no vocab.txt beside it; the message names the folders looked in.</exception>
     /// <exception cref="CheckpointException">The model files are malformed or do not fit together.</exception>
     /// <exception cref="UsageException">--max-length is below 2 or above the model's positions.</exception>
-    public BiEncoderStudent Load(CliRun run, string path, int encodeBatchSize)
+    public BiEncoderStudent Load(CliRun run, string path, int encodeBatchSize, ScalarType dtype)
     {
         PoolingMode? pooling = run.Value(Pooling) switch
         {
@@ -78,18 +80,19 @@ internal sealed class DenseModelOptions
             "dot" => EmbeddingSimilarity.Dot,
             _ => null,
         };
-        return LoadStudent(run, path, pooling, run.Value(Normalize), similarity, run.Value(MaxLength), encodeBatchSize);
+        return LoadStudent(run, path, pooling, run.Value(Normalize), similarity, run.Value(MaxLength), encodeBatchSize, dtype);
     }
 
     /// <summary>
     /// Loads a bi-encoder as <see cref="Load"/> does, with the settings given (<see langword="null"/>: the folder's, else
-    /// mean pooling, no normalisation, cosine similarity). <c>kd evaluate</c> loads its students through this.
+    /// mean pooling, no normalisation, cosine similarity) in <paramref name="dtype"/> (float32, or bfloat16 for
+    /// <c>--engine auto</c>'s probe). <c>kd evaluate</c> loads its students through this.
     /// </summary>
     /// <exception cref="DirectoryNotFoundException">The path does not exist.</exception>
     /// <exception cref="FileNotFoundException">A .onnx file has no vocab.txt beside it; the message names the folders looked in.</exception>
     /// <exception cref="CheckpointException">The model files are malformed or do not fit together.</exception>
     /// <exception cref="UsageException"><paramref name="maxLength"/> is below 2 or above the model's positions.</exception>
-    public static BiEncoderStudent LoadStudent(CliRun run, string path, PoolingMode? pooling, bool? normalize, EmbeddingSimilarity? similarity, int? maxLength, int encodeBatchSize)
+    public static BiEncoderStudent LoadStudent(CliRun run, string path, PoolingMode? pooling, bool? normalize, EmbeddingSimilarity? similarity, int? maxLength, int encodeBatchSize, ScalarType dtype)
     {
         if (maxLength is < 2)
             throw new UsageException($"--max-length {maxLength} cannot hold [CLS] and [SEP]; give 2 or more.");
@@ -104,7 +107,9 @@ internal sealed class DenseModelOptions
         if (pooling is null && !folderSays)
         {
             pooling = PoolingMode.Mean;
-            run.Info($"{Path.GetFileName(Path.TrimEndingDirectorySeparator(path))}: no sentence-transformers pooling config, so mean pooling (--pooling to change)");
+            // Said once: --engine auto's bfloat16 candidate is the same model loaded a second time.
+            if (dtype == ScalarType.Float32)
+                run.Info($"{Path.GetFileName(Path.TrimEndingDirectorySeparator(path))}: no sentence-transformers pooling config, so mean pooling (--pooling to change)");
         }
         var options = new BiEncoderStudentOptions
         {
@@ -113,6 +118,7 @@ internal sealed class DenseModelOptions
             Similarity = similarity,
             MaxSequenceLength = maxLength,
             EncodeBatchSize = encodeBatchSize,
+            DType = dtype,
         };
         try
         {

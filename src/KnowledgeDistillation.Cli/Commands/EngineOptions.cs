@@ -13,7 +13,7 @@ internal sealed class EngineOptions
 
     public Option<string> Engine { get; } = new("--engine")
     {
-        Description = "What runs the model (a cross-encoder, or a student encoding the corpus): torch (libtorch, float32), onnx (ONNX Runtime over the model's ONNX export, written once to <model>/kd-onnx, or, for a Hub name or a read-only folder, to ~/.cache/knowledge-distillation/onnx ($XDG_CACHE_HOME); a cross-encoder folder with its own model.onnx is scored as it is), or auto (whichever a short timing probe on this model and CPU finds fastest among libtorch float32, libtorch bfloat16 where the CPU multiplies it fast (cross-encoders), ONNX Runtime float32 and, with --quantize, int8; the rates and choice are logged). The engine and precision are part of the teacher identity a score cache records.",
+        Description = "What runs the model (a cross-encoder, or a student encoding the corpus): torch (libtorch, float32), onnx (ONNX Runtime over the model's ONNX export, written once to <model>/kd-onnx, or, for a Hub name or a read-only folder, to ~/.cache/knowledge-distillation/onnx ($XDG_CACHE_HOME); a cross-encoder folder with its own model.onnx is scored as it is), or auto (whichever a short timing probe on this model and CPU finds fastest among libtorch float32, libtorch bfloat16 where the CPU multiplies it at least as fast as float32, ONNX Runtime float32 and, with --quantize, int8; the rates and choice are logged). The engine and precision are part of the teacher identity a score cache records.",
         DefaultValueFactory = _ => "torch",
     };
 

@@ -54,7 +54,7 @@ internal static class EvaluateCommand
                 RunFile = runPath,
                 Engine = engineOptions,
                 // As kd mine --retriever loads it: the folder's sentence-transformers settings, else mean pooling (said on stderr).
-                LoadStudent = () => DenseModelOptions.LoadStudent(run, model, pooling: null, normalize: null, similarity: null, run.Value(maxLength), run.Value(batch)),
+                LoadStudent = dtype => DenseModelOptions.LoadStudent(run, model, pooling: null, normalize: null, similarity: null, run.Value(maxLength), run.Value(batch), dtype),
                 CachePath = run.Value(cacheOption) is { } cachePath ? Path.GetFullPath(cachePath) : null,
                 CacheBatchSize = Math.Max(64, run.Value(batch)),
                 FusionWeight = run.Value(fuse),

@@ -110,7 +110,7 @@ internal static class MineCommand
                 Dense = !dense ? null : new DenseRetrieval
                 {
                     Model = candidates!,
-                    Load = () => denseModel.Load(run, candidates!, run.Value(encodeBatch)),
+                    Load = dtype => denseModel.Load(run, candidates!, run.Value(encodeBatch), dtype),
                     Engine = engineOptions!,
                     EncodeBatchSize = run.Value(encodeBatch),
                 },

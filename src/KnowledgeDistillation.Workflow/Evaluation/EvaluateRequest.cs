@@ -29,10 +29,11 @@ public sealed record EvaluateRequest
     public TeacherLoadOptions Engine { get; init; } = new();
 
     /// <summary>
-    /// Loads the libtorch student with the caller's settings (pooling, normalisation, length); <see langword="null"/>
-    /// (default) reads them all from the folder (<see cref="BiEncoderStudent.FromPretrained"/>).
+    /// Loads the libtorch student with the caller's settings (pooling, normalisation, length) in the dtype given
+    /// (<see cref="BiEncoderStudentOptions.DType"/>: float32, or bfloat16 for the auto engine's probe);
+    /// <see langword="null"/> (default) reads them all from the folder (<see cref="BiEncoderStudent.FromPretrained"/>).
     /// </summary>
-    public Func<BiEncoderStudent>? LoadStudent { get; init; }
+    public Func<TorchSharp.torch.ScalarType, BiEncoderStudent>? LoadStudent { get; init; }
 
     /// <summary>A reranker's score cache: cached pairs are not scored again, new ones are stored. Default none.</summary>
     public string? CachePath { get; init; }

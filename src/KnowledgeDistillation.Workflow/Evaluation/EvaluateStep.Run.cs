@@ -35,7 +35,7 @@ public static partial class EvaluateStep
         RetrievalDataset dataset = await RetrievalDataset.LoadAsync(request.Data, cancellationToken).ConfigureAwait(false);
         if (request.Target == EvaluationTarget.Student)
         {
-            Func<BiEncoderStudent> load = request.LoadStudent ?? (() => BiEncoderStudent.FromPretrained(request.Model));
+            Func<TorchSharp.torch.ScalarType, BiEncoderStudent> load = request.LoadStudent ?? (dtype => BiEncoderStudent.FromPretrained(request.Model, new BiEncoderStudentOptions { DType = dtype }));
             using StudentEncoder student = await StudentSpec.LoadAsync(request.Model, load, request.Engine, logger, cancellationToken).ConfigureAwait(false);
             IProgress<EvaluationProgress>? report = Stage(progress, StudentStage);
             EvaluationResult result = student.Student is { } torch

@@ -9,8 +9,11 @@ public sealed record DenseRetrieval
     /// <summary>The student folder or <c>.onnx</c> file <see cref="Load"/> reads (and an ONNX Runtime engine exports).</summary>
     public required string Model { get; init; }
 
-    /// <summary>Loads the libtorch student with the caller's settings (pooling, normalisation, similarity, length).</summary>
-    public required Func<BiEncoderStudent> Load { get; init; }
+    /// <summary>
+    /// Loads the libtorch student with the caller's settings (pooling, normalisation, similarity, length) in the dtype
+    /// given (<see cref="BiEncoderStudentOptions.DType"/>: float32, or bfloat16 for the auto engine's probe).
+    /// </summary>
+    public required Func<TorchSharp.torch.ScalarType, BiEncoderStudent> Load { get; init; }
 
     /// <summary>The engine it encodes on (<see cref="StudentSpec.LoadAsync"/>). Default libtorch.</summary>
     public TeacherLoadOptions Engine { get; init; } = new();

@@ -7,8 +7,8 @@ namespace KnowledgeDistillation.Workflow.Scoring;
 
 /// <summary>
 /// A bi-encoder student as the encoder of dense retrieval (evaluation, dense mining), on the engine
-/// <see cref="StudentSpec.LoadAsync"/> chose: the libtorch <see cref="Student"/>, or the ONNX Runtime model of its export
-/// (float32 or int8) behind <see cref="Encoder"/>. Disposing it releases the model.
+/// <see cref="StudentSpec.LoadAsync"/> chose: the libtorch <see cref="Student"/> (float32 or bfloat16), or the ONNX
+/// Runtime model of its export (float32 or int8) behind <see cref="Encoder"/>. Disposing it releases the model.
 /// </summary>
 public sealed class StudentEncoder : IDisposable
 {
@@ -18,7 +18,7 @@ public sealed class StudentEncoder : IDisposable
     {
         Student = student;
         Encoder = new EmbeddingEncoder(student.AsIEmbeddingGenerator(TextKind.Query), student.AsIEmbeddingGenerator(TextKind.Document), student.Similarity);
-        EngineName = "libtorch float32";
+        EngineName = student.DType == TorchSharp.torch.ScalarType.BFloat16 ? "libtorch bfloat16" : "libtorch float32";
         Settings = student;
     }
 
@@ -36,7 +36,7 @@ public sealed class StudentEncoder : IDisposable
     /// <summary>The query and document generators and the similarity, whichever the engine.</summary>
     public EmbeddingEncoder Encoder { get; }
 
-    /// <summary><c>libtorch float32</c>, <c>onnxruntime float32</c> or <c>onnxruntime int8</c>.</summary>
+    /// <summary><c>libtorch float32</c>, <c>libtorch bfloat16</c>, <c>onnxruntime float32</c> or <c>onnxruntime int8</c>.</summary>
     public string EngineName { get; }
 
     /// <summary>The pooling of the model as loaded.</summary>

@@ -4,26 +4,31 @@ using KnowledgeDistillation.Models;
 using KnowledgeDistillation.Onnx;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using static TorchSharp.torch;
 
 namespace KnowledgeDistillation.Workflow.Scoring;
 
 /// <summary>
 /// Loads a bi-encoder student to encode a corpus on the engine asked for, with the vocabulary of the teachers'
 /// (<see cref="TeacherEngine"/>, quantize): libtorch, ONNX Runtime over the student's export (float32, or int8 with
-/// quantize), or whichever a short probe finds fastest.
+/// quantize), or whichever a short probe finds fastest (libtorch bfloat16 among them where the CPU multiplies it fast).
 /// </summary>
 public static partial class StudentSpec
 {
     private const int ProbeTexts = 32;
 
     /// <summary>
-    /// Loads the student with <paramref name="loadTorch"/> and, for ONNX Runtime, exports it once (float32 and int8) to
+    /// Loads the student with <paramref name="loadTorch"/> (float32; bfloat16 too for <see cref="TeacherEngine.Auto"/>'s
+    /// probe, as for teachers) and, for ONNX Runtime, exports it once (float32 and int8) to
     /// <see cref="TeacherSpec.OnnxExportFolder"/> inside its folder (beside a <c>.onnx</c> file), or in
     /// <see cref="TeacherLoadOptions.ExportCacheDirectory"/> for a Hub snapshot or a read-only folder: again only when the
     /// folder's files or the student's settings (pooling, normalisation, similarity, prompts, length) change.
     /// </summary>
     /// <param name="model">The student folder or <c>.onnx</c> file <paramref name="loadTorch"/> reads.</param>
-    /// <param name="loadTorch">Loads the libtorch student with the caller's settings; its settings are the ONNX model's too.</param>
+    /// <param name="loadTorch">
+    /// Loads the libtorch student with the caller's settings in the dtype given (<see cref="BiEncoderStudentOptions.DType"/>);
+    /// its settings are the ONNX model's too.
+    /// </param>
     /// <param name="options">
     /// <see cref="TeacherLoadOptions.Engine"/>, <see cref="TeacherLoadOptions.Quantize"/>, <see cref="TeacherLoadOptions.BatchSize"/>
     /// (texts per ONNX Runtime call) and <see cref="TeacherLoadOptions.Threads"/>; the length is the student's.
@@ -32,7 +37,7 @@ public static partial class StudentSpec
     /// <param name="cancellationToken">Cancels the export or the probe.</param>
     /// <returns>The encoder; dispose it.</returns>
     /// <exception cref="ArgumentException">Quantize with <see cref="TeacherEngine.Torch"/>.</exception>
-    public static async Task<StudentEncoder> LoadAsync(string model, Func<BiEncoderStudent> loadTorch, TeacherLoadOptions? options = null, ILogger? logger = null, CancellationToken cancellationToken = default)
+    public static async Task<StudentEncoder> LoadAsync(string model, Func<ScalarType, BiEncoderStudent> loadTorch, TeacherLoadOptions? options = null, ILogger? logger = null, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(model);
         ArgumentNullException.ThrowIfNull(loadTorch);
@@ -40,7 +45,7 @@ public static partial class StudentSpec
         logger ??= NullLogger.Instance;
         if (options.Quantize && options.Engine == TeacherEngine.Torch)
             throw new ArgumentException("int8 (quantize) is an ONNX Runtime precision: choose the onnx or auto engine.", nameof(options));
-        BiEncoderStudent student = loadTorch();
+        BiEncoderStudent student = loadTorch(ScalarType.Float32);
         if (options.Engine == TeacherEngine.Torch)
             return new StudentEncoder(student);
 
@@ -67,6 +72,8 @@ public static partial class StudentSpec
             }
 
             candidates.Add(new StudentEncoder(student));
+            if (TeacherSpec.ProbesBFloat16(logger))
+                candidates.Add(new StudentEncoder(loadTorch(ScalarType.BFloat16)));
             candidates.Add(new StudentEncoder(Onnx(quantized: false), student, quantized: false));
             if (options.Quantize)
                 candidates.Add(new StudentEncoder(Onnx(quantized: true), student, quantized: true));

@@ -1,6 +1,9 @@
 namespace KnowledgeDistillation.Workflow.Scoring;
 
-/// <summary>What runs a cross-encoder teacher (<c>kd score --engine</c>, <c>kd evaluate --engine</c>).</summary>
+/// <summary>
+/// What runs a cross-encoder teacher (<c>kd score --engine</c>, <c>kd evaluate --engine</c>), or a student encoding a
+/// corpus (<see cref="StudentSpec.LoadAsync"/>: the same engines and probe rule, timed on texts).
+/// </summary>
 public enum TeacherEngine
 {
     /// <summary>libtorch (TorchSharp), float32: <see cref="Models.CrossEncoderTeacher"/>.</summary>

@@ -75,13 +75,8 @@ public static partial class TeacherSpec
         try
         {
             candidates.Add(LoadTorch(spec, index, options));
-            // bfloat16 is a candidate where the CPU multiplies it at least as fast as float32 (AVX512-BF16, AMX): elsewhere
-            // libtorch emulates it, several times slower, and the probe would only spend time on a sure loser.
-            double bf16Speedup = BFloat16Speedup();
-            if (bf16Speedup >= 1.0)
+            if (ProbesBFloat16(logger))
                 candidates.Add(LoadTorch(spec, index, options, TorchSharp.torch.ScalarType.BFloat16));
-            else
-                AutoSkippedBFloat16(logger, bf16Speedup);
             try
             {
                 candidates.Add(await LoadOnnxAsync(spec, options, quantized: false, logger, cancellationToken).ConfigureAwait(false));
@@ -136,6 +131,20 @@ public static partial class TeacherSpec
     /// decide whether <see cref="TeacherEngine.Auto"/> probes bfloat16 whatever the CPU.
     /// </summary>
     internal static Func<double> BFloat16Speedup { get; set; } = () => Runtime.MatrixProductProbe.ForThisProcess().BFloat16Speedup;
+
+    /// <summary>
+    /// Whether <see cref="TeacherEngine.Auto"/> probes libtorch bfloat16, for teachers and students alike: where the CPU
+    /// multiplies it at least as fast as float32 (AVX512-BF16, AMX). Elsewhere libtorch emulates it, several times slower,
+    /// and the probe would only spend time on a sure loser; that is logged.
+    /// </summary>
+    internal static bool ProbesBFloat16(ILogger logger)
+    {
+        double speedup = BFloat16Speedup();
+        if (speedup >= 1.0)
+            return true;
+        AutoSkippedBFloat16(logger, speedup);
+        return false;
+    }
 
     private static async Task<OnnxCrossEncoderTeacher> LoadOnnxAsync(string spec, TeacherLoadOptions options, bool quantized, ILogger logger, CancellationToken cancellationToken)
     {
