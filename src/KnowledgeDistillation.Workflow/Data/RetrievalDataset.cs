@@ -60,14 +60,7 @@ public sealed class RetrievalDataset
             throw new ArgumentException("Give a BEIR folder, or the collection, queries and qrels TSV files together.", nameof(source));
         }
 
-        if (corpus.Count == 0)
-            throw new InvalidDataException($"The corpus of {where} has no documents.");
-        var byId = new Dictionary<string, CorpusDocument>(corpus.Count, StringComparer.Ordinal);
-        foreach (CorpusDocument d in corpus)
-        {
-            if (!byId.TryAdd(d.Id, d))
-                throw new InvalidDataException($"The corpus of {where} has the document id '{d.Id}' twice.");
-        }
+        Dictionary<string, CorpusDocument> byId = IndexCorpus(corpus, where);
         List<QueryRecord> judged = judgments.QueryIds.Where(queries.ContainsKey).Select(id => queries[id]).OrderBy(q => q.Id, StringComparer.Ordinal).ToList();
         if (judged.Count == 0)
             throw new InvalidDataException($"No query of {where} has judgments in the split '{source.Split}' (qrels with {judgments.QueryCount} query ids, none in the queries file).");
@@ -129,14 +122,7 @@ public sealed class RetrievalDataset
         var corpus = new List<CorpusDocument>();
         await foreach (CorpusDocument d in documents.ConfigureAwait(false))
             corpus.Add(d);
-        if (corpus.Count == 0)
-            throw new InvalidDataException($"The corpus of {where} has no documents.");
-        var byId = new Dictionary<string, CorpusDocument>(corpus.Count, StringComparer.Ordinal);
-        foreach (CorpusDocument d in corpus)
-        {
-            if (!byId.TryAdd(d.Id, d))
-                throw new InvalidDataException($"The corpus of {where} has the document id '{d.Id}' twice.");
-        }
+        Dictionary<string, CorpusDocument> byId = IndexCorpus(corpus, where);
         var queries = new Dictionary<string, QueryRecord>(StringComparer.Ordinal);
         if (queriesPath is not null)
         {
@@ -153,6 +139,20 @@ public sealed class RetrievalDataset
             Queries = queries.Values.OrderBy(q => q.Id, StringComparer.Ordinal).ToList(),
             Judgments = new RelevanceJudgments(),
         };
+    }
+
+    // Both loaders refuse an empty corpus and a repeated document id with the same messages.
+    private static Dictionary<string, CorpusDocument> IndexCorpus(List<CorpusDocument> corpus, string where)
+    {
+        if (corpus.Count == 0)
+            throw new InvalidDataException($"The corpus of {where} has no documents.");
+        var byId = new Dictionary<string, CorpusDocument>(corpus.Count, StringComparer.Ordinal);
+        foreach (CorpusDocument d in corpus)
+        {
+            if (!byId.TryAdd(d.Id, d))
+                throw new InvalidDataException($"The corpus of {where} has the document id '{d.Id}' twice.");
+        }
+        return byId;
     }
 
     private static string? Existing(string folder, string name)
