@@ -32,7 +32,10 @@ public class BiEncoderTeacherTests
 
         scored.ExitCode.Should().Be(0, scored.Error);
         using (JsonDocument json = JsonDocument.Parse(scored.Out))
+        {
             json.RootElement.GetProperty("teacher").GetString().Should().StartWith("bi-encoder:sha256:");
+            json.RootElement.GetProperty("engine").GetString().Should().Be("libtorch float32", "the engine field names what ran, not a type");
+        }
         var examples = new List<DistillationExample>();
         await foreach (DistillationExample e in FlagEmbeddingJsonl.ReadAsync(data.File("scored.jsonl")))
             examples.Add(e);

@@ -123,6 +123,8 @@ public static partial class TeacherSpec
     {
         CrossEncoderTeacher t => $"libtorch {(t.Options.DType == TorchSharp.torch.ScalarType.BFloat16 ? "bfloat16" : "float32")}",
         OnnxCrossEncoderTeacher t => t.IsQuantized ? "onnxruntime int8" : "onnxruntime float32",
+        // A bi-encoder teacher embeds on libtorch in its folder's float32 (BiEncoderTeacher.Load sets no other dtype).
+        BiEncoderTeacher => "libtorch float32",
         _ => teacher.GetType().Name,
     };
 
