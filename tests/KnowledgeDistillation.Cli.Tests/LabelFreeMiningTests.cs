@@ -41,6 +41,11 @@ public class LabelFreeMiningTests
         JsonElement fromGarbage = await MineAsync("--data", beir, "--output", data.File("garbage.jsonl"));
         Kd.Result judged = await Kd.RunAsync("mine", "--data", beir, "--output", data.File("judged.jsonl"));
         judged.ExitCode.Should().Be(ExitCodes.BadInput, "the garbage qrels fail a run that reads them");
+        // Judged mining of the folder without qrels fails, and the message points at label-free mining.
+        Kd.Result noQrels = await Kd.RunAsync("mine", "--data", bare, "--output", data.File("none.jsonl"));
+        noQrels.ExitCode.Should().Be(ExitCodes.BadInput);
+        noQrels.Error.Should().Contain("no qrels for split 'train'").And.Contain("--labels none");
+        File.Exists(data.File("none.jsonl")).Should().BeFalse();
 
         string mined = await File.ReadAllTextAsync(data.File("bare.jsonl"));
         mined.Should().NotBeEmpty();

@@ -46,7 +46,7 @@ public static partial class MineStep
             throw new ArgumentException("WithBm25 fuses BM25 with a dense first stage; give Dense too (without it BM25 is the first stage anyway).", nameof(request));
         RetrievalDataset all = labelFree
             ? await RetrievalDataset.LoadUnjudgedAsync(request.Data, request.QueriesFile, cancellationToken).ConfigureAwait(false)
-            : await RetrievalDataset.LoadAsync(request.Data, cancellationToken).ConfigureAwait(false);
+            : await LoadJudgedAsync(request.Data, cancellationToken).ConfigureAwait(false);
         if (labelFree && all.Queries.Count == 0 && request.Options.PseudoQueries == 0)
             throw new InvalidDataException("There is nothing to mine: no query was read (no queries file) and no pseudo-query was asked for; give a queries file or pseudo-queries.");
         (RetrievalDataset dataset, RetrievalDataset dev) = labelFree ? (all, all.WithQueries([])) : DevHoldout.Split(all, request.DevQueries);
@@ -98,4 +98,19 @@ public static partial class MineStep
 
     [LoggerMessage(Level = LogLevel.Information, Message = "{Documents} documents, {Queries} unjudged queries (label-free: no qrels read)")]
     private static partial void LoadedUnjudged(ILogger logger, string documents, string queries);
+
+    // A folder without the split's qrels (or without queries) is often one meant for label-free mining: say so where the
+    // user looks. A missing corpus is not: no mode mines without one.
+    private static async Task<RetrievalDataset> LoadJudgedAsync(DatasetSource source, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await RetrievalDataset.LoadAsync(source, cancellationToken).ConfigureAwait(false);
+        }
+        catch (FileNotFoundException e) when (source.BeirFolder is not null && e.FileName is { } file
+            && (Path.GetFileName(Path.GetDirectoryName(file)) == "qrels" || Path.GetFileName(file) == "queries.jsonl"))
+        {
+            throw new FileNotFoundException(e.Message + " To mine without judgments, use label-free mining (kd mine --labels none; MineLabels.None).", file, e);
+        }
+    }
 }

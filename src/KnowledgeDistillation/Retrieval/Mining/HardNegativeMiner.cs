@@ -121,12 +121,7 @@ public sealed partial class HardNegativeMiner
         IProgress<HardNegativeMiningProgress>? progress = null,
         CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(queries);
-        for (int i = 0; i < queries.Count; i++)
-        {
-            if (queries[i] is null)
-                throw new ArgumentException($"Query {i} is null.", nameof(queries));
-        }
+        ThrowIfAnyNull(queries);
         return MineCoreAsync(queries.Count, i => queries[i].Text, (i, _) => queries[i], judgments, progress, cancellationToken);
     }
 
@@ -150,12 +145,7 @@ public sealed partial class HardNegativeMiner
         IProgress<HardNegativeMiningProgress>? progress = null,
         CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(queries);
-        for (int i = 0; i < queries.Count; i++)
-        {
-            if (queries[i] is null)
-                throw new ArgumentException($"Query {i} is null.", nameof(queries));
-        }
+        ThrowIfAnyNull(queries);
         return MineCoreAsync(
             queries.Count,
             i => queries[i].Text,
@@ -163,6 +153,17 @@ public sealed partial class HardNegativeMiner
                 ? new MiningQuery(queries[i].Id, queries[i].Text, [hits[0].DocumentId])
                 : null,
             judgments: null, progress, cancellationToken);
+    }
+
+    private static void ThrowIfAnyNull<T>(IReadOnlyList<T> queries)
+        where T : class
+    {
+        ArgumentNullException.ThrowIfNull(queries);
+        for (int i = 0; i < queries.Count; i++)
+        {
+            if (queries[i] is null)
+                throw new ArgumentException($"Query {i} is null.", nameof(queries));
+        }
     }
 
     // The mining loop of both modes: `resolve` gives a query's positives once its candidates are known (null: skip it).
@@ -382,7 +383,7 @@ public sealed partial class HardNegativeMiner
     [LoggerMessage(Level = LogLevel.Information, Message = "Skipped {Count} queries without a relevant document in the judgments")]
     private static partial void LogUnjudged(ILogger logger, int count);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Mined {Examples} examples from {Queries} queries: {Negatives} negatives; candidates removed: {Excluded} judged relevant, {Duplicates} duplicate texts, {Filtered} by the teacher filter; {TooFew} queries had fewer than {Minimum} negatives")]
+    [LoggerMessage(Level = LogLevel.Information, Message = "Mined {Examples} examples from {Queries} queries: {Negatives} negatives; candidates removed: {Excluded} positives or judged relevant, {Duplicates} duplicate texts, {Filtered} by the teacher filter; {TooFew} queries had fewer than {Minimum} negatives")]
     private static partial void LogSummary(ILogger logger, int examples, int queries, int negatives, int excluded, int duplicates, int filtered, int tooFew, int minimum);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Skipped {Count} unjudged queries for which the retriever found no document")]
