@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.CommandLine.Parsing;
 using System.Globalization;
 using KnowledgeDistillation.Evaluation;
 using KnowledgeDistillation.Tokenization;
@@ -21,8 +22,13 @@ internal static class DistillCommand
             NegativesPerQuery: "Hard negatives per query in a step.",
             LearningRate: "Peak learning rate (default 1e-3 for a new student, 5e-5 with --student)."));
         Option<int> maxLength = common.Binder.Add(o => o.MaxLength, "Longest student input in tokens.");
-        Option<string> recipe = common.Binder.Add(o => o.Recipe, $"The loss: {string.Join(", ", DistillationRecipes.Names)}.");
+        Option<string> recipe = common.Binder.Add(o => o.Recipe,
+            $"The loss: {string.Join(", ", DistillationRecipes.Names)}. {DistillationRecipes.EmbeddingMse} (layer reduction) regresses the embeddings of the --student model at its full depth and reads no teacher scores.");
         recipe.AcceptOnlyFromAmong([.. DistillationRecipes.Names]);
+        Option<IReadOnlyList<int>?> layers = common.Binder.AddOptional(o => o.Model.Layers,
+            "The encoder layers of the --student model to keep, in order, counted from 0 (e.g. 0,2,4 of a 6-layer model; comma-separated or repeated). Default: all.");
+        layers.Arity = ArgumentArity.OneOrMore;
+        layers.CustomParser = ParseLayers;
         var hardLabels = new Option<bool>("--hard-labels") { Description = "Ignore the teacher scores and train with the contrastive loss on hard labels (the baseline)." };
         Option<double> softWeight = common.Binder.Add(o => o.SoftWeight, "Weight of the soft-label term against the contrastive one.");
         var dev = new DataOptions("train");
@@ -35,7 +41,7 @@ internal static class DistillCommand
         Option<string[]> datasets = common.Binder.AddList(o => o.Trainer.Datasets,
             "Hugging Face Hub ids of the datasets the examples come from (e.g. BeIR/scifact; repeat or list them), written to the saved model card's datasets metadata. Default: none (a --data folder's name is not taken for an id).");
         var command = new OptionsCommand<DistillOptions>("distill", "Distil scored examples into a bi-encoder student. Ctrl+C checkpoints and stops; the same command resumes.", common.Binder);
-        common.AddTo(command, [recipe, hardLabels, softWeight], maxLength, devQueries, evaluateEvery, datasets);
+        common.AddTo(command, [layers, recipe, hardLabels, softWeight], maxLength, devQueries, evaluateEvery, datasets);
         dev.AddTo(command);
 
         KdApp.SetAction(command, environment, async (run, cancellationToken) =>
@@ -44,12 +50,18 @@ internal static class DistillCommand
             string checkpointDirectory = options.Trainer.CheckpointDirectory!;
             if (run.Value(devQueries) is < 1)
                 throw new UsageException("--dev-queries must be at least 1.");
+            bool restore = options.Recipe == DistillationRecipes.EmbeddingMse;
+            if (restore && run.Value(hardLabels))
+                throw new UsageException($"--hard-labels and --recipe {DistillationRecipes.EmbeddingMse} exclude each other: the one trains on the examples' labels, the other on the --student model's embeddings.");
+            if (restore && options.Model.NameOrPath is null)
+                throw new UsageException($"--recipe {DistillationRecipes.EmbeddingMse} restores a student to the model it was cut from: give that model as --student (and the layers to keep as --layers).");
+            DistillStep.CheckLayers(options.Model);
             DatasetSource? devSource = run.Value(devQueries) is null ? null : dev.Source(run);
             IDistillationLoss loss = run.Value(hardLabels) ? DistillationRecipes.HardLabels() : DistillationRecipes.Create(options.Recipe, options.SoftWeight);
             HuggingFaceBertTokenizer? tokenizer = options.Model.NameOrPath is null ? common.Tokenizer(run) : null;
             string train = run.Value(common.Train);
             var examples = await CorpusReader.ReadExamplesAsync(train, cancellationToken).ConfigureAwait(false);
-            if (!run.Value(hardLabels) && examples.FirstOrDefault(e => !e.HasTeacherScores) is { } unscored)
+            if (!run.Value(hardLabels) && !restore && examples.FirstOrDefault(e => !e.HasTeacherScores) is { } unscored)
                 throw new InvalidDataException($"{train}: the example {unscored} has no pos_scores/neg_scores; score the examples first (kd score --output) or pass --hard-labels.");
 
             // The dev evaluator of the QuickStart: the held-out queries over a reduced corpus; the best checkpoint is the output.
@@ -70,5 +82,21 @@ internal static class DistillCommand
                     $"{result.Steps} steps, final loss {result.FinalLoss:F4}; {(devCount > 0 ? "the best dev checkpoint" : "student")} saved to {path}")));
         });
         return command;
+    }
+
+    // --layers 0,2,4 or --layers 0 --layers 2,4; the Workflow checks the numbers (DistillStep.CheckLayers).
+    private static List<int>? ParseLayers(ArgumentResult result)
+    {
+        var layers = new List<int>();
+        foreach (string word in result.Tokens.SelectMany(t => t.Value.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)))
+        {
+            if (!int.TryParse(word, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out int layer))
+            {
+                result.AddError($"--layers takes layer numbers, such as 0,2,4; '{word}' is not one.");
+                return null;
+            }
+            layers.Add(layer);
+        }
+        return layers;
     }
 }

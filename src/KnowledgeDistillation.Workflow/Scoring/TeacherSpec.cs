@@ -67,6 +67,13 @@ public static partial class TeacherSpec
     private static bool IsBiEncoderFolder(string spec)
         => Directory.Exists(spec) && File.Exists(Path.Combine(spec, "config.json")) && IsBiEncoder(spec);
 
+    /// <summary>
+    /// The identity of a bi-encoder folder's embeddings (a teacher's scores, the layer-reduction parent's targets): the
+    /// SHA-256 of its files, which decide every embedding (weights, tokenizer, pooling, prompts), and the input length,
+    /// the one load option that changes them.
+    /// </summary>
+    internal static string BiEncoderIdentity(string path, int? maxLength) => $"bi-encoder:sha256:{BiEncoderTeacher.FilesHash(path)}:max_length={maxLength}";
+
     /// <summary>A bi-encoder folder as a teacher that owns its model; its identity is the SHA-256 of the folder's files.</summary>
     private sealed class BiEncoderTeacher(BiEncoderStudent model, EmbeddingTeacher teacher) : DelegatingTeacher(teacher)
     {
@@ -75,9 +82,7 @@ public static partial class TeacherSpec
             BiEncoderStudent model = BiEncoderStudent.FromPretrained(path, new BiEncoderStudentOptions { EncodeBatchSize = batchSize, MaxSequenceLength = maxLength });
             try
             {
-                // The files decide every score (weights, tokenizer, pooling, prompts); the length is the one option that changes them.
-                string identity = $"bi-encoder:sha256:{FilesHash(path)}:max_length={model.MaxSequenceLength}";
-                return new BiEncoderTeacher(model, new EmbeddingTeacher(model.AsIEmbeddingGenerator(TextKind.Document), model.AsIEmbeddingGenerator(TextKind.Query), identity));
+                return new BiEncoderTeacher(model, new EmbeddingTeacher(model.AsIEmbeddingGenerator(TextKind.Document), model.AsIEmbeddingGenerator(TextKind.Query), BiEncoderIdentity(path, model.MaxSequenceLength)));
             }
             catch
             {
@@ -93,7 +98,7 @@ public static partial class TeacherSpec
             base.Dispose(disposing);
         }
 
-        private static string FilesHash(string path)
+        internal static string FilesHash(string path)
         {
             using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
             IEnumerable<string> files = File.Exists(path)

@@ -1,5 +1,7 @@
 using KnowledgeDistillation.Models;
+using KnowledgeDistillation.Teachers;
 using KnowledgeDistillation.Training;
+using KnowledgeDistillation.Workflow.Scoring;
 using Microsoft.Extensions.Logging;
 
 namespace KnowledgeDistillation.Workflow.Training;
@@ -27,10 +29,14 @@ public static partial class DistillStep
         ArgumentNullException.ThrowIfNull(request);
         DistillOptions options = request.Options;
         BiEncoderStudent? student = request.Student;
+        BiEncoderStudent? parent = null;
         try
         {
             IDistillationLoss loss = request.Loss ?? DistillationRecipes.Create(options.Recipe, options.SoftWeight);
             student ??= CreateStudent(options, request.Tokenizer);
+            EmbeddingTeacher? embeddingTeacher = request.EmbeddingTeacher;
+            if (embeddingTeacher is null && options.Recipe == DistillationRecipes.EmbeddingMse)
+                (parent, embeddingTeacher) = LoadParent(options);
             int step = 0;
             var curve = new List<(int Step, double Value)>();
             DistillationTrainerOptions trainer = options.Trainer;
@@ -47,7 +53,7 @@ public static partial class DistillStep
                 progress?.Report(p);
             });
             DistillOptions run = recorder is null ? options : options with { Trainer = trainer with { Evaluator = recorder } };
-            TrainingResult result = await TrainAsync(student, loss, request.Examples, run, steps, logger, request.EmbeddingTeacher, cancellationToken).ConfigureAwait(false);
+            TrainingResult result = await TrainAsync(student, loss, request.Examples, run, steps, logger, embeddingTeacher, cancellationToken).ConfigureAwait(false);
             if (result.Cancelled)
                 throw new OperationCanceledException(cancellationToken);
 
@@ -67,6 +73,28 @@ public static partial class DistillStep
         catch
         {
             student?.Dispose();
+            throw;
+        }
+        finally
+        {
+            parent?.Dispose();
+        }
+    }
+
+    // The embedding-mse recipe's teacher: the student folder at its full depth, loaded as the student is (length,
+    // pooling, normalisation, prompts), named by its files and length so that a checkpoint of another parent is not resumed.
+    private static (BiEncoderStudent Model, EmbeddingTeacher Teacher) LoadParent(DistillOptions options)
+    {
+        string folder = options.Model.NameOrPath ?? throw new ArgumentException(
+            $"The {DistillationRecipes.EmbeddingMse} recipe restores a student to the model it was cut from: give that model's folder (ModelDescription.NameOrPath, kd distill's --student).", nameof(options));
+        BiEncoderStudent model = Load(folder, MaxLengthFor(options, folder));
+        try
+        {
+            return (model, new EmbeddingTeacher(model.AsIEmbeddingGenerator(TextKind.Document), model.AsIEmbeddingGenerator(TextKind.Query), TeacherSpec.BiEncoderIdentity(folder, model.MaxSequenceLength)));
+        }
+        catch
+        {
+            model.Dispose();
             throw;
         }
     }

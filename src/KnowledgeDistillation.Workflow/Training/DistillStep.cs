@@ -15,14 +15,16 @@ public static partial class DistillStep
     /// <param name="tokenizer">The vocabulary of a new student; ignored when starting from a folder.</param>
     /// <returns>The student; dispose it.</returns>
     /// <exception cref="DirectoryNotFoundException">The student folder does not exist.</exception>
+    /// <exception cref="ArgumentException"><see cref="ModelDescription.Layers"/> is invalid (<see cref="CheckLayers"/>).</exception>
     public static BiEncoderStudent CreateStudent(DistillOptions options, HuggingFaceBertTokenizer? tokenizer)
     {
         ArgumentNullException.ThrowIfNull(options);
+        CheckLayers(options.Model);
         if (options.Model.NameOrPath is { } given)
         {
             if (!Directory.Exists(given))
                 throw new DirectoryNotFoundException($"The student folder {Path.GetFullPath(given)} does not exist.");
-            return Load(given, MaxLengthFor(options, given));
+            return BiEncoderStudent.FromPretrained(given, LoadOptions(MaxLengthFor(options, given), options.Model.Layers));
         }
         ArgumentNullException.ThrowIfNull(tokenizer);
         return BiEncoderStudent.Create(options.Model.NewConfig(tokenizer.VocabularySize), tokenizer, new BiEncoderStudentOptions
@@ -38,8 +40,35 @@ public static partial class DistillStep
     /// <param name="directory">The saved student.</param>
     /// <param name="maxLength">Its longest input.</param>
     /// <returns>The student.</returns>
-    public static BiEncoderStudent Load(string directory, int maxLength)
-        => BiEncoderStudent.FromPretrained(directory, new BiEncoderStudentOptions { MaxSequenceLength = maxLength, EncodeBatchSize = 64 });
+    public static BiEncoderStudent Load(string directory, int maxLength) => BiEncoderStudent.FromPretrained(directory, LoadOptions(maxLength));
+
+    /// <summary>
+    /// Checks <see cref="ModelDescription.Layers"/> before anything is loaded or written: a saved model to keep them of,
+    /// at least one, none negative, strictly increasing, and below the folder's <c>num_hidden_layers</c>.
+    /// </summary>
+    /// <exception cref="ArgumentException">The layers are invalid; the message says why.</exception>
+    internal static void CheckLayers(ModelDescription model)
+    {
+        if (model.Layers is not { } layers)
+            return;
+        string shown = $"[{string.Join(", ", layers)}]";
+        if (model.NameOrPath is not { } folder)
+            throw new ArgumentException($"Layers {shown} are kept of a saved model: give its folder (ModelDescription.NameOrPath, kd distill's --student).", nameof(model));
+        if (layers.Count == 0)
+            throw new ArgumentException("Layers must name at least one layer (or be null for all).", nameof(model));
+        for (int i = 0; i < layers.Count; i++)
+        {
+            if (layers[i] < 0 || i > 0 && layers[i] <= layers[i - 1])
+                throw new ArgumentException($"Layers {shown} must be layer numbers from 0, strictly increasing (each once).", nameof(model));
+        }
+        string config = Path.Combine(folder, "config.json");
+        int count = File.Exists(config) ? BertConfig.Load(config).NumHiddenLayers : int.MaxValue;
+        if (layers[^1] >= count)
+            throw new ArgumentException($"Layers {shown} name layer {layers[^1]}, but {folder} has {count} layers (0..{count - 1}).", nameof(model));
+    }
+
+    private static BiEncoderStudentOptions LoadOptions(int maxLength, IReadOnlyList<int>? layers = null)
+        => new() { MaxSequenceLength = maxLength, EncodeBatchSize = 64, Layers = layers };
 
     /// <summary>
     /// <see cref="DistillOptions.MaxLength"/>, or fewer when the student folder's <c>max_position_embeddings</c> is

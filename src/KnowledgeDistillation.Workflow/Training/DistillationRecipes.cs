@@ -8,8 +8,15 @@ public static class DistillationRecipes
     /// <summary>The default recipe.</summary>
     public const string Default = "margin-mse+contrastive";
 
+    /// <summary>
+    /// The layer-reduction recipe: the student learns the embeddings of the model it was cut from
+    /// (<see cref="EmbeddingMseLoss"/>; <see cref="DistillStep.RunAsync"/> loads that model from the student folder at
+    /// its full depth when the request gives no embedding teacher). It reads no teacher scores.
+    /// </summary>
+    public const string EmbeddingMse = "embedding-mse";
+
     /// <summary>Every recipe name.</summary>
-    public static IReadOnlyList<string> Names { get; } = ["margin-mse+contrastive", "kl+contrastive", "kl", "margin-mse", "margin-mse-unscaled+contrastive"];
+    public static IReadOnlyList<string> Names { get; } = ["margin-mse+contrastive", "kl+contrastive", "kl", "margin-mse", "margin-mse-unscaled+contrastive", EmbeddingMse];
 
     /// <summary>The loss of a recipe.</summary>
     /// <param name="recipe">One of <see cref="Names"/>.</param>
@@ -29,6 +36,8 @@ public static class DistillationRecipes
         "kl+contrastive" => new WeightedLoss((InBatchKl(), softWeight), (new ContrastiveLoss(), 1.0)),
         // Listwise KL alone: the teacher's distribution over the candidates (z-scored) replaces the one-hot label.
         "kl" => InBatchKl(),
+        // sentence-transformers' layer reduction: the MSE to an embedding teacher's embeddings of every batch text.
+        EmbeddingMse => new EmbeddingMseLoss(),
         _ => throw new ArgumentException($"Unknown recipe '{recipe}'; use {string.Join(", ", Names)}.", nameof(recipe)),
     };
 

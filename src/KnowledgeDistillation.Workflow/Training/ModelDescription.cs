@@ -13,6 +13,13 @@ public sealed record ModelDescription
     /// <summary>The folder of a saved model to start from; <see langword="null"/> (default) builds a new model of this shape.</summary>
     public string? NameOrPath { get; init; }
 
+    /// <summary>
+    /// The encoder layers of the saved model (<see cref="NameOrPath"/>) to keep, in order: for example <c>[0, 2, 4]</c>
+    /// of a 6-layer model (layer reduction; <see cref="BiEncoderStudentOptions.Layers"/>). They must be strictly
+    /// increasing and below the model's <c>num_hidden_layers</c>. Default <see langword="null"/>: all layers.
+    /// </summary>
+    public IReadOnlyList<int>? Layers { get; init; }
+
     /// <summary>Hidden size of a new model (<see cref="BertConfig.HiddenSize"/>). Default 128.</summary>
     public int HiddenSize { get; init; } = 128;
 

@@ -26,6 +26,8 @@ public static class TeacherTrainingStep
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentException.ThrowIfNullOrEmpty(outputDirectory);
+        if (options.Model.Layers is not null)
+            throw new ArgumentException("ModelDescription.Layers cuts a distilled student (DistillStep); a teacher trains with every layer of its model.", nameof(options));
         BertForSequenceClassification model;
         if (options.Model.NameOrPath is { } init)
         {

@@ -51,6 +51,9 @@ public sealed class EmbeddingTeacher : ITeacher
     public string Identity => _identity ?? throw new InvalidOperationException(
         "This embedding teacher has no identity: its generators report no model id (EmbeddingGeneratorMetadata.DefaultModelId). Pass one to the constructor, so that score caches can tell its scores from another model's.");
 
+    /// <summary>The <see cref="Identity"/>, or <see langword="null"/> when there is none (the trainer's checkpoints record it).</summary>
+    internal string? GivenOrDerivedIdentity => _identity;
+
     /// <summary>The generator of the candidates' embeddings.</summary>
     public IEmbeddingGenerator<string, Embedding<float>> Documents { get; }
 

@@ -151,6 +151,8 @@ public sealed class DistillationTrainer(DistillationTrainerOptions? options = nu
 
         public override string LossName => loss.Name;
 
+        public override string? EmbeddingTeacherIdentity => embeddingTeacher?.GivenOrDerivedIdentity;
+
         public override bool CanEvaluate => options.Evaluator is not null;
 
         public override string? BestDirectory => options.BestStudentDirectory;

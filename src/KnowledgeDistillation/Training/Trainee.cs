@@ -25,6 +25,12 @@ internal abstract class Trainee
     /// <summary>The loss's name, for the error when it is not finite.</summary>
     public abstract string LossName { get; }
 
+    /// <summary>
+    /// The identity of the embedding teacher the model learns from, recorded in checkpoints so that a run against
+    /// another teacher does not resume one; <see langword="null"/> by default.
+    /// </summary>
+    public virtual string? EmbeddingTeacherIdentity => null;
+
     /// <summary>Whether <see cref="EvaluateAsync"/> has an evaluator to run.</summary>
     public abstract bool CanEvaluate { get; }
 

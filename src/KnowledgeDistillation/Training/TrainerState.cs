@@ -17,6 +17,9 @@ internal sealed record TrainerState
 
     public required int ExampleCount { get; init; }
 
+    /// <summary>The identity of the embedding teacher the run learns from; <see langword="null"/> without one (or when it has none).</summary>
+    public string? EmbeddingTeacher { get; init; }
+
     public double LastLoss { get; init; } = double.NaN;
 
     public double? BestValue { get; init; }
@@ -36,5 +39,7 @@ internal sealed record TrainerState
         if (NegativesPerQuery != other.NegativesPerQuery) yield return $"negatives per query {NegativesPerQuery} vs {other.NegativesPerQuery}";
         if (GradientAccumulationSteps != other.GradientAccumulationSteps) yield return $"gradient accumulation {GradientAccumulationSteps} vs {other.GradientAccumulationSteps}";
         if (ExampleCount != other.ExampleCount) yield return $"example count {ExampleCount} vs {other.ExampleCount}";
+        if (!string.Equals(EmbeddingTeacher, other.EmbeddingTeacher, StringComparison.Ordinal))
+            yield return $"embedding teacher {EmbeddingTeacher ?? "none"} vs {other.EmbeddingTeacher ?? "none"}";
     }
 }

@@ -51,6 +51,7 @@ internal static class TrainingLoop
             NegativesPerQuery = o.NegativesPerQuery,
             GradientAccumulationSteps = o.GradientAccumulationSteps,
             ExampleCount = examples.Count,
+            EmbeddingTeacher = trainee.EmbeddingTeacherIdentity,
         };
         torch.random.manual_seed(o.Seed);
         if (o.CheckpointDirectory is { } checkpointDirectory && CheckpointStore.FindLatest(checkpointDirectory, logger) is { } latest)
