@@ -238,7 +238,7 @@ public class WorkflowTests
     }
 
     /// <summary>Cancels when a line containing the marker is written (the tool's own progress output).</summary>
-    private sealed class CancelOnText(string marker, CancellationTokenSource cancellation) : StringWriter(CultureInfo.InvariantCulture)
+    internal sealed class CancelOnText(string marker, CancellationTokenSource cancellation) : StringWriter(CultureInfo.InvariantCulture)
     {
         public override void WriteLine(string? value)
         {

@@ -1,5 +1,8 @@
 using System.Text.Json;
 using KnowledgeDistillation.Data;
+using KnowledgeDistillation.Models;
+using KnowledgeDistillation.Tokenization;
+using KnowledgeDistillation.Workflow.Training;
 
 namespace KnowledgeDistillation.Cli.Tests;
 
@@ -17,6 +20,19 @@ internal sealed class TestData : IDisposable
     public static string CrossEncoder => Path.Combine(AppContext.BaseDirectory, "fixtures", "bert", "crossencoder-gelu");
 
     public string File(string name) => Path.Combine(Root, name);
+
+    /// <summary>
+    /// A new small student of <paramref name="options"/>' shape and seed (bert-base-uncased's vocabulary), saved in the
+    /// sentence-transformers layout as <paramref name="name"/>: a pretrained model for --student, --retriever or --teacher.
+    /// </summary>
+    public async Task<string> SavedStudentAsync(string name, DistillOptions options)
+    {
+        string folder = File(name);
+        var tokenizer = HuggingFaceBertTokenizer.FromVocabularyFile(Path.Combine(AppContext.BaseDirectory, "vocab", "bert-base-uncased", "vocab.txt"));
+        using (BiEncoderStudent created = DistillStep.CreateStudent(options, tokenizer))
+            await created.SaveAsync(folder);
+        return folder;
+    }
 
     /// <summary>
     /// The first <paramref name="queries"/> SciFact train queries with their judgments, and a corpus of their relevant

@@ -36,7 +36,11 @@ public static partial class DistillStep
             student ??= CreateStudent(options, request.Tokenizer);
             EmbeddingTeacher? embeddingTeacher = request.EmbeddingTeacher;
             if (embeddingTeacher is null && options.Recipe == DistillationRecipes.EmbeddingMse)
+            {
                 (parent, embeddingTeacher) = LoadParent(options);
+                // Every query and document of the examples, embedded up front: a resumed run then learns the same targets.
+                await embeddingTeacher.EmbedAllAsync([.. request.Examples.Select(e => e.Query)], [.. request.Examples.SelectMany(e => e.Positives.Concat(e.Negatives))], cancellationToken).ConfigureAwait(false);
+            }
             int step = 0;
             var curve = new List<(int Step, double Value)>();
             DistillationTrainerOptions trainer = options.Trainer;

@@ -82,6 +82,17 @@ public sealed class EmbeddingTeacher : ITeacher
         return (queries, documents);
     }
 
+    /// <summary>
+    /// Embeds the texts not embedded yet, in the order given. A run that embeds all its texts first gets the same
+    /// embeddings whichever step it resumes at (embedded batch by batch, a text's embedding can differ in the last bits
+    /// with the other texts it is padded with).
+    /// </summary>
+    internal async Task EmbedAllAsync(IReadOnlyList<string> queries, IReadOnlyList<string> documents, CancellationToken cancellationToken)
+    {
+        await LookUpAsync(Queries, _queries, queries, "query", cancellationToken).ConfigureAwait(false);
+        await LookUpAsync(Documents, _documents, documents, "document", cancellationToken).ConfigureAwait(false);
+    }
+
     /// <summary>Scores each pair by the cosine similarity of the query's and the document's embeddings, in [-1, 1].</summary>
     /// <param name="pairs">The pairs; texts already embedded by this teacher are not embedded again.</param>
     /// <param name="cancellationToken">Cancels between the generators' calls.</param>
