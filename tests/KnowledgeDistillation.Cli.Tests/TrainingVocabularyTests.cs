@@ -125,6 +125,8 @@ public class TrainingVocabularyTests
         }
         if (type == typeof(string[]))
             return ["org/some-dataset"];
+        if (type == typeof(IReadOnlyList<int>))
+            return ["0,2"];
         throw new InvalidOperationException($"{option.Name}: no test value for {option.ValueType}.");
     }
 

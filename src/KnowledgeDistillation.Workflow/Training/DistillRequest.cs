@@ -7,7 +7,7 @@ namespace KnowledgeDistillation.Workflow.Training;
 /// <summary>What <see cref="DistillStep.RunAsync"/> trains, on what, with which loss, and where the student goes.</summary>
 public sealed record DistillRequest
 {
-    /// <summary>Scored examples (hard-label losses ignore the scores).</summary>
+    /// <summary>Scored examples (hard-label losses and the embedding-mse recipe ignore the scores).</summary>
     public required IReadOnlyList<DistillationExample> Examples { get; init; }
 
     /// <summary>
@@ -29,7 +29,8 @@ public sealed record DistillRequest
     /// <summary>
     /// A bi-encoder teacher whose embeddings of every batch the loss also gets (layer reduction with
     /// <see cref="Losses.EmbeddingMseLoss"/>; <see cref="DistillationTrainer.TrainAsync(IStudent, IDistillationLoss, IReadOnlyList{DistillationExample}, Teachers.EmbeddingTeacher, IProgress{TrainingProgress}?, CancellationToken)"/>);
-    /// <see langword="null"/> (default) for none.
+    /// <see langword="null"/> (default) for none, except with the <see cref="DistillationRecipes.EmbeddingMse"/> recipe,
+    /// whose teacher the step then loads: the student folder (<see cref="ModelDescription.NameOrPath"/>) at its full depth.
     /// </summary>
     public Teachers.EmbeddingTeacher? EmbeddingTeacher { get; init; }
 

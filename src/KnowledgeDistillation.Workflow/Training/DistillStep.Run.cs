@@ -15,7 +15,9 @@ public static partial class DistillStep
     /// curve is recorded; with <see cref="DistillationTrainerOptions.BestStudentDirectory"/> as well, the best dev
     /// checkpoint (the last step's when it is the best) is the student kept. Saves it to
     /// <see cref="DistillRequest.OutputPath"/> when given. With a checkpoint folder that holds a checkpoint of the same
-    /// settings, training resumes there.
+    /// settings, training resumes there. With the <see cref="DistillationRecipes.EmbeddingMse"/> recipe and no
+    /// <see cref="DistillRequest.EmbeddingTeacher"/>, the student folder at its full depth is the embedding teacher: loaded
+    /// as the student is, it embeds every query and document of the examples before the first step and is disposed at the end.
     /// </summary>
     /// <param name="request">What to train, how, and where to save it.</param>
     /// <param name="progress">Receives a report after every step; optional.</param>
@@ -23,6 +25,7 @@ public static partial class DistillStep
     /// <param name="cancellationToken">Stops at the next step (writing a checkpoint when a folder is set).</param>
     /// <returns>The run and its student; dispose it.</returns>
     /// <exception cref="OperationCanceledException">Cancelled; the same call resumes from the checkpoint.</exception>
+    /// <exception cref="ArgumentException">The embedding-mse recipe without a student folder, or invalid <see cref="ModelDescription.Layers"/>.</exception>
     public static async Task<DistillRun> RunAsync(
         DistillRequest request, IProgress<TrainingProgress>? progress = null, ILogger<DistillationTrainer>? logger = null, CancellationToken cancellationToken = default)
     {

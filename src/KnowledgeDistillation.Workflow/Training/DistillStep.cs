@@ -53,7 +53,7 @@ public static partial class DistillStep
             return;
         string shown = $"[{string.Join(", ", layers)}]";
         if (model.NameOrPath is not { } folder)
-            throw new ArgumentException($"Layers {shown} are kept of a saved model: give its folder (ModelDescription.NameOrPath, kd distill's --student).", nameof(model));
+            throw new ArgumentException($"Layers {shown} are kept of a saved model: give its folder (ModelDescription.NameOrPath, kd distill's --student); a new model's depth is NumHiddenLayers (--num-hidden-layers).", nameof(model));
         if (layers.Count == 0)
             throw new ArgumentException("Layers must name at least one layer (or be null for all).", nameof(model));
         for (int i = 0; i < layers.Count; i++)
