@@ -76,6 +76,33 @@ public class EmbeddingTeacherTests
     }
 
     [Fact]
+    public async Task A_checkpoint_records_the_embedding_teachers_identity_and_only_a_run_with_the_same_one_resumes_it()
+    {
+        string directory = Path.Combine(Path.GetTempPath(), $"kd-embedding-teacher-{Guid.NewGuid():N}");
+        try
+        {
+            List<DistillationExample> examples = Examples();
+            DistillationTrainerOptions options = Options(epochs: 1) with { CheckpointDirectory = directory };
+            async Task<TrainingResult> TrainAsync(string identity)
+            {
+                using var student = Student(dropout: 0);
+                using var loss = new EmbeddingMseLoss();
+                return await new DistillationTrainer(options).TrainAsync(student, loss, examples, new EmbeddingTeacher(new FixedGenerator(8), identity: identity));
+            }
+
+            (await TrainAsync("teacher-a")).Steps.Should().Be(3);
+            Func<Task> other = () => TrainAsync("teacher-b");
+            (await other.Should().ThrowAsync<InvalidOperationException>()).WithMessage("*other settings (embedding teacher teacher-b vs teacher-a)*");
+            (await TrainAsync("teacher-a")).Steps.Should().Be(3, "the same teacher resumes the finished run's last checkpoint");
+        }
+        finally
+        {
+            if (Directory.Exists(directory))
+                Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task A_broken_generator_gets_a_message_that_says_what_it_returned()
     {
         using var loss = new EmbeddingMseLoss();
