@@ -60,7 +60,8 @@ public static class QuickStartCommand
 
     static QuickStartCommand()
     {
-        Recipe.AcceptOnlyFromAmong([.. DistillationRecipes.Names]);
+        // Layer reduction needs a pretrained student to cut; the QuickStart's students start from scratch.
+        Recipe.AcceptOnlyFromAmong([.. DistillationRecipes.Names.Where(n => n != DistillationRecipes.EmbeddingMse)]);
         DistilFrom.AcceptOnlyFromAmong(Pipeline.FusionTargets, Pipeline.TeacherTargets);
         Precision.AcceptOnlyFromAmong("auto", "float32", "bfloat16");
         foreach (Option<int?> steps in new[] { TeacherSteps, StudentSteps, StudentNegatives, ScoredNegatives, StudentBatchSize, StudentMaxLength })

@@ -56,6 +56,7 @@ public class QuickStartCommandTests
 
     [Theory]
     [InlineData("--recipe", "nonsense")]
+    [InlineData("--recipe", "embedding-mse")]
     [InlineData("--distil-from", "bm25")]
     [InlineData("--teacher-steps", "0")]
     [InlineData("--student-steps", "x")]
