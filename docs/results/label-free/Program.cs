@@ -62,6 +62,16 @@ if (a.TryGetValue("savezs", out string? zsFolder))
     Say($"zero-shot MiniLM saved to {zsFolder}");
     return;
 }
+// ood=DIR[,DIR...]: goal 6's out-of-domain check (below) of saved students, e.g. the kd sequence's, and stop.
+if (a.TryGetValue("ood", out string? oodFolders))
+{
+    foreach (string folder in oodFolders.Split(',', StringSplitOptions.RemoveEmptyEntries))
+    {
+        using BiEncoderStudent oodModel = BiEncoderStudent.FromPretrained(folder, new BiEncoderStudentOptions { MaxSequenceLength = 256 });
+        await OutOfDomainAsync(oodModel, folder);
+    }
+    return;
+}
 using Bm25Index index = Bm25Index.BuildInMemory(data.Corpus);
 var bm25Options = new Bm25SearchOptions { K1 = 0.9f, B = 0.4f };
 
