@@ -16,14 +16,14 @@ using Xunit.Abstractions;
 namespace KnowledgeDistillation.Tests.Models.Onnx;
 
 /// <summary>
-/// Issue 28's reranking bound: a trained teacher reranking BM25's SciFact candidates on ONNX Runtime int8 keeps float32's
-/// nDCG@10 within 0.005, and float32 on ONNX Runtime is libtorch's ranking. The teacher is the QuickStart's kind (from
-/// scratch, exact-match input), trained briefly here so that its ranking means something: a bound on a teacher no
-/// better than chance would hold for any int8 graph.
+/// Issue 28's drift bounds: a trained teacher reranking BM25's SciFact candidates on ONNX Runtime int8 keeps float32's
+/// nDCG@10 within 0.005 and a mean per-query Spearman of at least 0.99, and float32 on ONNX Runtime is libtorch's
+/// ranking. The teacher is the QuickStart's kind (from scratch, exact-match input), trained briefly here so that its
+/// ranking means something: a bound on a teacher no better than chance would hold for any int8 graph.
 /// </summary>
 public sealed class OnnxTeacherRerankingDriftTests(ITestOutputHelper output) : IDisposable
 {
-    private const int TrainQueries = 240, Steps = 30, TrainLength = 64, TestQueries = 40, Depth = 20, MaxLength = 128;
+    private const int TrainQueries = 240, Steps = 30, TrainLength = 64, TestQueries = 300, Depth = 20, MaxLength = 128;
     private readonly string _folder = BertFixture.NewTempDir();
 
     [Fact]
@@ -58,7 +58,8 @@ public sealed class OnnxTeacherRerankingDriftTests(ITestOutputHelper output) : I
         using OnnxCrossEncoderTeacher int8 = OnnxCrossEncoderTeacher.FromFolder(_folder, new OnnxCrossEncoderTeacherOptions { MaxLength = MaxLength, ModelFile = OnnxExporter.QuantizedModelFileName });
         int8.IsQuantized.Should().BeTrue();
 
-        // Judged test queries, each with BM25's top candidates.
+        // All 300 judged test queries, each with BM25's top candidates: on 40 of them one CI machine's int8 moved by 0.009
+        // where six seeds here moved by at most 0.0004 (a few swapped pairs weigh 1/40 each there).
         QueryRecord[] testQueries = [.. queries.Where(q => test.For(q.Id).Count > 0).Take(TestQueries)];
         var candidates = testQueries.ToDictionary(q => q.Id, q => index.Search(q.Text, Depth), StringComparer.Ordinal);
         var evaluator = new RerankingEvaluator(corpus, testQueries, test, candidates, new RerankingEvaluatorOptions { Depth = Depth });
@@ -72,12 +73,29 @@ public sealed class OnnxTeacherRerankingDriftTests(ITestOutputHelper output) : I
         const int Rounds = 20;
         for (int r = 0; r < Rounds; r++)
             chance += (await evaluator.EvaluateAsync(shuffler))[MetricNames.Ndcg10] / Rounds;
+        output.WriteLine($"int8 weights widened to uint8 on this CPU (no VNNI): {OnnxIntegerWeights.SignedProductsSaturate}");
         output.WriteLine($"nDCG@10 over {evaluator.QueryCount} queries x {Depth} BM25 candidates: libtorch {torchNdcg:F4}, ONNX Runtime float32 {fp32Ndcg:F4}, int8 {int8Ndcg:F4}; random order {chance:F4}, BM25 {evaluator.EvaluateFirstStage()[MetricNames.Ndcg10]:F4}");
+
+        // Issue 28's other bound, per query over the same candidates: a statistic of every pair, not of the top ten's few
+        // swaps, so it moves little between machines and still catches what nDCG@10 over 300 queries averages away
+        // (weight scales of max/255: mean Spearman 0.9897, nDCG@10 0.0025 off).
+        var byText = corpus.ToDictionary(d => d.Id, d => d.Text, StringComparer.Ordinal);
+        QueryDocumentPair[] pairs = [.. testQueries.SelectMany(q => candidates[q.Id].Select(h => new QueryDocumentPair(q.Text, byText[h.DocumentId])))];
+        float[] fp32Scores = await fp32.ScoreAsync(pairs), int8Scores = await int8.ScoreAsync(pairs);
+        var spearman = new List<double>();
+        int offset = 0;
+        foreach (QueryRecord query in testQueries)
+        {
+            int n = candidates[query.Id].Count;
+            spearman.Add(RankCorrelation.Spearman([.. fp32Scores.Skip(offset).Take(n).Select(x => (double)x)], [.. int8Scores.Skip(offset).Take(n).Select(x => (double)x)]));
+            offset += n;
+        }
+        output.WriteLine($"int8 against float32 per query: mean Spearman {spearman.Average():F4}, lowest {spearman.Min():F4}");
 
         evaluator.QueryCount.Should().Be(TestQueries);
         fp32Ndcg.Should().BeApproximately(torchNdcg, 1e-4, "ONNX Runtime float32 ranks as libtorch does");
-        // Weight scales of max/255 instead of max/127 (each column's larger weights clipped at half) moved int8 by 0.031.
         Math.Abs(int8Ndcg - fp32Ndcg).Should().BeLessThanOrEqualTo(0.005, "issue 28's bound on int8 reranking drift");
+        spearman.Average().Should().BeGreaterThanOrEqualTo(0.99, "issue 28's bound on int8 score drift per query");
         fp32Ndcg.Should().BeGreaterThan(chance + 0.1, "the teacher's ranking means something, so the bound is not vacuous");
     }
 
