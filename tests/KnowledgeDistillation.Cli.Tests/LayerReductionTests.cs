@@ -30,6 +30,7 @@ public class LayerReductionTests
 
         Kd.Result restored = await Kd.RunAsync(Restore(data, parent, train, "restored", "0,2", "--max-steps", "30", "--learning-rate", "1e-3"));
         restored.ExitCode.Should().Be(0, restored.Error);
+        restored.Error.Should().MatchRegex(@"Embedding \d+ queries and \d+ documents with .*parent at full depth", "the up-front embedding says what it does before it takes minutes");
         BertConfig.Load(Path.Combine(data.File("restored"), "config.json")).NumHiddenLayers.Should().Be(2);
 
         // The restore's aim, measured apart from the loss: the mean squared difference to the parent's embeddings of

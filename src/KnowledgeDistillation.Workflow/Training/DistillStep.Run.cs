@@ -42,7 +42,14 @@ public static partial class DistillStep
             {
                 (parent, embeddingTeacher) = LoadParent(options);
                 // Every query and document of the examples, embedded up front: a resumed run then learns the same targets.
-                await embeddingTeacher.EmbedAllAsync([.. request.Examples.Select(e => e.Query)], [.. request.Examples.SelectMany(e => e.Positives.Concat(e.Negatives))], cancellationToken).ConfigureAwait(false);
+                string[] queries = [.. request.Examples.Select(e => e.Query).Distinct(StringComparer.Ordinal)];
+                string[] documents = [.. request.Examples.SelectMany(e => e.Positives.Concat(e.Negatives)).Distinct(StringComparer.Ordinal)];
+                if (logger is not null)
+                    EmbeddingParent(logger, queries.Length, documents.Length, options.Model.NameOrPath!);
+                var clock = System.Diagnostics.Stopwatch.StartNew();
+                await embeddingTeacher.EmbedAllAsync(queries, documents, cancellationToken).ConfigureAwait(false);
+                if (logger is not null)
+                    EmbeddedParent(logger, clock.Elapsed.TotalSeconds);
             }
             int step = 0;
             var curve = new List<(int Step, double Value)>();
@@ -128,4 +135,10 @@ public static partial class DistillStep
             return metrics;
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Embedding {Queries} queries and {Documents} documents with {Folder} at full depth: the embedding-mse targets, once before the first step.")]
+    private static partial void EmbeddingParent(ILogger logger, int queries, int documents, string folder);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Targets embedded in {Seconds:F0} s.")]
+    private static partial void EmbeddedParent(ILogger logger, double seconds);
 }
