@@ -1,5 +1,7 @@
-# The experiment of docs/results.md "Against forgetting: weight interpolation": a student folder averaged with the model it
+# The experiment of docs/results.md "Against forgetting" (WiSE-FT): a student folder averaged with the model it
 # started from, tensor by tensor (float32 safetensors only). Usage: python3 merge.py TRAINED BASE ALPHA OUTPUT (needs numpy).
+# Not atomic and float32 only: an experiment's record; the library's own safetensors code (SafeTensorsFile,
+# SafeTensorsWriter) is where this belongs as a feature.
 # WiSE-FT (Wortsman et al. 2022): theta = alpha * finetuned + (1 - alpha) * zero-shot, tensor by tensor.
 import json, struct, sys, shutil, os, numpy as np
 def read(p):
