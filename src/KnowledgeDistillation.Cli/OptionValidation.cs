@@ -18,4 +18,13 @@ internal static class OptionValidation
             if (r.Tokens.Count == 1 && int.TryParse(r.Tokens[0].Value, NumberStyles.Integer, CultureInfo.InvariantCulture, out int value) && value < 1)
                 r.AddError($"{option.Name} must be at least 1.");
         });
+
+    /// <summary>Adds "NAME must be from 0 to 1" for a number option given a value outside [0, 1] (a share).</summary>
+    /// <remarks>Reads the token, as <see cref="MustBePositive"/> does.</remarks>
+    public static void MustBeShare(Option option)
+        => option.Validators.Add(r =>
+        {
+            if (r.Tokens.Count == 1 && double.TryParse(r.Tokens[0].Value, NumberStyles.Float, CultureInfo.InvariantCulture, out double value) && !(value is >= 0 and <= 1))
+                r.AddError($"{option.Name} must be from 0 to 1.");
+        });
 }

@@ -47,6 +47,45 @@ public class DistillStepTests
         Encode(run.Student).Should().Equal(dev.Embeddings[^1], "without a folder to keep the best in, the last step's weights are kept");
     }
 
+    [Fact]
+    public async Task With_AverageWithStart_the_kept_checkpoint_is_averaged_with_the_student_training_started_from()
+    {
+        using var data = new TestData();
+        DistillRequest request = Request(new ScriptedEvaluator([0.1, 0.5, 0.3]), data.File("best"), data.File("student"));
+        using (BiEncoderStudent start = BiEncoderStudent.Create(request.Options.Model.NewConfig(request.Tokenizer!.VocabularySize), request.Tokenizer, new BiEncoderStudentOptions { MaxSequenceLength = 32 }, seed: 11))
+            await start.SaveAsync(data.File("start"));
+        request = request with { Options = request.Options with { Model = new ModelDescription { NameOrPath = data.File("start") }, AverageWithStart = 0.25 } };
+
+        using DistillRun run = await DistillStep.RunAsync(request);
+
+        run.FromBestCheckpoint.Should().BeTrue();
+        using BiEncoderStudent start2 = BiEncoderStudent.FromPretrained(data.File("start")), best = BiEncoderStudent.FromPretrained(data.File("best")), saved = BiEncoderStudent.FromPretrained(data.File("student"));
+        Dictionary<string, float[]> a = Values(best), b = Values(start2), kept = Values(saved), returned = Values(run.Student);
+        a["encoder.layer.0.attention.self.query.weight"].Should().NotEqual(b["encoder.layer.0.attention.self.query.weight"], "training moved the weights");
+        foreach ((string name, float[] values) in kept)
+        {
+            float[] expected = [.. values.Select((_, i) => (float)(0.75 * a[name][i] + 0.25 * b[name][i]))];
+            values.Should().Equal(expected, $"{name} is 0.75 × the best checkpoint + 0.25 × the start");
+            returned[name].Should().Equal(values, "the returned student is the one saved");
+        }
+        File.ReadAllText(Path.Combine(data.File("student"), "README.md")).Should().Contain("0.75 × trained + 0.25 × start");
+    }
+
+    [Fact]
+    public async Task AverageWithStart_without_a_starting_student_or_outside_0_to_1_is_refused_before_training()
+    {
+        using var data = new TestData();
+        DistillRequest request = Request(new ScriptedEvaluator([0.1]), best: null, data.File("student"));
+        Func<Task> fresh = () => DistillStep.RunAsync(request with { Options = request.Options with { AverageWithStart = 0.5 } });
+        await fresh.Should().ThrowAsync<ArgumentException>().WithMessage("*a new student's start is random weights*");
+        Func<Task> share = () => DistillStep.RunAsync(request with { Options = request.Options with { AverageWithStart = 2 } });
+        await share.Should().ThrowAsync<ArgumentException>().WithMessage("*from 0 to 1*");
+        Directory.Exists(data.File("student")).Should().BeFalse();
+    }
+
+    private static Dictionary<string, float[]> Values(BiEncoderStudent student)
+        => student.NamedParameters().ToDictionary(p => p.Name, p => p.Parameter.detach().cpu().data<float>().ToArray());
+
     private static DistillRequest Request(IStudentEvaluator dev, string? best, string? output)
     {
         var tokenizer = HuggingFaceBertTokenizer.FromVocabularyFile(Path.Combine(AppContext.BaseDirectory, "vocab", "bert-base-uncased", "vocab.txt"));

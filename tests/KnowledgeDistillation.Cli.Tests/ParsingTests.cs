@@ -105,6 +105,8 @@ public class ParsingTests
     [InlineData("train-teacher --train @a --output @t --gradient-accumulation-steps 0")]
     [InlineData("distill --train @a --output @s --gradient-accumulation-steps 0")]
     [InlineData("distill --train @a --output @s --dev-queries 0 --data @d")]
+    [InlineData("distill --train @a --output @s --student @m --average-with-start 1.5")]
+    [InlineData("distill --train @a --output @s --average-with-start 0.5")] // no --student: nothing to average with
     [InlineData("evaluate --data @d --model bm25 --fuse-bm25 0.5")]
     [InlineData("distill --train @a --output @s --max-steps abc")] // not an integer: a parse error, not a crash in the validator
     [InlineData("train-teacher --train @a --output @t --batch-size 1.5")]

@@ -31,6 +31,9 @@ internal static class DistillCommand
         layers.CustomParser = ParseLayers;
         var hardLabels = new Option<bool>("--hard-labels") { Description = "Ignore the teacher scores and train with the contrastive loss on hard labels (the baseline)." };
         Option<double> softWeight = common.Binder.Add(o => o.SoftWeight, "Weight of the soft-label term against the contrastive one.");
+        Option<double> averageWithStart = common.Binder.Add(o => o.AverageWithStart,
+            "The --student model's share of the weights kept: after training each weight becomes (1 - w) x trained + w x start (WiSE-FT; 0.5 keeps more of what the model knew outside the training domain). 0 keeps the trained weights.");
+        OptionValidation.MustBeShare(averageWithStart);
         var dev = new DataOptions("train");
         var devQueries = new Option<int?>("--dev-queries")
         {
@@ -41,7 +44,7 @@ internal static class DistillCommand
         Option<string[]> datasets = common.Binder.AddList(o => o.Trainer.Datasets,
             "Hugging Face Hub ids of the datasets the examples come from (e.g. BeIR/scifact; repeat or list them), written to the saved model card's datasets metadata. Default: none (a --data folder's name is not taken for an id).");
         var command = new OptionsCommand<DistillOptions>("distill", "Distil scored examples into a bi-encoder student. Ctrl+C checkpoints and stops; the same command resumes.", common.Binder);
-        common.AddTo(command, [layers, recipe, hardLabels, softWeight], maxLength, devQueries, evaluateEvery, datasets);
+        common.AddTo(command, [layers, recipe, hardLabels, softWeight, averageWithStart], maxLength, devQueries, evaluateEvery, datasets);
         dev.AddTo(command);
 
         KdApp.SetAction(command, environment, async (run, cancellationToken) =>
@@ -55,6 +58,8 @@ internal static class DistillCommand
                 throw new UsageException($"--hard-labels and --recipe {DistillationRecipes.EmbeddingMse} exclude each other: the one trains on the examples' labels, the other on the --student model's embeddings.");
             if (restore && options.Model.NameOrPath is null)
                 throw new UsageException($"--recipe {DistillationRecipes.EmbeddingMse} restores a student to the model it was cut from: give that model as --student (and the layers to keep as --layers).");
+            if (options.AverageWithStart > 0 && options.Model.NameOrPath is null)
+                throw new UsageException("--average-with-start averages the trained weights with the --student model's: give the model training starts from as --student.");
             DistillStep.CheckLayers(options.Model);
             DatasetSource? devSource = run.Value(devQueries) is null ? null : dev.Source(run);
             IDistillationLoss loss = run.Value(hardLabels) ? DistillationRecipes.HardLabels() : DistillationRecipes.Create(options.Recipe, options.SoftWeight);

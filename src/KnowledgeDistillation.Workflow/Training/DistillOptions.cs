@@ -19,6 +19,15 @@ public sealed record DistillOptions : TrainingStepOptions<DistillationTrainerOpt
     public double SoftWeight { get; init; } = 1.0;
 
     /// <summary>
+    /// The share of the starting student's weights in the student kept: after training (and after picking the best dev
+    /// checkpoint) every parameter becomes <c>(1 − w)·trained + w·start</c> (WiSE-FT,
+    /// <see cref="StudentExtensions.AverageWeights"/>), which keeps more of what a pretrained student knew outside the
+    /// training domain. 0 (default) keeps the trained weights; 0.5 is the usual average. Needs a starting student
+    /// (<see cref="ModelDescription.NameOrPath"/> or <see cref="DistillRequest.Student"/>), not a new one.
+    /// </summary>
+    public double AverageWithStart { get; init; }
+
+    /// <summary>
     /// 300 steps of 16 queries with 2 hard negatives each (the other queries' documents are negatives too), a learning
     /// rate of 1e-3 for a new student and 5e-5 for a pretrained one, checkpoints and evaluations every 100 steps; the
     /// rest is <see cref="TrainerOptions"/>' defaults.

@@ -13,7 +13,8 @@ public static partial class DistillStep
     /// <summary>
     /// Trains a student on the examples. With an evaluator (<see cref="DistillationTrainerOptions.Evaluator"/>) the dev
     /// curve is recorded; with <see cref="DistillationTrainerOptions.BestStudentDirectory"/> as well, the best dev
-    /// checkpoint (the last step's when it is the best) is the student kept. Saves it to
+    /// checkpoint (the last step's when it is the best) is the student kept; with <see cref="DistillOptions.AverageWithStart"/>
+    /// it is then averaged with the starting weights. Saves it to
     /// <see cref="DistillRequest.OutputPath"/> when given. With a checkpoint folder that holds a checkpoint of the same
     /// settings, training resumes there. With the <see cref="DistillationRecipes.EmbeddingMse"/> recipe and no
     /// <see cref="DistillRequest.EmbeddingTeacher"/>, the student folder at its full depth is the embedding teacher: loaded
@@ -25,7 +26,7 @@ public static partial class DistillStep
     /// <param name="cancellationToken">Stops at the next step (writing a checkpoint when a folder is set).</param>
     /// <returns>The run and its student; dispose it.</returns>
     /// <exception cref="OperationCanceledException">Cancelled; the same call resumes from the checkpoint.</exception>
-    /// <exception cref="ArgumentException">The embedding-mse recipe without a student folder, or invalid <see cref="ModelDescription.Layers"/>.</exception>
+    /// <exception cref="ArgumentException">The embedding-mse recipe without a student folder, invalid <see cref="ModelDescription.Layers"/>, or <see cref="DistillOptions.AverageWithStart"/> outside [0, 1] or without a starting student.</exception>
     public static async Task<DistillRun> RunAsync(
         DistillRequest request, IProgress<TrainingProgress>? progress = null, ILogger<DistillationTrainer>? logger = null, CancellationToken cancellationToken = default)
     {
@@ -33,10 +34,18 @@ public static partial class DistillStep
         DistillOptions options = request.Options;
         BiEncoderStudent? student = request.Student;
         BiEncoderStudent? parent = null;
+        Dictionary<string, TorchSharp.torch.Tensor>? start = null;
         try
         {
+            if (!(options.AverageWithStart is >= 0 and <= 1))
+                throw new ArgumentException($"AverageWithStart is the start's share of the weights, from 0 to 1, not {options.AverageWithStart}.", nameof(request));
+            if (options.AverageWithStart > 0 && student is null && options.Model.NameOrPath is null)
+                throw new ArgumentException("AverageWithStart averages the trained weights with those of the student training started from; a new student's start is random weights: give a saved one (ModelDescription.NameOrPath, kd distill's --student).", nameof(request));
             IDistillationLoss loss = request.Loss ?? DistillationRecipes.Create(options.Recipe, options.SoftWeight);
             student ??= CreateStudent(options, request.Tokenizer);
+            // The start, copied before training moves it (a resumed run's start is the same folder, loaded the same way).
+            if (options.AverageWithStart > 0)
+                start = WeightAveraging.Snapshot(student);
             EmbeddingTeacher? embeddingTeacher = request.EmbeddingTeacher;
             if (embeddingTeacher is null && options.Recipe == DistillationRecipes.EmbeddingMse)
             {
@@ -80,6 +89,12 @@ public static partial class DistillStep
                 student = kept;
                 fromBest = true;
             }
+            if (start is not null)
+            {
+                WeightAveraging.Average(student, start, options.AverageWithStart);
+                if (logger is not null)
+                    AveragedWithStart(logger, 1 - options.AverageWithStart, options.AverageWithStart);
+            }
             if (request.OutputPath is { } output)
                 await student.SaveAsync(output, cancellationToken).ConfigureAwait(false);
             return new DistillRun(student, result, curve, BestOf(curve, request.EvaluateStart), fromBest);
@@ -92,6 +107,8 @@ public static partial class DistillStep
         finally
         {
             parent?.Dispose();
+            foreach (TorchSharp.torch.Tensor tensor in start?.Values ?? Enumerable.Empty<TorchSharp.torch.Tensor>())
+                tensor.Dispose();
         }
     }
 
@@ -141,4 +158,7 @@ public static partial class DistillStep
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Targets embedded in {Seconds:F0} s.")]
     private static partial void EmbeddedParent(ILogger logger, double seconds);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Weights averaged with the start's (WiSE-FT): {Trained} × trained + {Start} × start.")]
+    private static partial void AveragedWithStart(ILogger logger, double trained, double start);
 }

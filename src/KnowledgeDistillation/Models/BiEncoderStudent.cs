@@ -350,6 +350,12 @@ public sealed class BiEncoderStudent : StudentBase, ITrainableModel
     /// <summary>The "## Training" section of the model card this student was loaded with, written again by <see cref="SaveAsync"/> until it trains here.</summary>
     internal string? LoadedTrainingSection { get; init; }
 
+    /// <summary>
+    /// The start's share when the weights were averaged with the model they were trained from
+    /// (<see cref="StudentExtensions.AverageWeights"/>), for the model card; <see langword="null"/> when not averaged.
+    /// </summary>
+    internal double? StartWeight { get; set; }
+
     /// <summary>The license, language and base model entries of the card this student was loaded with, which <see cref="SaveAsync"/> writes again.</summary>
     internal IReadOnlyList<(string Key, string Block)> LoadedCardMetadata { get; init; } = [];
 

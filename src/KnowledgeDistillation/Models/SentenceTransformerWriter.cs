@@ -92,10 +92,22 @@ internal static class SentenceTransformerWriter
         b.AppendLine(CultureInfo.InvariantCulture, $"- Similarity: {similarity}");
         b.AppendLine(CultureInfo.InvariantCulture, $"- Query prefix: {Quote(student.QueryPrefix)}; document prefix: {Quote(student.DocumentPrefix)}");
         b.AppendLine();
+        var training = new StringBuilder();
         if (student.TrainingDetails is { } details)
-            details.AppendTo(b);
+            details.AppendTo(training);
         else if (student.LoadedTrainingSection is { } loaded)
-            b.Append(loaded);
+            training.Append(loaded);
+        if (student.StartWeight is { } startWeight)
+        {
+            // Inside the Training section, so that a card read back and written again keeps it.
+            string before = training.ToString().TrimEnd();
+            training.Clear().AppendLine(before.Length == 0 ? "## Training" : before);
+            if (before.Length == 0)
+                training.AppendLine();
+            training.AppendLine(CultureInfo.InvariantCulture,
+                $"- Weights averaged with the model training started from (WiSE-FT): {1 - startWeight:0.###} × trained + {startWeight:0.###} × start; any evaluation above measured the trained weights").AppendLine();
+        }
+        b.Append(training);
         b.AppendLine("## Usage (Python)");
         b.AppendLine();
         b.AppendLine("```python");
@@ -140,7 +152,7 @@ internal static class SentenceTransformerWriter
         foreach ((string key, string block) in student.LoadedCardMetadata)
         {
             // A training run here replaces the datasets and results a card of ours recorded.
-            if ((key != "base_model" || baseModel is null) && !(trainedHere && key is "datasets" or "model-index"))
+            if ((key != "base_model" || baseModel is null) && !(trainedHere && key is "datasets" or "model-index") && !(student.StartWeight is not null && key == "model-index"))
                 b.Append(block);
         }
         // The datasets of this training run only (a loaded card's datasets trained the model it came from, not this one).
@@ -150,7 +162,8 @@ internal static class SentenceTransformerWriter
             foreach (string dataset in datasets.Distinct(StringComparer.Ordinal))
                 b.AppendLine(c, $"- {JsonSerializer.Serialize(dataset)}");
         }
-        if (student.TrainingDetails?.Metrics is { Count: > 0 } metrics)
+        // Metrics of the trained weights do not describe averaged ones.
+        if (student.StartWeight is null && student.TrainingDetails?.Metrics is { Count: > 0 } metrics)
         {
             b.AppendLine("model-index:");
             b.AppendLine(c, $"- name: {JsonSerializer.Serialize(baseModel is null ? "Bi-encoder distilled with KnowledgeDistillation" : $"Bi-encoder distilled from {baseModel}")}");
