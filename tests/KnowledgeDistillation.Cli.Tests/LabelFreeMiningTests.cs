@@ -197,8 +197,10 @@ public class LabelFreeMiningTests
             "--input", data.File("train.jsonl.gz"), "--cache", data.File("minilm.kdscores"), "--output", data.File("scored.jsonl.gz"));
         scored.ExitCode.Should().Be(0, scored.Error);
         Kd.Result distilled = await Kd.RunAsync("distill", "--train", data.File("scored.jsonl.gz"), "--student", student, "--recipe", "kl",
-            "--output", data.File("student"), "--max-steps", "2", "--batch-size", "4", "--precision", "float32");
+            "--output", data.File("student"), "--max-steps", "2", "--batch-size", "4", "--precision", "float32", "--average-with-start", "0.5");
         distilled.ExitCode.Should().Be(0, distilled.Error);
+        distilled.Error.Should().Contain("Weights averaged with the start's (WiSE-FT): 0.5 × trained + 0.5 × start.");
+        (await File.ReadAllTextAsync(Path.Combine(data.File("student"), "README.md"))).Should().Contain("0.5 × trained + 0.5 × start");
         Directory.Move(qrels, Path.Combine(beir, "qrels"));
         Kd.Result evaluated = await Kd.RunAsync("evaluate", "--data", beir, "--split", "train", "--model", data.File("student"), "--json");
         evaluated.ExitCode.Should().Be(0, evaluated.Error);
