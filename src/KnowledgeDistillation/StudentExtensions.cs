@@ -37,24 +37,4 @@ public static class StudentExtensions
     /// <returns>The generator.</returns>
     public static StudentEmbeddingGenerator AsIEmbeddingGenerator(this IStudent student, TextKind kind = TextKind.Document)
         => new(student, kind);
-
-    /// <summary>
-    /// Averages the trained student's weights with those of the model it was trained from (WiSE-FT, Wortsman et al.
-    /// 2022), in place: every parameter becomes <c>(1 − startWeight)·trained + startWeight·start</c>. Fine-tuning on one
-    /// domain costs a pretrained model some of what it knew elsewhere; the average keeps much of both. A saved
-    /// <see cref="Models.BiEncoderStudent"/> records the average in its model card.
-    /// </summary>
-    /// <param name="student">The trained student.</param>
-    /// <param name="start">The model it was trained from: the same parameter names and shapes (for a layer-reduced
-    /// student, the reduced model before training).</param>
-    /// <param name="startWeight">The start's share, from 0 (the trained weights) to 1 (the start's); 0.5 is WiSE-FT's usual choice.</param>
-    /// <exception cref="ArgumentOutOfRangeException"><paramref name="startWeight"/> is outside [0, 1].</exception>
-    /// <exception cref="ArgumentException">The two have different parameters; the student is left unchanged.</exception>
-    public static void AverageWeights(this IStudent student, IStudent start, double startWeight)
-    {
-        ArgumentNullException.ThrowIfNull(student);
-        ArgumentNullException.ThrowIfNull(start);
-        var parameters = start.NamedParameters().ToDictionary(p => p.Name, p => (Tensor)p.Parameter, StringComparer.Ordinal);
-        Training.WeightAveraging.Average(student, parameters, startWeight);
-    }
 }

@@ -352,7 +352,7 @@ public sealed class BiEncoderStudent : StudentBase, ITrainableModel
 
     /// <summary>
     /// The start's share when the weights were averaged with the model they were trained from
-    /// (<see cref="StudentExtensions.AverageWeights"/>), for the model card; <see langword="null"/> when not averaged.
+    /// (<see cref="Training.WeightAveraging.AverageWeights"/>), for the model card; <see langword="null"/> when not averaged.
     /// </summary>
     internal double? StartWeight { get; set; }
 

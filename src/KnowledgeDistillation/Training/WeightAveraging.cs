@@ -1,4 +1,4 @@
-using TorchSharp;
+using KnowledgeDistillation.Runtime;
 using static TorchSharp.torch;
 
 namespace KnowledgeDistillation.Training;
@@ -8,12 +8,31 @@ namespace KnowledgeDistillation.Training;
 /// every parameter becomes <c>(1 − w)·trained + w·start</c>. Fine-tuning on one domain moves a pretrained model away from
 /// what it knew; the average keeps most of the gain and much of the rest.
 /// </summary>
-internal static class WeightAveraging
+public static class WeightAveraging
 {
+    /// <summary>
+    /// Averages the trained student's weights with those of the model it was trained from, in place: every parameter
+    /// becomes <c>(1 − startWeight)·trained + startWeight·start</c>. A saved <see cref="Models.BiEncoderStudent"/>
+    /// records the average in its model card.
+    /// </summary>
+    /// <param name="student">The trained student.</param>
+    /// <param name="start">The model it was trained from: the same parameter names and shapes (for a layer-reduced
+    /// student, the reduced model before training).</param>
+    /// <param name="startWeight">The start's share, from 0 (the trained weights) to 1 (the start's); 0.5 is WiSE-FT's usual choice.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="startWeight"/> is outside [0, 1].</exception>
+    /// <exception cref="ArgumentException">The two have different parameters; the student is left unchanged.</exception>
+    public static void AverageWeights(this IStudent student, IStudent start, double startWeight)
+    {
+        ArgumentNullException.ThrowIfNull(student);
+        ArgumentNullException.ThrowIfNull(start);
+        var parameters = start.NamedParameters().ToDictionary(p => p.Name, p => (Tensor)p.Parameter, StringComparer.Ordinal);
+        Average(student, parameters, startWeight);
+    }
+
     /// <summary>Detached copies of the student's parameters on the CPU, by name: the start to average with later.</summary>
     /// <param name="student">The student before training.</param>
     /// <returns>The copies; dispose each.</returns>
-    public static Dictionary<string, Tensor> Snapshot(IStudent student)
+    internal static Dictionary<string, Tensor> Snapshot(IStudent student)
     {
         var copies = new Dictionary<string, Tensor>(StringComparer.Ordinal);
         try
@@ -36,7 +55,7 @@ internal static class WeightAveraging
     /// <param name="start">The start's parameters by name (the same names and shapes).</param>
     /// <param name="startWeight">w, from 0 (the trained weights) to 1 (the start's).</param>
     /// <exception cref="ArgumentException">A parameter is missing on either side or has another shape; nothing was changed.</exception>
-    public static void Average(IStudent student, IReadOnlyDictionary<string, Tensor> start, double startWeight)
+    internal static void Average(IStudent student, IReadOnlyDictionary<string, Tensor> start, double startWeight)
     {
         if (!(startWeight is >= 0 and <= 1))
             throw new ArgumentOutOfRangeException(nameof(startWeight), startWeight, "The start's weight is a share, from 0 to 1.");
@@ -62,8 +81,7 @@ internal static class WeightAveraging
             // to float32's rounding, whatever the order of the terms.
             Tensor trained = parameter.to(ScalarType.Float64);
             Tensor other = start[name].to(parameter.device).to(ScalarType.Float64);
-            using Scalar keep = (1 - startWeight).ToScalar(), take = startWeight.ToScalar();
-            Tensor mixed = trained.mul(keep).add_(other.mul(take));
+            Tensor mixed = trained.MulBy(1 - startWeight).PlusInPlace(other.MulBy(startWeight));
             parameter.copy_(mixed.to(parameter.dtype));
         }
         if (student is Models.BiEncoderStudent saved)

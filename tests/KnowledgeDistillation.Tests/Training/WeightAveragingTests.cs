@@ -9,7 +9,7 @@ using KnowledgeDistillation.Training;
 namespace KnowledgeDistillation.Tests.Training;
 
 /// <summary>
-/// <see cref="StudentExtensions.AverageWeights"/> (WiSE-FT): every parameter becomes (1 − w)·trained + w·start, checked
+/// <see cref="WeightAveraging.AverageWeights"/> (WiSE-FT): every parameter becomes (1 − w)·trained + w·start, checked
 /// element by element against the formula in double precision on the parameters' own values, and recorded in the card.
 /// </summary>
 [Collection(GlobalTorchRng.Name)]
