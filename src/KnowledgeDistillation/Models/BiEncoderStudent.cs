@@ -345,7 +345,12 @@ public sealed class BiEncoderStudent : StudentBase, ITrainableModel
     IReadOnlyList<BertModel> ITrainableModel.BertModels => [_encoder];
 
     /// <inheritdoc />
-    void ITrainableModel.RecordTraining(TrainingDetails details) => TrainingDetails = details;
+    void ITrainableModel.RecordTraining(TrainingDetails details)
+    {
+        TrainingDetails = details;
+        // Trained again after an average: the card describes this run, not the average before it.
+        StartWeight = null;
+    }
 
     /// <summary>The "## Training" section of the model card this student was loaded with, written again by <see cref="SaveAsync"/> until it trains here.</summary>
     internal string? LoadedTrainingSection { get; init; }

@@ -98,6 +98,13 @@ public class WeightAveragingTests
         await reloaded.SaveAsync(temp.File("again"));
         string again = File.ReadAllText(Path.Combine(temp.File("again"), "README.md")).ReplaceLineEndings("\n");
         again.Split(line).Should().HaveCount(2);
+
+        // Trained again, the card describes the new run only.
+        await new DistillationTrainer(options).TrainAsync(student, new ContrastiveLoss(), examples);
+        await student.SaveAsync(temp.File("retrained"));
+        string retrained = File.ReadAllText(Path.Combine(temp.File("retrained"), "README.md"));
+        retrained.Should().NotContain("Weights averaged").And.Contain("- Final evaluation: ndcg@10 0.4000");
+        HubCardMetadata.Parse(retrained.ReplaceLineEndings("\n")).Should().ContainKey("model-index");
     }
 
     private sealed class Evaluator : IStudentEvaluator
