@@ -79,7 +79,7 @@ public class DistillStepTests
         Func<Task> fresh = () => DistillStep.RunAsync(request with { Options = request.Options with { AverageWithStart = 0.5 } });
         await fresh.Should().ThrowAsync<ArgumentException>().WithMessage("*a new student's start is random weights*");
         Func<Task> share = () => DistillStep.RunAsync(request with { Options = request.Options with { AverageWithStart = 2 } });
-        await share.Should().ThrowAsync<ArgumentException>().WithMessage("*from 0 to 1*");
+        await share.Should().ThrowAsync<ArgumentOutOfRangeException>().WithMessage("AverageWithStart is the start's share of the weights, from 0 to 1*");
         Directory.Exists(data.File("student")).Should().BeFalse();
     }
 

@@ -21,7 +21,7 @@ public sealed record DistillOptions : TrainingStepOptions<DistillationTrainerOpt
     /// <summary>
     /// The share of the starting student's weights in the student kept: after training (and after picking the best dev
     /// checkpoint) every parameter becomes <c>(1 − w)·trained + w·start</c> (WiSE-FT,
-    /// <see cref="WeightAveraging.AverageWeights"/>), which keeps more of what a pretrained student knew outside the
+    /// <see cref="WeightAveraging.AverageWithStart"/>), which keeps more of what a pretrained student knew outside the
     /// training domain. 0 (default) keeps the trained weights; 0.5 is the usual average. Needs a starting student
     /// (<see cref="ModelDescription.NameOrPath"/> or <see cref="DistillRequest.Student"/>), not a new one.
     /// </summary>

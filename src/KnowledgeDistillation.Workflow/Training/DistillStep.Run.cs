@@ -26,7 +26,7 @@ public static partial class DistillStep
     /// <param name="cancellationToken">Stops at the next step (writing a checkpoint when a folder is set).</param>
     /// <returns>The run and its student; dispose it.</returns>
     /// <exception cref="OperationCanceledException">Cancelled; the same call resumes from the checkpoint.</exception>
-    /// <exception cref="ArgumentException">The embedding-mse recipe without a student folder, invalid <see cref="ModelDescription.Layers"/>, or <see cref="DistillOptions.AverageWithStart"/> outside [0, 1] or without a starting student.</exception>
+    /// <exception cref="ArgumentException">The embedding-mse recipe without a student folder, invalid <see cref="ModelDescription.Layers"/>, or <see cref="DistillOptions.AverageWithStart"/> without a starting student (<see cref="ArgumentOutOfRangeException"/> outside [0, 1]).</exception>
     public static async Task<DistillRun> RunAsync(
         DistillRequest request, IProgress<TrainingProgress>? progress = null, ILogger<DistillationTrainer>? logger = null, CancellationToken cancellationToken = default)
     {
@@ -37,8 +37,7 @@ public static partial class DistillStep
         Dictionary<string, TorchSharp.torch.Tensor>? start = null;
         try
         {
-            if (!(options.AverageWithStart is >= 0 and <= 1))
-                throw new ArgumentException($"AverageWithStart is the start's share of the weights, from 0 to 1, not {options.AverageWithStart}.", nameof(request));
+            WeightAveraging.CheckShare(options.AverageWithStart, nameof(DistillOptions.AverageWithStart));
             if (options.AverageWithStart > 0 && student is null && options.Model.NameOrPath is null)
                 throw new ArgumentException("AverageWithStart averages the trained weights with those of the student training started from; a new student's start is random weights: give a saved one (ModelDescription.NameOrPath, kd distill's --student).", nameof(request));
             IDistillationLoss loss = request.Loss ?? DistillationRecipes.Create(options.Recipe, options.SoftWeight);

@@ -349,7 +349,7 @@ public sealed class BiEncoderStudent : StudentBase, ITrainableModel
     {
         TrainingDetails = details;
         // Trained again after an average: the card describes this run, not the average before it.
-        StartWeight = null;
+        AverageWithStart = null;
     }
 
     /// <summary>The "## Training" section of the model card this student was loaded with, written again by <see cref="SaveAsync"/> until it trains here.</summary>
@@ -357,9 +357,9 @@ public sealed class BiEncoderStudent : StudentBase, ITrainableModel
 
     /// <summary>
     /// The start's share when the weights were averaged with the model they were trained from
-    /// (<see cref="Training.WeightAveraging.AverageWeights"/>), for the model card; <see langword="null"/> when not averaged.
+    /// (<see cref="Training.WeightAveraging.AverageWithStart"/>), for the model card; <see langword="null"/> when not averaged.
     /// </summary>
-    internal double? StartWeight { get; set; }
+    internal double? AverageWithStart { get; set; }
 
     /// <summary>The license, language and base model entries of the card this student was loaded with, which <see cref="SaveAsync"/> writes again.</summary>
     internal IReadOnlyList<(string Key, string Block)> LoadedCardMetadata { get; init; } = [];

@@ -97,7 +97,7 @@ internal static class SentenceTransformerWriter
             details.AppendTo(training);
         else if (student.LoadedTrainingSection is { } loaded)
             training.Append(loaded);
-        if (student.StartWeight is { } startWeight)
+        if (student.AverageWithStart is { } share)
         {
             // Inside the Training section, so that a card read back and written again keeps it.
             string before = training.ToString().TrimEnd();
@@ -105,7 +105,7 @@ internal static class SentenceTransformerWriter
             if (before.Length == 0)
                 training.AppendLine();
             training.AppendLine(CultureInfo.InvariantCulture,
-                $"- Weights averaged with the model training started from (WiSE-FT): {1 - startWeight:0.###} × trained + {startWeight:0.###} × start; any evaluation above measured the trained weights").AppendLine();
+                $"- Weights averaged with the model training started from (WiSE-FT): {1 - share:0.###} × trained + {share:0.###} × start; any evaluation above measured the trained weights").AppendLine();
         }
         b.Append(training);
         b.AppendLine("## Usage (Python)");
@@ -152,7 +152,7 @@ internal static class SentenceTransformerWriter
         foreach ((string key, string block) in student.LoadedCardMetadata)
         {
             // A training run here replaces the datasets and results a card of ours recorded.
-            if ((key != "base_model" || baseModel is null) && !(trainedHere && key is "datasets" or "model-index") && !(student.StartWeight is not null && key == "model-index"))
+            if ((key != "base_model" || baseModel is null) && !(trainedHere && key is "datasets" or "model-index") && !(student.AverageWithStart is not null && key == "model-index"))
                 b.Append(block);
         }
         // The datasets of this training run only (a loaded card's datasets trained the model it came from, not this one).
@@ -163,7 +163,7 @@ internal static class SentenceTransformerWriter
                 b.AppendLine(c, $"- {JsonSerializer.Serialize(dataset)}");
         }
         // Metrics of the trained weights do not describe averaged ones.
-        if (student.StartWeight is null && student.TrainingDetails?.Metrics is { Count: > 0 } metrics)
+        if (student.AverageWithStart is null && student.TrainingDetails?.Metrics is { Count: > 0 } metrics)
         {
             b.AppendLine("model-index:");
             b.AppendLine(c, $"- name: {JsonSerializer.Serialize(baseModel is null ? "Bi-encoder distilled with KnowledgeDistillation" : $"Bi-encoder distilled from {baseModel}")}");

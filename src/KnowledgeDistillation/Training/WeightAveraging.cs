@@ -12,21 +12,21 @@ public static class WeightAveraging
 {
     /// <summary>
     /// Averages the trained student's weights with those of the model it was trained from, in place: every parameter
-    /// becomes <c>(1 − startWeight)·trained + startWeight·start</c>. A saved <see cref="Models.BiEncoderStudent"/>
+    /// becomes <c>(1 − share)·trained + share·start</c>. A saved <see cref="Models.BiEncoderStudent"/>
     /// records the average in its model card.
     /// </summary>
     /// <param name="student">The trained student.</param>
     /// <param name="start">The model it was trained from: the same parameter names and shapes (for a layer-reduced
     /// student, the reduced model before training).</param>
-    /// <param name="startWeight">The start's share, from 0 (the trained weights) to 1 (the start's); 0.5 is WiSE-FT's usual choice.</param>
-    /// <exception cref="ArgumentOutOfRangeException"><paramref name="startWeight"/> is outside [0, 1].</exception>
+    /// <param name="share">The start's share, from 0 (the trained weights) to 1 (the start's); 0.5 is WiSE-FT's usual choice.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="share"/> is outside [0, 1].</exception>
     /// <exception cref="ArgumentException">The two have different parameters; the student is left unchanged.</exception>
-    public static void AverageWeights(this IStudent student, IStudent start, double startWeight)
+    public static void AverageWithStart(this IStudent student, IStudent start, double share)
     {
         ArgumentNullException.ThrowIfNull(student);
         ArgumentNullException.ThrowIfNull(start);
         var parameters = start.NamedParameters().ToDictionary(p => p.Name, p => (Tensor)p.Parameter, StringComparer.Ordinal);
-        Average(student, parameters, startWeight);
+        Average(student, parameters, share);
     }
 
     /// <summary>Detached copies of the student's parameters on the CPU, by name: the start to average with later.</summary>
@@ -39,7 +39,11 @@ public static class WeightAveraging
         {
             using var noGrad = no_grad();
             foreach ((string name, TorchSharp.Modules.Parameter parameter) in student.NamedParameters())
-                copies.Add(name, parameter.detach().to(CPU).clone());
+            {
+                // The detached and moved views are disposed here; only the copy leaves the scope.
+                using var scope = NewDisposeScope();
+                copies.Add(name, parameter.detach().to(CPU).clone().MoveToOuterDisposeScope());
+            }
             return copies;
         }
         catch
@@ -53,12 +57,11 @@ public static class WeightAveraging
     /// <summary>Sets every parameter of <paramref name="student"/> to <c>(1 − w)·itself + w·start</c>, in place.</summary>
     /// <param name="student">The trained student.</param>
     /// <param name="start">The start's parameters by name (the same names and shapes).</param>
-    /// <param name="startWeight">w, from 0 (the trained weights) to 1 (the start's).</param>
+    /// <param name="share">w, from 0 (the trained weights) to 1 (the start's).</param>
     /// <exception cref="ArgumentException">A parameter is missing on either side or has another shape; nothing was changed.</exception>
-    internal static void Average(IStudent student, IReadOnlyDictionary<string, Tensor> start, double startWeight)
+    internal static void Average(IStudent student, IReadOnlyDictionary<string, Tensor> start, double share)
     {
-        if (!(startWeight is >= 0 and <= 1))
-            throw new ArgumentOutOfRangeException(nameof(startWeight), startWeight, "The start's weight is a share, from 0 to 1.");
+        CheckShare(share, nameof(share));
         List<(string Name, TorchSharp.Modules.Parameter Parameter)> parameters = [.. student.NamedParameters()];
         // Checked before anything changes, so that a mismatch leaves the student as it was.
         foreach ((string name, TorchSharp.Modules.Parameter parameter) in parameters)
@@ -81,10 +84,20 @@ public static class WeightAveraging
             // to float32's rounding, whatever the order of the terms.
             Tensor trained = parameter.to(ScalarType.Float64);
             Tensor other = start[name].to(parameter.device).to(ScalarType.Float64);
-            Tensor mixed = trained.MulBy(1 - startWeight).PlusInPlace(other.MulBy(startWeight));
+            Tensor mixed = trained.MulBy(1 - share).PlusInPlace(other.MulBy(share));
             parameter.copy_(mixed.to(parameter.dtype));
         }
         if (student is Models.BiEncoderStudent saved)
-            saved.StartWeight = startWeight;
+            saved.AverageWithStart = share;
+    }
+
+    /// <summary>Refuses a share outside [0, 1] (or NaN), before anything is trained or changed.</summary>
+    /// <param name="share">The start's share.</param>
+    /// <param name="name">The argument or option that carries it, for the message.</param>
+    /// <exception cref="ArgumentOutOfRangeException">The share is outside [0, 1].</exception>
+    internal static void CheckShare(double share, string name)
+    {
+        if (!(share is >= 0 and <= 1))
+            throw new ArgumentOutOfRangeException(name, share, $"{name} is the start's share of the weights, from 0 to 1.");
     }
 }

@@ -9,7 +9,7 @@ using KnowledgeDistillation.Training;
 namespace KnowledgeDistillation.Tests.Training;
 
 /// <summary>
-/// <see cref="WeightAveraging.AverageWeights"/> (WiSE-FT): every parameter becomes (1 − w)·trained + w·start, checked
+/// <see cref="WeightAveraging.AverageWithStart"/> (WiSE-FT): every parameter becomes (1 − w)·trained + w·start, checked
 /// element by element against the formula in double precision on the parameters' own values, and recorded in the card.
 /// </summary>
 [Collection(GlobalTorchRng.Name)]
@@ -32,7 +32,7 @@ public class WeightAveragingTests
         using BiEncoderStudent trained = NewStudent(seed: 1), start = NewStudent(seed: 2);
         Dictionary<string, float[]> before = Values(trained), other = Values(start);
 
-        trained.AverageWeights(start, w);
+        trained.AverageWithStart(start, w);
 
         Dictionary<string, float[]> after = Values(trained);
         after.Keys.Should().BeEquivalentTo(before.Keys).And.Contain("embeddings.word_embeddings.weight").And.Contain("encoder.layer.1.output.LayerNorm.weight");
@@ -54,9 +54,9 @@ public class WeightAveragingTests
     public void A_share_of_0_keeps_the_trained_weights_and_1_takes_the_starts()
     {
         using BiEncoderStudent trained = NewStudent(seed: 1), start = NewStudent(seed: 2), copy = NewStudent(seed: 1);
-        trained.AverageWeights(start, 0);
+        trained.AverageWithStart(start, 0);
         Values(trained).Should().BeEquivalentTo(Values(copy));
-        trained.AverageWeights(start, 1);
+        trained.AverageWithStart(start, 1);
         Values(trained).Should().BeEquivalentTo(Values(start));
     }
 
@@ -66,11 +66,11 @@ public class WeightAveragingTests
         using BiEncoderStudent trained = NewStudent(seed: 1), wider = NewStudent(seed: 2, hidden: 32), start = NewStudent(seed: 2);
         Dictionary<string, float[]> before = Values(trained);
 
-        Action shape = () => trained.AverageWeights(wider, 0.5);
+        Action shape = () => trained.AverageWithStart(wider, 0.5);
         shape.Should().Throw<ArgumentException>().WithMessage("*embeddings.word_embeddings.weight*shape [12, 32]*[12, 16]*not the model this student was trained from*");
-        Action share = () => trained.AverageWeights(start, 1.5);
+        Action share = () => trained.AverageWithStart(start, 1.5);
         share.Should().Throw<ArgumentOutOfRangeException>().WithMessage("*from 0 to 1*");
-        Action nan = () => trained.AverageWeights(start, double.NaN);
+        Action nan = () => trained.AverageWithStart(start, double.NaN);
         nan.Should().Throw<ArgumentOutOfRangeException>();
 
         Values(trained).Should().BeEquivalentTo(before);
@@ -84,7 +84,7 @@ public class WeightAveragingTests
         var options = new DistillationTrainerOptions { MaxSteps = 1, BatchSize = 2, NegativesPerQuery = 2, LearningRate = 1e-3, Seed = 5, Evaluator = new Evaluator(), EvaluateEverySteps = 1 };
         await new DistillationTrainer(options).TrainAsync(student, new ContrastiveLoss(), examples);
 
-        student.AverageWeights(start, 0.5);
+        student.AverageWithStart(start, 0.5);
         using var temp = new TempFolder();
         await student.SaveAsync(temp.File("averaged"));
 
