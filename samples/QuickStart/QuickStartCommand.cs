@@ -50,7 +50,7 @@ public static class QuickStartCommand
 
     public static Option<int?> StudentMaxLength { get; } = new("--student-max-length") { Description = "Longest student input in tokens, in training and evaluation (default 64; 128 with --full)." };
 
-    public static Option<double?> StudentLearningRate { get; } = new("--student-learning-rate") { Description = "Peak learning rate of the students (default 1e-3 from scratch, 5e-5 from --student)." };
+    public static Option<double?> StudentLearningRate { get; } = new("--student-learning-rate") { Description = "Peak learning rate of the students (default 1e-3 from scratch, 2e-5 from --student)." };
 
     public static Option<string> Precision { get; } = new("--precision")
     {

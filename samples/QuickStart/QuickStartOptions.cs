@@ -63,7 +63,7 @@ public sealed record QuickStartOptions
     /// <summary>Hard negatives per query in a student batch (the other queries' documents are negatives too). Default 2.</summary>
     public int StudentNegatives { get; init; } = 2;
 
-    /// <summary>Peak learning rate of the students; <see langword="null"/> (default) is 1e-3 from scratch and 5e-5 from <see cref="StudentDirectory"/>.</summary>
+    /// <summary>Peak learning rate of the students; <see langword="null"/> (default) is 1e-3 from scratch and 2e-5 from <see cref="StudentDirectory"/> (the Workflow's defaults).</summary>
     public double? StudentLearningRate { get; init; }
 
     /// <summary>Longest student input, in tokens, in training and evaluation. Default 64.</summary>

@@ -43,18 +43,17 @@ internal sealed class OptionBinder<T>
         return option;
     }
 
-    /// <summary>The option that always sets a nullable <paramref name="property"/> (a step budget rather than epochs), with its default value.</summary>
-    public Option<TValue> AddNonNull<TValue>(Expression<Func<T, TValue?>> property, string description)
+    /// <summary>The option that sets <paramref name="property"/>, whose default is described rather than shown (it depends on other options).</summary>
+    public Option<TValue?> AddWithoutDefault<TValue>(Expression<Func<T, TValue>> property, string description)
         where TValue : struct
     {
-        TValue value = property.Compile()(_defaults) ?? throw new ArgumentException($"{property} has no default value to show.", nameof(property));
-        var option = new Option<TValue>(OptionName(property)) { Description = description, DefaultValueFactory = _ => value };
+        var option = new Option<TValue?>(OptionName(property)) { Description = description };
         _bindings.Add((option, PathOf(property), parse => parse.GetValue(option)));
         return option;
     }
 
-    /// <summary>The option that sets <paramref name="property"/>, whose default is described rather than shown (it depends on other options).</summary>
-    public Option<TValue?> AddWithoutDefault<TValue>(Expression<Func<T, TValue>> property, string description)
+    /// <summary>As <see cref="AddWithoutDefault{TValue}(Expression{Func{T, TValue}}, string)"/>, for a nullable property that the option always sets (a step budget rather than epochs).</summary>
+    public Option<TValue?> AddWithoutDefault<TValue>(Expression<Func<T, TValue?>> property, string description)
         where TValue : struct
     {
         var option = new Option<TValue?>(OptionName(property)) { Description = description };

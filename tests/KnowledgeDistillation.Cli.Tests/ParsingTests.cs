@@ -17,13 +17,12 @@ public class ParsingTests
     }
 
     [Theory]
-    [InlineData("distill --train a.jsonl --output s", "--max-steps", "300")]
     [InlineData("distill --train a.jsonl --output s", "--recipe", "margin-mse+contrastive")]
     [InlineData("distill --train a.jsonl --output s", "--batch-size", "16")]
-    [InlineData("distill --train a.jsonl --output s", "--negatives-per-query", "2")]
     [InlineData("distill --train a.jsonl --output s", "--checkpoint-every-steps", "100")]
     [InlineData("train-teacher --train a.jsonl --output t", "--max-steps", "400")]
     [InlineData("train-teacher --train a.jsonl --output t", "--batch-size", "8")]
+    [InlineData("train-teacher --train a.jsonl --output t", "--negatives-per-query", "7")]
     [InlineData("train-teacher --train a.jsonl --output t", "--hidden-size", "128")]
     [InlineData("mine --data d --output o.jsonl", "--split", "train")]
     [InlineData("mine --data d --output o.jsonl", "--negatives", "7")]

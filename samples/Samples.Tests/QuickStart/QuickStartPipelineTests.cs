@@ -131,7 +131,7 @@ public sealed class QuickStartPipelineTests : IDisposable
         svg.Descendants().Count(e => e.Name.LocalName == "path").Should().Be(4, "two student loss curves and two dev curves, no teacher curve");
 
         // The distilled student was fine-tuned from the fixture, not built from scratch (hidden 128, vocabulary 30522):
-        // same shapes and vocabulary, and weights a few 5e-5 learning-rate steps away from the fixture's N(0, 0.2) ones.
+        // same shapes and vocabulary, and weights a few 2e-5 learning-rate steps away from the fixture's N(0, 0.2) ones.
         string saved = Path.Combine(_output, "student-distilled");
         using (JsonDocument config = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(saved, "config.json"))))
         {
@@ -147,7 +147,7 @@ public sealed class QuickStartPipelineTests : IDisposable
             var distilledWeights = distilled.NamedParameters().ToDictionary(p => p.Name, p => BertFixture.Floats(p.Parameter), StringComparer.Ordinal);
             distilledWeights.Keys.Should().BeEquivalentTo(fixtureWeights.Keys);
             double maxChange = distilledWeights.Max(p => p.Value.Zip(fixtureWeights[p.Key], (a, b) => Math.Abs((double)a - b)).Max());
-            maxChange.Should().BeLessThan(0.01, "the student starts from the checkpoint and trains 4 steps at 5e-5");
+            maxChange.Should().BeLessThan(0.01, "the student starts from the checkpoint and trains 4 steps at 2e-5");
         }
 
         // The teacher's scores went through the cache: the file belongs to the fixture teacher (its identity: opening it

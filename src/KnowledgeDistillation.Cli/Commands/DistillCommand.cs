@@ -20,7 +20,7 @@ internal static class DistillCommand
             Output: "The student folder to write (sentence-transformers layout).",
             Model: "A sentence-transformers or Hugging Face BERT folder to start from (default: a new small student).",
             NegativesPerQuery: "Hard negatives per query in a step.",
-            LearningRate: "Peak learning rate (default 1e-3 for a new student, 5e-5 with --student)."));
+            LearningRate: "Peak learning rate."));
         Option<int> maxLength = common.Binder.Add(o => o.MaxLength, "Longest student input in tokens.");
         Option<string> recipe = common.Binder.Add(o => o.Recipe,
             $"The loss: {string.Join(", ", DistillationRecipes.Names)}. {DistillationRecipes.EmbeddingMse} (layer reduction) regresses the embeddings of the --student model at its full depth and reads no teacher scores.");

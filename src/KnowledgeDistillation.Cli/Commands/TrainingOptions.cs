@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Globalization;
 using KnowledgeDistillation.Tokenization;
 using KnowledgeDistillation.Training;
 using KnowledgeDistillation.Workflow.Training;
@@ -46,12 +47,27 @@ internal sealed class TrainingOptions<TOptions, TTrainer>
             Binder.Add(o => o.Model.NumAttentionHeads, "Attention heads of a model trained from scratch."),
             Binder.Add(o => o.Model.IntermediateSize, "Feed-forward size of a model trained from scratch."),
         ];
-        Option<int> maxSteps = Binder.AddNonNull(o => o.Trainer.MaxSteps, "Optimiser steps.");
+        // The Workflow's defaults for a pretrained model, to show the defaults that depend on it.
+        TrainingStepOptions<TTrainer> pretrained = (TrainingStepOptions<TTrainer>)defaults with { Model = defaults.Model with { NameOrPath = "pretrained" } };
+        void ShowDefault<TValue>(Option<TValue?> option, Func<TTrainer, TValue?> setting, Func<TValue, string> format)
+            where TValue : struct
+        {
+            TValue? fromScratch = setting(defaults.Trainer), fromModel = setting(pretrained.Trainer);
+            if (Equals(fromScratch, fromModel))
+                option.DefaultValueFactory = _ => fromScratch;
+            else
+                option.Description += $" Default {Format(fromScratch)} for a new model, {Format(fromModel)} with {modelOption}.";
+            string Format(TValue? value) => value is { } v ? format(v) : "none";
+        }
+        Option<int?> maxSteps = Binder.AddWithoutDefault(o => o.Trainer.MaxSteps, "Optimiser steps.");
+        ShowDefault(maxSteps, t => t.MaxSteps, s => s.ToString("N0", CultureInfo.InvariantCulture));
         Option<int> batchSize = Binder.Add(o => o.Trainer.BatchSize, "Queries per step.");
         Option<int> accumulation = Binder.Add(o => o.Trainer.GradientAccumulationSteps,
             "Micro-batches of --batch-size queries whose gradients are summed before each optimiser step (an effective batch of their product in the memory of one).");
-        Option<int> negatives = Binder.Add(o => o.Trainer.NegativesPerQuery, texts.NegativesPerQuery);
+        Option<int?> negatives = Binder.AddWithoutDefault(o => o.Trainer.NegativesPerQuery, texts.NegativesPerQuery);
+        ShowDefault(negatives, t => t.NegativesPerQuery, n => n.ToString(CultureInfo.InvariantCulture));
         Option<double?> learningRate = Binder.AddWithoutDefault(o => o.Trainer.LearningRate, texts.LearningRate);
+        ShowDefault(learningRate, t => t.LearningRate, r => r.ToString("0.###e0", CultureInfo.InvariantCulture));
         Option<string> precision = Binder.AddChoice(o => o.Trainer.Precision,
             "Matrix products in training: auto (bfloat16 autocast where a timing probe finds it at least 1.5x faster than float32, which on a loaded machine can vary from run to run), float32 or bfloat16. The choice is logged.",
             Precisions);
@@ -59,7 +75,7 @@ internal sealed class TrainingOptions<TOptions, TTrainer>
         CheckpointDirectory = Binder.AddOptional(o => o.Trainer.CheckpointDirectory,
             "Checkpoint folder (default: <output>.checkpoints). A run whose folder holds checkpoints of the same settings resumes from the latest.");
         Option<int> checkpointEvery = Binder.Add(o => o.Trainer.CheckpointEverySteps, "Checkpoint every N steps (and on Ctrl+C, and at the end).");
-        foreach (Option<int> option in new[] { maxSteps, batchSize, accumulation, checkpointEvery })
+        foreach (Option option in new Option[] { maxSteps, batchSize, accumulation, checkpointEvery })
             OptionValidation.MustBePositive(option);
         _trainer = [maxSteps, batchSize, accumulation, negatives, learningRate, precision, seed, CheckpointDirectory, checkpointEvery];
     }
