@@ -3,6 +3,7 @@ using KnowledgeDistillation.Models;
 using KnowledgeDistillation.Tokenization;
 using KnowledgeDistillation.Training;
 using KnowledgeDistillation.Workflow.Training;
+using Microsoft.Extensions.Logging;
 
 namespace KnowledgeDistillation.Cli.Tests;
 
@@ -83,6 +84,36 @@ public class DistillStepTests
         Directory.Exists(data.File("student")).Should().BeFalse();
     }
 
+    [Fact]
+    public async Task A_checkpoint_of_another_start_of_the_same_shape_is_refused_and_one_of_the_same_start_resumes()
+    {
+        using var data = new TestData();
+        DistillRequest request = Request(new ScriptedEvaluator([0.1, 0.5, 0.3, 0.5, 0.3]), best: null, output: null) with { EvaluateStart = false };
+        foreach ((string name, int seed) in new[] { ("start", 11), ("other", 12) })
+        {
+            using BiEncoderStudent created = BiEncoderStudent.Create(request.Options.Model.NewConfig(request.Tokenizer!.VocabularySize), request.Tokenizer, new BiEncoderStudentOptions { MaxSequenceLength = 32 }, seed: seed);
+            await created.SaveAsync(data.File(name));
+        }
+        DistillRequest From(string folder) => request with
+        {
+            Options = request.Options with
+            {
+                Model = new ModelDescription { NameOrPath = data.File(folder) },
+                Trainer = request.Options.Trainer with { CheckpointDirectory = data.File("checkpoints"), CheckpointEverySteps = 2 },
+            },
+        };
+        var log = new MessageLogger();
+        using (DistillRun first = await DistillStep.RunAsync(From("start"), logger: log))
+            log.Messages.Should().NotContain(m => m.StartsWith("Resuming", StringComparison.Ordinal));
+
+        // Same names, shapes and run settings: only the start's weights tell the two apart.
+        Func<Task> other = () => DistillStep.RunAsync(From("other"));
+        (await other.Should().ThrowAsync<InvalidOperationException>()).WithMessage("*other settings (start weights sha256:*");
+
+        using DistillRun again = await DistillStep.RunAsync(From("start"), logger: log);
+        log.Messages.Should().ContainSingle(m => m.StartsWith("Resuming", StringComparison.Ordinal)).Which.Should().EndWith("at step 4 of 4", "the same start resumes");
+    }
+
     private static Dictionary<string, float[]> Values(BiEncoderStudent student)
         => student.NamedParameters().ToDictionary(p => p.Name, p => p.Parameter.detach().cpu().data<float>().ToArray());
 
@@ -135,5 +166,19 @@ public class DistillStepTests
             IReadOnlyDictionary<string, double> metrics = new Dictionary<string, double> { [MetricNames.Ndcg10] = values[Embeddings.Count - 1] };
             return Task.FromResult(metrics);
         }
+    }
+
+    /// <summary>Keeps the trainer's log messages.</summary>
+    private sealed class MessageLogger : ILogger<DistillationTrainer>
+    {
+        public List<string> Messages { get; } = [];
+
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+            => Messages.Add(formatter(state, exception));
     }
 }

@@ -131,10 +131,14 @@ public class LayerReductionTests
         stopped.ExitCode.Should().Be(ExitCodes.Cancelled, stopped.Error);
         Directory.EnumerateDirectories(data.File("resumed.checkpoints"), "checkpoint-*").Should().NotBeEmpty();
 
-        // The trainer's rule: the checkpoint's parameters must be the student's (three layers are not two) ...
-        Kd.Result otherLayers = await Kd.RunAsync(Run(parent, "0,1,2", "resumed"));
-        otherLayers.ExitCode.Should().Be(ExitCodes.BadInput, otherLayers.Error);
-        otherLayers.Error.Should().Contain("parameters");
+        // The checkpoint's start must be the run's: three layers are not two, and two other layers of the same parent,
+        // with the same names and shapes, are other weights ...
+        foreach (string layers in new[] { "0,1,2", "0,1" })
+        {
+            Kd.Result otherLayers = await Kd.RunAsync(Run(parent, layers, "resumed"));
+            otherLayers.ExitCode.Should().Be(ExitCodes.Failure, otherLayers.Error);
+            otherLayers.Error.Should().Contain("other settings (start weights sha256:").And.Contain("other layers of it");
+        }
         // ... and its embedding teacher the run's: another parent of the same shape has other files, so another identity.
         string other = await ParentAsync(data, "other-parent", seed: 4);
         Kd.Result otherParent = await Kd.RunAsync(Run(other, "0,2", "resumed"));

@@ -114,6 +114,11 @@ public class WorkflowTests
         Directory.Exists(data.File("resumed")).Should().BeFalse("a cancelled teacher is not saved");
         Directory.EnumerateDirectories(data.File("resumed.checkpoints"), "checkpoint-*").Should().NotBeEmpty();
 
+        // A model of the same shape to fine-tune is another start: its checkpoints are not this run's.
+        Kd.Result otherStart = await Kd.RunAsync(Train(data.File("resumed"), "--init", data.File("straight")));
+        otherStart.ExitCode.Should().Be(ExitCodes.Failure, otherStart.Error);
+        otherStart.Error.Should().Contain("other settings (start weights sha256:");
+
         Kd.Result resumed = await Kd.RunAsync(Train(data.File("resumed"), "--resume"));
         resumed.ExitCode.Should().Be(0, resumed.Error);
         using (JsonDocument a = JsonDocument.Parse(straight.Out), b = JsonDocument.Parse(resumed.Out))

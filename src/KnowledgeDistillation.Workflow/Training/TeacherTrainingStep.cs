@@ -46,7 +46,8 @@ public static class TeacherTrainingStep
         TrainingResult result;
         try
         {
-            var trainer = new CrossEncoderTrainer(tokenizer, options.Trainer);
+            // A checkpoint of another start (another folder to fine-tune, another seed's new model) is refused, not resumed.
+            var trainer = new CrossEncoderTrainer(tokenizer, options.Trainer with { StartIdentity = WeightFingerprint.Of(model.named_parameters()) });
             result = await trainer.TrainAsync(model, examples, progress, cancellationToken).ConfigureAwait(false);
             cancellationToken.ThrowIfCancellationRequested();
         }

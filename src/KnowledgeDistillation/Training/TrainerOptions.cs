@@ -68,6 +68,14 @@ public abstract record TrainerOptions
     /// </summary>
     public string? CheckpointDirectory { get; init; }
 
+    /// <summary>
+    /// A digest of the weights the run starts from (<see cref="WeightFingerprint"/>), set by a caller that loads the
+    /// model itself before each run: a checkpoint recorded with another start is then not resumed (another model of the
+    /// same shape would otherwise resume silently). <see langword="null"/> (callers that pass a model object, which may
+    /// be the partly trained one of an earlier attempt) checks nothing.
+    /// </summary>
+    internal string? StartIdentity { get; init; }
+
     /// <summary>Write a checkpoint every this many optimiser steps (and when cancelled, and at the end). Default 500.</summary>
     public int CheckpointEverySteps { get; init; } = 500;
 

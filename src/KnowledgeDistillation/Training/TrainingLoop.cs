@@ -52,6 +52,7 @@ internal static class TrainingLoop
             GradientAccumulationSteps = o.GradientAccumulationSteps,
             ExampleCount = examples.Count,
             EmbeddingTeacher = trainee.EmbeddingTeacherIdentity,
+            Start = o.StartIdentity,
         };
         torch.random.manual_seed(o.Seed);
         if (o.CheckpointDirectory is { } checkpointDirectory && CheckpointStore.FindLatest(checkpointDirectory, logger) is { } latest)

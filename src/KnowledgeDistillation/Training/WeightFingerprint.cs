@@ -1,0 +1,29 @@
+using System.Security.Cryptography;
+using System.Text;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace KnowledgeDistillation.Training;
+
+/// <summary>
+/// A digest of a model's weights (names, types, shapes and values), by which a run that loads its model itself tells
+/// whether a checkpoint was trained from the same start (<see cref="TrainerOptions.StartIdentity"/>).
+/// </summary>
+internal static class WeightFingerprint
+{
+    /// <summary>The SHA-256 of the parameters in name order, as <c>sha256:</c> and lower-case hex.</summary>
+    public static string Of(IEnumerable<(string Name, Parameter Parameter)> parameters)
+    {
+        ArgumentNullException.ThrowIfNull(parameters);
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        using var noGrad = no_grad();
+        foreach ((string name, Parameter parameter) in parameters.OrderBy(p => p.Name, StringComparer.Ordinal))
+        {
+            using var scope = NewDisposeScope();
+            Tensor values = parameter.detach().to(CPU).contiguous();
+            hash.AppendData(Encoding.UTF8.GetBytes($"{name} {values.dtype} [{string.Join(",", values.shape)}]\n"));
+            hash.AppendData(values.bytes);
+        }
+        return "sha256:" + Convert.ToHexString(hash.GetHashAndReset()).ToLowerInvariant();
+    }
+}
