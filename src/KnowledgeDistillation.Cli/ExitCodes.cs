@@ -15,7 +15,7 @@ public static class ExitCodes
     /// <summary>An input is missing or malformed (file, folder, format, model); nothing was written.</summary>
     public const int BadInput = 3;
 
-    /// <summary>Refused to mix scores of different teachers, or to use a cache another process holds; nothing was written.</summary>
+    /// <summary>Refused to mix scores of different teachers, to use a cache another process holds, or to resume another run's checkpoint; nothing was written.</summary>
     public const int Conflict = 4;
 
     /// <summary>The feature is not available in this version (reserved; no command of this version returns it).</summary>

@@ -8,6 +8,7 @@ using KnowledgeDistillation.Hub;
 using KnowledgeDistillation.Runtime;
 using KnowledgeDistillation.Teachers;
 using KnowledgeDistillation.Tokenization;
+using KnowledgeDistillation.Training;
 
 namespace KnowledgeDistillation.Cli;
 
@@ -105,7 +106,7 @@ public static class KdApp
     {
         UsageException or FormatException => (ExitCodes.Usage, e.Message),
         NotAvailableException => (ExitCodes.NotAvailable, e.Message),
-        TeacherScoreCacheException => (ExitCodes.Conflict, e.Message),
+        TeacherScoreCacheException or CheckpointMismatchException => (ExitCodes.Conflict, e.Message),
         HubException { Kind: not HubErrorKind.Server } => (ExitCodes.BadInput, e.Message),
         FileNotFoundException or DirectoryNotFoundException or DataFormatException or InvalidDataException or CheckpointException
             or TokenizerFileException or NotSupportedException or KeyNotFoundException => (ExitCodes.BadInput, e.Message),

@@ -10,7 +10,7 @@ namespace KnowledgeDistillation.Cli;
 /// (<c>--max-steps</c> sets <c>Trainer.MaxSteps</c>) and shows that property's default. Binding starts from the
 /// record's defaults and sets, in the order they were added, the properties whose options were given, so an option
 /// left out keeps the library's default (and a default that depends on an earlier property, such as the learning rate
-/// on whether the model is pretrained, follows it).
+/// or step budget on whether the model is pretrained, follows it; such an option describes its defaults in its help).
 /// </summary>
 /// <typeparam name="T">The options record.</typeparam>
 internal sealed class OptionBinder<T>

@@ -136,15 +136,15 @@ public class LayerReductionTests
         foreach (string layers in new[] { "0,1,2", "0,1" })
         {
             Kd.Result otherLayers = await Kd.RunAsync(Run(parent, layers, "resumed"));
-            otherLayers.ExitCode.Should().Be(ExitCodes.Failure, otherLayers.Error);
+            otherLayers.ExitCode.Should().Be(ExitCodes.Conflict, otherLayers.Error);
             otherLayers.Error.Should().Contain("other settings (start weights sha256:").And.Contain("other layers of it");
         }
         // ... and its embedding teacher the run's: another parent of the same shape has other files, so another identity.
         string other = await ParentAsync(data, "other-parent", seed: 4);
         Kd.Result otherParent = await Kd.RunAsync(Run(other, "0,2", "resumed"));
-        otherParent.ExitCode.Should().Be(ExitCodes.Failure, otherParent.Error);
+        otherParent.ExitCode.Should().Be(ExitCodes.Conflict, otherParent.Error);
         otherParent.Error.Should().Contain("other settings").And.Contain("embedding teacher bi-encoder:sha256:");
-        Directory.Exists("resumed").Should().BeFalse("no refused run wrote a student");
+        Directory.Exists(data.File("resumed")).Should().BeFalse("no refused run wrote a student");
 
         Kd.Result resumed = await Kd.RunAsync(Run(parent, "0,2", "resumed"));
         resumed.ExitCode.Should().Be(0, resumed.Error);

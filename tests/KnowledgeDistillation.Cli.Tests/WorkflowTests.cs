@@ -116,7 +116,7 @@ public class WorkflowTests
 
         // A model of the same shape to fine-tune is another start: its checkpoints are not this run's.
         Kd.Result otherStart = await Kd.RunAsync(Train(data.File("resumed"), "--init", data.File("straight")));
-        otherStart.ExitCode.Should().Be(ExitCodes.Failure, otherStart.Error);
+        otherStart.ExitCode.Should().Be(ExitCodes.Conflict, otherStart.Error);
         otherStart.Error.Should().Contain("other settings (start weights sha256:");
 
         Kd.Result resumed = await Kd.RunAsync(Train(data.File("resumed"), "--resume"));

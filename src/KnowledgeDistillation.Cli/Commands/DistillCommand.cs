@@ -19,8 +19,7 @@ internal static class DistillCommand
             Train: "FlagEmbedding JSONL with pos_scores/neg_scores (from kd score).",
             Output: "The student folder to write (sentence-transformers layout).",
             Model: "A sentence-transformers or Hugging Face BERT folder to start from (default: a new small student).",
-            NegativesPerQuery: "Hard negatives per query in a step.",
-            LearningRate: "Peak learning rate."));
+            NegativesPerQuery: "Hard negatives per query in a step (each example needs at least this many)."));
         Option<int> maxLength = common.Binder.Add(o => o.MaxLength, "Longest student input in tokens.");
         Option<string> recipe = common.Binder.Add(o => o.Recipe,
             $"The loss: {string.Join(", ", DistillationRecipes.Names)}. {DistillationRecipes.EmbeddingMse} (layer reduction) regresses the embeddings of the --student model at its full depth and reads no teacher scores.");

@@ -17,8 +17,7 @@ internal static class TrainTeacherCommand
             Train: "FlagEmbedding JSONL of examples (query, pos, neg), for example from kd mine.",
             Output: "The teacher folder to write (Hugging Face layout); replaced only once training finished.",
             Model: "A cross-encoder folder to fine-tune instead of training a new small one.",
-            NegativesPerQuery: "Negatives per query in a step.",
-            LearningRate: "Peak learning rate."));
+            NegativesPerQuery: "Negatives per query in a step."));
         Option<int> maxLength = common.Binder.Add(o => o.Trainer.MaxLength, "Longest (query, document) input in tokens.");
         var command = new OptionsCommand<TeacherTrainingOptions>("train-teacher",
             "Train a cross-encoder teacher on mined examples with hard labels (listwise loss over 1 positive + negatives). Ctrl+C checkpoints and stops; the same command resumes.", common.Binder);

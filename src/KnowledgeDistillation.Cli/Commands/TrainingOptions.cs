@@ -19,7 +19,7 @@ internal sealed class TrainingOptions<TOptions, TTrainer>
     where TTrainer : TrainerOptions
 {
     /// <summary>The help texts that differ between the two commands.</summary>
-    public sealed record Texts(string Train, string Output, string Model, string NegativesPerQuery, string LearningRate);
+    public sealed record Texts(string Train, string Output, string Model, string NegativesPerQuery);
 
     private static readonly Dictionary<string, TrainingPrecision> Precisions = new()
     {
@@ -38,7 +38,7 @@ internal sealed class TrainingOptions<TOptions, TTrainer>
         Binder = new OptionBinder<TOptions>(defaults);
         Train = new Option<string>("--train") { Description = texts.Train, Required = true };
         Output = new Option<string>("--output", "-o") { Description = texts.Output, Required = true };
-        // The model first: the trainer's default learning rate depends on whether it is pretrained.
+        // The model first: some of the trainer's defaults depend on whether it is pretrained.
         Model = Binder.AddRoleNamed(o => o.Model.NameOrPath, modelOption, texts.Model);
         _model =
         [
@@ -66,7 +66,7 @@ internal sealed class TrainingOptions<TOptions, TTrainer>
             "Micro-batches of --batch-size queries whose gradients are summed before each optimiser step (an effective batch of their product in the memory of one).");
         Option<int?> negatives = Binder.AddWithoutDefault(o => o.Trainer.NegativesPerQuery, texts.NegativesPerQuery);
         ShowDefault(negatives, t => t.NegativesPerQuery, n => n.ToString(CultureInfo.InvariantCulture));
-        Option<double?> learningRate = Binder.AddWithoutDefault(o => o.Trainer.LearningRate, texts.LearningRate);
+        Option<double?> learningRate = Binder.AddWithoutDefault(o => o.Trainer.LearningRate, "Peak learning rate.");
         ShowDefault(learningRate, t => t.LearningRate, r => r.ToString("0.###e0", CultureInfo.InvariantCulture));
         Option<string> precision = Binder.AddChoice(o => o.Trainer.Precision,
             "Matrix products in training: auto (bfloat16 autocast where a timing probe finds it at least 1.5x faster than float32, which on a loaded machine can vary from run to run), float32 or bfloat16. The choice is logged.",

@@ -16,7 +16,7 @@ public static partial class DistillStep
     /// checkpoint (the last step's when it is the best) is the student kept; with <see cref="DistillOptions.AverageWithStart"/>
     /// it is then averaged with the starting weights. Saves it to
     /// <see cref="DistillRequest.OutputPath"/> when given. With a checkpoint folder that holds a checkpoint of the same
-    /// settings, training resumes there; when the step creates the student, only a checkpoint trained from the same
+    /// settings, training resumes there; when the step loads a saved student, only a checkpoint trained from the same
     /// starting weights (a request that passes <see cref="DistillRequest.Student"/> may pass the partly trained object
     /// of an earlier attempt, so its start is not checked). With the <see cref="DistillationRecipes.EmbeddingMse"/> recipe and no
     /// <see cref="DistillRequest.EmbeddingTeacher"/>, the student folder at its full depth is the embedding teacher: loaded
@@ -28,7 +28,7 @@ public static partial class DistillStep
     /// <param name="cancellationToken">Stops at the next step (writing a checkpoint when a folder is set).</param>
     /// <returns>The run and its student; dispose it.</returns>
     /// <exception cref="OperationCanceledException">Cancelled; the same call resumes from the checkpoint.</exception>
-    /// <exception cref="InvalidOperationException">The checkpoint folder's latest checkpoint was written by a run with other settings, or from other starting weights.</exception>
+    /// <exception cref="CheckpointMismatchException">The checkpoint folder's latest checkpoint was written by a run with other settings, or from other starting weights.</exception>
     /// <exception cref="ArgumentException">The embedding-mse recipe without a student folder, invalid <see cref="ModelDescription.Layers"/>, or <see cref="DistillOptions.AverageWithStart"/> without a starting student (<see cref="ArgumentOutOfRangeException"/> outside [0, 1]).</exception>
     public static async Task<DistillRun> RunAsync(
         DistillRequest request, IProgress<TrainingProgress>? progress = null, ILogger<DistillationTrainer>? logger = null, CancellationToken cancellationToken = default)
@@ -48,8 +48,8 @@ public static partial class DistillStep
             {
                 student = CreateStudent(options, request.Tokenizer);
                 // Loaded here, so these are the start's weights: a checkpoint of another start (another folder, other
-                // layers of the same count, another seed's new student) is then refused rather than resumed.
-                options = options with { Trainer = options.Trainer with { StartIdentity = WeightFingerprint.Of(student.NamedParameters()) } };
+                // layers of the same count, a new student's) is then refused rather than resumed.
+                options = options with { Trainer = options.Trainer with { StartIdentity = WeightFingerprint.StartOf(options.Model.NameOrPath is null, student.NamedParameters()) } };
             }
             // The start, copied before training moves it (a resumed run's start is the same folder, loaded the same way).
             if (options.AverageWithStart > 0)

@@ -20,6 +20,7 @@ public static class TeacherTrainingStep
     /// </param>
     /// <returns>The training result and the saved teacher (scoring with what a later run loads, so cached scores share its identity).</returns>
     /// <exception cref="OperationCanceledException">Cancelled; the teacher was not saved.</exception>
+    /// <exception cref="CheckpointMismatchException">The checkpoint folder's latest checkpoint was written by a run with other settings, or from another model to fine-tune.</exception>
     public static async Task<(TrainingResult Result, CrossEncoderTeacher Teacher)> TrainAsync(
         TeacherTrainingOptions options, HuggingFaceBertTokenizer? tokenizer, IReadOnlyList<DistillationExample> examples, string outputDirectory,
         IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
@@ -46,8 +47,8 @@ public static class TeacherTrainingStep
         TrainingResult result;
         try
         {
-            // A checkpoint of another start (another folder to fine-tune, another seed's new model) is refused, not resumed.
-            var trainer = new CrossEncoderTrainer(tokenizer, options.Trainer with { StartIdentity = WeightFingerprint.Of(model.named_parameters()) });
+            // A checkpoint of another start (another model to fine-tune, or a new model's) is refused, not resumed.
+            var trainer = new CrossEncoderTrainer(tokenizer, options.Trainer with { StartIdentity = WeightFingerprint.StartOf(options.Model.NameOrPath is null, model.named_parameters()) });
             result = await trainer.TrainAsync(model, examples, progress, cancellationToken).ConfigureAwait(false);
             cancellationToken.ThrowIfCancellationRequested();
         }

@@ -16,8 +16,9 @@ public abstract record TrainingStepOptions<TTrainerOptions>
     public ModelDescription Model { get; init; } = new();
 
     /// <summary>
-    /// The trainer's settings. Until set, the step's defaults for <see cref="Model"/> (the learning rate depends on
-    /// whether the model is new or pretrained); derive from them with <c>Trainer = options.Trainer with { ... }</c>.
+    /// The trainer's settings. Until set, the step's defaults for <see cref="Model"/> (the learning rate, and a
+    /// student's step budget and negatives, depend on whether the model is new or pretrained); derive from them with
+    /// <c>Trainer = options.Trainer with { ... }</c>.
     /// </summary>
     public TTrainerOptions Trainer
     {

@@ -69,10 +69,11 @@ public abstract record TrainerOptions
     public string? CheckpointDirectory { get; init; }
 
     /// <summary>
-    /// A digest of the weights the run starts from (<see cref="WeightFingerprint"/>), set by a caller that loads the
-    /// model itself before each run: a checkpoint recorded with another start is then not resumed (another model of the
-    /// same shape would otherwise resume silently). <see langword="null"/> (callers that pass a model object, which may
-    /// be the partly trained one of an earlier attempt) checks nothing.
+    /// The identity of the weights the run starts from (<see cref="WeightFingerprint"/>), set by a caller that loads a
+    /// saved model itself before each run: a checkpoint recorded with another start is then not resumed (another model of
+    /// the same shape would otherwise resume silently; a new model's is <see cref="WeightFingerprint.NewModel"/>).
+    /// <see langword="null"/> checks nothing: callers that pass a model object, which may be the partly trained one of
+    /// an earlier attempt.
     /// </summary>
     internal string? StartIdentity { get; init; }
 

@@ -20,8 +20,9 @@ internal sealed record TrainerState
     /// <summary>The identity of the embedding teacher the run learns from; <see langword="null"/> without one (or when it has none).</summary>
     public string? EmbeddingTeacher { get; init; }
 
-    /// <summary>The digest of the weights the run started from (<see cref="TrainerOptions.StartIdentity"/>); <see langword="null"/> when the caller gave none.</summary>
-    public string? Start { get; init; }
+    /// <summary>The identity of the weights the run started from (<see cref="TrainerOptions.StartIdentity"/>); <see langword="null"/>, and not written, when the caller gave none (so older versions still read the checkpoint).</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public string? StartIdentity { get; init; }
 
     public double LastLoss { get; init; } = double.NaN;
 
@@ -43,8 +44,8 @@ internal sealed record TrainerState
         if (GradientAccumulationSteps != other.GradientAccumulationSteps) yield return $"gradient accumulation {GradientAccumulationSteps} vs {other.GradientAccumulationSteps}";
         if (ExampleCount != other.ExampleCount) yield return $"example count {ExampleCount} vs {other.ExampleCount}";
         // Compared only when both runs know their start: a caller that passes its own model object records none.
-        if (Start is not null && other.Start is not null && !string.Equals(Start, other.Start, StringComparison.Ordinal))
-            yield return $"start weights {Start} vs {other.Start}: another model to start from, or other layers of it";
+        if (StartIdentity is not null && other.StartIdentity is not null && !string.Equals(StartIdentity, other.StartIdentity, StringComparison.Ordinal))
+            yield return $"start weights {StartIdentity} vs {other.StartIdentity}: another model to start from, or other layers of it";
         if (!string.Equals(EmbeddingTeacher, other.EmbeddingTeacher, StringComparison.Ordinal))
             yield return $"embedding teacher {EmbeddingTeacher ?? "none"} vs {other.EmbeddingTeacher ?? "none"}";
     }

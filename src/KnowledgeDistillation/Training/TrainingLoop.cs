@@ -52,7 +52,7 @@ internal static class TrainingLoop
             GradientAccumulationSteps = o.GradientAccumulationSteps,
             ExampleCount = examples.Count,
             EmbeddingTeacher = trainee.EmbeddingTeacherIdentity,
-            Start = o.StartIdentity,
+            StartIdentity = o.StartIdentity,
         };
         torch.random.manual_seed(o.Seed);
         if (o.CheckpointDirectory is { } checkpointDirectory && CheckpointStore.FindLatest(checkpointDirectory, logger) is { } latest)
@@ -61,7 +61,7 @@ internal static class TrainingLoop
             string[] differences = state.Differences(saved).ToArray();
             if (differences.Length > 0)
             {
-                throw new InvalidOperationException(
+                throw new CheckpointMismatchException(
                     $"The checkpoint {latest} was written by a run with other settings ({string.Join("; ", differences)}); " +
                     "resume with the same settings or use another checkpoint directory.");
             }
