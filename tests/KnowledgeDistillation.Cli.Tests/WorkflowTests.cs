@@ -117,7 +117,7 @@ public class WorkflowTests
         // A model of the same shape to fine-tune is another start: its checkpoints are not this run's.
         Kd.Result otherStart = await Kd.RunAsync(Train(data.File("resumed"), "--init", data.File("straight")));
         otherStart.ExitCode.Should().Be(ExitCodes.Conflict, otherStart.Error);
-        otherStart.Error.Should().Contain("other settings (start weights sha256:");
+        otherStart.Error.Should().Contain("other settings (").And.Contain("start weights sha256:").And.Contain(" vs new: another model to start from");
 
         Kd.Result resumed = await Kd.RunAsync(Train(data.File("resumed"), "--resume"));
         resumed.ExitCode.Should().Be(0, resumed.Error);

@@ -17,6 +17,9 @@ internal sealed record TrainerState
 
     public required int ExampleCount { get; init; }
 
+    /// <summary>The peak learning rate; <see langword="null"/> in checkpoints of versions that did not record it.</summary>
+    public double? LearningRate { get; init; }
+
     /// <summary>The identity of the embedding teacher the run learns from; <see langword="null"/> without one (or when it has none).</summary>
     public string? EmbeddingTeacher { get; init; }
 
@@ -43,6 +46,9 @@ internal sealed record TrainerState
         if (NegativesPerQuery != other.NegativesPerQuery) yield return $"negatives per query {NegativesPerQuery} vs {other.NegativesPerQuery}";
         if (GradientAccumulationSteps != other.GradientAccumulationSteps) yield return $"gradient accumulation {GradientAccumulationSteps} vs {other.GradientAccumulationSteps}";
         if (ExampleCount != other.ExampleCount) yield return $"example count {ExampleCount} vs {other.ExampleCount}";
+        // A checkpoint of a version that did not record the rate resumes with the one given (the schedule is rebuilt from it).
+        if (LearningRate is { } rate && other.LearningRate is { } otherRate && rate != otherRate)
+            yield return $"learning rate {rate.ToString("R", System.Globalization.CultureInfo.InvariantCulture)} vs {otherRate.ToString("R", System.Globalization.CultureInfo.InvariantCulture)}";
         // Compared only when both runs know their start: a caller that passes its own model object records none.
         if (StartIdentity is not null && other.StartIdentity is not null && !string.Equals(StartIdentity, other.StartIdentity, StringComparison.Ordinal))
             yield return $"start weights {StartIdentity} vs {other.StartIdentity}: another model to start from, or other layers of it";

@@ -51,6 +51,7 @@ internal static class TrainingLoop
             NegativesPerQuery = o.NegativesPerQuery,
             GradientAccumulationSteps = o.GradientAccumulationSteps,
             ExampleCount = examples.Count,
+            LearningRate = o.LearningRate,
             EmbeddingTeacher = trainee.EmbeddingTeacherIdentity,
             StartIdentity = o.StartIdentity,
         };

@@ -169,7 +169,10 @@ public class DistillationTrainerTests
             var changed = Options(dir) with { BatchSize = 3 };
             using var other = Student();
             Func<Task> run = () => new DistillationTrainer(changed).TrainAsync(other, new PairwiseHingeLoss(), Examples());
-            (await run.Should().ThrowAsync<InvalidOperationException>()).WithMessage("*batch size 3 vs 4*");
+            (await run.Should().ThrowAsync<CheckpointMismatchException>()).WithMessage("*batch size 3 vs 4*");
+            // The rate is not part of the data order but of the schedule: resuming at another one would mix two runs.
+            Func<Task> faster = () => new DistillationTrainer(Options(dir) with { LearningRate = Options(dir).LearningRate * 2 }).TrainAsync(other, new PairwiseHingeLoss(), Examples());
+            (await faster.Should().ThrowAsync<CheckpointMismatchException>()).WithMessage("*other settings (learning rate * vs *");
         }
         finally
         {
