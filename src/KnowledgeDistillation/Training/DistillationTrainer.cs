@@ -39,7 +39,7 @@ public sealed class DistillationTrainer(DistillationTrainerOptions? options = nu
     private readonly ILogger _logger = logger ?? NullLogger.Instance;
 
     /// <inheritdoc />
-    /// <exception cref="ArgumentException">An option is out of range or there are no examples (thrown before training starts).</exception>
+    /// <exception cref="ArgumentException">An option is out of range, there are no examples, or an example has fewer negatives than <see cref="TrainerOptions.NegativesPerQuery"/> (thrown before training starts).</exception>
     /// <exception cref="InvalidOperationException">
     /// The loss became NaN or infinite, the evaluator returned no <see cref="TrainerOptions.BestMetric"/>, or the
     /// checkpoint folder holds a run with other settings (the message says which).
@@ -68,7 +68,7 @@ public sealed class DistillationTrainer(DistillationTrainerOptions? options = nu
     /// <param name="progress">Receives progress; optional.</param>
     /// <param name="cancellationToken">Stops training at the next step (a checkpoint is written).</param>
     /// <returns>The run's result.</returns>
-    /// <exception cref="ArgumentException">An option is out of range or there are no examples (thrown before training starts).</exception>
+    /// <exception cref="ArgumentException">An option is out of range, there are no examples, or an example has fewer negatives than <see cref="TrainerOptions.NegativesPerQuery"/> (thrown before training starts).</exception>
     /// <exception cref="InvalidOperationException">As the overload without an embedding teacher.</exception>
     public Task<TrainingResult> TrainAsync(
         IStudent student,
@@ -92,6 +92,17 @@ public sealed class DistillationTrainer(DistillationTrainerOptions? options = nu
         ArgumentNullException.ThrowIfNull(examples);
         TorchRuntime.EnsureAvailable();
         _options.Validate(examples.Count);
+        // Checked up front: the batch would refuse a short example only when it comes up, possibly hours into the run.
+        for (int i = 0; i < examples.Count; i++)
+        {
+            DistillationExample e = examples[i] ?? throw new ArgumentException($"Example {i} is null.", nameof(examples));
+            if (e.Negatives.Count < _options.NegativesPerQuery)
+            {
+                throw new ArgumentException(
+                    $"Example {i} {DistillationExample.Describe(e.Id, e.Query)} has {e.Negatives.Count} negative(s); each row needs {_options.NegativesPerQuery} (NegativesPerQuery).",
+                    nameof(examples));
+            }
+        }
         var trainee = new StudentTrainee(student, loss, _options, embeddingTeacher);
         if (trainee.Parameters.Count == 0)
             throw new ArgumentException("The student has no trainable parameters.", nameof(student));

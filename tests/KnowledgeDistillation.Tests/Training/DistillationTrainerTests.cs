@@ -159,6 +159,20 @@ public class DistillationTrainerTests
     }
 
     [Fact]
+    public async Task An_example_with_fewer_negatives_than_each_row_needs_is_refused_before_the_first_step()
+    {
+        List<DistillationExample> examples = Examples();
+        examples.Add(new DistillationExample("a late short query", ["its positive"], ["only one negative"]));
+        using var student = Student();
+        float[] before = Weights(student);
+
+        Func<Task> run = () => new DistillationTrainer(Options() with { NegativesPerQuery = 2 }).TrainAsync(student, new PairwiseHingeLoss(), examples);
+
+        (await run.Should().ThrowAsync<ArgumentException>()).WithMessage($"Example {examples.Count - 1} *has 1 negative(s); each row needs 2*");
+        Weights(student).Should().Equal(before, "nothing trained");
+    }
+
+    [Fact]
     public async Task Resuming_with_other_settings_is_refused_with_the_differences()
     {
         string dir = TempDirectory();
@@ -272,7 +286,7 @@ public class DistillationTrainerTests
         (await run.Should().ThrowAsync<ArgumentException>()).WithMessage("*BatchSize = 0*");
 
         Func<Task> tooFew = () => new DistillationTrainer(Options()).TrainAsync(student, new PairwiseHingeLoss(), Examples(negatives: 1));
-        (await tooFew.Should().ThrowAsync<ArgumentException>()).WithMessage("*has 1 negative(s); the batch needs 2*");
+        (await tooFew.Should().ThrowAsync<ArgumentException>()).WithMessage("*has 1 negative(s); each row needs 2*");
 
         Func<Task> none = () => new DistillationTrainer(Options()).TrainAsync(student, new PairwiseHingeLoss(), []);
         await none.Should().ThrowAsync<ArgumentException>();
