@@ -46,14 +46,14 @@ internal sealed class OptionBinder<T>
     /// <summary>The option that sets <paramref name="property"/>, whose default is described rather than shown (it depends on other options).</summary>
     public Option<TValue?> AddWithoutDefault<TValue>(Expression<Func<T, TValue>> property, string description)
         where TValue : struct
-    {
-        var option = new Option<TValue?>(OptionName(property)) { Description = description };
-        _bindings.Add((option, PathOf(property), parse => parse.GetValue(option)));
-        return option;
-    }
+        => WithoutDefault<TValue>(property, description);
 
     /// <summary>As <see cref="AddWithoutDefault{TValue}(Expression{Func{T, TValue}}, string)"/>, for a nullable property that the option always sets (a step budget rather than epochs).</summary>
     public Option<TValue?> AddWithoutDefault<TValue>(Expression<Func<T, TValue?>> property, string description)
+        where TValue : struct
+        => WithoutDefault<TValue>(property, description);
+
+    private Option<TValue?> WithoutDefault<TValue>(LambdaExpression property, string description)
         where TValue : struct
     {
         var option = new Option<TValue?>(OptionName(property)) { Description = description };

@@ -6,6 +6,7 @@ using KnowledgeDistillation.Formats.Checkpoints;
 using KnowledgeDistillation.Formats.Onnx;
 using KnowledgeDistillation.Hub;
 using KnowledgeDistillation.Models;
+using KnowledgeDistillation.Runtime;
 using KnowledgeDistillation.Teachers;
 using KnowledgeDistillation.Tokenization;
 using Microsoft.Extensions.Logging;
@@ -289,12 +290,7 @@ public sealed partial class OnnxCrossEncoderTeacher : ITeacher, IDisposable
     private string ComputeIdentity()
     {
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        void Text(string s)
-        {
-            byte[] bytes = Encoding.UTF8.GetBytes(s);
-            hash.AppendData(BitConverter.GetBytes(bytes.Length));
-            hash.AppendData(bytes);
-        }
+        void Text(string s) => WeightHash.AppendText(hash, s);
 
         Text("options");
         Text(string.Create(CultureInfo.InvariantCulture, $"max_length={MaxLength};activation={Options.Activation};label={_labelIndex}"));

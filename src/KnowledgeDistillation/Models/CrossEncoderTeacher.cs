@@ -298,12 +298,7 @@ public sealed class CrossEncoderTeacher : ITeacher, IDisposable
     {
         TorchRuntime.EnsureAvailable();
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        void Text(string s)
-        {
-            byte[] bytes = Encoding.UTF8.GetBytes(s);
-            hash.AppendData(BitConverter.GetBytes(bytes.Length));
-            hash.AppendData(bytes);
-        }
+        void Text(string s) => WeightHash.AppendText(hash, s);
 
         Text("options");
         Text(string.Create(CultureInfo.InvariantCulture, $"max_length={MaxLength};activation={Options.Activation};dtype={Options.DType};label={_labelIndex}"));
@@ -313,19 +308,7 @@ public sealed class CrossEncoderTeacher : ITeacher, IDisposable
             $"lower={t.LowerCase};strip={t.StripAccents};cjk={t.TokenizeChineseChars};split={t.SplitSpecialTokens};chars={t.MaxInputCharsPerWord};{t.UnknownToken};{t.ClsToken};{t.SepToken};{t.PadToken};{t.MaskToken}"));
         foreach (string token in Tokenizer.ConvertIdsToTokens(Enumerable.Range(0, Tokenizer.VocabularySize)))
             Text(token);
-
-        using (no_grad())
-        {
-            foreach ((string name, Tensor parameter) in Model.state_dict().OrderBy(kv => kv.Key, StringComparer.Ordinal))
-            {
-                using var scope = NewDisposeScope();
-                Text(name);
-                Text(string.Join(",", parameter.shape));
-                // Float32 holds BF16 values exactly, so the bytes are the weights whatever the model's dtype.
-                float[] values = parameter.detach().to(ScalarType.Float32).cpu().contiguous().data<float>().ToArray();
-                hash.AppendData(MemoryMarshal.AsBytes(values.AsSpan()));
-            }
-        }
-        return "cross-encoder/bert:sha256:" + Convert.ToHexString(hash.GetHashAndReset()).ToLowerInvariant();
+        WeightHash.AppendTensors(hash, Model.state_dict().Select(kv => (kv.Key, kv.Value)));
+        return "cross-encoder/bert:sha256:" + WeightHash.Hex(hash);
     }
 }

@@ -79,16 +79,7 @@ public sealed class CrossEncoderTrainer
         ArgumentNullException.ThrowIfNull(examples);
         CrossEncoderTrainerOptions o = _options;
         o.Validate(examples.Count, model.NumLabels);
-        for (int i = 0; i < examples.Count; i++)
-        {
-            DistillationExample e = examples[i] ?? throw new ArgumentException($"Example {i} is null.", nameof(examples));
-            if (e.Negatives.Count < o.NegativesPerQuery)
-            {
-                throw new ArgumentException(
-                    $"Example {i} {DistillationExample.Describe(e.Id, e.Query)} has {e.Negatives.Count} negative(s); each group needs {o.NegativesPerQuery}.",
-                    nameof(examples));
-            }
-        }
+        _options.CheckNegatives(examples);
         TorchRuntime.EnsureAvailable();
         var trainee = new CrossEncoderTrainee(model, _tokenizer, o);
         if (trainee.Parameters.Count == 0)

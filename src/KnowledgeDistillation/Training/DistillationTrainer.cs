@@ -92,17 +92,7 @@ public sealed class DistillationTrainer(DistillationTrainerOptions? options = nu
         ArgumentNullException.ThrowIfNull(examples);
         TorchRuntime.EnsureAvailable();
         _options.Validate(examples.Count);
-        // Checked up front: the batch would refuse a short example only when it comes up, possibly hours into the run.
-        for (int i = 0; i < examples.Count; i++)
-        {
-            DistillationExample e = examples[i] ?? throw new ArgumentException($"Example {i} is null.", nameof(examples));
-            if (e.Negatives.Count < _options.NegativesPerQuery)
-            {
-                throw new ArgumentException(
-                    $"Example {i} {DistillationExample.Describe(e.Id, e.Query)} has {e.Negatives.Count} negative(s); each row needs {_options.NegativesPerQuery} (NegativesPerQuery).",
-                    nameof(examples));
-            }
-        }
+        _options.CheckNegatives(examples);
         var trainee = new StudentTrainee(student, loss, _options, embeddingTeacher);
         if (trainee.Parameters.Count == 0)
             throw new ArgumentException("The student has no trainable parameters.", nameof(student));

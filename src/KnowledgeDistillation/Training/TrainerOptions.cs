@@ -117,6 +117,26 @@ public abstract record TrainerOptions
     /// <summary>The probe <see cref="TrainingPrecision.Auto"/> consults; the process's cached measurement when <see langword="null"/> (tests inject one).</summary>
     internal Func<MatrixProductProbeResult>? PrecisionProbe { get; init; }
 
+    /// <summary>
+    /// Checks that every example has <see cref="NegativesPerQuery"/> negatives, before the first step: a batch would
+    /// refuse a short example only when it first drew it, possibly hours into the run.
+    /// </summary>
+    /// <param name="examples">The training examples.</param>
+    /// <exception cref="ArgumentException">An example is null or has too few negatives; the message names it.</exception>
+    internal void CheckNegatives(IReadOnlyList<DistillationExample> examples)
+    {
+        for (int i = 0; i < examples.Count; i++)
+        {
+            DistillationExample e = examples[i] ?? throw new ArgumentException($"Example {i} is null.", nameof(examples));
+            if (e.Negatives.Count < NegativesPerQuery)
+            {
+                throw new ArgumentException(
+                    $"Example {i} {DistillationExample.Describe(e.Id, e.Query)} has {e.Negatives.Count} negative(s); each needs {NegativesPerQuery} (NegativesPerQuery).",
+                    nameof(examples));
+            }
+        }
+    }
+
     /// <summary>Checks the settings against the data; the message names the option and its value.</summary>
     /// <param name="exampleCount">The number of training examples.</param>
     /// <exception cref="ArgumentException">A setting is out of range, or there are no examples.</exception>

@@ -1,5 +1,5 @@
 using System.Security.Cryptography;
-using System.Text;
+using KnowledgeDistillation.Runtime;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -21,19 +21,12 @@ internal static class WeightFingerprint
     public static string StartOf(bool newModel, IEnumerable<(string Name, Parameter Parameter)> parameters)
         => newModel ? NewModel : Of(parameters);
 
-    /// <summary>The SHA-256 of the parameters in name order, as <c>sha256:</c> and lower-case hex.</summary>
+    /// <summary>The SHA-256 of the parameters (<see cref="WeightHash.AppendTensors"/>), as <c>sha256:</c> and lower-case hex.</summary>
     public static string Of(IEnumerable<(string Name, Parameter Parameter)> parameters)
     {
         ArgumentNullException.ThrowIfNull(parameters);
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        using var noGrad = no_grad();
-        foreach ((string name, Parameter parameter) in parameters.OrderBy(p => p.Name, StringComparer.Ordinal))
-        {
-            using var scope = NewDisposeScope();
-            Tensor values = parameter.detach().to(CPU).contiguous();
-            hash.AppendData(Encoding.UTF8.GetBytes($"{name} {values.dtype} [{string.Join(",", values.shape)}]\n"));
-            hash.AppendData(values.bytes);
-        }
-        return "sha256:" + Convert.ToHexString(hash.GetHashAndReset()).ToLowerInvariant();
+        WeightHash.AppendTensors(hash, parameters.Select(p => (p.Name, (Tensor)p.Parameter)));
+        return "sha256:" + WeightHash.Hex(hash);
     }
 }

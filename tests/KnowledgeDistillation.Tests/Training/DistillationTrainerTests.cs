@@ -168,7 +168,7 @@ public class DistillationTrainerTests
 
         Func<Task> run = () => new DistillationTrainer(Options() with { NegativesPerQuery = 2 }).TrainAsync(student, new PairwiseHingeLoss(), examples);
 
-        (await run.Should().ThrowAsync<ArgumentException>()).WithMessage($"Example {examples.Count - 1} *has 1 negative(s); each row needs 2*");
+        (await run.Should().ThrowAsync<ArgumentException>()).WithMessage($"Example {examples.Count - 1} *has 1 negative(s); each needs 2*");
         Weights(student).Should().Equal(before, "nothing trained");
     }
 
@@ -286,7 +286,7 @@ public class DistillationTrainerTests
         (await run.Should().ThrowAsync<ArgumentException>()).WithMessage("*BatchSize = 0*");
 
         Func<Task> tooFew = () => new DistillationTrainer(Options()).TrainAsync(student, new PairwiseHingeLoss(), Examples(negatives: 1));
-        (await tooFew.Should().ThrowAsync<ArgumentException>()).WithMessage("*has 1 negative(s); each row needs 2*");
+        (await tooFew.Should().ThrowAsync<ArgumentException>()).WithMessage("*has 1 negative(s); each needs 2*");
 
         Func<Task> none = () => new DistillationTrainer(Options()).TrainAsync(student, new PairwiseHingeLoss(), []);
         await none.Should().ThrowAsync<ArgumentException>();
