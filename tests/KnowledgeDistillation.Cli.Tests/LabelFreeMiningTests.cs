@@ -130,6 +130,64 @@ public class LabelFreeMiningTests
     }
 
     [Fact]
+    public async Task From_a_corpus_without_titles_sentence_pseudo_queries_find_the_rest_of_their_document_and_never_the_whole_one()
+    {
+        using var data = new TestData();
+        string beir = await data.BeirSliceAsync(queries: 5, documents: 120);
+        string untitled = data.File("untitled");
+        Directory.CreateDirectory(untitled);
+        List<CorpusDocument> documents = (await CorpusAsync(beir)).Select(d => d with { Title = "" }).ToList();
+        // A document of one sentence has no rest to find: it makes no pseudo-query.
+        documents.Add(new CorpusDocument("single", "", "Only one sentence of eleven words stands in this short document here."));
+        await File.WriteAllLinesAsync(Path.Combine(untitled, "corpus.jsonl"),
+            documents.Select(d => JsonSerializer.Serialize(new Dictionary<string, string> { ["_id"] = d.Id, ["title"] = "", ["text"] = d.Text })));
+
+        // Titles are the default source: a corpus without them is refused with the way out, and nothing is written.
+        Kd.Result titles = await Kd.RunAsync("mine", "--data", untitled, "--labels", "none", "--pseudo-queries", "all", "--output", data.File("titles.jsonl"));
+        titles.ExitCode.Should().Be(ExitCodes.BadInput, titles.Error);
+        titles.Error.Should().Contain("no title pseudo-queries").And.Contain("--pseudo-query-source sentence");
+        File.Exists(data.File("titles.jsonl")).Should().BeFalse();
+
+        JsonElement result = await MineAsync("--data", untitled, "--pseudo-queries", "all", "--pseudo-query-source", "sentence", "--output", data.File("out.jsonl"));
+
+        List<DistillationExample> mined = await ReadAsync(data.File("out.jsonl"));
+        result.GetProperty("fromQueries").GetInt32().Should().Be(0);
+        result.GetProperty("fromPseudoQueries").GetInt32().Should().Be(mined.Count);
+        mined.Count.Should().BeGreaterThan(100, "almost every abstract has two sentences or more");
+        foreach (DistillationExample example in mined)
+        {
+            // Checked against the corpus, not the splitter: the query occurs in exactly one document, and the positive is
+            // that document with the query cut out.
+            CorpusDocument source = documents.Should().ContainSingle(d => d.Text.Contains(example.Query, StringComparison.Ordinal)).Subject;
+            source.Id.Should().NotBe("single");
+            int at = source.Text.IndexOf(example.Query, StringComparison.Ordinal);
+            string rest = (source.Text[..at].TrimEnd() + " " + source.Text[(at + example.Query.Length)..].TrimStart()).Trim();
+            Squeeze(example.Positives.Should().ContainSingle().Subject).Should().Be(Squeeze(rest));
+            example.Query.Split(' ', StringSplitOptions.RemoveEmptyEntries).Length.Should().BeInRange(5, 48);
+            example.Query.Should().MatchRegex(@"^\p{Lu}").And.MatchRegex(@"[.!?]$|\S$");
+            example.Negatives.Should().NotContain(source.Text, "the whole document holds the query word for word");
+        }
+        mined.Select(e => e.Query).Should().OnlyHaveUniqueItems();
+
+        // The same seed draws the same sentences; another seed other ones.
+        await MineAsync("--data", untitled, "--pseudo-queries", "all", "--pseudo-query-source", "sentence", "--output", data.File("again.jsonl"));
+        (await File.ReadAllTextAsync(data.File("again.jsonl"))).Should().Be(await File.ReadAllTextAsync(data.File("out.jsonl")));
+        await MineAsync("--data", untitled, "--pseudo-queries", "all", "--pseudo-query-source", "sentence", "--seed", "7", "--output", data.File("seed7.jsonl"));
+        (await ReadAsync(data.File("seed7.jsonl"))).Select(e => e.Query).Should().NotBeEquivalentTo(mined.Select(e => e.Query));
+
+        static string Squeeze(string text) => string.Join(' ', text.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries));
+    }
+
+    [Theory]
+    [InlineData("First sentence here. Second one follows! A third? Yes.", new[] { "First sentence here.", "Second one follows!", "A third?", "Yes." })]
+    [InlineData("Levels rose (e.g. in mice) by 20%. Fig. 2 shows it. Results were robust.", new[] { "Levels rose (e.g. in mice) by 20%.", "Fig. 2 shows it.", "Results were robust." })]
+    [InlineData("No break at 3.5 mg or at p. the end", new[] { "No break at 3.5 mg or at p. the end" })]
+    [InlineData("  Spaces   around.   Keep  inner  spacing.  ", new[] { "Spaces   around.", "Keep  inner  spacing." })]
+    [InlineData("", new string[0])]
+    public void Sentences_break_after_a_full_stop_before_a_capital_only(string text, string[] expected)
+        => Workflow.Mining.SentencePseudoQueries.Split(text).Should().Equal(expected);
+
+    [Fact]
     public async Task Bm25_and_a_dense_model_given_together_fuse_by_reciprocal_rank_and_the_positive_is_the_fused_top()
     {
         using var data = new TestData();

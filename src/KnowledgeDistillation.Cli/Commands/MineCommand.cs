@@ -7,13 +7,15 @@ using KnowledgeDistillation.Workflow.Scoring;
 namespace KnowledgeDistillation.Cli.Commands;
 
 /// <summary>
-/// <c>kd mine</c>: BM25, dense or fused hard negatives for judged queries, or label-free for unjudged ones (and title
+/// <c>kd mine</c>: BM25, dense or fused hard negatives for judged queries, or label-free for unjudged ones (and
 /// pseudo-queries) → FlagEmbedding JSONL.
 /// </summary>
 internal static class MineCommand
 {
     private const string Qrels = "qrels";
     private const string None = "none";
+    private const string Title = "title";
+    private const string Sentence = "sentence";
 
     public static Command Create(CliEnvironment environment)
     {
@@ -25,7 +27,7 @@ internal static class MineCommand
         var maxRank = new Option<int>("--max-rank") { Description = "Worst first-stage rank a negative may have.", DefaultValueFactory = _ => 50 };
         var pseudo = new Option<int>("--pseudo-queries")
         {
-            Description = "Add up to this many title pseudo-queries (a title of 3+ words finds its document); all adds every such document.",
+            Description = "Add up to this many pseudo-queries drawn from the corpus, one per document (see --pseudo-query-source); all: one for every document that has one.",
             DefaultValueFactory = _ => 0,
             CustomParser = r =>
             {
@@ -38,6 +40,12 @@ internal static class MineCommand
                 return 0;
             },
         };
+        var pseudoSource = new Option<string>("--pseudo-query-source")
+        {
+            Description = "Where pseudo-queries come from: title (a title of 3+ words finds its document) or sentence (a sentence of a document's text finds the rest of that document; for corpora without titles).",
+            DefaultValueFactory = _ => Title,
+        };
+        pseudoSource.AcceptOnlyFromAmong(Title, Sentence);
         var seed = new Option<int>("--seed") { Description = "Seed of negative sampling and the pseudo-query choice.", DefaultValueFactory = _ => 42 };
         var devQueries = new Option<int>("--dev-queries")
         {
@@ -60,7 +68,7 @@ internal static class MineCommand
         var engine = new EngineOptions();
         var command = new Command("mine", "Mine hard negatives (BM25's, a dense student's, or both fused) for the judged queries of a split (positives: their relevant documents), or with --labels none for unjudged queries (positive: the top candidate), and write FlagEmbedding JSONL.");
         data.AddTo(command);
-        foreach (Option option in new Option[] { output, labels, negatives, minNegatives, minRank, maxRank, pseudo, seed, devQueries, retriever, encodeBatch })
+        foreach (Option option in new Option[] { output, labels, negatives, minNegatives, minRank, maxRank, pseudo, pseudoSource, seed, devQueries, retriever, encodeBatch })
             command.Options.Add(option);
         denseModel.AddTo(command);
         engine.AddTo(command);
@@ -105,6 +113,7 @@ internal static class MineCommand
                     MinRank = run.Value(minRank),
                     MaxRank = run.Value(maxRank),
                     PseudoQueries = run.Value(pseudo),
+                    PseudoQuerySource = run.Value(pseudoSource) == Sentence ? PseudoQuerySource.Sentence : PseudoQuerySource.Title,
                     Seed = run.Value(seed),
                 },
                 Dense = !dense ? null : new DenseRetrieval

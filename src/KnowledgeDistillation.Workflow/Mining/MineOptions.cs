@@ -16,10 +16,13 @@ public sealed record MineOptions
     public int MinNegatives { get; init; } = 7;
 
     /// <summary>
-    /// Title pseudo-queries to add (a document's title, of three words or more, as the query and the document as its
-    /// positive), chosen with <see cref="Seed"/>; 0 (default) adds none, <see cref="int.MaxValue"/> every such document.
+    /// Pseudo-queries to add, one per document (of <see cref="PseudoQuerySource"/>), the documents chosen with
+    /// <see cref="Seed"/>; 0 (default) adds none, <see cref="int.MaxValue"/> one for every document that has one.
     /// </summary>
     public int PseudoQueries { get; init; }
+
+    /// <summary>Where <see cref="PseudoQueries"/> come from. Default <see cref="Mining.PseudoQuerySource.Title"/>.</summary>
+    public PseudoQuerySource PseudoQuerySource { get; init; } = PseudoQuerySource.Title;
 
     /// <summary>Seed of negative sampling and of the pseudo-query choice. Default 42.</summary>
     public int Seed { get; init; } = 42;

@@ -23,7 +23,7 @@ public static partial class MineStep
     /// <summary>
     /// Loads the split (or, with <see cref="MineLabels.None"/>, the corpus and unjudged queries, reading no qrels), holds
     /// the dev queries out, builds the first stage (a BM25 index, the dense model's index of the corpus, or both fused by
-    /// reciprocal rank fusion), mines the remaining queries (and title pseudo-queries) and writes the examples when asked.
+    /// reciprocal rank fusion), mines the remaining queries (and pseudo-queries) and writes the examples when asked.
     /// </summary>
     /// <param name="request">What to mine.</param>
     /// <param name="progress">Receives each stage's progress; optional.</param>
@@ -31,7 +31,10 @@ public static partial class MineStep
     /// <param name="cancellationToken">Cancels.</param>
     /// <returns>What the step did.</returns>
     /// <exception cref="ArgumentException">Dev queries or <see cref="MineRequest.QueriesFile"/> with the wrong <see cref="MineRequest.Labels"/>, or <see cref="MineRequest.WithBm25"/> without a dense model.</exception>
-    /// <exception cref="InvalidDataException">With <see cref="MineLabels.None"/>: no query was read and no pseudo-query asked for.</exception>
+    /// <exception cref="InvalidDataException">
+    /// With <see cref="MineLabels.None"/>: no query was read and no pseudo-query asked for. Pseudo-queries asked for and no
+    /// document has one of <see cref="MineOptions.PseudoQuerySource"/>.
+    /// </exception>
     public static async Task<MineRun> RunAsync(
         MineRequest request, IProgress<StepProgress>? progress = null, ILogger? logger = null, CancellationToken cancellationToken = default)
     {

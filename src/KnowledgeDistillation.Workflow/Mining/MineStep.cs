@@ -8,8 +8,9 @@ namespace KnowledgeDistillation.Workflow.Mining;
 
 /// <summary>
 /// Mines hard negatives for judged queries (positives: their relevant documents) or, label-free, for unjudged queries
-/// (positive: the first stage's top candidate) and, optionally, for title pseudo-queries (positive: their document),
-/// giving the examples a teacher then scores.
+/// (positive: the first stage's top candidate) and, optionally, for pseudo-queries drawn from the corpus (a title, whose
+/// positive is its document, or a sentence, whose positive is the rest of its document), giving the examples a teacher
+/// then scores.
 /// </summary>
 public static partial class MineStep
 {
@@ -23,6 +24,7 @@ public static partial class MineStep
     /// <param name="progress">Receives progress per batch of queries; optional.</param>
     /// <param name="cancellationToken">Cancels mining.</param>
     /// <returns>The examples.</returns>
+    /// <exception cref="InvalidDataException">Pseudo-queries are asked for and no document has one of <see cref="MineOptions.PseudoQuerySource"/>.</exception>
     public static Task<MineResult> MineAsync(
         Bm25Index index, IReadOnlyList<CorpusDocument> corpus, IReadOnlyList<QueryRecord> queries, RelevanceJudgments judgments,
         MineOptions? options = null, ILogger? logger = null, IProgress<HardNegativeMiningProgress>? progress = null, CancellationToken cancellationToken = default)
@@ -41,6 +43,7 @@ public static partial class MineStep
     /// <param name="progress">Receives progress per batch of queries; optional.</param>
     /// <param name="cancellationToken">Cancels mining.</param>
     /// <returns>The examples.</returns>
+    /// <exception cref="InvalidDataException">Pseudo-queries are asked for and no document has one of <see cref="MineOptions.PseudoQuerySource"/>.</exception>
     public static async Task<MineResult> MineAsync(
         ICandidateRetriever retriever, IReadOnlyList<CorpusDocument> corpus, IReadOnlyList<QueryRecord> queries, RelevanceJudgments judgments,
         MineOptions? options = null, ILogger? logger = null, IProgress<HardNegativeMiningProgress>? progress = null, CancellationToken cancellationToken = default)
@@ -51,23 +54,24 @@ public static partial class MineStep
         HardNegativeMiner miner = Miner(retriever, corpus, options, logger);
         var examples = new List<DistillationExample>(await miner.MineAsync(queries, judgments, progress, cancellationToken).ConfigureAwait(false));
         int fromQueries = examples.Count;
-        if (options.PseudoQueries > 0)
-            examples.AddRange(await miner.MineAsync(TitlePseudoQueries(corpus, options.PseudoQueries, options.Seed), judgments: null, progress, cancellationToken).ConfigureAwait(false));
+        examples.AddRange(await MinePseudoQueriesAsync(retriever, corpus, options, logger, progress, cancellationToken).ConfigureAwait(false));
         return new MineResult(examples, fromQueries);
     }
 
     /// <summary>
     /// Mines without labels (<see cref="MineLabels.None"/>): each query's positive is the first stage's top candidate
-    /// (<see cref="HardNegativeMiner.MineUnjudgedAsync"/>), each title pseudo-query's the document it was drawn from.
+    /// (<see cref="HardNegativeMiner.MineUnjudgedAsync"/>), each pseudo-query's the document it was drawn from
+    /// (<see cref="PseudoQuerySource"/>).
     /// </summary>
     /// <param name="retriever">The first stage the candidates come from.</param>
-    /// <param name="corpus">The documents (texts of positives and negatives, and the titles of pseudo-queries).</param>
+    /// <param name="corpus">The documents (texts of positives and negatives, and the source of pseudo-queries).</param>
     /// <param name="queries">The unjudged queries (may be empty: pseudo-queries only).</param>
     /// <param name="options">Settings; defaults when <see langword="null"/>.</param>
     /// <param name="logger">Receives the miner's summary; optional.</param>
     /// <param name="progress">Receives progress per batch of queries; optional.</param>
     /// <param name="cancellationToken">Cancels mining.</param>
     /// <returns>The examples: the queries', then the pseudo-queries'.</returns>
+    /// <exception cref="InvalidDataException">Pseudo-queries are asked for and no document has one of <see cref="MineOptions.PseudoQuerySource"/>.</exception>
     public static async Task<MineResult> MineUnjudgedAsync(
         ICandidateRetriever retriever, IReadOnlyList<CorpusDocument> corpus, IReadOnlyList<QueryRecord> queries,
         MineOptions? options = null, ILogger? logger = null, IProgress<HardNegativeMiningProgress>? progress = null, CancellationToken cancellationToken = default)
@@ -79,22 +83,50 @@ public static partial class MineStep
         HardNegativeMiner miner = Miner(retriever, corpus, options, logger);
         var examples = new List<DistillationExample>(queries.Count == 0 ? [] : await miner.MineUnjudgedAsync(queries, progress, cancellationToken).ConfigureAwait(false));
         int fromQueries = examples.Count;
-        if (options.PseudoQueries > 0)
-            examples.AddRange(await miner.MineAsync(TitlePseudoQueries(corpus, options.PseudoQueries, options.Seed), judgments: null, progress, cancellationToken).ConfigureAwait(false));
+        examples.AddRange(await MinePseudoQueriesAsync(retriever, corpus, options, logger, progress, cancellationToken).ConfigureAwait(false));
         return new MineResult(examples, fromQueries);
     }
 
+    private static async Task<IReadOnlyList<DistillationExample>> MinePseudoQueriesAsync(
+        ICandidateRetriever retriever, IReadOnlyList<CorpusDocument> corpus, MineOptions options, ILogger? logger,
+        IProgress<HardNegativeMiningProgress>? progress, CancellationToken cancellationToken)
+    {
+        if (options.PseudoQueries <= 0)
+            return [];
+        if (options.PseudoQuerySource == PseudoQuerySource.Title)
+        {
+            IReadOnlyList<MiningQuery> titles = TitlePseudoQueries(corpus, options.PseudoQueries, options.Seed);
+            if (titles.Count == 0)
+                throw new InvalidDataException("No document has a title of three words or more, so there are no title pseudo-queries; draw them from the documents' sentences instead (kd mine --pseudo-query-source sentence; MineOptions.PseudoQuerySource = Sentence).");
+            return await Miner(retriever, corpus, options, logger).MineAsync(titles, judgments: null, progress, cancellationToken).ConfigureAwait(false);
+        }
+
+        IReadOnlyList<SentencePseudoQueries.Drawn> drawn = SentencePseudoQueries.Draw(corpus, options.PseudoQueries, options.Seed);
+        if (drawn.Count == 0)
+            throw new InvalidDataException($"No document has two sentences or more with one of {SentencePseudoQueries.MinWords} to {SentencePseudoQueries.MaxWords} words, so there are no sentence pseudo-queries.");
+        // The positive is the document without the query sentence (looked up by its own id); the whole document, which
+        // contains the sentence, is judged relevant so that it is never a negative.
+        var masked = drawn.ToDictionary(d => d.Query.PositiveIds[0], d => d.PositiveText, StringComparer.Ordinal);
+        var texts = corpus.ToDictionary(d => d.Id, d => d.FullText, StringComparer.Ordinal);
+        var sources = new RelevanceJudgments();
+        foreach (SentencePseudoQueries.Drawn d in drawn)
+            sources.Add(d.Query.Id, d.SourceId, 1);
+        var miner = new HardNegativeMiner(retriever, id => masked.GetValueOrDefault(id) ?? texts.GetValueOrDefault(id), teacher: null, MinerOptions(options), logger);
+        return await miner.MineAsync(drawn.Select(d => d.Query).ToList(), sources, progress, cancellationToken).ConfigureAwait(false);
+    }
+
     private static HardNegativeMiner Miner(ICandidateRetriever retriever, IReadOnlyList<CorpusDocument> corpus, MineOptions options, ILogger? logger)
-        => new(retriever, corpus, teacher: null,
-            new HardNegativeMinerOptions
-            {
-                MinRank = options.MinRank,
-                MaxRank = options.MaxRank,
-                NegativesPerQuery = options.Negatives,
-                MinNegativesPerQuery = options.MinNegatives,
-                Seed = options.Seed,
-            },
-            logger);
+        => new(retriever, corpus, teacher: null, MinerOptions(options), logger);
+
+    private static HardNegativeMinerOptions MinerOptions(MineOptions options)
+        => new()
+        {
+            MinRank = options.MinRank,
+            MaxRank = options.MaxRank,
+            NegativesPerQuery = options.Negatives,
+            MinNegativesPerQuery = options.MinNegatives,
+            Seed = options.Seed,
+        };
 
     /// <summary>
     /// Title pseudo-queries: up to <paramref name="count"/> documents with a title of three words or more, shuffled with

@@ -1,0 +1,15 @@
+namespace KnowledgeDistillation.Workflow.Mining;
+
+/// <summary>Where <see cref="MineOptions.PseudoQueries"/> come from.</summary>
+public enum PseudoQuerySource
+{
+    /// <summary>A document's title of three words or more is the query, and the document its positive.</summary>
+    Title,
+
+    /// <summary>
+    /// A sentence drawn from a document's text is the query (the inverse cloze task of Lee et al. 2019), and the
+    /// document without that sentence its positive; the whole document, which contains the query word for word, is never
+    /// a negative. For corpora without titles (MS MARCO passages, FiQA, Quora) or with titles that are names.
+    /// </summary>
+    Sentence,
+}
