@@ -57,6 +57,7 @@ public class LabelFreeMiningTests
             result.GetProperty("examples").GetInt32().Should().Be(20);
             result.GetProperty("fromQueries").GetInt32().Should().Be(20, "every query of queries.jsonl is mined");
             result.GetProperty("fromPseudoQueries").GetInt32().Should().Be(0);
+            result.GetProperty("pseudoQuerySource").ValueKind.Should().Be(JsonValueKind.Null, "none were asked for");
             result.GetProperty("devQueries").GetInt32().Should().Be(0);
         }
 
@@ -113,6 +114,10 @@ public class LabelFreeMiningTests
 
         JsonElement result = await MineAsync("--data", corpusOnly, "--pseudo-queries", "all", "--output", data.File("out.jsonl"));
 
+        // The default (auto) takes titles where at least half the documents have one, as --pseudo-query-source title does.
+        result.GetProperty("pseudoQuerySource").GetString().Should().Be("title");
+        await MineAsync("--data", corpusOnly, "--pseudo-queries", "all", "--pseudo-query-source", "title", "--output", data.File("title.jsonl"));
+        (await File.ReadAllTextAsync(data.File("title.jsonl"))).Should().Be(await File.ReadAllTextAsync(data.File("out.jsonl")));
         int titled = documents.Count(d => d.Title.Split(' ', StringSplitOptions.RemoveEmptyEntries).Length >= 3);
         result.GetProperty("fromQueries").GetInt32().Should().Be(0, "the folder has no queries.jsonl");
         List<DistillationExample> mined = await ReadAsync(data.File("out.jsonl"));
@@ -142,8 +147,8 @@ public class LabelFreeMiningTests
         await File.WriteAllLinesAsync(Path.Combine(untitled, "corpus.jsonl"),
             documents.Select(d => JsonSerializer.Serialize(new Dictionary<string, string> { ["_id"] = d.Id, ["title"] = "", ["text"] = d.Text })));
 
-        // Titles are the default source: a corpus without them is refused with the way out, and nothing is written.
-        Kd.Result titles = await Kd.RunAsync("mine", "--data", untitled, "--labels", "none", "--pseudo-queries", "all", "--output", data.File("titles.jsonl"));
+        // Titles asked for from a corpus without them: refused with the way out, and nothing is written.
+        Kd.Result titles = await Kd.RunAsync("mine", "--data", untitled, "--labels", "none", "--pseudo-queries", "all", "--pseudo-query-source", "title", "--output", data.File("titles.jsonl"));
         titles.ExitCode.Should().Be(ExitCodes.BadInput, titles.Error);
         titles.Error.Should().Contain("no title pseudo-queries").And.Contain("--pseudo-query-source sentence");
         File.Exists(data.File("titles.jsonl")).Should().BeFalse();
@@ -153,7 +158,12 @@ public class LabelFreeMiningTests
         List<DistillationExample> mined = await ReadAsync(data.File("out.jsonl"));
         result.GetProperty("fromQueries").GetInt32().Should().Be(0);
         result.GetProperty("fromPseudoQueries").GetInt32().Should().Be(mined.Count);
+        result.GetProperty("pseudoQuerySource").GetString().Should().Be("sentence");
         mined.Count.Should().BeGreaterThan(100, "almost every abstract has two sentences or more");
+        // The default (auto) takes sentences where fewer than half the documents have a title.
+        JsonElement auto = await MineAsync("--data", untitled, "--pseudo-queries", "all", "--output", data.File("auto.jsonl"));
+        auto.GetProperty("pseudoQuerySource").GetString().Should().Be("sentence");
+        (await File.ReadAllTextAsync(data.File("auto.jsonl"))).Should().Be(await File.ReadAllTextAsync(data.File("out.jsonl")));
         foreach (DistillationExample example in mined)
         {
             // Checked against the corpus, not the splitter: the query occurs in exactly one document, and the positive is
@@ -176,6 +186,21 @@ public class LabelFreeMiningTests
         (await ReadAsync(data.File("seed7.jsonl"))).Select(e => e.Query).Should().NotBeEquivalentTo(mined.Select(e => e.Query));
 
         static string Squeeze(string text) => string.Join(' ', text.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries));
+    }
+
+    [Theory]
+    [InlineData(2, 2, "Title")]
+    [InlineData(2, 3, "Sentence")]
+    [InlineData(0, 1, "Sentence")]
+    [InlineData(0, 0, "Sentence")]
+    public void Auto_takes_titles_when_at_least_half_the_documents_have_one_of_three_words(int titled, int untitled, string expected)
+    {
+        // Two-word titles ("Barack Obama") do not count: Wikipedia's are names, not queries.
+        var corpus = Enumerable.Range(0, titled).Select(i => new CorpusDocument($"t{i}", "a title here", "Text. More text."))
+            .Concat(Enumerable.Range(0, untitled).Select(i => new CorpusDocument($"u{i}", i % 2 == 0 ? "" : "Barack Obama", "Text. More text.")))
+            .ToList();
+        Workflow.Mining.MineStep.Resolve(Workflow.Mining.PseudoQuerySource.Auto, corpus).ToString().Should().Be(expected);
+        Workflow.Mining.MineStep.Resolve(Workflow.Mining.PseudoQuerySource.Title, corpus).Should().Be(Workflow.Mining.PseudoQuerySource.Title, "a source named is kept");
     }
 
     [Theory]

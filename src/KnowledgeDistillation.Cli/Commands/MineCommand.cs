@@ -14,6 +14,7 @@ internal static class MineCommand
 {
     private const string Qrels = "qrels";
     private const string None = "none";
+    private const string Auto = "auto";
     private const string Title = "title";
     private const string Sentence = "sentence";
 
@@ -42,10 +43,10 @@ internal static class MineCommand
         };
         var pseudoSource = new Option<string>("--pseudo-query-source")
         {
-            Description = "Where pseudo-queries come from: title (a title of 3+ words finds its document) or sentence (a sentence of a document's text finds the rest of that document; for corpora without titles).",
-            DefaultValueFactory = _ => Title,
+            Description = "Where pseudo-queries come from: title (a title of 3+ words finds its document), sentence (a sentence of a document's text finds the rest of that document) or auto (titles when half the documents have one, otherwise sentences).",
+            DefaultValueFactory = _ => Auto,
         };
-        pseudoSource.AcceptOnlyFromAmong(Title, Sentence);
+        pseudoSource.AcceptOnlyFromAmong(Auto, Title, Sentence);
         var seed = new Option<int>("--seed") { Description = "Seed of negative sampling and the pseudo-query choice.", DefaultValueFactory = _ => 42 };
         var devQueries = new Option<int>("--dev-queries")
         {
@@ -113,7 +114,7 @@ internal static class MineCommand
                     MinRank = run.Value(minRank),
                     MaxRank = run.Value(maxRank),
                     PseudoQueries = run.Value(pseudo),
-                    PseudoQuerySource = run.Value(pseudoSource) == Sentence ? PseudoQuerySource.Sentence : PseudoQuerySource.Title,
+                    PseudoQuerySource = run.Value(pseudoSource) switch { Title => PseudoQuerySource.Title, Sentence => PseudoQuerySource.Sentence, _ => PseudoQuerySource.Auto },
                     Seed = run.Value(seed),
                 },
                 Dense = !dense ? null : new DenseRetrieval
@@ -141,6 +142,7 @@ internal static class MineCommand
         if (dense is not null && run.Bm25)
             described = $"bm25 and {described}, reciprocal rank fusion (k = 60),";
         string queries = run.Labels == MineLabels.None ? "unjudged queries, positive: the top candidate" : "judged queries";
+        string pseudoQueries = mined.PseudoQuerySource is { } from ? $"{from.ToString().ToLowerInvariant()} pseudo-queries" : "pseudo-queries";
         return new CommandResult(
             new
             {
@@ -148,6 +150,7 @@ internal static class MineCommand
                 examples = mined.Examples.Count,
                 fromQueries = mined.FromQueries,
                 fromPseudoQueries = mined.FromPseudoQueries,
+                pseudoQuerySource = mined.PseudoQuerySource?.ToString().ToLowerInvariant(),
                 devQueries = run.DevQueries,
                 labels = run.Labels == MineLabels.None ? None : Qrels,
                 retriever = source,
@@ -158,6 +161,6 @@ internal static class MineCommand
                 similarity = dense?.Similarity.ToString().ToLowerInvariant(),
                 maxLength = dense?.MaxSequenceLength,
             },
-            e => e.Out.WriteLine($"{mined.Examples.Count:N0} examples ({mined.FromQueries:N0} {queries} + {mined.FromPseudoQueries:N0} pseudo-queries, {described} candidates) written to {path}"));
+            e => e.Out.WriteLine($"{mined.Examples.Count:N0} examples ({mined.FromQueries:N0} {queries} + {mined.FromPseudoQueries:N0} {pseudoQueries}, {described} candidates) written to {path}"));
     }
 }

@@ -21,8 +21,8 @@ public sealed record MineOptions
     /// </summary>
     public int PseudoQueries { get; init; }
 
-    /// <summary>Where <see cref="PseudoQueries"/> come from. Default <see cref="Mining.PseudoQuerySource.Title"/>.</summary>
-    public PseudoQuerySource PseudoQuerySource { get; init; } = PseudoQuerySource.Title;
+    /// <summary>Where <see cref="PseudoQueries"/> come from. Default <see cref="Mining.PseudoQuerySource.Auto"/>.</summary>
+    public PseudoQuerySource PseudoQuerySource { get; init; } = PseudoQuerySource.Auto;
 
     /// <summary>Seed of negative sampling and of the pseudo-query choice. Default 42.</summary>
     public int Seed { get; init; } = 42;

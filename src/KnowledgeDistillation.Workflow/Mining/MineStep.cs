@@ -24,7 +24,7 @@ public static partial class MineStep
     /// <param name="progress">Receives progress per batch of queries; optional.</param>
     /// <param name="cancellationToken">Cancels mining.</param>
     /// <returns>The examples.</returns>
-    /// <exception cref="InvalidDataException">Pseudo-queries are asked for and no document has one of <see cref="MineOptions.PseudoQuerySource"/>.</exception>
+    /// <exception cref="InvalidDataException">Pseudo-queries are asked for and no document has one of the <see cref="MineOptions.PseudoQuerySource"/> named.</exception>
     public static Task<MineResult> MineAsync(
         Bm25Index index, IReadOnlyList<CorpusDocument> corpus, IReadOnlyList<QueryRecord> queries, RelevanceJudgments judgments,
         MineOptions? options = null, ILogger? logger = null, IProgress<HardNegativeMiningProgress>? progress = null, CancellationToken cancellationToken = default)
@@ -43,7 +43,7 @@ public static partial class MineStep
     /// <param name="progress">Receives progress per batch of queries; optional.</param>
     /// <param name="cancellationToken">Cancels mining.</param>
     /// <returns>The examples.</returns>
-    /// <exception cref="InvalidDataException">Pseudo-queries are asked for and no document has one of <see cref="MineOptions.PseudoQuerySource"/>.</exception>
+    /// <exception cref="InvalidDataException">Pseudo-queries are asked for and no document has one of the <see cref="MineOptions.PseudoQuerySource"/> named.</exception>
     public static async Task<MineResult> MineAsync(
         ICandidateRetriever retriever, IReadOnlyList<CorpusDocument> corpus, IReadOnlyList<QueryRecord> queries, RelevanceJudgments judgments,
         MineOptions? options = null, ILogger? logger = null, IProgress<HardNegativeMiningProgress>? progress = null, CancellationToken cancellationToken = default)
@@ -53,9 +53,7 @@ public static partial class MineStep
         options ??= new MineOptions();
         HardNegativeMiner miner = Miner(retriever, corpus, options, logger);
         var examples = new List<DistillationExample>(await miner.MineAsync(queries, judgments, progress, cancellationToken).ConfigureAwait(false));
-        int fromQueries = examples.Count;
-        examples.AddRange(await MinePseudoQueriesAsync(retriever, corpus, options, logger, progress, cancellationToken).ConfigureAwait(false));
-        return new MineResult(examples, fromQueries);
+        return await WithPseudoQueriesAsync(examples, retriever, corpus, options, logger, progress, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -71,7 +69,7 @@ public static partial class MineStep
     /// <param name="progress">Receives progress per batch of queries; optional.</param>
     /// <param name="cancellationToken">Cancels mining.</param>
     /// <returns>The examples: the queries', then the pseudo-queries'.</returns>
-    /// <exception cref="InvalidDataException">Pseudo-queries are asked for and no document has one of <see cref="MineOptions.PseudoQuerySource"/>.</exception>
+    /// <exception cref="InvalidDataException">Pseudo-queries are asked for and no document has one of the <see cref="MineOptions.PseudoQuerySource"/> named.</exception>
     public static async Task<MineResult> MineUnjudgedAsync(
         ICandidateRetriever retriever, IReadOnlyList<CorpusDocument> corpus, IReadOnlyList<QueryRecord> queries,
         MineOptions? options = null, ILogger? logger = null, IProgress<HardNegativeMiningProgress>? progress = null, CancellationToken cancellationToken = default)
@@ -82,18 +80,43 @@ public static partial class MineStep
         options ??= new MineOptions();
         HardNegativeMiner miner = Miner(retriever, corpus, options, logger);
         var examples = new List<DistillationExample>(queries.Count == 0 ? [] : await miner.MineUnjudgedAsync(queries, progress, cancellationToken).ConfigureAwait(false));
+        return await WithPseudoQueriesAsync(examples, retriever, corpus, options, logger, progress, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The source <see cref="PseudoQuerySource.Auto"/> stands for in <paramref name="corpus"/>: titles when at least half
+    /// the documents have one of three words or more, otherwise sentences.
+    /// </summary>
+    /// <param name="source">The source asked for.</param>
+    /// <param name="corpus">The documents.</param>
+    /// <returns><see cref="PseudoQuerySource.Title"/> or <see cref="PseudoQuerySource.Sentence"/>.</returns>
+    public static PseudoQuerySource Resolve(PseudoQuerySource source, IReadOnlyList<CorpusDocument> corpus)
+    {
+        ArgumentNullException.ThrowIfNull(corpus);
+        if (source != PseudoQuerySource.Auto)
+            return source;
+        return 2 * corpus.Count(HasTitle) >= corpus.Count && corpus.Count > 0 ? PseudoQuerySource.Title : PseudoQuerySource.Sentence;
+    }
+
+    private static bool HasTitle(CorpusDocument document) => document.Title.Split(' ', StringSplitOptions.RemoveEmptyEntries).Length >= 3;
+
+    // The queries' examples, then the pseudo-queries' (when asked for), as one result.
+    private static async Task<MineResult> WithPseudoQueriesAsync(
+        List<DistillationExample> examples, ICandidateRetriever retriever, IReadOnlyList<CorpusDocument> corpus, MineOptions options, ILogger? logger,
+        IProgress<HardNegativeMiningProgress>? progress, CancellationToken cancellationToken)
+    {
         int fromQueries = examples.Count;
-        examples.AddRange(await MinePseudoQueriesAsync(retriever, corpus, options, logger, progress, cancellationToken).ConfigureAwait(false));
-        return new MineResult(examples, fromQueries);
+        PseudoQuerySource? source = options.PseudoQueries > 0 ? Resolve(options.PseudoQuerySource, corpus) : null;
+        if (source is { } from)
+            examples.AddRange(await MinePseudoQueriesAsync(retriever, corpus, from, options, logger, progress, cancellationToken).ConfigureAwait(false));
+        return new MineResult(examples, fromQueries) { PseudoQuerySource = source };
     }
 
     private static async Task<IReadOnlyList<DistillationExample>> MinePseudoQueriesAsync(
-        ICandidateRetriever retriever, IReadOnlyList<CorpusDocument> corpus, MineOptions options, ILogger? logger,
+        ICandidateRetriever retriever, IReadOnlyList<CorpusDocument> corpus, PseudoQuerySource source, MineOptions options, ILogger? logger,
         IProgress<HardNegativeMiningProgress>? progress, CancellationToken cancellationToken)
     {
-        if (options.PseudoQueries <= 0)
-            return [];
-        if (options.PseudoQuerySource == PseudoQuerySource.Title)
+        if (source == PseudoQuerySource.Title)
         {
             IReadOnlyList<MiningQuery> titles = TitlePseudoQueries(corpus, options.PseudoQueries, options.Seed);
             if (titles.Count == 0)
@@ -139,7 +162,7 @@ public static partial class MineStep
     public static IReadOnlyList<MiningQuery> TitlePseudoQueries(IReadOnlyList<CorpusDocument> corpus, int count, int seed)
     {
         ArgumentNullException.ThrowIfNull(corpus);
-        CorpusDocument[] titled = corpus.Where(d => d.Title.Split(' ', StringSplitOptions.RemoveEmptyEntries).Length >= 3).ToArray();
+        CorpusDocument[] titled = corpus.Where(HasTitle).ToArray();
         new Random(seed).Shuffle(titled);
         return titled.Take(count).Select(d => new MiningQuery("title:" + d.Id, d.Title, [d.Id])).ToList();
     }
