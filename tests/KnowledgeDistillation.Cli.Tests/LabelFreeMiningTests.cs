@@ -132,6 +132,12 @@ public class LabelFreeMiningTests
             example.Negatives.Should().NotContain(example.Positives[0]);
         }
         mined.Single(e => e.Query == source.Title).Positives.Should().Equal(source.FullText);
+
+        // The next step of the sequence reads the same folder, a corpus without queries.jsonl, for BM25.
+        Kd.Result scored = await Kd.RunAsync("score", "--teacher", "bm25", "--corpus", corpusOnly, "--input", data.File("out.jsonl"),
+            "--cache", data.File("bm25.kdscores"), "--output", data.File("scored.jsonl"), "--json");
+        scored.ExitCode.Should().Be(0, scored.Error);
+        (await ReadAsync(data.File("scored.jsonl"))).Should().HaveCount(mined.Count).And.OnlyContain(e => e.PositiveScores != null);
     }
 
     [Fact]

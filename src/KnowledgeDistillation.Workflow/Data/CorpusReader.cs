@@ -14,8 +14,10 @@ public static class CorpusReader
     public static async Task<List<CorpusDocument>> ReadAsync(string path, CancellationToken cancellationToken = default)
     {
         var corpus = new List<CorpusDocument>();
+        // Not BeirDataset, which also requires queries.jsonl: a corpus alone is a complete input here (label-free
+        // scoring of pseudo-queries), and the queries are never read.
         IAsyncEnumerable<CorpusDocument> documents = Directory.Exists(path)
-            ? new BeirDataset(path).ReadCorpusAsync(cancellationToken: cancellationToken)
+            ? BeirFormat.ReadCorpusAsync(BeirCorpusFile(path), cancellationToken: cancellationToken)
             : File.Exists(path)
                 ? MsMarcoFormat.ReadCollectionAsync(path, cancellationToken: cancellationToken)
                 : throw new FileNotFoundException($"The corpus {Path.GetFullPath(path)} does not exist (give a BEIR folder or an MS MARCO collection.tsv).", path);
@@ -24,6 +26,19 @@ public static class CorpusReader
         if (corpus.Count == 0)
             throw new InvalidDataException($"The corpus {path} has no documents.");
         return corpus;
+    }
+
+    /// <summary>The corpus file of a BEIR folder: <c>corpus.jsonl</c> or <c>corpus.jsonl.gz</c>.</summary>
+    /// <exception cref="FileNotFoundException">The folder has neither.</exception>
+    internal static string BeirCorpusFile(string folder)
+        => Existing(folder, "corpus.jsonl")
+            ?? throw new FileNotFoundException($"The BEIR dataset folder {folder} has neither corpus.jsonl nor corpus.jsonl.gz.", Path.Combine(folder, "corpus.jsonl"));
+
+    /// <summary>A BEIR file, plain or gzip-compressed, or <see langword="null"/> when the folder has neither.</summary>
+    internal static string? Existing(string folder, string name)
+    {
+        string plain = Path.Combine(folder, name);
+        return File.Exists(plain) ? plain : File.Exists(plain + ".gz") ? plain + ".gz" : null;
     }
 
     /// <summary>Reads every example of a FlagEmbedding JSONL file (<c>query</c>, <c>pos</c>, <c>neg</c>, optional scores).</summary>

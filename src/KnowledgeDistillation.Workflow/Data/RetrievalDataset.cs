@@ -94,10 +94,8 @@ public sealed class RetrievalDataset
             if (!Directory.Exists(folder))
                 throw new DirectoryNotFoundException($"The BEIR dataset folder {folder} does not exist.");
             where = $"the BEIR folder {folder}";
-            string corpusPath = Existing(folder, "corpus.jsonl")
-                ?? throw new FileNotFoundException($"The BEIR dataset folder {folder} has neither corpus.jsonl nor corpus.jsonl.gz.", Path.Combine(folder, "corpus.jsonl"));
-            documents = BeirFormat.ReadCorpusAsync(corpusPath, cancellationToken: cancellationToken);
-            queriesPath = Existing(folder, "queries.jsonl");
+            documents = BeirFormat.ReadCorpusAsync(CorpusReader.BeirCorpusFile(folder), cancellationToken: cancellationToken);
+            queriesPath = CorpusReader.Existing(folder, "queries.jsonl");
             queriesTsv = false;
         }
         else if (source.CollectionTsv is { } collection)
@@ -153,12 +151,6 @@ public sealed class RetrievalDataset
                 throw new InvalidDataException($"The corpus of {where} has the document id '{d.Id}' twice.");
         }
         return byId;
-    }
-
-    private static string? Existing(string folder, string name)
-    {
-        string plain = Path.Combine(folder, name);
-        return File.Exists(plain) ? plain : File.Exists(plain + ".gz") ? plain + ".gz" : null;
     }
 
     /// <summary>The same corpus with only some of the queries and their judgments.</summary>
