@@ -305,6 +305,7 @@ public class LabelFreeMiningTests
     [InlineData("--labels none --qrels @q.tsv", "--qrels")]
     [InlineData("--labels none --split test", "--split")]
     [InlineData("--labels maybe", "maybe")]
+    [InlineData("--labels none --pseudo-queries all --pseudo-query-source headings", "headings")]
     [InlineData("--queries @q.jsonl", "--labels none")]
     public async Task Usage_errors_exit_2_naming_the_option_and_write_nothing(string options, string named)
     {
