@@ -115,7 +115,7 @@ public static class DomainAdaptationPipeline
             ui.Begin("Mining BM25 negatives for the train queries and title pseudo-queries");
             int negatives = Math.Max(o.ScoredNegatives, o.TeacherNegatives);
             MineResult mined = await MineStep.MineAsync(new Bm25Retriever(index, s_bm25), data.Corpus, data.TrainQueries, data.TrainJudgments,
-                new MineOptions { MinRank = 1, MaxRank = 50, Negatives = negatives, MinNegatives = negatives, PseudoQueries = o.PseudoQueries, Seed = o.Seed },
+                new MineOptions { MinRank = 1, MaxRank = 50, Negatives = negatives, MinNegatives = negatives, PseudoQueries = o.PseudoQueries, PseudoQuerySource = PseudoQuerySource.Title, Seed = o.Seed },
                 cancellationToken: cancellationToken).ConfigureAwait(false);
             IReadOnlyList<DistillationExample> examples = mined.Examples;
             List<DistillationExample> teacherExamples = [.. examples.Take(mined.FromQueries)];

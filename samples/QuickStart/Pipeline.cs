@@ -64,7 +64,7 @@ public static class Pipeline
         // Training data: train queries and title pseudo-queries, each with BM25 negatives.
         ui.Begin("Mining BM25 negatives for the train queries and title pseudo-queries");
         MineResult mined = await MineStep.MineAsync(index, data.Corpus, data.TrainQueries, data.TrainJudgments,
-            new MineOptions { MinRank = 1, MaxRank = 50, Negatives = 7, MinNegatives = 7, PseudoQueries = o.PseudoQueries, Seed = o.Seed },
+            new MineOptions { MinRank = 1, MaxRank = 50, Negatives = 7, MinNegatives = 7, PseudoQueries = o.PseudoQueries, PseudoQuerySource = PseudoQuerySource.Title, Seed = o.Seed },
             cancellationToken: cancellationToken).ConfigureAwait(false);
         ui.End($"{mined.Examples.Count} examples ({mined.FromQueries} train queries + {mined.FromPseudoQueries} title pseudo-queries), 7 negatives each");
         times.Done("mining");

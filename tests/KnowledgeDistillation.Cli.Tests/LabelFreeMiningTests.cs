@@ -10,7 +10,7 @@ namespace KnowledgeDistillation.Cli.Tests;
 
 /// <summary>
 /// <c>kd mine --labels none</c>: label-free mining of unjudged queries (positive: the first stage's top candidate) and
-/// title pseudo-queries (positive: their document) that opens no qrels, and <c>--retriever</c> given twice (BM25 and a
+/// pseudo-queries (positive: their document, or for a sentence the rest of it) that opens no qrels, and <c>--retriever</c> given twice (BM25 and a
 /// bi-encoder fused by reciprocal rank fusion).
 /// </summary>
 public class LabelFreeMiningTests
@@ -133,6 +133,17 @@ public class LabelFreeMiningTests
         }
         mined.Single(e => e.Query == source.Title).Positives.Should().Equal(source.FullText);
 
+        // Sentences from the same titled corpus: the positive keeps its document's title, only the sentence is cut.
+        await MineAsync("--data", corpusOnly, "--pseudo-queries", "all", "--pseudo-query-source", "sentence", "--output", data.File("sentences.jsonl"));
+        foreach (DistillationExample example in await ReadAsync(data.File("sentences.jsonl")))
+        {
+            CorpusDocument from = documents.First(d => d.Text.Contains(example.Query, StringComparison.Ordinal));
+            if (from == decoy)
+                continue; // its three sentences are one title repeated: cutting one leaves the others
+
+            example.Positives[0].Should().StartWith(from.Title + " ").And.NotContain(example.Query);
+        }
+
         // The next step of the sequence reads the same folder, a corpus without queries.jsonl, for BM25.
         Kd.Result scored = await Kd.RunAsync("score", "--teacher", "bm25", "--corpus", corpusOnly, "--input", data.File("out.jsonl"),
             "--cache", data.File("bm25.kdscores"), "--output", data.File("scored.jsonl"), "--json");
@@ -149,7 +160,9 @@ public class LabelFreeMiningTests
         Directory.CreateDirectory(untitled);
         List<CorpusDocument> documents = (await CorpusAsync(beir)).Select(d => d with { Title = "" }).ToList();
         // A document of one sentence has no rest to find: it makes no pseudo-query.
-        documents.Add(new CorpusDocument("single", "", "Only one sentence of eleven words stands in this short document here."));
+        documents.Add(new CorpusDocument("single", "", "Only one sentence of twelve words stands in this short document here."));
+        // Web corpora repeat passages: a copy holds the query word for word too, and must never be a negative either.
+        documents.AddRange(documents.Take(3).Select(d => d with { Id = "copy-of-" + d.Id }).ToList());
         await File.WriteAllLinesAsync(Path.Combine(untitled, "corpus.jsonl"),
             documents.Select(d => JsonSerializer.Serialize(new Dictionary<string, string> { ["_id"] = d.Id, ["title"] = "", ["text"] = d.Text })));
 
@@ -172,18 +185,28 @@ public class LabelFreeMiningTests
         (await File.ReadAllTextAsync(data.File("auto.jsonl"))).Should().Be(await File.ReadAllTextAsync(data.File("out.jsonl")));
         foreach (DistillationExample example in mined)
         {
-            // Checked against the corpus, not the splitter: the query occurs in exactly one document, and the positive is
-            // that document with the query cut out.
-            CorpusDocument source = documents.Should().ContainSingle(d => d.Text.Contains(example.Query, StringComparison.Ordinal)).Subject;
+            // Checked against the corpus, not the splitter: the query occurs in one document (or in it and its copy), at a
+            // sentence boundary, and the positive is that document with the query cut out.
+            CorpusDocument[] holding = documents.Where(d => d.Text.Contains(example.Query, StringComparison.Ordinal)).ToArray();
+            holding.Should().NotBeEmpty().And.HaveCountLessThanOrEqualTo(2).And.OnlyContain(d => d.Text == holding[0].Text);
+            CorpusDocument source = holding[0];
             source.Id.Should().NotBe("single");
             int at = source.Text.IndexOf(example.Query, StringComparison.Ordinal);
-            string rest = (source.Text[..at].TrimEnd() + " " + source.Text[(at + example.Query.Length)..].TrimStart()).Trim();
+            int end = at + example.Query.Length;
+            (at == 0 || (char.IsWhiteSpace(source.Text[at - 1]) && source.Text[..at].TrimEnd()[^1] is '.' or '!' or '?')).Should().BeTrue($"'{example.Query}' starts a sentence");
+            (end == source.Text.Length || (char.IsWhiteSpace(source.Text[end]) && example.Query[^1] is '.' or '!' or '?')).Should().BeTrue($"'{example.Query}' ends one");
+            string rest = (source.Text[..at].TrimEnd() + " " + source.Text[end..].TrimStart()).Trim();
             Squeeze(example.Positives.Should().ContainSingle().Subject).Should().Be(Squeeze(rest));
-            example.Query.Split(' ', StringSplitOptions.RemoveEmptyEntries).Length.Should().BeInRange(5, 48);
-            example.Query.Should().MatchRegex(@"^\p{Lu}").And.MatchRegex(@"[.!?]$|\S$");
-            example.Negatives.Should().NotContain(source.Text, "the whole document holds the query word for word");
+            Squeeze(example.Query).Split(' ').Length.Should().BeInRange(5, 48);
+            foreach (CorpusDocument whole in holding)
+                example.Negatives.Should().NotContain(whole.Text, "the whole document and its copies hold the query word for word");
         }
-        mined.Select(e => e.Query).Should().OnlyHaveUniqueItems();
+        mined.Count(e => documents.Take(3).Any(d => d.Text.Contains(e.Query, StringComparison.Ordinal)))
+            .Should().BeGreaterThan(0, "the copied documents make pseudo-queries too");
+
+        // A smaller count draws the first of the same documents and sentences.
+        await MineAsync("--data", untitled, "--pseudo-queries", "10", "--pseudo-query-source", "sentence", "--output", data.File("ten.jsonl"));
+        (await ReadAsync(data.File("ten.jsonl"))).Select(e => e.Query).Should().Equal(mined.Take(10).Select(e => e.Query));
 
         // The same seed draws the same sentences; another seed other ones.
         await MineAsync("--data", untitled, "--pseudo-queries", "all", "--pseudo-query-source", "sentence", "--output", data.File("again.jsonl"));
@@ -192,6 +215,56 @@ public class LabelFreeMiningTests
         (await ReadAsync(data.File("seed7.jsonl"))).Select(e => e.Query).Should().NotBeEquivalentTo(mined.Select(e => e.Query));
 
         static string Squeeze(string text) => string.Join(' ', text.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries));
+    }
+
+    [Fact]
+    public async Task A_source_the_corpus_does_not_have_exits_3_before_mining_when_named_and_auto_takes_the_other_or_none()
+    {
+        using var data = new TestData();
+        string folder = data.File("short");
+        Directory.CreateDirectory(folder);
+        string[] lines = Enumerable.Range(0, 30).Select(i => JsonSerializer.Serialize(new Dictionary<string, string>
+        {
+            ["_id"] = $"d{i}", ["title"] = $"Document number {i} title", ["text"] = $"Just one sentence in document {i} here.",
+        })).ToArray();
+        await File.WriteAllLinesAsync(Path.Combine(folder, "corpus.jsonl"), lines);
+
+        Kd.Result r = await Kd.RunAsync("mine", "--data", folder, "--labels", "none", "--pseudo-queries", "all", "--pseudo-query-source", "sentence", "--output", data.File("out.jsonl"));
+
+        r.ExitCode.Should().Be(ExitCodes.BadInput, r.Error);
+        r.Error.Should().Contain("no sentence pseudo-queries").And.Contain("--pseudo-query-source title");
+        r.Error.Should().NotContain("mining:", "the check comes before the first stage");
+        File.Exists(data.File("out.jsonl")).Should().BeFalse();
+
+        // auto: too few titles for titles, no sentence to draw, so the titles there are.
+        await File.WriteAllLinesAsync(Path.Combine(folder, "corpus.jsonl"), Enumerable.Range(0, 30).Select(i => JsonSerializer.Serialize(new Dictionary<string, string>
+        {
+            ["_id"] = $"d{i}", ["title"] = i < 10 ? $"Document number {i} title" : "", ["text"] = $"Just one sentence in document {i} here.",
+        })));
+        JsonElement fallback = await MineAsync("--data", folder, "--pseudo-queries", "all", "--output", data.File("fallback.jsonl"));
+        fallback.GetProperty("pseudoQuerySource").GetString().Should().Be("title");
+        fallback.GetProperty("fromPseudoQueries").GetInt32().Should().BeInRange(8, 10);
+
+        // Neither source (untitled one-line questions, as Quora's): auto adds none with a warning and mines the queries;
+        // without queries there is nothing to mine.
+        await File.WriteAllLinesAsync(Path.Combine(folder, "corpus.jsonl"), Enumerable.Range(0, 30).Select(i => JsonSerializer.Serialize(new Dictionary<string, string>
+        {
+            ["_id"] = $"d{i}", ["title"] = "", ["text"] = $"How do I learn topic number {i} quickly?",
+        })));
+        Kd.Result alone = await Kd.RunAsync("mine", "--data", folder, "--labels", "none", "--pseudo-queries", "all", "--output", data.File("alone.jsonl"));
+        alone.ExitCode.Should().Be(ExitCodes.BadInput, alone.Error);
+        alone.Error.Should().Contain("nothing to mine");
+        await File.WriteAllLinesAsync(Path.Combine(folder, "queries.jsonl"), Enumerable.Range(0, 4).Select(i => JsonSerializer.Serialize(new Dictionary<string, string>
+        {
+            ["_id"] = $"q{i}", ["text"] = $"learn topic {i}",
+        })));
+        Kd.Result withQueries = await Kd.RunAsync("mine", "--data", folder, "--labels", "none", "--pseudo-queries", "all", "--negatives", "3", "--max-rank", "8", "--json", "--output", data.File("queries.jsonl"));
+        withQueries.ExitCode.Should().Be(0, withQueries.Error);
+        withQueries.Error.Should().Contain("No pseudo-query added");
+        using JsonDocument json = JsonDocument.Parse(withQueries.Out);
+        json.RootElement.GetProperty("fromQueries").GetInt32().Should().Be(4);
+        json.RootElement.GetProperty("fromPseudoQueries").GetInt32().Should().Be(0);
+        json.RootElement.GetProperty("pseudoQuerySource").ValueKind.Should().Be(JsonValueKind.Null);
     }
 
     [Theory]
@@ -215,6 +288,9 @@ public class LabelFreeMiningTests
     [InlineData("No break at 3.5 mg or at p. the end", new[] { "No break at 3.5 mg or at p. the end" })]
     [InlineData("  Spaces   around.   Keep  inner  spacing.  ", new[] { "Spaces   around.", "Keep  inner  spacing." })]
     [InlineData("", new string[0])]
+    [InlineData("As Smith et al. The rule breaks here.", new[] { "As Smith et al.", "The rule breaks here." })]
+    [InlineData("Line one ends.\nLine two follows.", new[] { "Line one ends.", "Line two follows." })]
+    [InlineData("He said \"stop.\" Then left.", new[] { "He said \"stop.\" Then left." })]
     public void Sentences_break_after_a_full_stop_before_a_capital_only(string text, string[] expected)
         => Workflow.Mining.SentencePseudoQueries.Split(text).Should().Equal(expected);
 
@@ -306,6 +382,7 @@ public class LabelFreeMiningTests
     [InlineData("--labels none --split test", "--split")]
     [InlineData("--labels maybe", "maybe")]
     [InlineData("--labels none --pseudo-queries all --pseudo-query-source headings", "headings")]
+    [InlineData("--labels none --pseudo-query-source sentence", "--pseudo-queries")]
     [InlineData("--queries @q.jsonl", "--labels none")]
     public async Task Usage_errors_exit_2_naming_the_option_and_write_nothing(string options, string named)
     {

@@ -80,6 +80,8 @@ internal static class MineCommand
                 throw new UsageException("--dev-queries cannot be negative.");
             if (run.Value(encodeBatch) < 1)
                 throw new UsageException("--encode-batch-size must be at least 1.");
+            if (run.Value(pseudo) == 0 && run.Value(pseudoSource) != Auto)
+                throw new UsageException("--pseudo-query-source chooses where --pseudo-queries come from; give --pseudo-queries N (or all) with it.");
             bool labelFree = run.Value(labels) == None;
             if (labelFree && run.Value(devQueries) > 0)
                 throw new UsageException("--dev-queries holds out judged queries, and --labels none reads no qrels: there are none to hold out (dev queries need --labels qrels).");

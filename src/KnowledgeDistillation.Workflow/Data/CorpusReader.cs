@@ -6,10 +6,13 @@ namespace KnowledgeDistillation.Workflow.Data;
 public static class CorpusReader
 {
     /// <summary>Reads every document of a corpus.</summary>
-    /// <param name="path">A BEIR folder (its <c>corpus.jsonl</c>) or an MS MARCO <c>collection.tsv</c>.</param>
+    /// <param name="path">
+    /// A BEIR folder (its <c>corpus.jsonl</c> or <c>corpus.jsonl.gz</c>; no <c>queries.jsonl</c> needed) or an MS MARCO
+    /// <c>collection.tsv</c>.
+    /// </param>
     /// <param name="cancellationToken">Cancels reading.</param>
     /// <returns>The documents.</returns>
-    /// <exception cref="FileNotFoundException">The path does not exist.</exception>
+    /// <exception cref="FileNotFoundException">The path does not exist, or the folder has no corpus file.</exception>
     /// <exception cref="InvalidDataException">The corpus has no documents.</exception>
     public static async Task<List<CorpusDocument>> ReadAsync(string path, CancellationToken cancellationToken = default)
     {
@@ -17,7 +20,7 @@ public static class CorpusReader
         // Not BeirDataset, which also requires queries.jsonl: a corpus alone is a complete input here (label-free
         // scoring of pseudo-queries), and the queries are never read.
         IAsyncEnumerable<CorpusDocument> documents = Directory.Exists(path)
-            ? BeirFormat.ReadCorpusAsync(BeirCorpusFile(path), cancellationToken: cancellationToken)
+            ? BeirFormat.ReadCorpusAsync(BeirDataset.Find(path, "corpus.jsonl"), cancellationToken: cancellationToken)
             : File.Exists(path)
                 ? MsMarcoFormat.ReadCollectionAsync(path, cancellationToken: cancellationToken)
                 : throw new FileNotFoundException($"The corpus {Path.GetFullPath(path)} does not exist (give a BEIR folder or an MS MARCO collection.tsv).", path);
@@ -26,19 +29,6 @@ public static class CorpusReader
         if (corpus.Count == 0)
             throw new InvalidDataException($"The corpus {path} has no documents.");
         return corpus;
-    }
-
-    /// <summary>The corpus file of a BEIR folder: <c>corpus.jsonl</c> or <c>corpus.jsonl.gz</c>.</summary>
-    /// <exception cref="FileNotFoundException">The folder has neither.</exception>
-    internal static string BeirCorpusFile(string folder)
-        => Existing(folder, "corpus.jsonl")
-            ?? throw new FileNotFoundException($"The BEIR dataset folder {folder} has neither corpus.jsonl nor corpus.jsonl.gz.", Path.Combine(folder, "corpus.jsonl"));
-
-    /// <summary>A BEIR file, plain or gzip-compressed, or <see langword="null"/> when the folder has neither.</summary>
-    internal static string? Existing(string folder, string name)
-    {
-        string plain = Path.Combine(folder, name);
-        return File.Exists(plain) ? plain : File.Exists(plain + ".gz") ? plain + ".gz" : null;
     }
 
     /// <summary>Reads every example of a FlagEmbedding JSONL file (<c>query</c>, <c>pos</c>, <c>neg</c>, optional scores).</summary>

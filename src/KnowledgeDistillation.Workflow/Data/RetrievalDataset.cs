@@ -94,8 +94,8 @@ public sealed class RetrievalDataset
             if (!Directory.Exists(folder))
                 throw new DirectoryNotFoundException($"The BEIR dataset folder {folder} does not exist.");
             where = $"the BEIR folder {folder}";
-            documents = BeirFormat.ReadCorpusAsync(CorpusReader.BeirCorpusFile(folder), cancellationToken: cancellationToken);
-            queriesPath = CorpusReader.Existing(folder, "queries.jsonl");
+            documents = BeirFormat.ReadCorpusAsync(BeirDataset.Find(folder, "corpus.jsonl"), cancellationToken: cancellationToken);
+            queriesPath = BeirDataset.Existing(folder, "queries.jsonl");
             queriesTsv = false;
         }
         else if (source.CollectionTsv is { } collection)

@@ -8,8 +8,8 @@ public enum MineLabels
 
     /// <summary>
     /// No qrels at all (nothing under <c>qrels/</c> is opened): every query read is mined, its positive is the first
-    /// stage's top candidate (rank 1) and its negatives come from the rest of the rank range; a title pseudo-query's
-    /// positive stays the document it was drawn from. A label-free teacher (<c>kd score</c>) then grades every candidate,
+    /// stage's top candidate (rank 1) and its negatives come from the rest of the rank range; a pseudo-query's positive
+    /// stays the document it was drawn from (for a sentence, the rest of it). A label-free teacher (<c>kd score</c>) then grades every candidate,
     /// so the soft targets come from the teacher, not from that choice.
     /// </summary>
     None,

@@ -33,7 +33,7 @@ public static partial class MineStep
     /// <exception cref="ArgumentException">Dev queries or <see cref="MineRequest.QueriesFile"/> with the wrong <see cref="MineRequest.Labels"/>, or <see cref="MineRequest.WithBm25"/> without a dense model.</exception>
     /// <exception cref="InvalidDataException">
     /// With <see cref="MineLabels.None"/>: no query was read and no pseudo-query asked for. Pseudo-queries asked for and no
-    /// document has one of <see cref="MineOptions.PseudoQuerySource"/>.
+    /// document has one of <see cref="MineOptions.PseudoQuerySource"/> (as resolved).
     /// </exception>
     public static async Task<MineRun> RunAsync(
         MineRequest request, IProgress<StepProgress>? progress = null, ILogger? logger = null, CancellationToken cancellationToken = default)
@@ -53,6 +53,9 @@ public static partial class MineStep
         if (labelFree && all.Queries.Count == 0 && request.Options.PseudoQueries == 0)
             throw new InvalidDataException("There is nothing to mine: no query was read (no queries file) and no pseudo-query was asked for; give a queries file or pseudo-queries.");
         (RetrievalDataset dataset, RetrievalDataset dev) = labelFree ? (all, all.WithQueries([])) : DevHoldout.Split(all, request.DevQueries);
+        // A corpus without the pseudo-queries' source fails here, before the index is built and the corpus encoded.
+        if (Plan(dataset.Corpus, request.Options) is null && labelFree && dataset.Queries.Count == 0)
+            throw new InvalidDataException("There is nothing to mine: no query was read (no queries file), and no document has a title of three words or more or two sentences to draw a pseudo-query from.");
         if (logger.IsEnabled(LogLevel.Information))
         {
             string held = dev.Queries.Count > 0 ? string.Create(CultureInfo.InvariantCulture, $", {dev.Queries.Count:N0} of them held out as dev queries") : "";

@@ -24,7 +24,7 @@ public static partial class MineStep
     /// <param name="progress">Receives progress per batch of queries; optional.</param>
     /// <param name="cancellationToken">Cancels mining.</param>
     /// <returns>The examples.</returns>
-    /// <exception cref="InvalidDataException">Pseudo-queries are asked for and no document has one of the <see cref="MineOptions.PseudoQuerySource"/> named.</exception>
+    /// <exception cref="InvalidDataException">Pseudo-queries are asked for and no document has one of <see cref="MineOptions.PseudoQuerySource"/> (as resolved).</exception>
     public static Task<MineResult> MineAsync(
         Bm25Index index, IReadOnlyList<CorpusDocument> corpus, IReadOnlyList<QueryRecord> queries, RelevanceJudgments judgments,
         MineOptions? options = null, ILogger? logger = null, IProgress<HardNegativeMiningProgress>? progress = null, CancellationToken cancellationToken = default)
@@ -43,7 +43,7 @@ public static partial class MineStep
     /// <param name="progress">Receives progress per batch of queries; optional.</param>
     /// <param name="cancellationToken">Cancels mining.</param>
     /// <returns>The examples.</returns>
-    /// <exception cref="InvalidDataException">Pseudo-queries are asked for and no document has one of the <see cref="MineOptions.PseudoQuerySource"/> named.</exception>
+    /// <exception cref="InvalidDataException">Pseudo-queries are asked for and no document has one of <see cref="MineOptions.PseudoQuerySource"/> (as resolved).</exception>
     public static async Task<MineResult> MineAsync(
         ICandidateRetriever retriever, IReadOnlyList<CorpusDocument> corpus, IReadOnlyList<QueryRecord> queries, RelevanceJudgments judgments,
         MineOptions? options = null, ILogger? logger = null, IProgress<HardNegativeMiningProgress>? progress = null, CancellationToken cancellationToken = default)
@@ -51,15 +51,16 @@ public static partial class MineStep
         ArgumentNullException.ThrowIfNull(retriever);
         ArgumentNullException.ThrowIfNull(corpus);
         options ??= new MineOptions();
+        PseudoQueryPlan? plan = Plan(corpus, options);
         HardNegativeMiner miner = Miner(retriever, corpus, options, logger);
         var examples = new List<DistillationExample>(await miner.MineAsync(queries, judgments, progress, cancellationToken).ConfigureAwait(false));
-        return await WithPseudoQueriesAsync(examples, retriever, corpus, options, logger, progress, cancellationToken).ConfigureAwait(false);
+        return await WithPseudoQueriesAsync(examples, plan, miner, retriever, corpus, options, logger, progress, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
     /// Mines without labels (<see cref="MineLabels.None"/>): each query's positive is the first stage's top candidate
-    /// (<see cref="HardNegativeMiner.MineUnjudgedAsync"/>), each pseudo-query's the document it was drawn from
-    /// (<see cref="PseudoQuerySource"/>).
+    /// (<see cref="HardNegativeMiner.MineUnjudgedAsync"/>), each pseudo-query's the document it was drawn from (for a
+    /// sentence, the rest of it; <see cref="PseudoQuerySource"/>).
     /// </summary>
     /// <param name="retriever">The first stage the candidates come from.</param>
     /// <param name="corpus">The documents (texts of positives and negatives, and the source of pseudo-queries).</param>
@@ -69,7 +70,7 @@ public static partial class MineStep
     /// <param name="progress">Receives progress per batch of queries; optional.</param>
     /// <param name="cancellationToken">Cancels mining.</param>
     /// <returns>The examples: the queries', then the pseudo-queries'.</returns>
-    /// <exception cref="InvalidDataException">Pseudo-queries are asked for and no document has one of the <see cref="MineOptions.PseudoQuerySource"/> named.</exception>
+    /// <exception cref="InvalidDataException">Pseudo-queries are asked for and no document has one of <see cref="MineOptions.PseudoQuerySource"/> (as resolved).</exception>
     public static async Task<MineResult> MineUnjudgedAsync(
         ICandidateRetriever retriever, IReadOnlyList<CorpusDocument> corpus, IReadOnlyList<QueryRecord> queries,
         MineOptions? options = null, ILogger? logger = null, IProgress<HardNegativeMiningProgress>? progress = null, CancellationToken cancellationToken = default)
@@ -78,21 +79,25 @@ public static partial class MineStep
         ArgumentNullException.ThrowIfNull(corpus);
         ArgumentNullException.ThrowIfNull(queries);
         options ??= new MineOptions();
+        PseudoQueryPlan? plan = Plan(corpus, options);
         HardNegativeMiner miner = Miner(retriever, corpus, options, logger);
         var examples = new List<DistillationExample>(queries.Count == 0 ? [] : await miner.MineUnjudgedAsync(queries, progress, cancellationToken).ConfigureAwait(false));
-        return await WithPseudoQueriesAsync(examples, retriever, corpus, options, logger, progress, cancellationToken).ConfigureAwait(false);
+        return await WithPseudoQueriesAsync(examples, plan, miner, retriever, corpus, options, logger, progress, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
     /// The source <see cref="PseudoQuerySource.Auto"/> stands for in <paramref name="corpus"/>: titles when at least half
-    /// the documents have one of three words or more, otherwise sentences.
+    /// the documents have a title of three words or more, otherwise sentences. A named source is returned as it is.
     /// </summary>
     /// <param name="source">The source asked for.</param>
     /// <param name="corpus">The documents.</param>
     /// <returns><see cref="PseudoQuerySource.Title"/> or <see cref="PseudoQuerySource.Sentence"/>.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="source"/> is not a defined value.</exception>
     public static PseudoQuerySource Resolve(PseudoQuerySource source, IReadOnlyList<CorpusDocument> corpus)
     {
         ArgumentNullException.ThrowIfNull(corpus);
+        if (!Enum.IsDefined(source))
+            throw new ArgumentOutOfRangeException(nameof(source), source, "Not a PseudoQuerySource.");
         if (source != PseudoQuerySource.Auto)
             return source;
         return 2 * corpus.Count(HasTitle) >= corpus.Count && corpus.Count > 0 ? PseudoQuerySource.Title : PseudoQuerySource.Sentence;
@@ -100,43 +105,79 @@ public static partial class MineStep
 
     private static bool HasTitle(CorpusDocument document) => document.Title.Split(' ', StringSplitOptions.RemoveEmptyEntries).Length >= 3;
 
-    // The queries' examples, then the pseudo-queries' (when asked for), as one result.
-    private static async Task<MineResult> WithPseudoQueriesAsync(
-        List<DistillationExample> examples, ICandidateRetriever retriever, IReadOnlyList<CorpusDocument> corpus, MineOptions options, ILogger? logger,
-        IProgress<HardNegativeMiningProgress>? progress, CancellationToken cancellationToken)
+    /// <summary>
+    /// The pseudo-queries <paramref name="options"/> ask for, drawn before anything is mined so that a corpus without
+    /// their source fails at once, not after hours of encoding; <see langword="null"/> when none are asked for, or when
+    /// <see cref="PseudoQuerySource.Auto"/> finds neither source in the corpus.
+    /// </summary>
+    /// <exception cref="InvalidDataException">No document has a pseudo-query of the source named.</exception>
+    internal static PseudoQueryPlan? Plan(IReadOnlyList<CorpusDocument> corpus, MineOptions options)
     {
-        int fromQueries = examples.Count;
-        PseudoQuerySource? source = options.PseudoQueries > 0 ? Resolve(options.PseudoQuerySource, corpus) : null;
-        if (source is { } from)
-            examples.AddRange(await MinePseudoQueriesAsync(retriever, corpus, from, options, logger, progress, cancellationToken).ConfigureAwait(false));
-        return new MineResult(examples, fromQueries) { PseudoQuerySource = source };
+        if (options.PseudoQueries <= 0)
+            return null;
+        PseudoQuerySource source = Resolve(options.PseudoQuerySource, corpus);
+        PseudoQueryPlan? plan = Draw(source, corpus, options);
+        if (plan is not null)
+            return plan;
+        if (options.PseudoQuerySource == PseudoQuerySource.Auto)
+            return Draw(source == PseudoQuerySource.Title ? PseudoQuerySource.Sentence : PseudoQuerySource.Title, corpus, options);
+        throw new InvalidDataException(source == PseudoQuerySource.Title
+            ? "No document has a title of three words or more, so there are no title pseudo-queries; draw them from the documents' sentences instead (kd mine --pseudo-query-source sentence; MineOptions.PseudoQuerySource = Sentence)."
+            : $"No document has two sentences or more with one of {SentencePseudoQueries.MinWords} to {SentencePseudoQueries.MaxWords} words, so there are no sentence pseudo-queries{(corpus.Any(HasTitle) ? "; draw them from the titles instead (kd mine --pseudo-query-source title; MineOptions.PseudoQuerySource = Title)" : "")}.");
     }
 
-    private static async Task<IReadOnlyList<DistillationExample>> MinePseudoQueriesAsync(
-        ICandidateRetriever retriever, IReadOnlyList<CorpusDocument> corpus, PseudoQuerySource source, MineOptions options, ILogger? logger,
-        IProgress<HardNegativeMiningProgress>? progress, CancellationToken cancellationToken)
+    private static PseudoQueryPlan? Draw(PseudoQuerySource source, IReadOnlyList<CorpusDocument> corpus, MineOptions options)
     {
         if (source == PseudoQuerySource.Title)
         {
             IReadOnlyList<MiningQuery> titles = TitlePseudoQueries(corpus, options.PseudoQueries, options.Seed);
-            if (titles.Count == 0)
-                throw new InvalidDataException("No document has a title of three words or more, so there are no title pseudo-queries; draw them from the documents' sentences instead (kd mine --pseudo-query-source sentence; MineOptions.PseudoQuerySource = Sentence).");
-            return await Miner(retriever, corpus, options, logger).MineAsync(titles, judgments: null, progress, cancellationToken).ConfigureAwait(false);
+            return titles.Count == 0 ? null : new PseudoQueryPlan(source, titles, Judged: null, Masked: null);
         }
 
         IReadOnlyList<SentencePseudoQueries.Drawn> drawn = SentencePseudoQueries.Draw(corpus, options.PseudoQueries, options.Seed);
         if (drawn.Count == 0)
-            throw new InvalidDataException($"No document has two sentences or more with one of {SentencePseudoQueries.MinWords} to {SentencePseudoQueries.MaxWords} words, so there are no sentence pseudo-queries.");
-        // The positive is the document without the query sentence (looked up by its own id); the whole document, which
-        // contains the sentence, is judged relevant so that it is never a negative.
-        var masked = drawn.ToDictionary(d => d.Query.PositiveIds[0], d => d.PositiveText, StringComparer.Ordinal);
-        var texts = corpus.ToDictionary(d => d.Id, d => d.FullText, StringComparer.Ordinal);
-        var sources = new RelevanceJudgments();
+            return null;
+        // The whole source document holds the query word for word: judged relevant, it is never a negative, and neither
+        // is any copy of it under another id (web corpora repeat passages).
+        ILookup<string, string> copies = corpus.ToLookup(d => d.FullText, d => d.Id, StringComparer.Ordinal);
+        var judged = new RelevanceJudgments();
+        var masked = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (SentencePseudoQueries.Drawn d in drawn)
-            sources.Add(d.Query.Id, d.SourceId, 1);
-        var miner = new HardNegativeMiner(retriever, id => masked.GetValueOrDefault(id) ?? texts.GetValueOrDefault(id), teacher: null, MinerOptions(options), logger);
-        return await miner.MineAsync(drawn.Select(d => d.Query).ToList(), sources, progress, cancellationToken).ConfigureAwait(false);
+        {
+            foreach (string id in copies[d.SourceText])
+                judged.Add(d.Query.Id, id, 1);
+            masked[d.Query.PositiveIds[0]] = d.PositiveText;
+        }
+        return new PseudoQueryPlan(source, drawn.Select(d => d.Query).ToList(), judged, masked);
     }
+
+    // The queries' examples, then the pseudo-queries' (when asked for), as one result.
+    private static async Task<MineResult> WithPseudoQueriesAsync(
+        List<DistillationExample> examples, PseudoQueryPlan? plan, HardNegativeMiner miner, ICandidateRetriever retriever, IReadOnlyList<CorpusDocument> corpus,
+        MineOptions options, ILogger? logger, IProgress<HardNegativeMiningProgress>? progress, CancellationToken cancellationToken)
+    {
+        int fromQueries = examples.Count;
+        if (plan is null && options.PseudoQueries > 0 && logger is not null)
+            NoPseudoQueries(logger);
+        if (plan is not null)
+        {
+            // A sentence's positive is the rest of its document, looked up under its own id before the corpus's texts.
+            if (plan.Masked is { } masked)
+            {
+                var texts = corpus.ToDictionary(d => d.Id, d => d.FullText, StringComparer.Ordinal);
+                miner = new HardNegativeMiner(retriever, id => masked.GetValueOrDefault(id) ?? texts.GetValueOrDefault(id), teacher: null, MinerOptions(options), logger);
+            }
+            examples.AddRange(await miner.MineAsync(plan.Queries, plan.Judged, progress, cancellationToken).ConfigureAwait(false));
+        }
+        return new MineResult(examples, fromQueries) { PseudoQuerySource = plan?.Source };
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "No pseudo-query added: no document has a title of three words or more, and none has two sentences to draw one from.")]
+    private static partial void NoPseudoQueries(ILogger logger);
+
+    /// <summary>Drawn pseudo-queries: their source, the queries, documents never to be their negatives, and positives by id.</summary>
+    internal sealed record PseudoQueryPlan(
+        PseudoQuerySource Source, IReadOnlyList<MiningQuery> Queries, RelevanceJudgments? Judged, IReadOnlyDictionary<string, string>? Masked);
 
     private static HardNegativeMiner Miner(ICandidateRetriever retriever, IReadOnlyList<CorpusDocument> corpus, MineOptions options, ILogger? logger)
         => new(retriever, corpus, teacher: null, MinerOptions(options), logger);

@@ -6,7 +6,8 @@ public enum PseudoQuerySource
     /// <summary>
     /// <see cref="Title"/> when at least half the documents have a title of three words or more, otherwise
     /// <see cref="Sentence"/>: titles for SciFact, TREC-COVID or NFCorpus, sentences for MS MARCO passages, FiQA or a
-    /// corpus whose titles are mostly names.
+    /// corpus whose titles are mostly names. When the corpus has none of the one, the other; when it has neither (one-line
+    /// questions without titles, as Quora's), none, with a warning.
     /// </summary>
     Auto,
 

@@ -20,8 +20,8 @@ internal static class SentencePseudoQueries
     // never shadows a real document's.
     private const string MaskedPrefix = "\0masked:";
 
-    /// <summary>A drawn pseudo-query, the document it came from and the positive text (that document without it).</summary>
-    internal sealed record Drawn(MiningQuery Query, string SourceId, string PositiveText);
+    /// <summary>A drawn pseudo-query, the text of the document it came from, and the positive text (that document without it).</summary>
+    internal sealed record Drawn(MiningQuery Query, string SourceText, string PositiveText);
 
     /// <summary>
     /// Up to <paramref name="count"/> documents in an order shuffled with <paramref name="seed"/>, each with two
@@ -48,7 +48,7 @@ internal static class SentencePseudoQueries
             int pick = eligible[random.Next(eligible.Length)];
             string rest = string.Join(' ', sentences.Where((_, i) => i != pick));
             string positive = new CorpusDocument(document.Id, document.Title, rest).FullText;
-            drawn.Add(new Drawn(new MiningQuery("sentence:" + document.Id, sentences[pick], [MaskedPrefix + document.Id]), document.Id, positive));
+            drawn.Add(new Drawn(new MiningQuery("sentence:" + document.Id, sentences[pick], [MaskedPrefix + document.Id]), document.FullText, positive));
         }
         return drawn;
     }

@@ -91,13 +91,15 @@ public sealed class BeirDataset
     public Task<RelevanceJudgments> ReadQrelsAsync(string split, DataReaderOptions? options = null, DataReadStatistics? statistics = null, ILogger? logger = null, CancellationToken cancellationToken = default)
         => BeirFormat.ReadQrelsAsync(QrelsPath(split), options, statistics, logger, cancellationToken);
 
-    private static string Find(string folder, string name)
+    /// <summary>A file of a BEIR folder, plain or gzip-compressed.</summary>
+    /// <exception cref="FileNotFoundException">The folder has neither; the message names both.</exception>
+    internal static string Find(string folder, string name)
+        => Existing(folder, name) ?? throw new FileNotFoundException($"The BEIR dataset folder {folder} has neither {name} nor {name}.gz.", Path.Combine(folder, name));
+
+    /// <summary>A file of a BEIR folder, plain or gzip-compressed, or <see langword="null"/> when the folder has neither.</summary>
+    internal static string? Existing(string folder, string name)
     {
         string plain = Path.Combine(folder, name);
-        if (File.Exists(plain))
-            return plain;
-        if (File.Exists(plain + ".gz"))
-            return plain + ".gz";
-        throw new FileNotFoundException($"The BEIR dataset folder {folder} has neither {name} nor {name}.gz.", plain);
+        return File.Exists(plain) ? plain : File.Exists(plain + ".gz") ? plain + ".gz" : null;
     }
 }
