@@ -54,7 +54,8 @@ public static partial class MineStep
             throw new InvalidDataException("There is nothing to mine: no query was read (no queries file) and no pseudo-query was asked for; give a queries file or pseudo-queries.");
         (RetrievalDataset dataset, RetrievalDataset dev) = labelFree ? (all, all.WithQueries([])) : DevHoldout.Split(all, request.DevQueries);
         // A corpus without the pseudo-queries' source fails here, before the index is built and the corpus encoded.
-        if (Plan(dataset.Corpus, request.Options) is null && labelFree && dataset.Queries.Count == 0)
+        PseudoQueryPlan? plan = Plan(dataset.Corpus, request.Options);
+        if (plan is null && labelFree && dataset.Queries.Count == 0)
             throw new InvalidDataException("There is nothing to mine: no query was read (no queries file), and no document has a title of three words or more or two sentences to draw a pseudo-query from.");
         if (logger.IsEnabled(LogLevel.Information))
         {
@@ -80,8 +81,8 @@ public static partial class MineStep
         };
         var report = progress is null ? null : new SynchronousProgress<HardNegativeMiningProgress>(p => progress.Report(new StepProgress(MiningStage, p.QueriesDone, p.TotalQueries)));
         MineResult mined = labelFree
-            ? await MineUnjudgedAsync(first, dataset.Corpus, dataset.Queries, request.Options, logger, report, cancellationToken).ConfigureAwait(false)
-            : await MineAsync(first, dataset.Corpus, dataset.Queries, dataset.Judgments, request.Options, logger, report, cancellationToken).ConfigureAwait(false);
+            ? await MineUnjudgedAsync(first, dataset.Corpus, dataset.Queries, request.Options, plan, logger, report, cancellationToken).ConfigureAwait(false)
+            : await MineAsync(first, dataset.Corpus, dataset.Queries, dataset.Judgments, request.Options, plan, logger, report, cancellationToken).ConfigureAwait(false);
         if (request.OutputPath is { } output)
             await FlagEmbeddingJsonl.WriteAsync(output, mined.Examples, cancellationToken).ConfigureAwait(false);
         DenseModelSettings? settings = student is null ? null

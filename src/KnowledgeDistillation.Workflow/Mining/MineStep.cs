@@ -51,7 +51,14 @@ public static partial class MineStep
         ArgumentNullException.ThrowIfNull(retriever);
         ArgumentNullException.ThrowIfNull(corpus);
         options ??= new MineOptions();
-        PseudoQueryPlan? plan = Plan(corpus, options);
+        return await MineAsync(retriever, corpus, queries, judgments, options, Plan(corpus, options), logger, progress, cancellationToken).ConfigureAwait(false);
+    }
+
+    // The judged mining with the pseudo-queries already drawn (RunAsync draws them before the first stage is built).
+    internal static async Task<MineResult> MineAsync(
+        ICandidateRetriever retriever, IReadOnlyList<CorpusDocument> corpus, IReadOnlyList<QueryRecord> queries, RelevanceJudgments judgments,
+        MineOptions options, PseudoQueryPlan? plan, ILogger? logger, IProgress<HardNegativeMiningProgress>? progress, CancellationToken cancellationToken)
+    {
         HardNegativeMiner miner = Miner(retriever, corpus, options, logger);
         var examples = new List<DistillationExample>(await miner.MineAsync(queries, judgments, progress, cancellationToken).ConfigureAwait(false));
         return await WithPseudoQueriesAsync(examples, plan, miner, retriever, corpus, options, logger, progress, cancellationToken).ConfigureAwait(false);
@@ -79,7 +86,14 @@ public static partial class MineStep
         ArgumentNullException.ThrowIfNull(corpus);
         ArgumentNullException.ThrowIfNull(queries);
         options ??= new MineOptions();
-        PseudoQueryPlan? plan = Plan(corpus, options);
+        return await MineUnjudgedAsync(retriever, corpus, queries, options, Plan(corpus, options), logger, progress, cancellationToken).ConfigureAwait(false);
+    }
+
+    // The label-free mining with the pseudo-queries already drawn.
+    internal static async Task<MineResult> MineUnjudgedAsync(
+        ICandidateRetriever retriever, IReadOnlyList<CorpusDocument> corpus, IReadOnlyList<QueryRecord> queries,
+        MineOptions options, PseudoQueryPlan? plan, ILogger? logger, IProgress<HardNegativeMiningProgress>? progress, CancellationToken cancellationToken)
+    {
         HardNegativeMiner miner = Miner(retriever, corpus, options, logger);
         var examples = new List<DistillationExample>(queries.Count == 0 ? [] : await miner.MineUnjudgedAsync(queries, progress, cancellationToken).ConfigureAwait(false));
         return await WithPseudoQueriesAsync(examples, plan, miner, retriever, corpus, options, logger, progress, cancellationToken).ConfigureAwait(false);
