@@ -23,9 +23,8 @@ public sealed record SystemRow(string Name, MetricSet All, MetricSet Clean, doub
 public sealed record Comparison(string System, string Baseline, SignificanceResult All, SignificanceResult Clean);
 
 /// <summary>Encoding speed (texts/s) of a model in fp32 and bf16 on the same texts, and which one inference uses.</summary>
-public sealed record SpeedProbe(double Fp32TextsPerSecond, double Bf16TextsPerSecond, double TeacherFp32PairsPerSecond, double TeacherBf16PairsPerSecond, string Chosen);
+public sealed record SpeedProbe(double Fp32TextsPerSecond, double Bf16TextsPerSecond, string Chosen);
 
-/// <summary>A step's wall time, this process's CPU time during it, and the load average at its end.</summary>
 /// <summary>
 /// The 6- and 3-layer students encoding the same corpus documents in alternating rounds, timed in this process's CPU
 /// seconds (what a shared machine's load does not inflate much), median of the rounds.
@@ -35,6 +34,7 @@ public sealed record EncodingSpeed(int Texts, int Rounds, double SixLayerTextsPe
     public double Speedup => ThreeLayerTextsPerCpuSecond / SixLayerTextsPerCpuSecond;
 }
 
+/// <summary>A step's wall time, this process's CPU time during it, and the load average at its end.</summary>
 public sealed record StepTime(string Step, TimeSpan Wall, TimeSpan Cpu, string Load);
 
 /// <summary>Everything a run measured.</summary>
@@ -50,24 +50,26 @@ public sealed class DomainAdaptationReport
 
     public required IReadOnlyList<Comparison> Comparisons { get; init; }
 
-    /// <summary>Mean Spearman and Kendall tau-b with the teacher on BM25's candidates, per bi-encoder.</summary>
-    public required IReadOnlyDictionary<string, AgreementResult> Agreement { get; init; }
-
     public required SpeedProbe Speed { get; init; }
 
-    public required EncodingSpeed Encoding { get; init; }
+    /// <summary>The 3-layer against the 6-layer student's encoding speed; <see langword="null"/> when no 3-layer student was trained.</summary>
+    public required EncodingSpeed? Encoding { get; init; }
 
     public required int TeacherScoresRequested { get; init; }
 
     public required int TeacherScoresReused { get; init; }
 
+    /// <summary>The distilled and hard-label students' examples (train queries and title pseudo-queries).</summary>
     public required int TrainingExamples { get; init; }
 
-    public required double FusionWeight { get; init; }
+    /// <summary>The label-free student's examples; <see langword="null"/> when it was not trained.</summary>
+    public required int? LabelFreeExamples { get; init; }
 
+    /// <summary>The teacher's dev nDCG@10 (MiniLM cosine fused with BM25, reranking BM25's candidates).</summary>
     public required double TeacherDevNdcg10 { get; init; }
 
-    public required double FusionDevNdcg10 { get; init; }
+    /// <summary>MiniLM's cosine alone on the same dev candidates.</summary>
+    public required double CosineDevNdcg10 { get; init; }
 
     public required IReadOnlyList<StepTime> StepTimes { get; init; }
 
@@ -84,4 +86,6 @@ public sealed class DomainAdaptationReport
     public SystemRow Row(string name) => Rows.Single(r => r.Name == name);
 
     public Comparison Compare(string system, string baseline) => Comparisons.Single(c => c.System == system && c.Baseline == baseline);
+
+    public bool Has(string name) => Rows.Any(r => r.Name == name);
 }
