@@ -1,5 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
 using System.Text.Json;
 using KnowledgeDistillation;
 using KnowledgeDistillation.Evaluation;
@@ -43,7 +45,10 @@ public static class DomainAdaptationPipeline
 
     public static async Task<DomainAdaptationReport> RunAsync(DomainAdaptationOptions o, ConsoleProgress ui, CancellationToken cancellationToken)
     {
-        DistillationRecipes.Create(o.Recipe); // reject an unknown recipe before any work
+        // Reject an unknown recipe, or one that reads no teacher scores, before any work.
+        DistillationRecipes.Create(o.Recipe);
+        if (o.Recipe == DistillationRecipes.EmbeddingMse)
+            throw new ArgumentException($"The distilled students learn from the teacher's scores; {DistillationRecipes.EmbeddingMse} reads none (the 3-layer student's restoring stage uses it).", nameof(o));
         Directory.CreateDirectory(o.OutputDirectory);
         string loadAtStart = LoadAverage();
         // Wall time and this process's CPU time per step: on a shared machine the wall time measures the load, while the
@@ -91,8 +96,13 @@ public static class DomainAdaptationPipeline
         // mining's dense first stage and the teacher reuse them instead of encoding the corpus again.
         ui.Begin($"Step 3/8  Zero-shot all-MiniLM-L6-v2 ({dtypeName}, {o.EvaluationMaxLength} tokens)");
         var evaluated = new Dictionary<string, EmbeddingMemo>();
+        // Goal 6's small out-of-domain check: every bi-encoder also ranks these samples, right after its test evaluation.
+        var outOfDomainSamples = o.OutOfDomainDirectory is { } oodFolder ? await OutOfDomainCheck.LoadAsync(oodFolder, cancellationToken).ConfigureAwait(false) : null;
+        var outOfDomain = new Dictionary<string, IReadOnlyList<OutOfDomainScore>>(StringComparer.Ordinal);
         try
         {
+            // Evaluates a bi-encoder on the test split (and out of domain); only all-MiniLM-L6-v2's embeddings are kept,
+            // for the mining and the teacher.
             async Task EvaluateAsync(string name, Func<BiEncoderStudent> load, string file)
             {
                 var memo = new EmbeddingMemo(load());
@@ -101,6 +111,16 @@ public static class DomainAdaptationPipeline
                 rows.Add(row);
                 perQuery[name] = metrics;
                 ui.Info(Inv($"{name}: nDCG@10 {row.All.Ndcg10:F4} (clean {row.Clean.Ndcg10:F4}), corpus {row.TextsPerSecond:F1} texts/s"));
+                if (outOfDomainSamples is not null)
+                {
+                    outOfDomain[name] = OutOfDomainCheck.Evaluate(memo, outOfDomainSamples, cancellationToken);
+                    ui.Info(Inv($"out of domain, {name}: ") + string.Join("; ", outOfDomain[name].Select(x => Inv($"{x.Dataset} nDCG@10 {x.Ndcg10:F4}, MRR@10 {x.Mrr10:F4}"))));
+                }
+                if (name != MiniLMZeroShot)
+                {
+                    evaluated.Remove(name);
+                    memo.Dispose();
+                }
             }
             await EvaluateAsync(MiniLMZeroShot, () => ModelLoading.Student(miniLM, o.EvaluationMaxLength, inference), "zero-shot-minilm").ConfigureAwait(false);
             EmbeddingMemo miniLMEmbeddings = evaluated[MiniLMZeroShot];
@@ -142,7 +162,8 @@ public static class DomainAdaptationPipeline
             ScoreRun scoring = await ScoreStep.RunAsync(teacher, index, new ScoreRequest
             {
                 Examples = toScore,
-                CachePath = Out("teacher-scores.cache"),
+                // The dtype in the name: a run in the other dtype has other scores, and keeps its own cache beside this one.
+                CachePath = Out($"teacher-scores.{dtypeName}.cache"),
                 Scoring = new ScoreOptions { MaxNegatives = o.ScoredNegatives, ChunkPairs = 256 },
                 Fusion = new FusionRequest { Weight = o.TeacherBm25Weight, Dev = data.DevSet(), Depth = o.RerankDepth, Bm25 = s_bm25 },
             }, scoringProgress, cancellationToken: cancellationToken).ConfigureAwait(false);
@@ -181,15 +202,19 @@ public static class DomainAdaptationPipeline
                 // Layer reduction: the 3 layers learn all-MiniLM-L6-v2's own embeddings of the training texts at the
                 // students' training length; then the restored model is distilled like the 6-layer student.
                 plans.Add(new(CompressedRestored, "student-3layer-restored", FromLayers, "layers", new EmbeddingMseLoss(), scored, o.CompressedRestoreSteps, o.CompressedRestoreLearningRate,
-                    "embedding-mse to all-MiniLM-L6-v2") { EmbeddingTeacher = () => ModelLoading.Student(miniLM, o.StudentMaxLength, inference) });
+                    "embedding-mse to all-MiniLM-L6-v2") { EmbeddingTeacher = () => ModelLoading.Student(miniLM, o.StudentMaxLength, torch.ScalarType.Float32) });
                 plans.Add(new(CompressedDistilled, "student-3layer-distilled", () => Saved(restored, o.StudentMaxLength, torch.ScalarType.Float32), "restored",
                     DistillationRecipes.Create(o.Recipe), targets, o.CompressedStudentSteps, o.CompressedStudentLearningRate, o.Recipe));
             }
+            var settingsOf = new Dictionary<string, string>(StringComparer.Ordinal);
             for (int i = 0; i < plans.Count; i++)
             {
                 StudentPlan plan = plans[i];
                 ui.Begin($"Step 6/8  Student {i + 1}/{plans.Count}: {plan.Name} ({plan.Description})");
-                await TrainStudentAsync(o, plan, Out(plan.Folder), inference, devEvaluator, startPoints, ui, losses, curves, cancellationToken).ConfigureAwait(false);
+                // What a saved student was trained with; the 3-layer student also depends on how its start was restored.
+                string settings = Settings(o, plan, inference) + (plan.StartKey == "restored" ? " | from " + settingsOf["student-3layer-restored"] : "");
+                settingsOf[plan.Folder] = settings;
+                await TrainStudentAsync(o, plan, settings, Out(plan.Folder), inference, devEvaluator, startPoints, ui, losses, curves, cancellationToken).ConfigureAwait(false);
                 ui.End(Inv($"dev nDCG@10 {curves[plan.Name][0].Item2:F4} → {curves[plan.Name][^1].Item2:F4}; saved in the sentence-transformers layout to {plan.Folder}/"));
                 Done(plan.Name);
             }
@@ -202,7 +227,8 @@ public static class DomainAdaptationPipeline
             EvaluationResult cosine = await EvaluateStep.RerankerAsync(teacher, test, bm25Run, o.RerankDepth, runTag: "teacher-cosine",
                 progress: Progress(ui, "teacher"), cancellationToken: cancellationToken).ConfigureAwait(false);
             FusedRun teacherRun = await EvaluateStep.FuseAsync(cosine, bm25Run, o.RerankDepth, o.TeacherBm25Weight, test.Judgments, Out("run.teacher.trec"), "teacher", cancellationToken).ConfigureAwait(false);
-            rows.Add(Row(Teacher, teacherRun.Metrics, data, cosine.QueriesPerSecond, null, null, dtypeName));
+            // No queries/s: the teacher's cosine is looked up from the kept embeddings, not computed.
+            rows.Add(Row(Teacher, teacherRun.Metrics, data, double.NaN, null, null, dtypeName));
             perQuery[Teacher] = teacherRun.Metrics;
             if (o.LabelFreeStudent)
                 await EvaluateAsync(LabelFree, () => Saved(Out("student-minilm-label-free"), o.EvaluationMaxLength, inference), "student-minilm-label-free").ConfigureAwait(false);
@@ -243,6 +269,7 @@ public static class DomainAdaptationPipeline
                 Comparisons = comparisons,
                 Speed = speed,
                 Encoding = encoding,
+                OutOfDomain = outOfDomain,
                 TeacherScoresRequested = (int)scoring.Scoring.Pairs,
                 TeacherScoresReused = (int)scoring.Scoring.Reused,
                 TrainingExamples = judgedCount,
@@ -372,9 +399,27 @@ public static class DomainAdaptationPipeline
         public double AverageWithStart { get; init; }
     }
 
+    /// <summary>
+    /// Everything that decides a trained student: its loss, start, budget, seed, precision, averaging, and a hash of its
+    /// examples with their targets. A saved student is reused only when these match.
+    /// </summary>
+    private static string Settings(DomainAdaptationOptions o, StudentPlan plan, torch.ScalarType dtype)
+    {
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        foreach (DistillationExample e in plan.Examples)
+        {
+            string scores = string.Join(",", (e.PositiveScores ?? []).Concat(e.NegativeScores ?? []).Select(x => x.ToString("R", CultureInfo.InvariantCulture)));
+            hash.AppendData(Encoding.UTF8.GetBytes(string.Join("\u001f", [e.Query, .. e.Positives, .. e.Negatives, scores]) + "\u001e"));
+        }
+        return Inv($"{plan.Description}; start {plan.StartKey}; {plan.Steps} steps × {o.StudentBatchSize} × (1 + {o.StudentNegatives}), lr {plan.LearningRate:R}, {o.StudentMaxLength} tokens, seed {o.Seed}, {dtype}, start's share {plan.AverageWithStart:R}; examples {plan.Examples.Count} sha256 {Convert.ToHexStringLower(hash.GetHashAndReset())}");
+    }
+
+    /// <summary>What a trained student's folder records beside it: its settings, loss curve and dev curve.</summary>
+    private sealed record StudentRecord(string? Settings, double[][] Loss, double[][] Dev);
+
     /// <summary>Fine-tunes one student and saves it; the last step is kept.</summary>
     private static async Task TrainStudentAsync(
-        DomainAdaptationOptions o, StudentPlan plan, string folder, torch.ScalarType trainingDType, RetrievalEvaluator dev, Dictionary<string, double> startPoints,
+        DomainAdaptationOptions o, StudentPlan plan, string settings, string folder, torch.ScalarType trainingDType, RetrievalEvaluator dev, Dictionary<string, double> startPoints,
         ConsoleProgress ui, Dictionary<string, List<(int, double)>> losses, Dictionary<string, List<(int, double)>> curves, CancellationToken cancellationToken)
     {
         string name = plan.Name;
@@ -382,11 +427,23 @@ public static class DomainAdaptationPipeline
         string record = folder + ".training.json";
         if (File.Exists(record) && File.Exists(Path.Combine(folder, "config.json")))
         {
-            var saved = JsonSerializer.Deserialize<Dictionary<string, double[][]>>(await File.ReadAllTextAsync(record, cancellationToken).ConfigureAwait(false))!;
-            losses[name] = saved["loss"].Select(p => ((int)p[0], p[1])).ToList();
-            curves[name] = saved["dev"].Select(p => ((int)p[0], p[1])).ToList();
-            ui.Info($"reusing the student a previous run trained in {folder}");
-            return;
+            StudentRecord? saved = null;
+            try
+            {
+                saved = JsonSerializer.Deserialize<StudentRecord>(await File.ReadAllTextAsync(record, cancellationToken).ConfigureAwait(false));
+            }
+            catch (JsonException)
+            {
+                // An older run's record (no settings): trained again below.
+            }
+            if (saved is { Settings: { } s } && s == settings)
+            {
+                losses[name] = saved.Loss.Select(p => ((int)p[0], p[1])).ToList();
+                curves[name] = saved.Dev.Select(p => ((int)p[0], p[1])).ToList();
+                ui.Info($"reusing the student a previous run trained in {folder}");
+                return;
+            }
+            ui.Info($"{folder} was trained with other settings (or by an older version): training it again");
         }
         BiEncoderStudent student = plan.Start();
         BiEncoderStudent? embeddingTeacher = null;
@@ -438,11 +495,7 @@ public static class DomainAdaptationPipeline
         }, ui.Training(lossCurve), cancellationToken: cancellationToken).ConfigureAwait(false);
         List<(int Step, double Ndcg)> points = [(0, start), .. run.DevCurve];
         curves[name] = points;
-        var json = new Dictionary<string, double[][]>
-        {
-            ["loss"] = lossCurve.Select(p => new[] { p.Item1, p.Item2 }).ToArray(),
-            ["dev"] = points.Select(p => new[] { p.Step, p.Ndcg }).ToArray(),
-        };
+        var json = new StudentRecord(settings, [.. lossCurve.Select(p => new[] { p.Item1, p.Item2 })], [.. points.Select(p => new[] { p.Step, p.Ndcg })]);
         await File.WriteAllTextAsync(record + ".tmp", JsonSerializer.Serialize(json), cancellationToken).ConfigureAwait(false);
         File.Move(record + ".tmp", record, overwrite: true);
     }

@@ -55,6 +55,9 @@ public sealed class DomainAdaptationReport
     /// <summary>The 3-layer against the 6-layer student's encoding speed; <see langword="null"/> when no 3-layer student was trained.</summary>
     public required EncodingSpeed? Encoding { get; init; }
 
+    /// <summary>Each bi-encoder's ranking of the out-of-domain samples (<see cref="OutOfDomainCheck"/>); empty when skipped.</summary>
+    public required IReadOnlyDictionary<string, IReadOnlyList<OutOfDomainScore>> OutOfDomain { get; init; }
+
     public required int TeacherScoresRequested { get; init; }
 
     public required int TeacherScoresReused { get; init; }

@@ -5,8 +5,9 @@ using static TorchSharp.torch;
 namespace DomainAdaptation;
 
 /// <summary>
-/// A student that remembers the embeddings it has computed (by text and kind), so that the agreement with the teacher
-/// reuses the corpus embeddings of the retrieval evaluation instead of encoding BM25's candidates again. Inference only.
+/// A student that remembers the embeddings it has computed (by text and kind), so that the mining's dense first stage and
+/// the teacher reuse the corpus embeddings of the zero-shot evaluation instead of encoding the corpus again. Inference
+/// only; safe to call from several threads, as <see cref="IStudent.Encode"/> promises (calls are serialised).
 /// </summary>
 public sealed class EmbeddingMemo(IStudent inner) : IStudent
 {
@@ -25,6 +26,12 @@ public sealed class EmbeddingMemo(IStudent inner) : IStudent
     }
 
     public float[][] Encode(IReadOnlyList<string> texts, TextKind kind, CancellationToken cancellationToken = default)
+    {
+        lock (_memo)
+            return EncodeLocked(texts, kind, cancellationToken);
+    }
+
+    private float[][] EncodeLocked(IReadOnlyList<string> texts, TextKind kind, CancellationToken cancellationToken)
     {
         var missing = texts.Where(t => !_memo.ContainsKey((kind, t))).Distinct(StringComparer.Ordinal).ToArray();
         if (missing.Length > 0)

@@ -1,7 +1,6 @@
 using KnowledgeDistillation;
 using KnowledgeDistillation.Configuration;
 using KnowledgeDistillation.Models;
-using KnowledgeDistillation.Tokenization;
 using TorchSharp;
 
 namespace DomainAdaptation;
@@ -26,11 +25,4 @@ public static class ModelLoading
             DType = dtype,
             Layers = layers,
         });
-
-    /// <summary>A cross-encoder on the model's encoder with a new, seeded one-logit head, to be fine-tuned.</summary>
-    public static BertForSequenceClassification CrossEncoder(PretrainedModel model, long seed)
-        => BertForSequenceClassification.FromEncoder(model.Directory, numLabels: 1, seed);
-
-    /// <summary>The tokenizer of the model's folder.</summary>
-    public static HuggingFaceBertTokenizer Tokenizer(PretrainedModel model) => HuggingFaceBertTokenizer.FromFolder(model.Directory);
 }

@@ -21,6 +21,7 @@ return await SampleConsole.RunAsync(options.OutputDirectory, async (ui, cancella
     Console.WriteLine();
     Console.WriteLine(ReportWriter.Table(report));
     Console.WriteLine(ReportWriter.Comparisons(report));
+    Console.WriteLine(ReportWriter.OutOfDomain(report));
     Console.WriteLine(ReportWriter.Goals(report));
     Console.Write(ReportWriter.Summary(report));
     Console.WriteLine($"Report: {Path.Combine(report.OutputDirectory, "report.md")}");

@@ -11,7 +11,8 @@ namespace DomainAdaptation;
 public static class ReportWriter
 {
     private static readonly CultureInfo s_inv = CultureInfo.InvariantCulture;
-    private static readonly JsonSerializerOptions s_json = new() { WriteIndented = true, IncludeFields = true };
+    // NaN: figures a run did not measure (the teacher's queries/s, a dev figure without dev queries).
+    private static readonly JsonSerializerOptions s_json = new() { WriteIndented = true, IncludeFields = true, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals };
 
     public static string Table(DomainAdaptationReport r)
     {
@@ -22,8 +23,22 @@ public static class ReportWriter
         {
             string parameters = row.Parameters is long p ? p.ToString("N0", s_inv) : "–";
             string texts = row.TextsPerSecond is double t ? t.ToString("F1", s_inv) : "–";
-            b.AppendLine(Inv($"| {row.Name} | {row.All.Ndcg10:F4} | {row.All.Mrr10:F4} | {row.All.Recall100:F4} | {row.Clean.Ndcg10:F4} | {row.Clean.Mrr10:F4} | {row.Clean.Recall100:F4} | {texts} | {row.QueriesPerSecond:F0} | {parameters} | {row.DType ?? "–"} |"));
+            b.AppendLine(Inv($"| {row.Name} | {row.All.Ndcg10:F4} | {row.All.Mrr10:F4} | {row.All.Recall100:F4} | {row.Clean.Ndcg10:F4} | {row.Clean.Mrr10:F4} | {row.Clean.Recall100:F4} | {texts} | {(double.IsNaN(row.QueriesPerSecond) ? "–" : row.QueriesPerSecond.ToString("F0", s_inv))} | {parameters} | {row.DType ?? "–"} |"));
         }
+        return b.ToString();
+    }
+
+    /// <summary>The out-of-domain check's table (goal 6), in the results table's order; empty when it was skipped.</summary>
+    public static string OutOfDomain(DomainAdaptationReport r)
+    {
+        if (r.OutOfDomain.Count == 0)
+            return "";
+        var b = new StringBuilder();
+        string[] datasets = [.. r.OutOfDomain.Values.First().Select(x => Inv($"{x.Dataset} ({x.Queries} queries)"))];
+        b.AppendLine("| system | " + string.Join(" | ", datasets.Select(d => $"{d} nDCG@10 / MRR@10")) + " |");
+        b.AppendLine("|---|" + string.Concat(datasets.Select(_ => "---:|")));
+        foreach (SystemRow row in r.Rows.Where(x => r.OutOfDomain.ContainsKey(x.Name)))
+            b.AppendLine($"| {row.Name} | " + string.Join(" | ", r.OutOfDomain[row.Name].Select(x => Inv($"{x.Ndcg10:F4} / {x.Mrr10:F4}"))) + " |");
         return b.ToString();
     }
 
@@ -74,7 +89,7 @@ public static class ReportWriter
         string compressed = o.CompressedRestoreSteps > 0
             ? Inv($"; 3-layer (layers {string.Join(", ", o.CompressedLayers)}) restored by embedding-MSE to MiniLM-L6 for {o.CompressedRestoreSteps} steps at lr {o.CompressedRestoreLearningRate:0.#####}, then distilled {o.CompressedStudentSteps} steps at lr {o.CompressedStudentLearningRate:0.#####}")
             : "";
-        b.AppendLine(Inv($"Budget: {r.TrainingExamples:N0} training examples (train claims + title pseudo-queries, {o.ScoredNegatives} negatives from ranks 1–{o.MaxRank} of BM25 and MiniLM fused){labelFree}; 6-layer students {o.StudentSteps} steps × {o.StudentBatchSize} queries × (1 + {o.StudentNegatives} of {o.ScoredNegatives} scored negatives + in-batch) at {o.StudentMaxLength} tokens, lr {o.StudentLearningRate:0.#####}, recipe {o.Recipe}{compressed}; seed {r.Seed}."));
+        b.AppendLine(Inv($"Budget: {r.TrainingExamples:N0} training examples (train claims + title pseudo-queries, {o.ScoredNegatives} negatives from ranks 1–{o.MaxRank} of BM25 and MiniLM fused){labelFree}; 6-layer students {o.StudentSteps} steps × {o.StudentBatchSize} queries × (1 + {o.StudentNegatives} of {o.ScoredNegatives} scored negatives + in-batch) at {o.StudentMaxLength} tokens, lr {o.StudentLearningRate:0.#####}, the distilled ones with {o.Recipe}, the hard-label one with the contrastive term alone{compressed}; {o.DevQueries} train claims held out as dev queries; seed {r.Seed}."));
         b.AppendLine("Time per step (wall / CPU): " + string.Join(", ", r.StepTimes.Select(t => Inv($"{t.Step} {t.Wall.TotalSeconds:F0} s / {t.Cpu.TotalSeconds:F0} s"))) + Inv($"; total {r.Total.TotalMinutes:F1} min wall, {r.StepTimes.Sum(t => t.Cpu.TotalMinutes):F1} min CPU."));
         b.AppendLine(Inv($"Machine: {Environment.ProcessorCount} cores; load average at start {r.LoadAtStart}, at end {r.LoadAtEnd}."));
         return b.ToString();
@@ -94,6 +109,12 @@ public static class ReportWriter
         md.AppendLine("## Paired bootstrap tests (10,000 samples)");
         md.AppendLine();
         md.AppendLine(Comparisons(r));
+        if (r.OutOfDomain.Count > 0)
+        {
+            md.AppendLine("## Out of domain (FlagEmbedding's MS MARCO and NQ samples: a check for collapse, not a measure)");
+            md.AppendLine();
+            md.AppendLine(OutOfDomain(r));
+        }
         md.AppendLine("## Goals");
         md.AppendLine();
         md.AppendLine(Goals(r));
@@ -121,6 +142,7 @@ public static class ReportWriter
             totalSeconds = r.Total.TotalSeconds,
             machine = new { Environment.ProcessorCount, os = Environment.OSVersion.VersionString, loadAtStart = r.LoadAtStart, loadAtEnd = r.LoadAtEnd },
             rows = r.Rows.Select(x => new { x.Name, all = x.All, clean = x.Clean, x.QueriesPerSecond, x.TextsPerSecond, x.Parameters, x.DType }),
+            outOfDomain = r.OutOfDomain,
             comparisons = r.Comparisons.Select(c => new { c.System, c.Baseline, all = c.All, clean = c.Clean }),
             teacherScores = new { requested = r.TeacherScoresRequested, reused = r.TeacherScoresReused },
             steps = r.StepTimes.Select(t => new { t.Step, seconds = t.Wall.TotalSeconds, cpuSeconds = t.Cpu.TotalSeconds, load = t.Load }),

@@ -23,6 +23,7 @@ public class DomainAdaptationCommandTests
         {
             DataDirectory = Path.Combine("/base", "data", "scifact"),
             ModelDirectory = Path.Combine("/base", "models"),
+            OutOfDomainDirectory = Path.Combine("/base", "data", "flagembedding"),
             OutputDirectory = Path.GetFullPath("/runs/now"),
         });
         o.Seed.Should().Be(42);
