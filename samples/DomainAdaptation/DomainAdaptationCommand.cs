@@ -17,10 +17,10 @@ public static class DomainAdaptationCommand
 
     public static Option<bool> Full { get; } = new("--full")
     {
-        Description = "The measured budget (1,000 steps per student) with every student: also one that reads no label, a 3-layer one restored and distilled, and arctic-embed-xs as a baseline (about 2.5 hours on two quiet AMD Zen 5 cores, estimated from the default run's step times).",
+        Description = "The measured budget (1,000 steps per student) with every student: also one that reads no label, a 3-layer one restored and distilled, and arctic-embed-xs as a baseline (about 2.2 hours on two quiet AMD Zen 5 cores, estimated from the default run's step times).",
     };
 
-    public static Option<int?> StudentSteps { get; } = new("--student-steps") { Description = "Optimiser steps of each 6-layer student (default 400; 1,000 with --full)." };
+    public static Option<int?> StudentSteps { get; } = new("--student-steps") { Description = "Optimiser steps of each 6-layer student (default 500; 1,000 with --full)." };
 
     public static Option<int?> StudentNegatives { get; } = new("--student-negatives")
     {

@@ -27,7 +27,7 @@ public class DomainAdaptationCommandTests
             OutputDirectory = Path.GetFullPath("/runs/now"),
         });
         o.Seed.Should().Be(42);
-        o.StudentSteps.Should().Be(400);
+        o.StudentSteps.Should().Be(500);
         o.StudentNegatives.Should().Be(3);
         o.StudentLearningRate.Should().Be(2e-5);
         o.PseudoQueries.Should().Be(int.MaxValue, "every title is a pseudo-query");
