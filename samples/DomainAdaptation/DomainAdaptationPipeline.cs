@@ -113,7 +113,7 @@ public static class DomainAdaptationPipeline
                 ui.Info(Inv($"{name}: nDCG@10 {row.All.Ndcg10:F4} (clean {row.Clean.Ndcg10:F4}), corpus {row.TextsPerSecond:F1} texts/s"));
                 if (outOfDomainSamples is not null)
                 {
-                    outOfDomain[name] = OutOfDomainCheck.Evaluate(memo, outOfDomainSamples, cancellationToken);
+                    outOfDomain[name] = await OutOfDomainCheck.EvaluateAsync(memo, outOfDomainSamples, cancellationToken).ConfigureAwait(false);
                     ui.Info(Inv($"out of domain, {name}: ") + string.Join("; ", outOfDomain[name].Select(x => Inv($"{x.Dataset} nDCG@10 {x.Ndcg10:F4}, MRR@10 {x.Mrr10:F4}"))));
                 }
                 if (name != MiniLMZeroShot)

@@ -2,6 +2,7 @@ using KnowledgeDistillation;
 using KnowledgeDistillation.Data;
 using KnowledgeDistillation.Evaluation;
 using KnowledgeDistillation.Retrieval;
+using KnowledgeDistillation.Teachers;
 
 namespace DomainAdaptation;
 
@@ -38,9 +39,12 @@ public static class OutOfDomainCheck
     }
 
     /// <summary>Ranks every sample query's positives and negatives by the model's cosine and scores the ranking.</summary>
-    public static IReadOnlyList<OutOfDomainScore> Evaluate(IStudent model, IReadOnlyList<(string Dataset, IReadOnlyList<DistillationExample> Examples)> samples, CancellationToken cancellationToken)
+    public static async Task<IReadOnlyList<OutOfDomainScore>> EvaluateAsync(
+        IStudent model, IReadOnlyList<(string Dataset, IReadOnlyList<DistillationExample> Examples)> samples, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(model);
+        // The cosine of the model's query and document embeddings, as a bi-encoder teacher scores pairs.
+        var cosine = new EmbeddingTeacher(new StudentEmbeddingGenerator(model, TextKind.Document), new StudentEmbeddingGenerator(model, TextKind.Query));
         var scores = new List<OutOfDomainScore>();
         foreach ((string dataset, IReadOnlyList<DistillationExample> examples) in samples)
         {
@@ -50,28 +54,15 @@ public static class OutOfDomainCheck
             {
                 DistillationExample e = examples[i];
                 string query = $"q{i}";
-                string[] documents = [.. e.Positives, .. e.Negatives];
-                float[] q = model.Encode([e.Query], TextKind.Query, cancellationToken)[0];
-                float[][] d = model.Encode(documents, TextKind.Document, cancellationToken);
+                QueryDocumentPair[] pairs = [.. e.Positives.Concat(e.Negatives).Select(d => new QueryDocumentPair(e.Query, d))];
+                float[] similarity = await cosine.ScoreAsync(pairs, cancellationToken).ConfigureAwait(false);
                 for (int p = 0; p < e.Positives.Count; p++)
                     judgments.Add(query, $"d{p}", 1);
-                run[query] = d.Select((v, j) => new ScoredDocument($"d{j}", Cosine(q, v))).OrderByDescending(x => x.Score).ToArray();
+                run[query] = similarity.Select((c, j) => new ScoredDocument($"d{j}", c)).OrderByDescending(x => x.Score).ToArray();
             }
             MetricResults metrics = RankingMetrics.Evaluate(run, judgments);
             scores.Add(new OutOfDomainScore(dataset, metrics[MetricNames.Ndcg10], metrics[MetricNames.Mrr10], examples.Count));
         }
         return scores;
-    }
-
-    private static float Cosine(float[] a, float[] b)
-    {
-        double dot = 0, aa = 0, bb = 0;
-        for (int i = 0; i < a.Length; i++)
-        {
-            dot += (double)a[i] * b[i];
-            aa += (double)a[i] * a[i];
-            bb += (double)b[i] * b[i];
-        }
-        return (float)(dot / Math.Sqrt(aa * bb));
     }
 }
