@@ -34,6 +34,9 @@ public sealed class DomainAdaptationPipelineTests : IDisposable
         Seed = 5,
     });
 
+    // The later runs check reuse and resume: without the out-of-domain check (an fp32 model per student) and arctic-embed-xs.
+    private DomainAdaptationOptions Later() => Options() with { OutOfDomainDirectory = null, ArcticBaseline = false };
+
     [Fact]
     public async Task The_pipeline_runs_on_a_slice_with_the_real_weights_and_a_second_run_reuses_teacher_scores_and_students()
     {
@@ -75,13 +78,27 @@ public sealed class DomainAdaptationPipelineTests : IDisposable
         first.DevCurves[LabelFree][0].Should().Be(first.DevCurves[HardLabel][0], "the 6-layer students start from all-MiniLM-L6-v2");
         first.DevCurves[CompressedDistilled][0].Item2.Should().Be(first.DevCurves[CompressedRestored][^1].Item2, "the restored student's last weights are where the 3-layer student starts");
 
+        // What each student learned from, by the hash of its examples and scores in its record: the distilled and the
+        // 3-layer students the judged examples with the fused targets, the hard-label and restoring students the same
+        // examples with the cosine scores (which they ignore), the label-free student the unjudged examples (the second
+        // part of the scored list).
+        string Examples(string folder)
+        {
+            using JsonDocument record = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(_output, folder + ".training.json")));
+            return record.RootElement.GetProperty("Settings").GetString()!.Split("; examples ")[1].Split(" | from ")[0];
+        }
+        Examples("student-minilm-label-free").Should().NotBe(Examples("student-minilm-distilled")).And.NotBe(Examples("student-minilm-hard-labels"));
+        Examples("student-minilm-distilled").Should().NotBe(Examples("student-minilm-hard-labels"), "the targets are the fused scores, not the cosine")
+            .And.Be(Examples("student-3layer-distilled"));
+        Examples("student-minilm-hard-labels").Should().Be(Examples("student-3layer-restored"));
+
         foreach (string run in new[] { "bm25", "zero-shot-minilm", "zero-shot-arctic-xs", "teacher", "student-minilm-distilled",
             "student-minilm-hard-labels", "student-minilm-label-free", "student-3layer-restored", "student-3layer-distilled" })
         {
             var read = await TrecRunFile.ReadAsync(Path.Combine(_output, $"run.{run}.trec"));
             read.Should().HaveCount(20, $"run.{run}.trec has every test query");
         }
-        File.ReadAllText(Path.Combine(_output, "report.md")).Should().Contain("| MiniLM-L6 student, distilled |").And.Contain("## Goals").And.Contain("nDCG@10 clean").And.Contain("## Out of domain");
+        File.ReadAllText(Path.Combine(_output, "report.md")).Should().Contain("| MiniLM-L6 student, distilled |").And.Contain("## Goals").And.Contain("nDCG@10 clean").And.Contain("## Out of domain").And.Contain("- 6. Out of domain within 0.02");
         XDocument svg = XDocument.Load(Path.Combine(_output, "curves.svg"));
         svg.Descendants().Count(e => e.Name.LocalName == "path").Should().Be(10, "five loss curves and five dev curves");
         console.ToString().Should().Contain("20 test queries").And.Contain("Step 8/8");
@@ -112,7 +129,7 @@ public sealed class DomainAdaptationPipelineTests : IDisposable
         }
 
         // Same folder again: the cached teacher scores, the probe and the trained students are reused.
-        DomainAdaptationReport second = await RunAsync(Options(), ConsoleProgress.Silent, CancellationToken.None);
+        DomainAdaptationReport second = await RunAsync(Later(), ConsoleProgress.Silent, CancellationToken.None);
 
         second.TeacherScoresReused.Should().Be(second.TeacherScoresRequested);
         second.Speed.Should().Be(first.Speed, "the fp32/bf16 choice is kept with the folder");
@@ -120,10 +137,34 @@ public sealed class DomainAdaptationPipelineTests : IDisposable
         second.Row(Distilled).All.Should().Be(first.Row(Distilled).All, "the trained student is reused");
         second.Losses[Distilled].Should().Equal(first.Losses[Distilled]);
 
-        // Other settings on the same folder: the saved students are not reused under the new settings' names.
-        DomainAdaptationReport third = await RunAsync(Options() with { StudentSteps = 3 }, ConsoleProgress.Silent, CancellationToken.None);
-        third.Losses[Distilled].Select(l => l.Step).Should().Equal(1, 2, 3);
+        // Other settings on the same folder: the saved students are not reused under the new settings' names. This run is
+        // stopped (Ctrl+C) after the first student's second step; it leaves a checkpoint, and the next run resumes there.
+        string checkpoints = Path.Combine(_output, "student-minilm-distilled.checkpoints");
+        using var stop = new CancellationTokenSource();
+        var stopped = new StopOnLine(" 2/3 loss", stop);
+        Func<Task> stoppedRun = () => RunAsync(Later() with { StudentSteps = 3 }, new ConsoleProgress(stopped, interactive: false), stop.Token);
+        await stoppedRun.Should().ThrowAsync<OperationCanceledException>();
+        Directory.EnumerateDirectories(checkpoints, "checkpoint-*", SearchOption.AllDirectories).Should().NotBeEmpty("the stopped student left a checkpoint");
+
+        var resumedConsole = new StringWriter();
+        DomainAdaptationReport third = await RunAsync(Later() with { StudentSteps = 3 }, new ConsoleProgress(resumedConsole, interactive: false), CancellationToken.None);
+        string firstStudent = resumedConsole.ToString().Split("Student 1/5")[1].Split("Student 2/5")[0];
+        firstStudent.Should().Contain("resuming the training a stopped run left").And.Contain(" 3/3 loss").And.NotContain(" 1/3 loss", "step 1 was checkpointed before the stop");
+        third.Losses[Distilled].Select(l => l.Step).Should().Equal([1, 2, 3], "the curve recorded before the stop is kept");
+        third.DevCurves[Distilled].Select(p => p.Step).Should().Equal(0, 1, 2, 3);
+        Directory.Exists(checkpoints).Should().BeFalse("a saved student's checkpoints are removed");
         third.Losses[CompressedDistilled].Select(l => l.Step).Should().Equal(new[] { 1, 2, 3, 4 }, "the 3-layer students' steps did not change");
         third.TeacherScoresReused.Should().Be(third.TeacherScoresRequested);
+    }
+
+    /// <summary>Console output that cancels a token when a line containing <paramref name="text"/> is written.</summary>
+    private sealed class StopOnLine(string text, CancellationTokenSource stop) : StringWriter
+    {
+        public override void WriteLine(string? value)
+        {
+            base.WriteLine(value);
+            if (value?.Contains(text, StringComparison.Ordinal) == true)
+                stop.Cancel();
+        }
     }
 }
