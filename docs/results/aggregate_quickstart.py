@@ -90,4 +90,5 @@ def main():
             mean, lo, hi, p = bootstrap(a, b, 42)
             print(f'  {label}: {sum(a)/len(a):.4f} vs {sum(b)/len(b):.4f}, {mean:+.4f} [{lo:+.4f}, {hi:+.4f}] p={p:.4f} ({len(qs)} queries)')
 
-main()
+if __name__ == '__main__':
+    main()
