@@ -330,9 +330,7 @@ public static class DomainAdaptationPipeline
         }
         double fp32 = Encode(torch.ScalarType.Float32), bf16 = Encode(torch.ScalarType.BFloat16);
         var probe = new SpeedProbe(fp32, bf16, bf16 > fp32 ? "bf16" : "fp32");
-        string temp = path + ".tmp";
-        await File.WriteAllTextAsync(temp, JsonSerializer.Serialize(probe), cancellationToken).ConfigureAwait(false);
-        File.Move(temp, path, overwrite: true);
+        await AtomicFile.WriteAllTextAsync(path, JsonSerializer.Serialize(probe), cancellationToken).ConfigureAwait(false);
         return probe;
     }
 
@@ -513,8 +511,7 @@ public static class DomainAdaptationPipeline
         losses[name] = [.. partial.Losses];
         curves[name] = [(0, start), .. partial.Dev];
         var json = new StudentRecord(settings, [.. partial.Losses.Select(p => new[] { p.Step, p.Value })], [.. curves[name].Select(p => new[] { p.Item1, p.Item2 })]);
-        await File.WriteAllTextAsync(record + ".tmp", JsonSerializer.Serialize(json), cancellationToken).ConfigureAwait(false);
-        File.Move(record + ".tmp", record, overwrite: true);
+        await AtomicFile.WriteAllTextAsync(record, JsonSerializer.Serialize(json), cancellationToken).ConfigureAwait(false);
         // The student and its record are saved: its checkpoints are no longer needed (other settings' are left alone).
         Directory.Delete(checkpoints, recursive: true);
         if (Directory.GetFileSystemEntries(folder + ".checkpoints").Length == 0)

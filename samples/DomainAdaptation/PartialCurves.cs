@@ -1,6 +1,7 @@
 using System.Text.Json;
 using KnowledgeDistillation;
 using KnowledgeDistillation.Evaluation;
+using Samples.Common;
 
 namespace DomainAdaptation;
 
@@ -56,8 +57,7 @@ internal sealed class PartialCurves(string path)
     {
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         var saved = new Saved([.. Losses.Select(p => new[] { p.Step, p.Value })], [.. Dev.Select(p => new[] { p.Step, p.Value })]);
-        File.WriteAllText(path + ".tmp", JsonSerializer.Serialize(saved));
-        File.Move(path + ".tmp", path, overwrite: true);
+        AtomicFile.WriteAllText(path, JsonSerializer.Serialize(saved));
     }
 
     private sealed record Saved(double[][] Loss, double[][] Dev);

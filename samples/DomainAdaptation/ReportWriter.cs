@@ -137,7 +137,7 @@ public static class ReportWriter
         md.AppendLine("```");
         md.AppendLine();
         md.AppendLine("Training curves: `curves.svg`. Run files: `run.*.trec`. Students: `student-*/` (sentence-transformers layout); teacher scores: `teacher-scores.{dtype}.cache`; a student in training checkpoints to `student-*.checkpoints/` (removed when it is saved).");
-        await WriteAtomicallyAsync(Path.Combine(r.OutputDirectory, "report.md"), md.ToString(), cancellationToken).ConfigureAwait(false);
+        await AtomicFile.WriteAllTextAsync(Path.Combine(r.OutputDirectory, "report.md"), md.ToString(), cancellationToken).ConfigureAwait(false);
 
         var json = new
         {
@@ -161,16 +161,10 @@ public static class ReportWriter
             teacherScores = new { requested = r.TeacherScoresRequested, reused = r.TeacherScoresReused },
             steps = r.StepTimes.Select(t => new { t.Step, seconds = t.Wall.TotalSeconds, cpuSeconds = t.Cpu.TotalSeconds, load = t.Load }),
         };
-        await WriteAtomicallyAsync(Path.Combine(r.OutputDirectory, "results.json"), JsonSerializer.Serialize(json, s_json), cancellationToken).ConfigureAwait(false);
-        await WriteAtomicallyAsync(Path.Combine(r.OutputDirectory, "curves.svg"), CurvesSvg.Render(r.Losses, r.DevCurves), cancellationToken).ConfigureAwait(false);
+        await AtomicFile.WriteAllTextAsync(Path.Combine(r.OutputDirectory, "results.json"), JsonSerializer.Serialize(json, s_json), cancellationToken).ConfigureAwait(false);
+        await AtomicFile.WriteAllTextAsync(Path.Combine(r.OutputDirectory, "curves.svg"), CurvesSvg.Render(r.Losses, r.DevCurves), cancellationToken).ConfigureAwait(false);
     }
 
-    private static async Task WriteAtomicallyAsync(string path, string text, CancellationToken cancellationToken)
-    {
-        string temp = path + ".tmp";
-        await File.WriteAllTextAsync(temp, text, cancellationToken).ConfigureAwait(false);
-        File.Move(temp, path, overwrite: true);
-    }
 
     private static string Inv(FormattableString s) => s.ToString(s_inv);
 

@@ -57,7 +57,7 @@ public static class ReportWriter
         md.AppendLine("```");
         md.AppendLine();
         md.AppendLine("Training curves: `curves.svg`. Run files: `run.*.trec`. Distilled student: `student-distilled/` (sentence-transformers layout).");
-        await WriteAtomicallyAsync(Path.Combine(r.OutputDirectory, "report.md"), md.ToString(), cancellationToken).ConfigureAwait(false);
+        await AtomicFile.WriteAllTextAsync(Path.Combine(r.OutputDirectory, "report.md"), md.ToString(), cancellationToken).ConfigureAwait(false);
 
         var json = new
         {
@@ -75,8 +75,8 @@ public static class ReportWriter
             teacherScores = new { requested = r.TeacherScoresRequested, reused = r.TeacherScoresReused },
             steps = r.StepTimes.Select(t => new { t.Step, seconds = t.Time.TotalSeconds }),
         };
-        await WriteAtomicallyAsync(Path.Combine(r.OutputDirectory, "results.json"), JsonSerializer.Serialize(json, s_json), cancellationToken).ConfigureAwait(false);
-        await WriteAtomicallyAsync(Path.Combine(r.OutputDirectory, "curves.svg"), CurvesSvg.Render(r.Losses, r.DevCurves), cancellationToken).ConfigureAwait(false);
+        await AtomicFile.WriteAllTextAsync(Path.Combine(r.OutputDirectory, "results.json"), JsonSerializer.Serialize(json, s_json), cancellationToken).ConfigureAwait(false);
+        await AtomicFile.WriteAllTextAsync(Path.Combine(r.OutputDirectory, "curves.svg"), CurvesSvg.Render(r.Losses, r.DevCurves), cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>The 1-minute load average (Linux), or null elsewhere.</summary>
@@ -92,12 +92,6 @@ public static class ReportWriter
         }
     }
 
-    private static async Task WriteAtomicallyAsync(string path, string text, CancellationToken cancellationToken)
-    {
-        string temp = path + ".tmp";
-        await File.WriteAllTextAsync(temp, text, cancellationToken).ConfigureAwait(false);
-        File.Move(temp, path, overwrite: true);
-    }
 
     private static string Inv(FormattableString s) => s.ToString(s_inv);
 
